@@ -1,0 +1,43 @@
+# Two entry points, as the README says: `make run` and `make test`.
+# Everything installs into .venv with the exact versions in constraints.txt.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+# The main job on the embedded default: a grid optimization of the SMA cross
+# strategy on the shipped GOOG daily bars, ranked table on the terminal and the
+# report under results/demo/.
+run: $(STAMP)
+	$(BIN)/tradd optimize --config etc/tradd.toml \
+	    --strategy strategies.sma_cross.SmaCross --symbols GOOG \
+	    --start 2005-01-01 --end 2012-12-31 --method grid \
+	    --params-file etc/optimize/sma_cross.toml --objective sharpe \
+	    --output results/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/optimize_bench.py
+
+clean:
+	rm -rf $(VENV) results .mypy_cache .ruff_cache .pytest_cache

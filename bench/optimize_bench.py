@@ -1,0 +1,98 @@
+"""Benchmark: `tradd optimize --method grid` against plain Backtrader `optstrategy`.
+
+Both run as fresh processes from this one (start-up included), on the same grid
+(fast 5..50/5 x slow 20..200/10, SMA cross, shipped GOOG daily bars, all cores), and
+their final portfolio values must be identical. Prints combos/s for each and the ratio.
+Then times 100 Bayesian trials on ~10 years of daily data (ORCL 2005-2014).
+
+    .venv/bin/python bench/optimize_bench.py [--repeat N] [--skip-bayesian]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tradd" / "sample_data"
+STRATEGY = "strategies.sma_cross.SmaCross"
+FAST = list(range(5, 51, 5))
+SLOW = list(range(20, 201, 10))
+
+
+def _timed(cmd: list[str]) -> tuple[float, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"command failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr[-3000:]}")
+    return elapsed, done.stdout
+
+
+def plain_backtrader() -> tuple[float, dict[str, float]]:
+    spec = {"csv": str(DATA / "GOOG.1d.csv"), "strategy": STRATEGY,
+            "grid": {"fast": FAST, "slow": SLOW, "threshold": [0.0]}}
+    elapsed, out = _timed([sys.executable, str(ROOT / "bench" / "plain_optstrategy.py"), json.dumps(spec)])
+    return elapsed, json.loads(out)
+
+
+def tradd_grid(output: Path) -> tuple[float, dict[str, float]]:
+    tradd = str(Path(sys.executable).with_name("tradd"))
+    elapsed, _ = _timed([
+        tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY,
+        "--symbols", "GOOG", "--method", "grid", "--param", f"fast={FAST[0]}:{FAST[-1]}:5",
+        "--param", f"slow={SLOW[0]}:{SLOW[-1]}:10", "--param", "threshold=0.0",
+        "--output", str(output),
+    ])
+    finals = {}
+    with (output / "results.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            if row["state"] == "complete":
+                finals[f"{row['fast']},{row['slow']},{float(row['threshold'])}"] = float(row["final_value"])
+    return elapsed, finals
+
+
+def tradd_bayesian(output: Path) -> float:
+    tradd = str(Path(sys.executable).with_name("tradd"))
+    elapsed, _ = _timed([
+        tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY,
+        "--symbols", "ORCL", "--start", "2005-01-01", "--end", "2014-12-31",
+        "--method", "bayesian", "--trials", "100", "--seed", "7",
+        "--params-file", "etc/optimize/sma_cross.toml", "--output", str(output),
+    ])
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--skip-bayesian", action="store_true")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; grid: {len(FAST)}x{len(SLOW)} on GOOG daily")
+    for round_ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            plain_s, plain = plain_backtrader()
+            tradd_s, ours = tradd_grid(Path(tmp) / "grid")
+        plain_keys = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
+        mismatched = [k for k in plain_keys if abs(plain_keys[k] - ours.get(k, float("nan"))) > 1e-6]
+        combos = len(plain)
+        print(f"[{round_ + 1}] plain optstrategy: {combos} combos in {plain_s:.2f}s = {combos / plain_s:.1f} combos/s")
+        print(f"[{round_ + 1}] tradd optimize:    {len(ours)} combos in {tradd_s:.2f}s = {len(ours) / tradd_s:.1f} combos/s")
+        print(f"[{round_ + 1}] ratio: {plain_s / tradd_s:.2f}x; identical final values: "
+              f"{'yes' if not mismatched and len(ours) == combos else f'NO ({len(mismatched)} differ)'}")
+    if not args.skip_bayesian:
+        with tempfile.TemporaryDirectory() as tmp:
+            bayes_s = tradd_bayesian(Path(tmp) / "bayes")
+        print(f"bayesian: 100 trials on ORCL 2005-2014 daily in {bayes_s:.2f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Shared fixtures: the CLI as a subprocess, sample data, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "tradd" / "sample_data"
+CONFIG = ROOT / "etc" / "tradd.toml"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+RunCli = Callable[..., CliResult]
+
+
+def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADD_")}
+    env["COLUMNS"] = "200"  # keep rich tables on one line for assertions
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """Run `python -m tradd ...` in a fresh process, with logs under tmp_path."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 300) -> CliResult:
+        extra = {"TRADD_LOG__DIR": str(tmp_path / "logs"), **(env or {})}
+        done = subprocess.run(
+            [sys.executable, "-m", "tradd", *args], cwd=cwd or ROOT, env=_clean_env(extra),
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped daily sample data."""
+    target = tmp_path / "data"
+    target.mkdir()
+    for path in SAMPLE_DATA.glob("*.1d.csv"):
+        shutil.copy(path, target / path.name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("PG_TEST_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PG_TEST_URL is not set: in CI the PostgreSQL tests must run (.ci/run)")
+        pytest.skip("no PostgreSQL: set PG_TEST_URL (e.g. source .ci/postgres.sh) to run this")
+    return url

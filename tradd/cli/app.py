@@ -1,0 +1,44 @@
+"""`tradd`: entry point. Turns errors into one-line messages and documented exit codes.
+
+Exit codes: 0 ok, 1 failure, 2 usage (bad arguments), 65 data, 78 configuration,
+130 interrupted (Ctrl-C; finished work is kept).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tradd.cli import config_cmd, data_cmd, research_cmd
+from tradd.cli.common import join_list_arguments
+from tradd.errors import EXIT_INTERRUPTED, ConfigError, TraddError
+
+app = typer.Typer(
+    name="tradd",
+    help="Trading daemon for Backtrader strategies on Interactive Brokers, and research tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(data_cmd.app, name="data")
+research_cmd.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = join_list_arguments(list(sys.argv[1:] if argv is None else argv))
+    try:
+        # Standalone: typer reports usage errors itself (exit 2) and honours typer.Exit.
+        app(args=args, prog_name="tradd")
+    except ConfigError as exc:
+        print(f"tradd: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except TraddError as exc:
+        print(f"tradd: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("tradd: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)

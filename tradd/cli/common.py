@@ -1,0 +1,73 @@
+"""Helpers shared by the subcommands: settings, logging, data store, argument parsing."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import structlog
+
+from tradd.config.loader import load_settings
+from tradd.config.settings import Settings
+from tradd.errors import UsageError
+from tradd.logs import configure_logging
+from tradd.marketdata.store import DataStore
+
+
+def settings_for(config: Path | None, component: str = "cli") -> Settings:
+    settings = load_settings(config)
+    configure_logging(settings.log, component)
+    return settings
+
+
+def data_store(settings: Settings, data_dir: Path | None) -> DataStore:
+    return DataStore(data_dir or settings.data.dir)
+
+
+def parse_date(option: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a date (use YYYY-MM-DD)") from None
+
+
+def split_list(option: str, values: list[str] | None) -> tuple[str, ...]:
+    """`--symbols A,B --symbols C` -> (A, B, C); empty items are an error."""
+    items: list[str] = []
+    for value in values or []:
+        parts = [p.strip() for p in value.split(",")]
+        if any(not p for p in parts):
+            raise UsageError(f"{option} {value!r}: empty item in the list")
+        items.extend(parts)
+    return tuple(items)
+
+
+def log() -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger("tradd.cli")  # type: ignore[no-any-return]
+
+
+LIST_OPTIONS = ("--symbols", "--strategies")
+
+
+def join_list_arguments(argv: list[str]) -> list[str]:
+    """Let list options take space-separated values: `--symbols A B` == `--symbols A,B`.
+
+    Click options take one value each; this joins the words that follow a list option
+    up to the next option.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        out.append(token)
+        i += 1
+        if token in LIST_OPTIONS:
+            words = []
+            while i < len(argv) and not argv[i].startswith("-"):
+                words.append(argv[i])
+                i += 1
+            if words:
+                out.append(",".join(words))
+    return out

@@ -1,0 +1,31 @@
+"""`tradd config check`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tradd.config.loader import load_settings, resolve_config_path
+
+app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: etc/tradd.toml).")
+]
+
+
+@app.command("check")
+def check(config: ConfigOption = None) -> None:
+    """Validate the config file, environment and .env; list every problem (exit 78)."""
+    import os
+
+    settings = load_settings(config)
+    where = resolve_config_path(config, os.environ) or "built-in defaults"
+    typer.echo(f"config OK: {where}")
+    typer.echo(f"  data dir:  {settings.data.dir}")
+    typer.echo(f"  state dir: {settings.state_dir}")
+    typer.echo(f"  log dir:   {settings.log.dir}")
+    storage = "set (hidden)" if settings.optimize.storage else "a journal file per run"
+    typer.echo(f"  optimize storage: {storage}")

@@ -1,0 +1,86 @@
+"""`tradd data import|validate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tradd.cli.common import data_store, settings_for, split_list
+from tradd.cli.config_cmd import ConfigOption
+from tradd.errors import DataError, UsageError
+
+app = typer.Typer(help="Market data: import files, check quality.", no_args_is_help=True)
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: data.dir in config).")
+]
+BarOption = Annotated[str | None, typer.Option("--bar", help="Bar size: 1d, 1h, 30m, 15m, 5m, 1m.")]
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV file: Yahoo, Backtrader generic or tradd layout.")],
+    symbol: Annotated[str, typer.Option("--symbol", help="Symbol the file holds.")],
+    bar: BarOption = None,
+    adjust: Annotated[
+        bool, typer.Option("--adjust", help="Scale OHLC by Adj Close / Close (Yahoo files).")
+    ] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add a file's bars to the data directory (rows already there are replaced)."""
+    settings = settings_for(config)
+    result = data_store(settings, data_dir).import_file(file, symbol, bar=bar, adjust=adjust)
+    typer.echo(
+        f"{result.symbol} {result.bar}: read {result.rows_read} rows ({result.layout} layout), "
+        f"added {result.rows_added}, replaced {result.rows_replaced}; "
+        f"{result.total} bars in {result.path}"
+    )
+
+
+@app.command("validate")
+def validate(
+    symbols: Annotated[list[str], typer.Option("--symbols", help="Symbols (A,B or A B).")],
+    bar: BarOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check gaps, duplicates, bad prices, OHLC consistency and outlier returns (exit 65)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tradd.marketdata.validate import QualityRules, validate_file
+
+    settings = settings_for(config)
+    store = data_store(settings, data_dir)
+    size = bar or settings.data.default_bar
+    rules = QualityRules(settings.data.outlier_sigma, settings.data.max_gap_bars)
+    names = split_list("--symbols", symbols)
+    if not names:
+        raise UsageError("--symbols: give at least one symbol")
+    reports = []
+    for name in names:
+        path = store.path_for(name, size)
+        if not path.is_file():
+            raise DataError(f"no {size} data for {name.upper()} in {store.directory} ({path.name})")
+        reports.append(validate_file(path, name.upper(), size, rules))
+    console = Console()
+    table = Table(title=f"data quality ({size})")
+    for column in ("symbol", "bars", "first", "last", "errors", "warnings", "verdict"):
+        table.add_column(column)
+    for r in reports:
+        verdict = "FAIL" if r.errors or (strict and r.warnings) else "ok"
+        table.add_row(r.symbol, str(r.bars), r.first, r.last, str(len(r.errors)),
+                      str(len(r.warnings)), verdict)
+    console.print(table)
+    for r in reports:
+        for line in r.errors:
+            console.print(f"[red]error[/red]   {r.symbol}: {line}", highlight=False, soft_wrap=True)
+        for line in r.warnings:
+            console.print(f"[yellow]warning[/yellow] {r.symbol}: {line}", highlight=False, soft_wrap=True)
+    failed = [r.symbol for r in reports if r.errors or (strict and r.warnings)]
+    if failed:
+        raise DataError(f"data problems in {', '.join(failed)}")

@@ -1,0 +1,203 @@
+"""`tradd backtest` and `tradd optimize`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tradd.cli.common import data_store, parse_date, settings_for, split_list
+from tradd.cli.config_cmd import ConfigOption
+from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.config.settings import Settings
+from tradd.errors import EXIT_INTERRUPTED, UsageError
+
+if TYPE_CHECKING:
+    from tradd.research.optimize.report import Summary
+    from tradd.research.setup import ResearchInputs
+
+StrategyOption = Annotated[
+    str, typer.Option("--strategy", help="Dotted path, e.g. strategies.sma_cross.SmaCross.")
+]
+SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols (A,B or A B).")]
+StartOption = Annotated[str | None, typer.Option("--start", help="First day, YYYY-MM-DD.")]
+EndOption = Annotated[str | None, typer.Option("--end", help="Last day, YYYY-MM-DD.")]
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c).")
+]
+CashOption = Annotated[float | None, typer.Option("--cash", help="Starting cash.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backtest")(backtest)
+    app.command("optimize")(optimize)
+
+
+def _inputs(
+    settings: Settings, strategy: str, symbols: list[str], start: str | None, end: str | None,
+    bar: str | None, cash: float | None,
+) -> ResearchInputs:
+    from dataclasses import replace
+
+    from tradd.research.broker import BrokerConfig
+    from tradd.research.setup import ResearchInputs
+
+    broker = BrokerConfig.from_settings(settings.backtest)
+    if cash is not None:
+        if cash <= 0:
+            raise UsageError(f"--cash {cash}: must be positive")
+        broker = replace(broker, cash=cash)
+    return ResearchInputs(
+        strategy, split_list("--symbols", symbols), parse_date("--start", start),
+        parse_date("--end", end), bar or settings.data.default_bar, broker,
+        settings.backtest.risk_free_rate,
+    )
+
+
+def backtest(
+    strategy: StrategyOption,
+    symbols: SymbolsOption,
+    output: Annotated[Path, typer.Option("--output", help="Directory for result.json and equity.png.")],
+    start: StartOption = None,
+    end: EndOption = None,
+    param: ParamOption = None,
+    cash: CashOption = None,
+    bar: BarOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run one strategy with one parameter set; write result.json and an equity chart."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tradd.research.backtest import run_backtest
+
+    settings = settings_for(config)
+    inputs = _inputs(settings, strategy, symbols, start, end, bar, cash)
+    report = run_backtest(inputs, list(param or []), output, data_store(settings, data_dir))
+    m = report.metrics
+    table = Table(title=f"{strategy} {report.params}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in (
+        ("final value", f"{m.final_value:,.2f}"), ("total return", f"{m.total_return:.2f}%"),
+        ("CAGR", f"{m.cagr:.2f}%"), ("Sharpe", f"{m.sharpe:.3f}"), ("Sortino", f"{m.sortino:.3f}"),
+        ("Calmar", f"{m.calmar:.3f}"), ("max drawdown", f"{m.max_drawdown:.2f}%"),
+        ("win rate", f"{m.win_rate:.1f}%"), ("trades", str(m.total_trades)),
+        ("exposure", f"{m.exposure:.1f}%"),
+    ):
+        table.add_row(name, value)
+    Console().print(table)
+    typer.echo(f"wrote {report.result_path} and {report.chart_path}")
+
+
+def optimize(
+    strategy: StrategyOption,
+    symbols: SymbolsOption,
+    output: Annotated[Path, typer.Option("--output", help="Directory for the report.")],
+    start: StartOption = None,
+    end: EndOption = None,
+    method: Annotated[str, typer.Option("--method", help="grid or bayesian.")] = "grid",
+    trials: Annotated[int, typer.Option("--trials", help="Bayesian: trials in the study.")] = 100,
+    param: ParamOption = None,
+    params_file: Annotated[
+        Path | None, typer.Option("--params-file", help="TOML file with ranges under [params].")
+    ] = None,
+    objective: Annotated[
+        str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores).")] = None,
+    storage: Annotated[
+        str | None, typer.Option("--storage", help="Shared Optuna storage: postgresql://..., sqlite:///..., or a .journal file.")
+    ] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Study name to create or join.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
+    cash: CashOption = None,
+    bar: BarOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable."""
+    from tradd.research.optimize.runner import OptimizeRequest, run_optimization
+    from tradd.research.scoring import OBJECTIVES
+
+    settings = settings_for(config)
+    if method not in ("grid", "bayesian"):
+        raise UsageError(f"--method {method!r}: use grid or bayesian")
+    chosen = objective or settings.optimize.objective
+    if chosen not in OBJECTIVES:
+        raise UsageError(f"--objective {chosen!r}: use one of {', '.join(OBJECTIVES)}")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1")
+    configured = settings.optimize.storage
+    request = OptimizeRequest(
+        inputs=_inputs(settings, strategy, symbols, start, end, bar, cash),
+        method=method,  # type: ignore[arg-type]
+        param_args=tuple(param or []),
+        params_file=params_file,
+        objective=chosen,
+        output=output,
+        trials=trials,
+        workers=workers or settings.optimize.workers,
+        storage=storage or (configured.get_secret_value() if configured else None),
+        study=study,
+        seed=seed if seed is not None else settings.optimize.seed,
+    )
+    summary = _run_with_progress(request, settings, data_dir)
+    _print_summary(summary, output)
+    if summary.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _run_with_progress(request: Any, settings: Settings, data_dir: Path | None) -> Summary:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tradd.research.optimize.runner import Progress as Callbacks
+    from tradd.research.optimize.runner import run_optimization
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )
+    task = bar.add_task("optimizing", total=None)
+    best: list[float] = []
+
+    def advance(outcome: Any) -> None:
+        if outcome.value is not None and (not best or outcome.value > best[0]):
+            best[:] = [outcome.value]
+        label = f"optimizing (best {request.objective} {best[0]:.3f})" if best else "optimizing"
+        bar.update(task, advance=1, description=label)
+
+    callbacks = Callbacks(
+        start=lambda total: bar.update(task, total=total),
+        advance=advance,
+        notice=lambda text: console.print(f"[yellow]{text}[/yellow]"),
+    )
+    with bar:
+        return run_optimization(request, data_store(settings, data_dir), callbacks)
+
+
+def _print_summary(summary: Summary, output: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    names = [r.name for r in summary.space if len(r.values) > 1] or [r.name for r in summary.space]
+    table = Table(title=f"{summary.strategy} on {', '.join(summary.symbols)}: top results by {summary.objective}")
+    for column in ("rank", *names, summary.objective, "return %", "sharpe", "max dd %", "trades"):
+        table.add_column(column, justify="right")
+    for rank, row in enumerate(summary.ranked[:10], start=1):
+        m = row.metrics
+        table.add_row(
+            str(rank), *(str(row.params.get(n)) for n in names), f"{row.value:.3f}",
+            f"{m.get('total_return', 0):.1f}", f"{m.get('sharpe', 0):.3f}",
+            f"{m.get('max_drawdown', 0):.1f}", str(int(m.get('total_trades', 0))),
+        )
+    console.print(table)
+    counts = (f"{summary.count('complete')} complete, {summary.count('failed')} failed, "
+              f"{summary.skipped_combinations + summary.count('skipped')} skipped as invalid")
+    console.print(f"study {summary.study} ({summary.storage}): {counts}")
+    console.print(f"report: {output / 'optimization.json'} ({', '.join(summary.files.values())})")

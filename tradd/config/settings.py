@@ -1,0 +1,105 @@
+"""The typed settings tree: one frozen model per component, unknown keys rejected.
+
+Every section is a frozen pydantic model, so a component receives exactly the slice of
+configuration it needs and cannot mutate it. Later components (broker, strategies, risk,
+alerts, metrics, control, database) add their own section here; `load_settings` in
+`tradd.config.loader` stays the one place configuration is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "TRADD_"
+ENV_NESTED_DELIMITER = "__"
+
+Objective = Literal["sharpe", "returns", "calmar", "composite"]
+BarSize = Literal["1d", "1h", "30m", "15m", "5m", "1m"]
+
+
+class Section(BaseModel):
+    """Base for config sections: immutable, and a typo is an error rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogSettings(Section):
+    dir: Path = Path("logs")
+    """JSON log files go here (one file per component)."""
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    console: bool = True
+    """Also write human-readable lines to stderr."""
+
+
+class DataSettings(Section):
+    dir: Path = Path("data")
+    """Where `--symbols X` looks for X's bars: files named `<SYMBOL>.<bar>.csv`."""
+    default_bar: BarSize = "1d"
+    outlier_sigma: float = Field(8.0, gt=0)
+    """`data validate` flags a bar whose return is this many standard deviations out."""
+    max_gap_bars: int = Field(3, ge=1)
+    """A gap of more than this many missing bars (business days for daily data) is reported."""
+
+
+class CommissionSettings(Section):
+    """IB's tiered-like stock commission: per share, with a minimum and a cap per order."""
+
+    per_share: float = Field(0.005, ge=0)
+    minimum: float = Field(1.0, ge=0)
+    max_pct: float = Field(1.0, ge=0, le=100)
+    """Cap as a percentage of the order's value."""
+
+
+class BacktestSettings(Section):
+    cash: float = Field(100_000.0, gt=0)
+    commission: CommissionSettings = CommissionSettings()
+    slippage_pct: float = Field(0.0, ge=0, lt=100)
+    position_pct: float = Field(95.0, gt=0, le=100)
+    """Share of portfolio value each entry uses (whole shares)."""
+    risk_free_rate: float = Field(0.0, ge=-1, le=1)
+    """Annual rate subtracted in Sharpe and Sortino."""
+
+
+class OptimizeSettings(Section):
+    workers: int | None = Field(None, ge=1)
+    """Worker processes; default: all cores."""
+    objective: Objective = "sharpe"
+    storage: SecretStr | None = None
+    """Optuna storage URL shared by cooperating runs (may hold a password, hence secret)."""
+    seed: int | None = None
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Built by `tradd.config.loader.load_settings`, which merges
+    (strongest first) the `TRADD_*` environment, the `.env` file and the TOML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        frozen=True,
+        env_file=None,
+    )
+
+    state_dir: Path = Path("state")
+    log: LogSettings = LogSettings()
+    data: DataSettings = DataSettings()
+    backtest: BacktestSettings = BacktestSettings()
+    optimize: OptimizeSettings = OptimizeSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The loader merges file, `.env` and environment itself (in that order of strength,
+        # weakest first) so that the environment it is given, not the process's, applies.
+        return (init_settings,)

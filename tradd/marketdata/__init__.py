@@ -1,0 +1,9 @@
+"""Market data: bar containers, file formats, the data directory and quality checks.
+
+Shared by research (backtests, optimization) and, later, the simulator's market replay.
+"""
+
+from tradd.marketdata.bars import Bars, normalize_symbol
+from tradd.marketdata.store import DataStore
+
+__all__ = ["Bars", "DataStore", "normalize_symbol"]

@@ -1,0 +1,65 @@
+"""`tradd backtest`: one strategy, one parameter set, a report on disk."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradd.errors import UsageError
+from tradd.marketdata.store import DataStore
+from tradd.research.engine import BacktestEngine
+from tradd.research.metrics import Metrics, compute_metrics
+from tradd.research.params import parse_fixed_params
+from tradd.research.plots import equity_png
+from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.strategy_loader import full_params, invalid_reason, param_defaults
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    params: dict[str, Any]
+    metrics: Metrics
+    result_path: Path
+    chart_path: Path
+
+
+def run_backtest(
+    inputs: ResearchInputs, param_args: list[str], output: Path, store: DataStore
+) -> BacktestReport:
+    loaded = load_inputs(inputs, store)
+    params = full_params(loaded.strategy, parse_fixed_params(param_defaults(loaded.strategy), param_args))
+    reason = invalid_reason(loaded.strategy, params)
+    if reason:
+        raise UsageError(f"--param: invalid combination {params}: {reason}")
+    engine = BacktestEngine(loaded.strategy, loaded.bars, inputs.broker)
+    result = engine.run(params)
+    metrics = compute_metrics(
+        result.equity,
+        engine.clock,
+        result.trades,
+        initial_cash=inputs.broker.cash,
+        bars_in_market=result.bars_in_market,
+        symbols=len(loaded.bars),
+        risk_free_rate=inputs.risk_free_rate,
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    result_path = output / "result.json"
+    chart_path = output / "equity.png"
+    document = {
+        "strategy": inputs.strategy_path,
+        "symbols": [b.symbol for b in loaded.bars],
+        "bar": inputs.bar,
+        "start": str(engine.clock[0].astype("datetime64[D]")),
+        "end": str(engine.clock[-1].astype("datetime64[D]")),
+        "bars": len(engine.clock),
+        "params": params,
+        "broker": vars(inputs.broker),
+        "metrics": metrics.as_dict(),
+        "trades": [vars(t) for t in result.trades],
+    }
+    result_path.write_text(json.dumps(document, indent=2) + "\n")
+    title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {', '.join(document['symbols'])}"
+    equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
+    return BacktestReport(params, metrics, result_path, chart_path)

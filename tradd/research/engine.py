@@ -1,0 +1,127 @@
+"""Run one strategy over preloaded data many times, each run with different parameters.
+
+Backtrader's `optstrategy` re-sends the whole Cerebro (data included) to a worker for
+every combination and builds observers nobody reads. Here a Cerebro is prepared once
+(data preloaded), forked worker processes inherit it, and each run returns a small
+`RunResult`. Each run goes through Backtrader's own `runstrategies`, so the numbers are
+the ones `optstrategy` gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+
+from tradd.marketdata.bars import Bars, TimeArray
+from tradd.research.broker import BrokerConfig, RecordingBroker, configure_broker
+from tradd.research.feed import make_feed
+
+
+@dataclass(frozen=True)
+class ClosedTrade:
+    symbol: str
+    pnl: float
+    pnl_net: float
+    bars: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    params: dict[str, Any]
+    final_value: float
+    equity: np.ndarray
+    trades: list[ClosedTrade] = field(default_factory=list)
+    bars_in_market: int = 0
+    """Sum over symbols of bars with an open position (for exposure)."""
+
+
+class StrategySkipped(Exception):
+    """The strategy refused these parameters (Backtrader's StrategySkipError)."""
+
+
+class BacktestEngine:
+    def __init__(
+        self, strategy: type[bt.Strategy], bars: list[Bars], broker: BrokerConfig
+    ) -> None:
+        self.strategy = strategy
+        self.bars = bars
+        self.broker = broker
+        self.clock: TimeArray = _master_clock(bars)
+        self._cerebro = self._prepared_cerebro()
+
+    def _prepared_cerebro(self) -> bt.Cerebro:
+        cerebro = bt.Cerebro(stdstats=False, optreturn=False)
+        cerebro.broker = RecordingBroker()
+        configure_broker(cerebro, self.broker)
+        for bars in self.bars:
+            cerebro.adddata(make_feed(bars))
+        _preload(cerebro)
+        return cerebro
+
+    def run(self, params: Mapping[str, Any]) -> RunResult:
+        cerebro = self._cerebro
+        strategies = cerebro.runstrategies([(self.strategy, (), dict(params))], predata=True)
+        if not strategies:
+            raise StrategySkipped(f"strategy skipped parameters {dict(params)}")
+        strategy = strategies[0]
+        broker: RecordingBroker = cerebro.broker
+        trades, in_market = _trade_summary(strategy)
+        return RunResult(
+            dict(params), float(broker.getvalue()), np.asarray(broker.equity), trades, in_market
+        )
+
+
+def _master_clock(bars: list[Bars]) -> TimeArray:
+    """Backtrader steps through the union of all feeds' timestamps; so does the equity."""
+    clock = bars[0].time
+    for more in bars[1:]:
+        clock = np.union1d(clock, more.time)
+    return clock
+
+
+def _preload(cerebro: bt.Cerebro) -> None:
+    """The set-up half of `Cerebro.run` (backtrader 1.9.78), data preloaded once.
+
+    After this, `runstrategies(..., predata=True)` can be called repeatedly, exactly as
+    Cerebro's own optimization workers do.
+    """
+    bt.linebuffer.LineActions.cleancache()
+    bt.indicator.Indicator.cleancache()
+    bt.linebuffer.LineActions.usecache(cerebro.p.objcache)
+    bt.indicator.Indicator.usecache(cerebro.p.objcache)
+    cerebro._event_stop = False
+    cerebro._dorunonce = cerebro.p.runonce
+    cerebro._dopreload = cerebro.p.preload
+    cerebro._exactbars = int(cerebro.p.exactbars)
+    cerebro._dooptimize = False
+    cerebro.runwriters = []
+    cerebro.writers_csv = False
+    cerebro.runstrats = []
+    for data in cerebro.datas:
+        data.reset()
+        data.extend(size=cerebro.params.lookahead)
+        data._start()
+        data.preload()
+
+
+def _trade_summary(strategy: bt.Strategy) -> tuple[list[ClosedTrade], int]:
+    """Closed trades and bars in the market, read once after the run.
+
+    Backtrader keeps every Trade object in `strategy._trades`; reading it afterwards costs
+    nothing per bar, unlike an analyzer.
+    """
+    closed: list[ClosedTrade] = []
+    in_market = 0
+    for data, by_id in strategy._trades.items():
+        for trades in by_id.values():
+            for trade in trades:
+                if trade.isclosed:
+                    closed.append(ClosedTrade(data._name, trade.pnl, trade.pnlcomm, trade.barlen))
+                    in_market += trade.barlen
+                elif trade.isopen:
+                    in_market += len(data) - trade.baropen
+    return closed, in_market

@@ -1,0 +1,205 @@
+"""What an optimization leaves on disk: optimization.json, results.csv, plots, best params."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import tomli_w
+from optuna.trial import FrozenTrial, TrialState
+
+from tradd.research.params import ParamRange
+from tradd.research.plots import heatmap_png, history_png, importance_png
+
+TOP_N = 10
+METRIC_KEYS = (
+    "total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown", "win_rate",
+    "total_trades", "exposure", "profit_factor", "final_value",
+)
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    number: int
+    state: str
+    params: dict[str, Any]
+    value: float | None
+    metrics: dict[str, float]
+    note: str = ""
+
+
+@dataclass
+class Summary:
+    optimization_id: str
+    study: str
+    storage: str
+    strategy: str
+    method: str
+    objective: str
+    symbols: list[str]
+    start: str
+    end: str
+    space: list[ParamRange]
+    rows: list[TrialRow]
+    skipped_combinations: int
+    interrupted: bool = False
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ranked(self) -> list[TrialRow]:
+        done = [r for r in self.rows if r.state == "complete" and r.value is not None]
+        return sorted(done, key=lambda r: (-(r.value or 0.0), r.number))
+
+    def count(self, state: str) -> int:
+        return sum(1 for r in self.rows if r.state == state)
+
+
+def rows_from_trials(trials: list[FrozenTrial]) -> list[TrialRow]:
+    rows = []
+    for trial in sorted(trials, key=lambda t: t.number):
+        if trial.state in (TrialState.WAITING, TrialState.RUNNING):
+            continue
+        if trial.state == TrialState.FAIL and trial.user_attrs.get("requeued"):
+            continue  # an interrupted attempt; its slot was queued again
+        state = {
+            TrialState.COMPLETE: "complete", TrialState.PRUNED: "skipped", TrialState.FAIL: "failed",
+        }[trial.state]
+        note = str(trial.user_attrs.get("error") or trial.user_attrs.get("skipped") or "")
+        rows.append(
+            TrialRow(
+                trial.number, state, dict(trial.params), trial.value,
+                dict(trial.user_attrs.get("metrics", {})), note,
+            )
+        )
+    return rows
+
+
+def write_outputs(summary: Summary, output: Path, study: optuna.Study) -> dict[str, str]:
+    output.mkdir(parents=True, exist_ok=True)
+    files = {
+        "json": _write_json(summary, output / "optimization.json"),
+        "csv": _write_csv(summary, output / "results.csv"),
+    }
+    best = summary.ranked[0] if summary.ranked else None
+    if best is not None:
+        files["best_params"] = _write_best_toml(summary, best, output / "best_params.toml")
+    files.update(_write_plots(summary, output))
+    if summary.method == "bayesian":
+        write_importance(study, output, files)
+    summary.files = files
+    # Rewrite the JSON so it lists every file written, plots included.
+    _write_json(summary, output / "optimization.json")
+    return files
+
+
+def _result_entry(row: TrialRow, rank: int) -> dict[str, Any]:
+    return {"rank": rank, "trial": row.number, "params": row.params, "objective": row.value,
+            "metrics": row.metrics}
+
+
+def _write_json(summary: Summary, path: Path) -> str:
+    ranked = summary.ranked
+    best = ranked[0] if ranked else None
+    document = {
+        "optimization_id": summary.optimization_id,
+        "strategy": summary.strategy,
+        "method": summary.method,
+        "trials": summary.count("complete"),
+        "best_params": best.params if best else None,
+        "best_metrics": (
+            {"sharpe": best.metrics.get("sharpe"), "returns": best.metrics.get("total_return"),
+             "drawdown": best.metrics.get("max_drawdown"), **best.metrics}
+            if best else None
+        ),
+        "top_10_results": [_result_entry(r, i + 1) for i, r in enumerate(ranked[:TOP_N])],
+        "objective": summary.objective,
+        "symbols": summary.symbols,
+        "start": summary.start,
+        "end": summary.end,
+        "study": summary.study,
+        "storage": summary.storage,
+        "param_space": {r.name: list(r.values) for r in summary.space},
+        "counts": {
+            "complete": summary.count("complete"),
+            "failed": summary.count("failed"),
+            "skipped_in_search": summary.count("skipped"),
+            "skipped_invalid_combinations": summary.skipped_combinations,
+        },
+        "failures": [{"trial": r.number, "params": r.params, "error": r.note}
+                     for r in summary.rows if r.state == "failed"],
+        "interrupted": summary.interrupted,
+        "files": summary.files,
+    }
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    return path.name
+
+
+def _write_csv(summary: Summary, path: Path) -> str:
+    names = [r.name for r in summary.space]
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["trial", "state", *names, "objective", *METRIC_KEYS, "note"])
+        for row in summary.rows:
+            writer.writerow(
+                [row.number, row.state, *(row.params.get(n, "") for n in names),
+                 "" if row.value is None else row.value,
+                 *(row.metrics.get(k, "") for k in METRIC_KEYS), row.note]
+            )
+    return path.name
+
+
+def _write_best_toml(summary: Summary, best: TrialRow, path: Path) -> str:
+    document = {
+        "strategy": summary.strategy,
+        "params": best.params,
+        "source": {
+            "optimization_id": summary.optimization_id,
+            "trial": best.number,
+            "objective": summary.objective,
+            "value": best.value,
+            "symbols": summary.symbols,
+            "start": summary.start,
+            "end": summary.end,
+        },
+    }
+    header = (
+        "# Best parameters from `tradd optimize`. A strategy in tradd.toml can use them with\n"
+        f"#   params_file = \"{path}\"\n"
+    )
+    path.write_text(header + tomli_w.dumps(document))
+    return path.name
+
+
+def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    varying = [r for r in summary.space if len(r.values) > 1]
+    ranked = summary.ranked
+    if summary.method == "grid" and len(varying) == 2 and ranked:
+        x, y = varying
+        cells: dict[tuple[Any, Any], float] = {}
+        for row in ranked[::-1]:  # best last, so it wins when other params vary too
+            cells[(row.params[x.name], row.params[y.name])] = row.value or 0.0
+        heatmap_png(output / "heatmap.png", x.name, y.name, cells, list(x.values),
+                    list(y.values), summary.objective)
+        files["heatmap"] = "heatmap.png"
+    if summary.method == "bayesian" and ranked:
+        done = sorted((r for r in ranked), key=lambda r: r.number)
+        history_png(output / "optimization_history.png", [r.value or 0.0 for r in done],
+                    summary.objective)
+        files["history"] = "optimization_history.png"
+    return files
+
+
+def write_importance(study: optuna.Study, output: Path, files: dict[str, str]) -> None:
+    """fANOVA parameter importance (Bayesian runs); needs a few finished trials."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    varying = {n for t in complete for n in t.params if len({s.params.get(n) for s in complete}) > 1}
+    if len(complete) < 2 or not varying:
+        return
+    importances = optuna.importance.get_param_importances(study, params=sorted(varying))
+    importance_png(output / "param_importance.png", importances)
+    files["importance"] = "param_importance.png"

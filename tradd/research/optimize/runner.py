@@ -1,0 +1,135 @@
+"""`tradd optimize`: lay out the search, run it in worker processes, write the report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tradd.errors import UsageError
+from tradd.marketdata.store import DataStore
+from tradd.research.engine import BacktestEngine
+from tradd.research.optimize.pool import WorkerSetup, make_sampler, run_pool
+from tradd.research.optimize.report import Summary, rows_from_trials, write_outputs
+from tradd.research.optimize.storage import parse_storage
+from tradd.research.optimize.study import StudySpec, open_study, pid_alive, recover_stale
+from tradd.research.optimize.trial import TrialOutcome, TrialPlan
+from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.strategy_loader import full_params, invalid_reason, param_defaults
+
+Method = Literal["grid", "bayesian"]
+
+
+@dataclass(frozen=True)
+class OptimizeRequest:
+    inputs: ResearchInputs
+    method: Method
+    param_args: tuple[str, ...]
+    params_file: Path | None
+    objective: str
+    output: Path
+    trials: int = 100
+    workers: int | None = None
+    storage: str | None = None
+    study: str | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks the CLI provides: start(total), advance(outcome), notice(text)."""
+
+    start: Callable[[int], None]
+    advance: Callable[[TrialOutcome], None]
+    notice: Callable[[str], None]
+
+
+def run_optimization(request: OptimizeRequest, store: DataStore, progress: Progress) -> Summary:
+    loaded = load_inputs(request.inputs, store)
+    space = _space(request, loaded)
+    slots, skipped = _slots(request, loaded, space)
+    spec = _spec(request, loaded, space)
+    storage_spec = parse_storage(request.storage, request.output)
+    engine = BacktestEngine(loaded.strategy, loaded.bars, request.inputs.broker)
+    storage = storage_spec.open()
+    name = request.study or spec.default_name()
+    handle = open_study(storage, name, spec, slots, skipped, make_sampler(request.method, None, 0))
+    recovered = recover_stale(handle, pid_alive)
+    if recovered:
+        progress.notice(f"re-queued {recovered} trial(s) left unfinished by a dead worker")
+    waiting = sum(1 for t in handle.study.get_trials(deepcopy=False) if t.state.name == "WAITING")
+    progress.start(waiting)
+    plan = TrialPlan(
+        engine, space, request.objective, request.inputs.broker.cash,
+        request.inputs.risk_free_rate, dedupe=request.method == "bayesian",
+    )
+    setup = WorkerSetup(plan, storage_spec, name, request.method, request.seed)
+    workers = max(1, min(request.workers or os.cpu_count() or 1, max(waiting, 1)))
+    result = run_pool(setup, workers, progress.advance, progress.notice)
+    for error in result.worker_errors or []:
+        progress.notice(f"worker error: {error}")
+    summary = Summary(
+        optimization_id=handle.optimization_id,
+        study=name,
+        storage=storage_spec.display,
+        strategy=request.inputs.strategy_path,
+        method=request.method,
+        objective=request.objective,
+        symbols=[b.symbol for b in loaded.bars],
+        start=str(engine.clock[0].astype("datetime64[D]")),
+        end=str(engine.clock[-1].astype("datetime64[D]")),
+        space=space,
+        rows=rows_from_trials(handle.study.get_trials(deepcopy=False)),
+        skipped_combinations=int(handle.study.user_attrs.get("skipped_combinations", skipped)),
+        interrupted=result.interrupted or result.aborted,
+    )
+    write_outputs(summary, request.output, handle.study)
+    return summary
+
+
+def _space(request: OptimizeRequest, loaded: LoadedInputs) -> list[ParamRange]:
+    defaults = param_defaults(loaded.strategy)
+    from_file = load_params_file(request.params_file) if request.params_file else {}
+    space = build_space(defaults, list(request.param_args), from_file)
+    if not any(len(r.values) > 1 for r in space):
+        raise UsageError("nothing to optimize: give ranges with --param NAME=START:STOP:STEP "
+                         "or --params-file")
+    return space
+
+
+def _slots(
+    request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange]
+) -> tuple[list[dict[str, Any]], int]:
+    """Grid: every valid combination (invalid ones are counted, not run). Bayesian: N blanks."""
+    if request.method == "bayesian":
+        if request.trials < 1:
+            raise UsageError("--trials must be at least 1")
+        return [{} for _ in range(request.trials)], 0
+    combos = []
+    skipped = 0
+    for params in grid(space):
+        if invalid_reason(loaded.strategy, full_params(loaded.strategy, params)):
+            skipped += 1
+        else:
+            combos.append(params)
+    if not combos:
+        raise UsageError(f"all {grid_size(space)} combinations are invalid for the strategy")
+    return combos, skipped
+
+
+def _spec(request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange]) -> StudySpec:
+    inputs = request.inputs
+    return StudySpec(
+        strategy=inputs.strategy_path,
+        symbols=tuple(b.symbol for b in loaded.bars),
+        start=str(inputs.start or ""),
+        end=str(inputs.end or ""),
+        bar=inputs.bar,
+        method=request.method,
+        objective=request.objective,
+        space=StudySpec.space_of(space),
+        broker=tuple(sorted(vars(inputs.broker).items())),
+    )

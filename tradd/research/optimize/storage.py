@@ -1,0 +1,67 @@
+"""Where an optimization's trials live: a journal file (default) or an SQL database.
+
+A `StorageSpec` is a description, not a connection: every process (each forked worker,
+each cooperating `tradd optimize`) opens its own, as Optuna requires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
+
+from tradd.config.loader import redact_url
+from tradd.errors import TemporaryError, UsageError
+
+JOURNAL_SUFFIXES = (".journal", ".log", ".jsonl")
+DEFAULT_JOURNAL = "study.journal"
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    kind: Literal["journal", "rdb"]
+    target: str
+    """A file path for journals, an SQLAlchemy URL for databases (may hold a password)."""
+
+    @property
+    def display(self) -> str:
+        """Safe to print and log."""
+        return self.target if self.kind == "journal" else redact_url(self.target)
+
+    def open(self) -> BaseStorage:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        if self.kind == "journal":
+            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+            return JournalStorage(JournalFileBackend(self.target))
+        try:
+            return RDBStorage(self.target, engine_kwargs={"pool_pre_ping": True})
+        except Exception as exc:  # SQLAlchemy/driver errors vary; all mean "cannot reach it"
+            reason = str(exc).splitlines()[0].replace(self.target, self.display)
+            raise TemporaryError(f"cannot open optimization storage {self.display}: {reason}") from None
+
+
+def parse_storage(url: str | None, output: Path) -> StorageSpec:
+    """`--storage` value -> spec. None means a journal file in the output directory."""
+    if url is None or not url.strip():
+        return StorageSpec("journal", str(output / DEFAULT_JOURNAL))
+    text = url.strip()
+    if text.startswith("journal:"):
+        path = text[len("journal:") :]
+        if not path:
+            raise UsageError("--storage journal: needs a file path, e.g. journal:study.journal")
+        return StorageSpec("journal", path)
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in ("postgresql", "postgres"):
+        return StorageSpec("rdb", "postgresql+psycopg://" + text.split("://", 1)[1])
+    if scheme.startswith(("postgresql+", "sqlite", "mysql")):
+        return StorageSpec("rdb", text)
+    if not scheme and text.endswith(JOURNAL_SUFFIXES):
+        return StorageSpec("journal", text)
+    raise UsageError(
+        f"--storage {redact_url(text)!r}: not a storage URL; use postgresql://USER@HOST/DB, "
+        f"sqlite:///PATH.db, or a journal file (PATH.journal or journal:PATH)"
+    )

@@ -1,0 +1,90 @@
+"""Evaluate one claimed trial and record its outcome in the study."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import optuna
+from optuna.trial import TrialState
+
+from tradd.research.engine import BacktestEngine, StrategySkipped
+from tradd.research.metrics import compute_metrics
+from tradd.research.optimize.study import StudyHandle, completed_duplicate, suggest
+from tradd.research.params import ParamRange
+from tradd.research.scoring import objective_value
+from tradd.strategy_loader import full_params, invalid_reason
+
+OutcomeState = Literal["complete", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """Everything a worker needs to evaluate trials; inherited by forked workers as is."""
+
+    engine: BacktestEngine
+    space: list[ParamRange]
+    objective: str
+    initial_cash: float
+    risk_free_rate: float
+    dedupe: bool
+    """Bayesian search may propose a finished combination again: reuse its result."""
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    number: int
+    state: OutcomeState
+    params: dict[str, Any]
+    value: float | None = None
+    error: str | None = None
+
+
+def evaluate(plan: TrialPlan, handle: StudyHandle, trial: optuna.Trial) -> TrialOutcome:
+    params = suggest(trial, plan.space)
+    strategy = plan.engine.strategy
+    full = full_params(strategy, params)
+    reason = invalid_reason(strategy, full)
+    if reason:
+        return _skip(handle, trial, params, reason)
+    if plan.dedupe:
+        earlier = completed_duplicate(handle.study, params)
+        if earlier is not None and earlier.value is not None:
+            trial.set_user_attr("metrics", earlier.user_attrs.get("metrics", {}))
+            trial.set_user_attr("duplicate_of", earlier.number)
+            handle.study.tell(trial, earlier.value)
+            return TrialOutcome(trial.number, "complete", params, earlier.value)
+    try:
+        metrics = _backtest(plan, full)
+    except StrategySkipped as exc:
+        return _skip(handle, trial, params, str(exc))
+    except Exception as exc:  # a strategy bug fails this trial, not the optimization
+        error = f"{type(exc).__name__}: {exc}"
+        trial.set_user_attr("error", error)
+        handle.study.tell(trial, state=TrialState.FAIL)
+        return TrialOutcome(trial.number, "failed", params, error=error)
+    value = objective_value(metrics, plan.objective)
+    trial.set_user_attr("metrics", metrics)
+    handle.study.tell(trial, value)
+    return TrialOutcome(trial.number, "complete", params, value)
+
+
+def _backtest(plan: TrialPlan, params: dict[str, Any]) -> dict[str, float]:
+    result = plan.engine.run(params)
+    return compute_metrics(
+        result.equity,
+        plan.engine.clock,
+        result.trades,
+        initial_cash=plan.initial_cash,
+        bars_in_market=result.bars_in_market,
+        symbols=len(plan.engine.bars),
+        risk_free_rate=plan.risk_free_rate,
+    ).as_dict()
+
+
+def _skip(
+    handle: StudyHandle, trial: optuna.Trial, params: dict[str, Any], reason: str
+) -> TrialOutcome:
+    trial.set_user_attr("skipped", reason)
+    handle.study.tell(trial, state=TrialState.PRUNED)
+    return TrialOutcome(trial.number, "skipped", params, error=reason)
