@@ -38,36 +38,79 @@ def _timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def plain_backtrader() -> tuple[float, dict[str, float]]:
-    spec = {"csv": str(DATA / "GOOG.1d.csv"), "strategy": STRATEGY,
-            "grid": {"fast": FAST, "slow": SLOW, "threshold": [0.0]}}
-    elapsed, out = _timed([sys.executable, str(ROOT / "bench" / "plain_optstrategy.py"), json.dumps(spec)])
+    spec = {
+        "csv": str(DATA / "GOOG.1d.csv"),
+        "strategy": STRATEGY,
+        "grid": {"fast": FAST, "slow": SLOW, "threshold": [0.0]},
+    }
+    elapsed, out = _timed(
+        [sys.executable, str(ROOT / "bench" / "plain_optstrategy.py"), json.dumps(spec)]
+    )
     return elapsed, json.loads(out)
 
 
 def tradd_grid(output: Path) -> tuple[float, dict[str, float]]:
     tradd = str(Path(sys.executable).with_name("tradd"))
-    elapsed, _ = _timed([
-        tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY,
-        "--symbols", "GOOG", "--method", "grid", "--param", f"fast={FAST[0]}:{FAST[-1]}:5",
-        "--param", f"slow={SLOW[0]}:{SLOW[-1]}:10", "--param", "threshold=0.0",
-        "--output", str(output),
-    ])
+    elapsed, _ = _timed(
+        [
+            tradd,
+            "optimize",
+            "--config",
+            "etc/tradd.toml",
+            "--strategy",
+            STRATEGY,
+            "--symbols",
+            "GOOG",
+            "--method",
+            "grid",
+            "--param",
+            f"fast={FAST[0]}:{FAST[-1]}:5",
+            "--param",
+            f"slow={SLOW[0]}:{SLOW[-1]}:10",
+            "--param",
+            "threshold=0.0",
+            "--output",
+            str(output),
+        ]
+    )
     finals = {}
     with (output / "results.csv").open() as fh:
         for row in csv.DictReader(fh):
             if row["state"] == "complete":
-                finals[f"{row['fast']},{row['slow']},{float(row['threshold'])}"] = float(row["final_value"])
+                finals[f"{row['fast']},{row['slow']},{float(row['threshold'])}"] = float(
+                    row["final_value"]
+                )
     return elapsed, finals
 
 
 def tradd_bayesian(output: Path) -> float:
     tradd = str(Path(sys.executable).with_name("tradd"))
-    elapsed, _ = _timed([
-        tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY,
-        "--symbols", "ORCL", "--start", "2005-01-01", "--end", "2014-12-31",
-        "--method", "bayesian", "--trials", "100", "--seed", "7",
-        "--params-file", "etc/optimize/sma_cross.toml", "--output", str(output),
-    ])
+    elapsed, _ = _timed(
+        [
+            tradd,
+            "optimize",
+            "--config",
+            "etc/tradd.toml",
+            "--strategy",
+            STRATEGY,
+            "--symbols",
+            "ORCL",
+            "--start",
+            "2005-01-01",
+            "--end",
+            "2014-12-31",
+            "--method",
+            "bayesian",
+            "--trials",
+            "100",
+            "--seed",
+            "7",
+            "--params-file",
+            "etc/optimize/sma_cross.toml",
+            "--output",
+            str(output),
+        ]
+    )
     return elapsed
 
 
@@ -82,12 +125,22 @@ def main() -> None:
             plain_s, plain = plain_backtrader()
             tradd_s, ours = tradd_grid(Path(tmp) / "grid")
         plain_keys = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
-        mismatched = [k for k in plain_keys if abs(plain_keys[k] - ours.get(k, float("nan"))) > 1e-6]
+        mismatched = [
+            k for k in plain_keys if abs(plain_keys[k] - ours.get(k, float("nan"))) > 1e-6
+        ]
         combos = len(plain)
-        print(f"[{round_ + 1}] plain optstrategy: {combos} combos in {plain_s:.2f}s = {combos / plain_s:.1f} combos/s")
-        print(f"[{round_ + 1}] tradd optimize:    {len(ours)} combos in {tradd_s:.2f}s = {len(ours) / tradd_s:.1f} combos/s")
-        print(f"[{round_ + 1}] ratio: {plain_s / tradd_s:.2f}x; identical final values: "
-              f"{'yes' if not mismatched and len(ours) == combos else f'NO ({len(mismatched)} differ)'}")
+        same = not mismatched and len(ours) == combos
+        tag = f"[{round_ + 1}]"
+        print(
+            f"{tag} plain optstrategy: {combos} combos in {plain_s:.2f}s "
+            f"= {combos / plain_s:.1f} combos/s"
+        )
+        print(
+            f"{tag} tradd optimize:    {len(ours)} combos in {tradd_s:.2f}s "
+            f"= {len(ours) / tradd_s:.1f} combos/s"
+        )
+        verdict = "yes" if same else f"NO ({len(mismatched)} differ)"
+        print(f"{tag} ratio: {plain_s / tradd_s:.2f}x; identical final values: {verdict}")
     if not args.skip_bayesian:
         with tempfile.TemporaryDirectory() as tmp:
             bayes_s = tradd_bayesian(Path(tmp) / "bayes")

@@ -27,8 +27,12 @@ class FinalValue(bt.Analyzer):  # type: ignore[misc]
 
 
 def run(
-    csv_path: str, strategy_path: str, grid: dict[str, list[Any]], maxcpus: int,
-    start: str | None = None, end: str | None = None,
+    csv_path: str,
+    strategy_path: str,
+    grid: dict[str, list[Any]],
+    maxcpus: int,
+    start: str | None = None,
+    end: str | None = None,
 ) -> dict[str, float]:
     """Final value per combination, keyed "v1,v2,..." in the grid's parameter order."""
     from tradd.strategy_loader import load_strategy
@@ -50,7 +54,11 @@ def run(
 if __name__ == "__main__":
     spec = json.loads(sys.argv[1])
     result = run(
-        spec["csv"], spec["strategy"], spec["grid"], spec.get("maxcpus") or os.cpu_count() or 1,
-        spec.get("start"), spec.get("end"),
+        spec["csv"],
+        spec["strategy"],
+        spec["grid"],
+        spec.get("maxcpus") or os.cpu_count() or 1,
+        spec.get("start"),
+        spec.get("end"),
     )
     json.dump(result, sys.stdout)

@@ -1,1 +1,1 @@
-"""Sample strategies shipped with tradd. Load one by dotted path, e.g. strategies.sma_cross.SmaCross."""
+"""Sample strategies shipped with tradd; load by dotted path: strategies.sma_cross.SmaCross."""

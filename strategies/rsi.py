@@ -31,7 +31,9 @@ class RsiReversion(Strategy):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rsis = [(data, bt.ind.RSI(data, period=self.p.period, safediv=True)) for data in self.datas]
+        self.rsis = [
+            (data, bt.ind.RSI(data, period=self.p.period, safediv=True)) for data in self.datas
+        ]
 
     def next(self) -> None:
         for data, rsi in self.rsis:

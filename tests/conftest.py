@@ -38,12 +38,18 @@ def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
 def run_cli(tmp_path: Path) -> RunCli:
     """Run `python -m tradd ...` in a fresh process, with logs under tmp_path."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> CliResult:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> CliResult:
         extra = {"TRADD_LOG__DIR": str(tmp_path / "logs"), **(env or {})}
         done = subprocess.run(
-            [sys.executable, "-m", "tradd", *args], cwd=cwd or ROOT, env=_clean_env(extra),
-            capture_output=True, text=True, timeout=timeout, check=False,
+            [sys.executable, "-m", "tradd", *args],
+            cwd=cwd or ROOT,
+            env=_clean_env(extra),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         return CliResult(done.returncode, done.stdout, done.stderr)
 

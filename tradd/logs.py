@@ -15,7 +15,7 @@ import structlog
 
 from tradd.config.settings import LogSettings
 
-_SHARED = [
+_SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
@@ -23,7 +23,9 @@ _SHARED = [
 ]
 
 
-def configure_logging(settings: LogSettings, component: str, *, console: bool | None = None) -> Path:
+def configure_logging(
+    settings: LogSettings, component: str, *, console: bool | None = None
+) -> Path:
     """Route structlog and stdlib logging to `<dir>/<component>.log` (JSON) and stderr."""
     settings.dir.mkdir(parents=True, exist_ok=True)
     path = settings.dir / f"{component}.log"

@@ -74,16 +74,26 @@ def test_settings_are_frozen() -> None:
 
 def test_config_check_cli_exit_78_and_no_secret(run_cli: RunCli, tmp_path: Path) -> None:
     path = write(tmp_path, "[backtest]\ncash = 0\n")
-    result = run_cli("config", "check", "--config", str(path),
-                     env={"TRADD_OPTIMIZE__STORAGE": "postgresql://u:hunter2@db/x"})
+    result = run_cli(
+        "config",
+        "check",
+        "--config",
+        str(path),
+        env={"TRADD_OPTIMIZE__STORAGE": "postgresql://u:hunter2@db/x"},
+    )
     assert result.code == 78
     assert "backtest.cash" in result.stderr and "(got 0)" in result.stderr
     assert "hunter2" not in result.stdout + result.stderr
 
 
 def test_config_check_cli_ok(run_cli: RunCli) -> None:
-    result = run_cli("config", "check", "--config", str(CONFIG),
-                     env={"TRADD_OPTIMIZE__STORAGE": "postgresql://u:hunter2@db/x"})
+    result = run_cli(
+        "config",
+        "check",
+        "--config",
+        str(CONFIG),
+        env={"TRADD_OPTIMIZE__STORAGE": "postgresql://u:hunter2@db/x"},
+    )
     assert result.code == 0, result.stderr
     assert "config OK" in result.stdout
     assert "hunter2" not in result.stdout + result.stderr

@@ -16,8 +16,11 @@ def write(tmp_path: Path, text: str, name: str = "bars.csv") -> Path:
 
 
 def test_yahoo_layout_with_adjustment(tmp_path: Path) -> None:
-    path = write(tmp_path, "Date,Open,High,Low,Close,Adj Close,Volume\n"
-                           "2020-01-02,10,12,9,11,5.5,100\n2020-01-03,11,13,10,12,6,200\n")
+    path = write(
+        tmp_path,
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2020-01-02,10,12,9,11,5.5,100\n2020-01-03,11,13,10,12,6,200\n",
+    )
     parsed = parse_file(path)
     assert parsed.layout == "yahoo" and parsed.rows[0] == (10, 12, 9, 11, 100)
     adjusted = parse_file(path, adjust=True)
@@ -25,9 +28,12 @@ def test_yahoo_layout_with_adjustment(tmp_path: Path) -> None:
 
 
 def test_backtrader_generic_intraday(tmp_path: Path) -> None:
-    path = write(tmp_path, "Date,Time,Open,High,Low,Close,Volume,OpenInterest\n"
-                           "2006-01-02,09:01:00,1,2,0.5,1.5,10,0\n"
-                           "2006-01-02,09:02:00,1,2,0.5,1.5,10,0\n")
+    path = write(
+        tmp_path,
+        "Date,Time,Open,High,Low,Close,Volume,OpenInterest\n"
+        "2006-01-02,09:01:00,1,2,0.5,1.5,10,0\n"
+        "2006-01-02,09:02:00,1,2,0.5,1.5,10,0\n",
+    )
     parsed = parse_file(path)
     bars = parsed.to_bars("X")
     assert parsed.layout == "backtrader" and bars.bar == "1m"
@@ -40,11 +46,14 @@ def test_pandas_index_layout(tmp_path: Path) -> None:
 
 
 def test_malformed_rows_are_reported_with_line_numbers(tmp_path: Path) -> None:
-    path = write(tmp_path, "Date,Open,High,Low,Close,Volume\n"
-                           "2020-01-02,1,2,0.5,1.5,10\n"
-                           "2020-01-03,1,null,0.5,1.5,10\n"
-                           "2020-13-04,1,2,0.5,1.5,10\n"
-                           "2020-01-05,1,2,0.5\n")
+    path = write(
+        tmp_path,
+        "Date,Open,High,Low,Close,Volume\n"
+        "2020-01-02,1,2,0.5,1.5,10\n"
+        "2020-01-03,1,null,0.5,1.5,10\n"
+        "2020-13-04,1,2,0.5,1.5,10\n"
+        "2020-01-05,1,2,0.5\n",
+    )
     parsed = parse_file(path)
     assert [p.line for p in parsed.problems] == [3, 4, 5]
     assert "high: not a number: 'null'" in str(parsed.problems[0])
@@ -70,8 +79,11 @@ def test_empty_and_binary_files(tmp_path: Path) -> None:
 
 
 def test_to_bars_infers_daily(tmp_path: Path) -> None:
-    path = write(tmp_path, "datetime,open,high,low,close,volume\n2020-01-02,1,2,0.5,1.5,10\n"
-                           "2020-01-03,1,2,0.5,1.5,10\n")
+    path = write(
+        tmp_path,
+        "datetime,open,high,low,close,volume\n2020-01-02,1,2,0.5,1.5,10\n"
+        "2020-01-03,1,2,0.5,1.5,10\n",
+    )
     bars = parse_file(path).to_bars("ABC")
     assert parse_file(path).layout == "tradd"
     assert bars.bar == "1d" and np.allclose(bars.close, [1.5, 1.5])

@@ -33,11 +33,14 @@ def test_import_then_incremental_update(tmp_path: Path) -> None:
 
 def test_load_clips_dates_and_explains_missing_data(tmp_path: Path) -> None:
     store = DataStore(tmp_path)
-    store.import_file(source(tmp_path, "a.csv", ["2020-01-02,1,2,0.5,1.5,10",
-                                                 "2020-01-03,1,2,0.5,1.6,10"]), "SPY")
+    store.import_file(
+        source(tmp_path, "a.csv", ["2020-01-02,1,2,0.5,1.5,10", "2020-01-03,1,2,0.5,1.6,10"]), "SPY"
+    )
     assert len(store.load("SPY", "1d", date(2020, 1, 3), None)) == 1
-    with pytest.raises(DataError, match="no bars between 2021-01-01 and end; the data covers "
-                                        "2020-01-02 .. 2020-01-03"):
+    with pytest.raises(
+        DataError,
+        match="no bars between 2021-01-01 and end; the data covers 2020-01-02 .. 2020-01-03",
+    ):
         store.load("SPY", "1d", date(2021, 1, 1), None)
     with pytest.raises(DataError, match=r"no 1d data for QQQ .*have SPY.1d"):
         store.load("QQQ", "1d")
@@ -59,11 +62,15 @@ def test_bad_symbol_and_bar(tmp_path: Path) -> None:
 
 def test_import_cli(run_cli: RunCli, tmp_path: Path) -> None:
     path = source(tmp_path, "a.csv", ["2020-01-02,1,2,0.5,1.5,10"])
-    result = run_cli("data", "import", str(path), "--symbol", "xyz", "--data-dir", str(tmp_path / "d"))
+    result = run_cli(
+        "data", "import", str(path), "--symbol", "xyz", "--data-dir", str(tmp_path / "d")
+    )
     assert result.code == 0, result.stderr
     assert "XYZ 1d: read 1 rows" in result.stdout
     assert (tmp_path / "d" / "XYZ.1d.csv").is_file()
     bad = source(tmp_path, "bad.csv", ["2020-01-02,1,2,0.5,oops,10"])
-    result = run_cli("data", "import", str(bad), "--symbol", "xyz", "--data-dir", str(tmp_path / "d"))
+    result = run_cli(
+        "data", "import", str(bad), "--symbol", "xyz", "--data-dir", str(tmp_path / "d")
+    )
     assert result.code == 65
     assert "bad.csv:2: close: not a number: 'oops'" in result.stderr

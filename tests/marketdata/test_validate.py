@@ -10,11 +10,11 @@ from ..conftest import RunCli
 def test_every_kind_of_problem_is_found_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "X.1d.csv"
     rows = [f"2020-01-{d:02d},10,11,9,10,100" for d in (2, 3, 6, 7, 8, 9, 10)]
-    rows[2] = "2020-01-06,10,9,11,10,100"      # line 4: high < low
-    rows[3] = "2020-01-07,10,11,9,0,100"       # line 5: non-positive, close outside
-    rows.append("2020-01-10,10,11,9,10,100")   # line 9: duplicate
-    rows.append("2020-01-31,10,11,9,10,100")   # line 10: gap of 14 business days
-    rows.append("2020-02-03,10,11,9,oops,1")   # line 11: malformed
+    rows[2] = "2020-01-06,10,9,11,10,100"  # line 4: high < low
+    rows[3] = "2020-01-07,10,11,9,0,100"  # line 5: non-positive, close outside
+    rows.append("2020-01-10,10,11,9,10,100")  # line 9: duplicate
+    rows.append("2020-01-31,10,11,9,10,100")  # line 10: gap of 14 business days
+    rows.append("2020-02-03,10,11,9,oops,1")  # line 11: malformed
     path.write_text("datetime,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
     report = validate_file(path, "X", "1d", QualityRules(outlier_sigma=8, max_gap_bars=3))
     text = "\n".join(report.errors + report.warnings)

@@ -10,17 +10,44 @@ STRATEGY = "strategies.sma_cross.SmaCross"
 
 def test_backtest_writes_result_and_chart(run_cli: RunCli, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bt"
-    result = run_cli("backtest", "--strategy", STRATEGY, "--symbols", "GOOG", "ORCL",
-                     "--start", "2006-01-01", "--end", "2010-12-31", "--param", "fast=10",
-                     "--param", "slow=50", "--cash", "50000", "--output", str(out),
-                     "--data-dir", str(data_dir))
+    result = run_cli(
+        "backtest",
+        "--strategy",
+        STRATEGY,
+        "--symbols",
+        "GOOG",
+        "ORCL",
+        "--start",
+        "2006-01-01",
+        "--end",
+        "2010-12-31",
+        "--param",
+        "fast=10",
+        "--param",
+        "slow=50",
+        "--cash",
+        "50000",
+        "--output",
+        str(out),
+        "--data-dir",
+        str(data_dir),
+    )
     assert result.code == 0, result.stderr
     document = json.loads((out / "result.json").read_text())
     assert document["symbols"] == ["GOOG", "ORCL"]
     assert document["params"] == {"fast": 10, "slow": 50, "threshold": 0.0}
     assert document["broker"]["cash"] == 50000
-    for key in ("total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown",
-                "win_rate", "total_trades", "exposure"):
+    for key in (
+        "total_return",
+        "cagr",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "win_rate",
+        "total_trades",
+        "exposure",
+    ):
         assert key in document["metrics"]
     assert document["metrics"]["total_trades"] == len(document["trades"]) > 0
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -30,11 +57,22 @@ def test_backtest_writes_result_and_chart(run_cli: RunCli, data_dir: Path, tmp_p
 def test_backtest_errors_have_clear_messages_and_exit_codes(
     run_cli: RunCli, data_dir: Path, tmp_path: Path
 ) -> None:
-    base = ["backtest", "--symbols", "GOOG", "--output", str(tmp_path / "x"),
-            "--data-dir", str(data_dir)]
+    base = [
+        "backtest",
+        "--symbols",
+        "GOOG",
+        "--output",
+        str(tmp_path / "x"),
+        "--data-dir",
+        str(data_dir),
+    ]
     cases = [
         (["--strategy", "strategies.nope.Nope"], 2, "module 'strategies.nope' not found"),
-        (["--strategy", "strategies.sma_cross.Nope"], 2, "has no 'Nope'; strategies there: SmaCross"),
+        (
+            ["--strategy", "strategies.sma_cross.Nope"],
+            2,
+            "has no 'Nope'; strategies there: SmaCross",
+        ),
         (["--strategy", STRATEGY, "--param", "speed=3"], 2, "unknown parameter 'speed'"),
         (["--strategy", STRATEGY, "--param", "fast=50"], 2, "fast must be shorter than slow"),
         (["--strategy", STRATEGY, "--start", "2030-01-01"], 65, "no bars between 2030-01-01"),

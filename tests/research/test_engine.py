@@ -45,7 +45,7 @@ def test_array_feed_equals_pandas_data(path: str, params: dict[str, Any]) -> Non
     strategy = load_strategy(path)
     bars = DataStore(SAMPLE_DATA).load("ORCL", "1d", START, END)
     frame = pd.read_csv(SAMPLE_DATA / "ORCL.1d.csv", index_col=0, parse_dates=True)
-    frame = frame.loc[str(START):str(END)]
+    frame = frame.loc[str(START) : str(END)]
     expected = plain_run(strategy, bt.feeds.PandasData(dataname=frame), params)
     assert plain_run(strategy, make_feed(bars), params) == expected
     result = BacktestEngine(strategy, [bars], BrokerConfig()).run(params)
@@ -75,17 +75,43 @@ def test_grid_cli_equals_plain_optstrategy(run_cli: Any, tmp_path: Path) -> None
     import csv
 
     grid = {"fast": [5, 10, 20, 40], "slow": [20, 40, 60], "threshold": [0.0, 0.02]}
-    plain = plain_optstrategy(str(SAMPLE_DATA / "GOOG.1d.csv"), "strategies.sma_cross.SmaCross",
-                              grid, maxcpus=2, start=str(START), end=str(END))
+    plain = plain_optstrategy(
+        str(SAMPLE_DATA / "GOOG.1d.csv"),
+        "strategies.sma_cross.SmaCross",
+        grid,
+        maxcpus=2,
+        start=str(START),
+        end=str(END),
+    )
     result = run_cli(
-        "optimize", "--strategy", "strategies.sma_cross.SmaCross", "--symbols", "GOOG",
-        "--start", str(START), "--end", str(END), "--method", "grid",
-        "--param", "fast=5,10,20,40", "--param", "slow=20:60:20", "--param", "threshold=0,0.02",
-        "--output", str(tmp_path / "out"), "--data-dir", str(SAMPLE_DATA),
+        "optimize",
+        "--strategy",
+        "strategies.sma_cross.SmaCross",
+        "--symbols",
+        "GOOG",
+        "--start",
+        str(START),
+        "--end",
+        str(END),
+        "--method",
+        "grid",
+        "--param",
+        "fast=5,10,20,40",
+        "--param",
+        "slow=20:60:20",
+        "--param",
+        "threshold=0,0.02",
+        "--output",
+        str(tmp_path / "out"),
+        "--data-dir",
+        str(SAMPLE_DATA),
     )
     assert result.code == 0, result.stderr
     with (tmp_path / "out" / "results.csv").open() as fh:
-        ours = {f"{r['fast']},{r['slow']},{float(r['threshold'])}": float(r["final_value"])
-                for r in csv.DictReader(fh) if r["state"] == "complete"}
+        ours = {
+            f"{r['fast']},{r['slow']},{float(r['threshold'])}": float(r["final_value"])
+            for r in csv.DictReader(fh)
+            if r["state"] == "complete"
+        }
     assert len(plain) == 18  # 24 combinations, 6 with fast >= slow skipped by both
     assert ours == pytest.approx(plain, rel=0, abs=1e-9)

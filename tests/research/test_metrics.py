@@ -41,7 +41,9 @@ def test_hand_computed_metrics() -> None:
 
 
 def test_intraday_equity_uses_each_days_last_value() -> None:
-    clock = np.array(["2020-01-02T10:00", "2020-01-02T16:00", "2020-01-03T16:00"], dtype="datetime64[s]")
+    clock = np.array(
+        ["2020-01-02T10:00", "2020-01-02T16:00", "2020-01-03T16:00"], dtype="datetime64[s]"
+    )
     returns = daily_returns(np.array([90.0, 110.0, 121.0]), clock, 100.0)
     assert returns == pytest.approx([0.1, 0.1])
 
@@ -60,14 +62,29 @@ def test_drawdown_counts_the_initial_cash_as_a_peak() -> None:
 
 def test_composite_score_matches_the_spec_formula() -> None:
     def spec(tr: float, sh: float, dd: float, wr: float, n: float) -> float:
-        return (min(tr / 100, 1) * 30 + min(sh / 2, 1) * 30 + max(0, 1 - dd / 50) * 20
-                + (wr / 100) * 15 + min(n / 10, 1) * 5)
+        return (
+            min(tr / 100, 1) * 30
+            + min(sh / 2, 1) * 30
+            + max(0, 1 - dd / 50) * 20
+            + (wr / 100) * 15
+            + min(n / 10, 1) * 5
+        )
 
-    for args in [(25.0, 1.2, 12.0, 55.0, 8), (250.0, 3.0, 80.0, 100.0, 40), (-30.0, -0.5, 5.0, 0.0, 0)]:
+    for args in [
+        (25.0, 1.2, 12.0, 55.0, 8),
+        (250.0, 3.0, 80.0, 100.0, 40),
+        (-30.0, -0.5, 5.0, 0.0, 0),
+    ]:
         assert composite_score(*args) == pytest.approx(spec(*args))
     assert composite_score(100, 2, 0, 100, 10) == pytest.approx(100.0)
-    metrics = {"total_return": 25.0, "sharpe": 1.2, "max_drawdown": 12.0, "win_rate": 55.0,
-               "total_trades": 8, "calmar": 0.7}
+    metrics = {
+        "total_return": 25.0,
+        "sharpe": 1.2,
+        "max_drawdown": 12.0,
+        "win_rate": 55.0,
+        "total_trades": 8,
+        "calmar": 0.7,
+    }
     assert objective_value(metrics, "composite") == pytest.approx(spec(25.0, 1.2, 12.0, 55.0, 8))
     assert objective_value(metrics, "returns") == 25.0
     with pytest.raises(ValueError, match="unknown objective"):

@@ -50,7 +50,7 @@ def test_space_from_file_and_cli_in_strategy_order(tmp_path: Path) -> None:
     assert [r.name for r in space] == ["fast", "slow"]
     assert space[0].values == (5, 10)  # the command line wins over the file
     assert grid_size(space) == 4
-    assert list(grid(space))[0] == {"fast": 5, "slow": 20}
+    assert next(iter(grid(space))) == {"fast": 5, "slow": 20}
 
 
 def test_unknown_parameter_names_the_known_ones() -> None:
@@ -61,6 +61,9 @@ def test_unknown_parameter_names_the_known_ones() -> None:
 
 
 def test_fixed_params_for_backtest() -> None:
-    assert parse_fixed_params(DEFAULTS, ["fast=7", "threshold=0.5"]) == {"fast": 7, "threshold": 0.5}
+    assert parse_fixed_params(DEFAULTS, ["fast=7", "threshold=0.5"]) == {
+        "fast": 7,
+        "threshold": 0.5,
+    }
     with pytest.raises(UsageError, match="unknown parameter 'nope'"):
         parse_fixed_params(DEFAULTS, ["nope=1"])

@@ -21,7 +21,9 @@ BarOption = Annotated[str | None, typer.Option("--bar", help="Bar size: 1d, 1h, 
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV file: Yahoo, Backtrader generic or tradd layout.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV file: Yahoo, Backtrader generic or tradd layout.")
+    ],
     symbol: Annotated[str, typer.Option("--symbol", help="Symbol the file holds.")],
     bar: BarOption = None,
     adjust: Annotated[
@@ -73,14 +75,23 @@ def validate(
         table.add_column(column)
     for r in reports:
         verdict = "FAIL" if r.errors or (strict and r.warnings) else "ok"
-        table.add_row(r.symbol, str(r.bars), r.first, r.last, str(len(r.errors)),
-                      str(len(r.warnings)), verdict)
+        table.add_row(
+            r.symbol,
+            str(r.bars),
+            r.first,
+            r.last,
+            str(len(r.errors)),
+            str(len(r.warnings)),
+            verdict,
+        )
     console.print(table)
     for r in reports:
         for line in r.errors:
             console.print(f"[red]error[/red]   {r.symbol}: {line}", highlight=False, soft_wrap=True)
         for line in r.warnings:
-            console.print(f"[yellow]warning[/yellow] {r.symbol}: {line}", highlight=False, soft_wrap=True)
+            console.print(
+                f"[yellow]warning[/yellow] {r.symbol}: {line}", highlight=False, soft_wrap=True
+            )
     failed = [r.symbol for r in reports if r.errors or (strict and r.warnings)]
     if failed:
         raise DataError(f"data problems in {', '.join(failed)}")

@@ -24,7 +24,8 @@ SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols (A,
 StartOption = Annotated[str | None, typer.Option("--start", help="First day, YYYY-MM-DD.")]
 EndOption = Annotated[str | None, typer.Option("--end", help="Last day, YYYY-MM-DD.")]
 ParamOption = Annotated[
-    list[str] | None, typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c).")
+    list[str] | None,
+    typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c)."),
 ]
 CashOption = Annotated[float | None, typer.Option("--cash", help="Starting cash.")]
 
@@ -35,8 +36,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _inputs(
-    settings: Settings, strategy: str, symbols: list[str], start: str | None, end: str | None,
-    bar: str | None, cash: float | None,
+    settings: Settings,
+    strategy: str,
+    symbols: list[str],
+    start: str | None,
+    end: str | None,
+    bar: str | None,
+    cash: float | None,
 ) -> ResearchInputs:
     from dataclasses import replace
 
@@ -49,8 +55,12 @@ def _inputs(
             raise UsageError(f"--cash {cash}: must be positive")
         broker = replace(broker, cash=cash)
     return ResearchInputs(
-        strategy, split_list("--symbols", symbols), parse_date("--start", start),
-        parse_date("--end", end), bar or settings.data.default_bar, broker,
+        strategy,
+        split_list("--symbols", symbols),
+        parse_date("--start", start),
+        parse_date("--end", end),
+        bar or settings.data.default_bar,
+        broker,
         settings.backtest.risk_free_rate,
     )
 
@@ -58,7 +68,9 @@ def _inputs(
 def backtest(
     strategy: StrategyOption,
     symbols: SymbolsOption,
-    output: Annotated[Path, typer.Option("--output", help="Directory for result.json and equity.png.")],
+    output: Annotated[
+        Path, typer.Option("--output", help="Directory for result.json and equity.png.")
+    ],
     start: StartOption = None,
     end: EndOption = None,
     param: ParamOption = None,
@@ -81,10 +93,15 @@ def backtest(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in (
-        ("final value", f"{m.final_value:,.2f}"), ("total return", f"{m.total_return:.2f}%"),
-        ("CAGR", f"{m.cagr:.2f}%"), ("Sharpe", f"{m.sharpe:.3f}"), ("Sortino", f"{m.sortino:.3f}"),
-        ("Calmar", f"{m.calmar:.3f}"), ("max drawdown", f"{m.max_drawdown:.2f}%"),
-        ("win rate", f"{m.win_rate:.1f}%"), ("trades", str(m.total_trades)),
+        ("final value", f"{m.final_value:,.2f}"),
+        ("total return", f"{m.total_return:.2f}%"),
+        ("CAGR", f"{m.cagr:.2f}%"),
+        ("Sharpe", f"{m.sharpe:.3f}"),
+        ("Sortino", f"{m.sortino:.3f}"),
+        ("Calmar", f"{m.calmar:.3f}"),
+        ("max drawdown", f"{m.max_drawdown:.2f}%"),
+        ("win rate", f"{m.win_rate:.1f}%"),
+        ("trades", str(m.total_trades)),
         ("exposure", f"{m.exposure:.1f}%"),
     ):
         table.add_row(name, value)
@@ -107,11 +124,19 @@ def optimize(
     objective: Annotated[
         str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
     ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores).")] = None,
-    storage: Annotated[
-        str | None, typer.Option("--storage", help="Shared Optuna storage: postgresql://..., sqlite:///..., or a .journal file.")
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes (default: all cores).")
     ] = None,
-    study: Annotated[str | None, typer.Option("--study", help="Study name to create or join.")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Shared Optuna storage: postgresql://..., sqlite:///..., or a .journal file.",
+        ),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Study name to create or join.")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
     cash: CashOption = None,
     bar: BarOption = None,
@@ -119,7 +144,7 @@ def optimize(
     config: ConfigOption = None,
 ) -> None:
     """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable."""
-    from tradd.research.optimize.runner import OptimizeRequest, run_optimization
+    from tradd.research.optimize.runner import OptimizeRequest
     from tradd.research.scoring import OBJECTIVES
 
     settings = settings_for(config)
@@ -159,8 +184,12 @@ def _run_with_progress(request: Any, settings: Settings, data_dir: Path | None) 
 
     console = Console(stderr=True)
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
     task = bar.add_task("optimizing", total=None)
     best: list[float] = []
@@ -186,18 +215,26 @@ def _print_summary(summary: Summary, output: Path) -> None:
 
     console = Console()
     names = [r.name for r in summary.space if len(r.values) > 1] or [r.name for r in summary.space]
-    table = Table(title=f"{summary.strategy} on {', '.join(summary.symbols)}: top results by {summary.objective}")
-    for column in ("rank", *names, summary.objective, "return %", "sharpe", "max dd %", "trades"):
+    where = ", ".join(summary.symbols)
+    table = Table(title=f"{summary.strategy} on {where}: top results by {summary.objective}")
+    extra = () if summary.objective == "sharpe" else ("sharpe",)
+    for column in ("rank", *names, summary.objective, "return %", *extra, "max dd %", "trades"):
         table.add_column(column, justify="right")
     for rank, row in enumerate(summary.ranked[:10], start=1):
         m = row.metrics
         table.add_row(
-            str(rank), *(str(row.params.get(n)) for n in names), f"{row.value:.3f}",
-            f"{m.get('total_return', 0):.1f}", f"{m.get('sharpe', 0):.3f}",
-            f"{m.get('max_drawdown', 0):.1f}", str(int(m.get('total_trades', 0))),
+            str(rank),
+            *(str(row.params.get(n)) for n in names),
+            f"{row.value:.3f}",
+            f"{m.get('total_return', 0):.1f}",
+            *(f"{m.get('sharpe', 0):.3f}" for _ in extra),
+            f"{m.get('max_drawdown', 0):.1f}",
+            str(int(m.get("total_trades", 0))),
         )
     console.print(table)
-    counts = (f"{summary.count('complete')} complete, {summary.count('failed')} failed, "
-              f"{summary.skipped_combinations + summary.count('skipped')} skipped as invalid")
+    counts = (
+        f"{summary.count('complete')} complete, {summary.count('failed')} failed, "
+        f"{summary.skipped_combinations + summary.count('skipped')} skipped as invalid"
+    )
     console.print(f"study {summary.study} ({summary.storage}): {counts}")
     console.print(f"report: {output / 'optimization.json'} ({', '.join(summary.files.values())})")

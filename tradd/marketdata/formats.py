@@ -135,7 +135,8 @@ def _parse_row(
     if len(row) != layout.width:
         parsed.problems.append(
             RowProblem(
-                parsed.path, line_no,
+                parsed.path,
+                line_no,
                 f"expected {layout.width} fields as in the header, found {len(row)}",
             )
         )
@@ -145,7 +146,9 @@ def _parse_row(
         prices = [_number(row, layout.columns[c], c) for c in PRICE_COLUMNS]
         volume = _number(row, layout.columns["volume"], "volume") if layout.has("volume") else 0.0
         if adjust:
-            prices, volume = _adjusted(prices, volume, _number(row, layout.columns["adj close"], "adj close"))
+            prices, volume = _adjusted(
+                prices, volume, _number(row, layout.columns["adj close"], "adj close")
+            )
     except ValueError as exc:
         parsed.problems.append(RowProblem(parsed.path, line_no, str(exc)))
         return

@@ -86,7 +86,13 @@ class DataStore:
         merged, added, replaced = _merge(existing, incoming)
         write_tradd_csv(target, merged)
         return ImportResult(
-            merged.symbol, merged.bar, target, len(parsed.rows), added, replaced, len(merged),
+            merged.symbol,
+            merged.bar,
+            target,
+            len(parsed.rows),
+            added,
+            replaced,
+            len(merged),
             parsed.layout,
         )
 

@@ -29,7 +29,9 @@ def run_backtest(
     inputs: ResearchInputs, param_args: list[str], output: Path, store: DataStore
 ) -> BacktestReport:
     loaded = load_inputs(inputs, store)
-    params = full_params(loaded.strategy, parse_fixed_params(param_defaults(loaded.strategy), param_args))
+    params = full_params(
+        loaded.strategy, parse_fixed_params(param_defaults(loaded.strategy), param_args)
+    )
     reason = invalid_reason(loaded.strategy, params)
     if reason:
         raise UsageError(f"--param: invalid combination {params}: {reason}")
@@ -60,6 +62,7 @@ def run_backtest(
         "trades": [vars(t) for t in result.trades],
     }
     result_path.write_text(json.dumps(document, indent=2) + "\n")
-    title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {', '.join(document['symbols'])}"
+    symbols = ", ".join(b.symbol for b in loaded.bars)
+    title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
     equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
     return BacktestReport(params, metrics, result_path, chart_path)

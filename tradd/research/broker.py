@@ -27,7 +27,11 @@ class BrokerConfig:
     def from_settings(cls, settings: BacktestSettings) -> BrokerConfig:
         c = settings.commission
         return cls(
-            settings.cash, c.per_share, c.minimum, c.max_pct, settings.slippage_pct,
+            settings.cash,
+            c.per_share,
+            c.minimum,
+            c.max_pct,
+            settings.slippage_pct,
             settings.position_pct,
         )
 

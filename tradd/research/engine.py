@@ -44,9 +44,7 @@ class StrategySkipped(Exception):
 
 
 class BacktestEngine:
-    def __init__(
-        self, strategy: type[bt.Strategy], bars: list[Bars], broker: BrokerConfig
-    ) -> None:
+    def __init__(self, strategy: type[bt.Strategy], bars: list[Bars], broker: BrokerConfig) -> None:
         self.strategy = strategy
         self.bars = bars
         self.broker = broker

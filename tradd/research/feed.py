@@ -16,7 +16,14 @@ import backtrader as bt
 from tradd.marketdata.bars import Bars
 
 # Backtrader's OHLC line order; the first alias ("close") also gives `tick_last`.
-_TICK_NAMES = ("tick_close", "tick_low", "tick_high", "tick_open", "tick_volume", "tick_openinterest")
+_TICK_NAMES = (
+    "tick_close",
+    "tick_low",
+    "tick_high",
+    "tick_open",
+    "tick_volume",
+    "tick_openinterest",
+)
 
 
 def bt_datetimes(bars: Bars) -> list[float]:
@@ -46,18 +53,26 @@ class ArrayFeed(bt.feed.DataBase):  # type: ignore[misc]
         lines = self.lines
         self._line_buffers = tuple(lines[i] for i in range(lines.size()))
         self._targets = (
-            lines.datetime, lines.open, lines.high, lines.low, lines.close, lines.volume,
+            lines.datetime,
+            lines.open,
+            lines.high,
+            lines.low,
+            lines.close,
+            lines.volume,
         )
         self._tick_sources = (
-            lines.close, lines.low, lines.high, lines.open, lines.volume, lines.openinterest,
+            lines.close,
+            lines.low,
+            lines.high,
+            lines.open,
+            lines.volume,
+            lines.openinterest,
         )
 
     @property
     def _unbounded(self) -> bool:
         # Plain arrays (no qbuffer, no bound lines): the fast path below is exact.
-        return all(
-            b.mode == b.UnBounded and not b.bindings for b in self._line_buffers
-        )
+        return all(b.mode == b.UnBounded and not b.bindings for b in self._line_buffers)
 
     def _load(self) -> bool:
         i = self._index
@@ -120,7 +135,9 @@ class ArrayFeed(bt.feed.DataBase):  # type: ignore[misc]
 def make_feed(bars: Bars, **kwargs: Any) -> ArrayFeed:
     timeframe = bt.TimeFrame.Days if not bars.intraday else bt.TimeFrame.Minutes
     compression = 1 if not bars.intraday else _minutes(bars.bar)
-    return ArrayFeed(bars=bars, name=bars.symbol, timeframe=timeframe, compression=compression, **kwargs)
+    return ArrayFeed(
+        bars=bars, name=bars.symbol, timeframe=timeframe, compression=compression, **kwargs
+    )
 
 
 def _minutes(bar: str) -> int:

@@ -80,7 +80,8 @@ def daily_returns(
     days = clock.astype("datetime64[D]")
     last_of_day = np.append(days[1:] != days[:-1], True)
     closes = np.concatenate([[initial_cash], equity[last_of_day]])
-    return np.diff(closes) / closes[:-1]
+    returns: npt.NDArray[np.float64] = np.diff(closes) / closes[:-1]
+    return returns
 
 
 def sharpe_ratio(daily: npt.NDArray[np.float64], risk_free_rate: float = 0.0) -> float:

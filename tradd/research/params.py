@@ -80,7 +80,9 @@ def parse_range(name: str, spec: Any, default: Any) -> ParamRange:
     if ":" in text:
         return _stepped(name, text, default)
     if "," in text:
-        return _choices(name, [parse_value(name, part.strip(), default) for part in text.split(",")])
+        return _choices(
+            name, [parse_value(name, part.strip(), default) for part in text.split(",")]
+        )
     return _choices(name, [parse_value(name, text, default)])
 
 

@@ -34,7 +34,10 @@ def objective_value(metrics: Mapping[str, float], objective: str) -> float:
         return metrics["calmar"]
     if objective == "composite":
         return composite_score(
-            metrics["total_return"], metrics["sharpe"], metrics["max_drawdown"],
-            metrics["win_rate"], metrics["total_trades"],
+            metrics["total_return"],
+            metrics["sharpe"],
+            metrics["max_drawdown"],
+            metrics["win_rate"],
+            metrics["total_trades"],
         )
     raise ValueError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}")

@@ -15,11 +15,12 @@ import gc
 import multiprocessing
 import queue
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 
 import optuna
+import structlog
 
 from tradd.research.optimize.storage import StorageSpec
 from tradd.research.optimize.study import (
@@ -65,7 +66,9 @@ def make_sampler(method: str, seed: int | None, worker: int) -> optuna.samplers.
     return optuna.samplers.RandomSampler(seed=worker_seed)  # grid slots carry their params
 
 
-def worker_main(setup: WorkerSetup, index: int, results: multiprocessing.Queue[Message], stop: Event) -> None:
+def worker_main(
+    setup: WorkerSetup, index: int, results: multiprocessing.Queue[Message], stop: Event
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     error = None
     try:
@@ -77,9 +80,10 @@ def worker_main(setup: WorkerSetup, index: int, results: multiprocessing.Queue[M
                 break
             trial.set_user_attr("worker", worker_tag())
             results.put(Started(index, trial.number))
-            results.put(evaluate(setup.plan, handle, trial))
+            results.put(evaluate(setup.plan, handle, trial, index))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
+        structlog.get_logger("tradd.optimize").exception("worker failed", worker=index)
     results.put(Finished(index, error))
 
 
@@ -91,7 +95,9 @@ class PoolResult:
 
 
 def run_pool(
-    setup: WorkerSetup, workers: int, on_outcome: Callable[[TrialOutcome], None],
+    setup: WorkerSetup,
+    workers: int,
+    on_outcome: Callable[[TrialOutcome], None],
     on_notice: Callable[[str], None],
 ) -> PoolResult:
     context = multiprocessing.get_context("fork")
@@ -106,37 +112,24 @@ def run_pool(
     for process in processes:
         process.start()
     outcome = PoolResult(worker_errors=[])
-    running: dict[int, int] = {}
-    finished: set[int] = set()
+    tracker = _Tracker(setup, on_outcome)
     try:
-        while len(finished) < workers:
+        while len(tracker.finished) < workers:
             try:
-                message = results.get(timeout=POLL_S)
+                tracker.handle(results.get(timeout=POLL_S), outcome)
             except queue.Empty:
-                _reap_dead(processes, finished, running, outcome, setup)
-                continue
+                _reap_dead(processes, tracker.finished, tracker.running, outcome, setup)
             except KeyboardInterrupt:
                 if outcome.interrupted:
                     raise
                 outcome.interrupted = True
                 stop.set()
                 on_notice("stopping after the current trials (Ctrl-C again to abort)")
-                continue
-            if isinstance(message, Started):
-                running[message.worker] = message.number
-            elif isinstance(message, Finished):
-                finished.add(message.worker)
-                running.pop(message.worker, None)
-                if message.error:
-                    assert outcome.worker_errors is not None
-                    outcome.worker_errors.append(message.error)
-            else:
-                on_outcome(message)
     except KeyboardInterrupt:
         outcome.aborted = True
         for process in processes:
             process.kill()
-        _end_running(setup, running.values(), "aborted by Ctrl-C", requeue=True)
+        _end_running(setup, tracker.running.values(), "aborted by Ctrl-C", requeue=True)
     finally:
         for process in processes:
             process.join(timeout=10)
@@ -144,8 +137,34 @@ def run_pool(
     return outcome
 
 
+class _Tracker:
+    """Which worker runs which trial, from the workers' messages."""
+
+    def __init__(self, setup: WorkerSetup, on_outcome: Callable[[TrialOutcome], None]) -> None:
+        self.setup = setup
+        self.on_outcome = on_outcome
+        self.running: dict[int, int] = {}
+        self.finished: set[int] = set()
+
+    def handle(self, message: Message, outcome: PoolResult) -> None:
+        if isinstance(message, Started):
+            self.running[message.worker] = message.number
+        elif isinstance(message, Finished):
+            self.finished.add(message.worker)
+            abandoned = self.running.pop(message.worker, None)
+            if message.error:
+                assert outcome.worker_errors is not None
+                outcome.worker_errors.append(message.error)
+            if abandoned is not None:  # failed between claiming and recording a trial
+                reason = f"worker failed: {message.error}"
+                _end_running(self.setup, [abandoned], reason, requeue=True)
+        else:
+            self.running.pop(message.worker, None)
+            self.on_outcome(message)
+
+
 def _reap_dead(
-    processes: list[multiprocessing.process.BaseProcess],
+    processes: Sequence[multiprocessing.process.BaseProcess],
     finished: set[int],
     running: dict[int, int],
     outcome: PoolResult,
@@ -165,9 +184,7 @@ def _reap_dead(
             _end_running(setup, [number], reason, requeue=False)
 
 
-def _end_running(
-    setup: WorkerSetup, numbers: Iterable[int], reason: str, *, requeue: bool
-) -> None:
+def _end_running(setup: WorkerSetup, numbers: Iterable[int], reason: str, *, requeue: bool) -> None:
     handle = join_study(setup.storage.open(), setup.study_name, make_sampler(setup.method, None, 0))
     wanted = set(numbers)
     for trial in handle.study.get_trials(deepcopy=False):

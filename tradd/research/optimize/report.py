@@ -17,8 +17,17 @@ from tradd.research.plots import heatmap_png, history_png, importance_png
 
 TOP_N = 10
 METRIC_KEYS = (
-    "total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown", "win_rate",
-    "total_trades", "exposure", "profit_factor", "final_value",
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "win_rate",
+    "total_trades",
+    "exposure",
+    "profit_factor",
+    "final_value",
 )
 
 
@@ -46,6 +55,8 @@ class Summary:
     space: list[ParamRange]
     rows: list[TrialRow]
     skipped_combinations: int
+    ran_here: int = 0
+    """Trials this process's workers finished (cooperating processes ran the rest)."""
     interrupted: bool = False
     files: dict[str, str] = field(default_factory=dict)
 
@@ -66,13 +77,19 @@ def rows_from_trials(trials: list[FrozenTrial]) -> list[TrialRow]:
         if trial.state == TrialState.FAIL and trial.user_attrs.get("requeued"):
             continue  # an interrupted attempt; its slot was queued again
         state = {
-            TrialState.COMPLETE: "complete", TrialState.PRUNED: "skipped", TrialState.FAIL: "failed",
+            TrialState.COMPLETE: "complete",
+            TrialState.PRUNED: "skipped",
+            TrialState.FAIL: "failed",
         }[trial.state]
         note = str(trial.user_attrs.get("error") or trial.user_attrs.get("skipped") or "")
         rows.append(
             TrialRow(
-                trial.number, state, dict(trial.params), trial.value,
-                dict(trial.user_attrs.get("metrics", {})), note,
+                trial.number,
+                state,
+                dict(trial.params),
+                trial.value,
+                dict(trial.user_attrs.get("metrics", {})),
+                note,
             )
         )
     return rows
@@ -97,8 +114,13 @@ def write_outputs(summary: Summary, output: Path, study: optuna.Study) -> dict[s
 
 
 def _result_entry(row: TrialRow, rank: int) -> dict[str, Any]:
-    return {"rank": rank, "trial": row.number, "params": row.params, "objective": row.value,
-            "metrics": row.metrics}
+    return {
+        "rank": rank,
+        "trial": row.number,
+        "params": row.params,
+        "objective": row.value,
+        "metrics": row.metrics,
+    }
 
 
 def _write_json(summary: Summary, path: Path) -> str:
@@ -111,9 +133,14 @@ def _write_json(summary: Summary, path: Path) -> str:
         "trials": summary.count("complete"),
         "best_params": best.params if best else None,
         "best_metrics": (
-            {"sharpe": best.metrics.get("sharpe"), "returns": best.metrics.get("total_return"),
-             "drawdown": best.metrics.get("max_drawdown"), **best.metrics}
-            if best else None
+            {
+                "sharpe": best.metrics.get("sharpe"),
+                "returns": best.metrics.get("total_return"),
+                "drawdown": best.metrics.get("max_drawdown"),
+                **best.metrics,
+            }
+            if best
+            else None
         ),
         "top_10_results": [_result_entry(r, i + 1) for i, r in enumerate(ranked[:TOP_N])],
         "objective": summary.objective,
@@ -129,8 +156,12 @@ def _write_json(summary: Summary, path: Path) -> str:
             "skipped_in_search": summary.count("skipped"),
             "skipped_invalid_combinations": summary.skipped_combinations,
         },
-        "failures": [{"trial": r.number, "params": r.params, "error": r.note}
-                     for r in summary.rows if r.state == "failed"],
+        "failures": [
+            {"trial": r.number, "params": r.params, "error": r.note}
+            for r in summary.rows
+            if r.state == "failed"
+        ],
+        "trials_run_by_this_process": summary.ran_here,
         "interrupted": summary.interrupted,
         "files": summary.files,
     }
@@ -145,9 +176,14 @@ def _write_csv(summary: Summary, path: Path) -> str:
         writer.writerow(["trial", "state", *names, "objective", *METRIC_KEYS, "note"])
         for row in summary.rows:
             writer.writerow(
-                [row.number, row.state, *(row.params.get(n, "") for n in names),
-                 "" if row.value is None else row.value,
-                 *(row.metrics.get(k, "") for k in METRIC_KEYS), row.note]
+                [
+                    row.number,
+                    row.state,
+                    *(row.params.get(n, "") for n in names),
+                    "" if row.value is None else row.value,
+                    *(row.metrics.get(k, "") for k in METRIC_KEYS),
+                    row.note,
+                ]
             )
     return path.name
 
@@ -168,7 +204,7 @@ def _write_best_toml(summary: Summary, best: TrialRow, path: Path) -> str:
     }
     header = (
         "# Best parameters from `tradd optimize`. A strategy in tradd.toml can use them with\n"
-        f"#   params_file = \"{path}\"\n"
+        f'#   params_file = "{path}"\n'
     )
     path.write_text(header + tomli_w.dumps(document))
     return path.name
@@ -183,13 +219,21 @@ def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
         cells: dict[tuple[Any, Any], float] = {}
         for row in ranked[::-1]:  # best last, so it wins when other params vary too
             cells[(row.params[x.name], row.params[y.name])] = row.value or 0.0
-        heatmap_png(output / "heatmap.png", x.name, y.name, cells, list(x.values),
-                    list(y.values), summary.objective)
+        heatmap_png(
+            output / "heatmap.png",
+            x.name,
+            y.name,
+            cells,
+            list(x.values),
+            list(y.values),
+            summary.objective,
+        )
         files["heatmap"] = "heatmap.png"
     if summary.method == "bayesian" and ranked:
         done = sorted((r for r in ranked), key=lambda r: r.number)
-        history_png(output / "optimization_history.png", [r.value or 0.0 for r in done],
-                    summary.objective)
+        history_png(
+            output / "optimization_history.png", [r.value or 0.0 for r in done], summary.objective
+        )
         files["history"] = "optimization_history.png"
     return files
 
@@ -197,7 +241,9 @@ def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
 def write_importance(study: optuna.Study, output: Path, files: dict[str, str]) -> None:
     """fANOVA parameter importance (Bayesian runs); needs a few finished trials."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    varying = {n for t in complete for n in t.params if len({s.params.get(n) for s in complete}) > 1}
+    varying = {
+        n for t in complete for n in t.params if len({s.params.get(n) for s in complete}) > 1
+    }
     if len(complete) < 2 or not varying:
         return
     importances = optuna.importance.get_param_importances(study, params=sorted(varying))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from optuna.trial import TrialState
 
 from tradd.errors import UsageError
 from tradd.marketdata.store import DataStore
@@ -14,7 +17,13 @@ from tradd.research.engine import BacktestEngine
 from tradd.research.optimize.pool import WorkerSetup, make_sampler, run_pool
 from tradd.research.optimize.report import Summary, rows_from_trials, write_outputs
 from tradd.research.optimize.storage import parse_storage
-from tradd.research.optimize.study import StudySpec, open_study, pid_alive, recover_stale
+from tradd.research.optimize.study import (
+    StudyHandle,
+    StudySpec,
+    open_study,
+    pid_alive,
+    recover_stale,
+)
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
@@ -47,7 +56,17 @@ class Progress:
     notice: Callable[[str], None]
 
 
-def run_optimization(request: OptimizeRequest, store: DataStore, progress: Progress) -> Summary:
+OTHERS_TIMEOUT_S = 600.0
+
+
+def run_optimization(
+    request: OptimizeRequest,
+    store: DataStore,
+    progress: Progress,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Summary:
     loaded = load_inputs(request.inputs, store)
     space = _space(request, loaded)
     slots, skipped = _slots(request, loaded, space)
@@ -63,14 +82,26 @@ def run_optimization(request: OptimizeRequest, store: DataStore, progress: Progr
     waiting = sum(1 for t in handle.study.get_trials(deepcopy=False) if t.state.name == "WAITING")
     progress.start(waiting)
     plan = TrialPlan(
-        engine, space, request.objective, request.inputs.broker.cash,
-        request.inputs.risk_free_rate, dedupe=request.method == "bayesian",
+        engine,
+        space,
+        request.objective,
+        request.inputs.broker.cash,
+        request.inputs.risk_free_rate,
+        dedupe=request.method == "bayesian",
     )
     setup = WorkerSetup(plan, storage_spec, name, request.method, request.seed)
     workers = max(1, min(request.workers or os.cpu_count() or 1, max(waiting, 1)))
-    result = run_pool(setup, workers, progress.advance, progress.notice)
+    ran_here: list[TrialOutcome] = []
+
+    def on_outcome(outcome: TrialOutcome) -> None:
+        ran_here.append(outcome)
+        progress.advance(outcome)
+
+    result = run_pool(setup, workers, on_outcome, progress.notice)
     for error in result.worker_errors or []:
         progress.notice(f"worker error: {error}")
+    if not (result.interrupted or result.aborted):
+        _wait_for_others(handle, progress.notice, clock, sleep)
     summary = Summary(
         optimization_id=handle.optimization_id,
         study=name,
@@ -84,10 +115,33 @@ def run_optimization(request: OptimizeRequest, store: DataStore, progress: Progr
         space=space,
         rows=rows_from_trials(handle.study.get_trials(deepcopy=False)),
         skipped_combinations=int(handle.study.user_attrs.get("skipped_combinations", skipped)),
+        ran_here=len(ran_here),
         interrupted=result.interrupted or result.aborted,
     )
     write_outputs(summary, request.output, handle.study)
     return summary
+
+
+def _wait_for_others(
+    handle: StudyHandle,
+    notice: Callable[[str], None],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    """Cooperating processes may still be running the last trials: let the report include them.
+
+    Bounded: a process that died elsewhere leaves RUNNING trials nobody will finish.
+    """
+    deadline = clock() + OTHERS_TIMEOUT_S
+    announced = False
+    while running := len(handle.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
+        if clock() > deadline:
+            notice(f"{running} trial(s) still running elsewhere; reporting without them")
+            return
+        if not announced:
+            notice(f"waiting for {running} trial(s) running in other processes")
+            announced = True
+        sleep(0.2)
 
 
 def _space(request: OptimizeRequest, loaded: LoadedInputs) -> list[ParamRange]:
@@ -95,8 +149,9 @@ def _space(request: OptimizeRequest, loaded: LoadedInputs) -> list[ParamRange]:
     from_file = load_params_file(request.params_file) if request.params_file else {}
     space = build_space(defaults, list(request.param_args), from_file)
     if not any(len(r.values) > 1 for r in space):
-        raise UsageError("nothing to optimize: give ranges with --param NAME=START:STOP:STEP "
-                         "or --params-file")
+        raise UsageError(
+            "nothing to optimize: give ranges with --param NAME=START:STOP:STEP or --params-file"
+        )
     return space
 
 

@@ -6,12 +6,14 @@ each cooperating `tradd optimize`) opens its own, as Optuna requires.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, get_storage
 from optuna.storages.journal import JournalFileBackend
 
 from tradd.config.loader import redact_url
@@ -19,6 +21,7 @@ from tradd.errors import TemporaryError, UsageError
 
 JOURNAL_SUFFIXES = (".journal", ".log", ".jsonl")
 DEFAULT_JOURNAL = "study.journal"
+RDB_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -32,16 +35,27 @@ class StorageSpec:
         """Safe to print and log."""
         return self.target if self.kind == "journal" else redact_url(self.target)
 
-    def open(self) -> BaseStorage:
+    def open(self, *, sleep: Callable[[float], None] = time.sleep) -> BaseStorage:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         if self.kind == "journal":
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
             return JournalStorage(JournalFileBackend(self.target))
-        try:
-            return RDBStorage(self.target, engine_kwargs={"pool_pre_ping": True})
-        except Exception as exc:  # SQLAlchemy/driver errors vary; all mean "cannot reach it"
-            reason = str(exc).splitlines()[0].replace(self.target, self.display)
-            raise TemporaryError(f"cannot open optimization storage {self.display}: {reason}") from None
+        return self._open_rdb(sleep)
+
+    def _open_rdb(self, sleep: Callable[[float], None]) -> BaseStorage:
+        # Processes starting together on an empty database race to create Optuna's tables;
+        # the loser fails once and succeeds when it tries again.
+        reason = ""
+        for attempt in range(RDB_ATTEMPTS):
+            try:
+                rdb = RDBStorage(self.target, engine_kwargs={"pool_pre_ping": True})
+                # Studies wrap an RDBStorage in Optuna's cache; wrap it here instead, so the
+                # study and our own storage calls (claiming slots) share one view.
+                return get_storage(rdb)
+            except Exception as exc:  # SQLAlchemy/driver errors vary; all mean "not now"
+                reason = str(exc).splitlines()[0].replace(self.target, self.display)
+                sleep(0.2 * 2**attempt)
+        raise TemporaryError(f"cannot open optimization storage {self.display}: {reason}")
 
 
 def parse_storage(url: str | None, output: Path) -> StorageSpec:

@@ -33,6 +33,7 @@ class TrialPlan:
 
 @dataclass(frozen=True)
 class TrialOutcome:
+    worker: int
     number: int
     state: OutcomeState
     params: dict[str, Any]
@@ -40,33 +41,35 @@ class TrialOutcome:
     error: str | None = None
 
 
-def evaluate(plan: TrialPlan, handle: StudyHandle, trial: optuna.Trial) -> TrialOutcome:
+def evaluate(
+    plan: TrialPlan, handle: StudyHandle, trial: optuna.Trial, worker: int = 0
+) -> TrialOutcome:
     params = suggest(trial, plan.space)
     strategy = plan.engine.strategy
     full = full_params(strategy, params)
     reason = invalid_reason(strategy, full)
     if reason:
-        return _skip(handle, trial, params, reason)
+        return _skip(handle, trial, params, reason, worker)
     if plan.dedupe:
         earlier = completed_duplicate(handle.study, params)
         if earlier is not None and earlier.value is not None:
             trial.set_user_attr("metrics", earlier.user_attrs.get("metrics", {}))
             trial.set_user_attr("duplicate_of", earlier.number)
             handle.study.tell(trial, earlier.value)
-            return TrialOutcome(trial.number, "complete", params, earlier.value)
+            return TrialOutcome(worker, trial.number, "complete", params, earlier.value)
     try:
         metrics = _backtest(plan, full)
     except StrategySkipped as exc:
-        return _skip(handle, trial, params, str(exc))
+        return _skip(handle, trial, params, str(exc), worker)
     except Exception as exc:  # a strategy bug fails this trial, not the optimization
         error = f"{type(exc).__name__}: {exc}"
         trial.set_user_attr("error", error)
         handle.study.tell(trial, state=TrialState.FAIL)
-        return TrialOutcome(trial.number, "failed", params, error=error)
+        return TrialOutcome(worker, trial.number, "failed", params, error=error)
     value = objective_value(metrics, plan.objective)
     trial.set_user_attr("metrics", metrics)
     handle.study.tell(trial, value)
-    return TrialOutcome(trial.number, "complete", params, value)
+    return TrialOutcome(worker, trial.number, "complete", params, value)
 
 
 def _backtest(plan: TrialPlan, params: dict[str, Any]) -> dict[str, float]:
@@ -83,8 +86,8 @@ def _backtest(plan: TrialPlan, params: dict[str, Any]) -> dict[str, float]:
 
 
 def _skip(
-    handle: StudyHandle, trial: optuna.Trial, params: dict[str, Any], reason: str
+    handle: StudyHandle, trial: optuna.Trial, params: dict[str, Any], reason: str, worker: int
 ) -> TrialOutcome:
     trial.set_user_attr("skipped", reason)
     handle.study.tell(trial, state=TrialState.PRUNED)
-    return TrialOutcome(trial.number, "skipped", params, error=reason)
+    return TrialOutcome(worker, trial.number, "skipped", params, error=reason)
