@@ -48,3 +48,32 @@ def test_validate_cli_on_sample_data_and_exit_65(run_cli: RunCli, data_dir: Path
     result = run_cli("data", "validate", "--symbols", "BAD", "--data-dir", str(data_dir))
     assert result.code == 65
     assert "BAD.1d.csv:2: high below low" in result.stdout
+
+
+def test_intraday_gaps_use_the_bar_spacing_and_ignore_overnight(tmp_path: Path) -> None:
+    path = tmp_path / "X.1m.csv"
+    stamps = [
+        "2006-01-02T09:01:00",
+        "2006-01-02T09:02:00",
+        "2006-01-02T09:10:00",
+        "2006-01-03T09:01:00",
+    ]  # 7 bars missing before 09:10; overnight is not a gap
+    path.write_text(
+        "datetime,open,high,low,close,volume\n" + "".join(f"{s},1,1,1,1,1\n" for s in stamps)
+    )
+    report = validate_file(path, "X", "1m", QualityRules(outlier_sigma=8, max_gap_bars=3))
+    assert report.ok
+    assert len(report.warnings) == 1
+    assert f"{path}:4: gap of 7 1m bar(s)" in report.warnings[0]
+
+
+def test_structured_log_file_records_the_run(
+    run_cli: RunCli, data_dir: Path, tmp_path: Path
+) -> None:
+    import json
+
+    assert run_cli("data", "validate", "--symbols", "GOOG", "--data-dir", str(data_dir)).code == 0
+    lines = (tmp_path / "logs" / "cli.log").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert any(e["event"] == "data validated" and e["symbol"] == "GOOG" for e in events)
+    assert all(e["component"] == "cli" for e in events)

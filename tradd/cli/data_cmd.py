@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tradd.cli.common import data_store, settings_for, split_list
+from tradd.cli.common import data_store, log, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.errors import DataError, UsageError
 
@@ -35,6 +35,15 @@ def import_(
     """Add a file's bars to the data directory (rows already there are replaced)."""
     settings = settings_for(config)
     result = data_store(settings, data_dir).import_file(file, symbol, bar=bar, adjust=adjust)
+    log().info(
+        "data imported",
+        source=str(file),
+        symbol=result.symbol,
+        bar=result.bar,
+        added=result.rows_added,
+        replaced=result.rows_replaced,
+        total=result.total,
+    )
     typer.echo(
         f"{result.symbol} {result.bar}: read {result.rows_read} rows ({result.layout} layout), "
         f"added {result.rows_added}, replaced {result.rows_replaced}; "
@@ -93,5 +102,13 @@ def validate(
                 f"[yellow]warning[/yellow] {r.symbol}: {line}", highlight=False, soft_wrap=True
             )
     failed = [r.symbol for r in reports if r.errors or (strict and r.warnings)]
+    for r in reports:
+        log().info(
+            "data validated",
+            symbol=r.symbol,
+            bar=size,
+            errors=len(r.errors),
+            warnings=len(r.warnings),
+        )
     if failed:
         raise DataError(f"data problems in {', '.join(failed)}")

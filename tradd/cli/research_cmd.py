@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tradd.cli.common import data_store, parse_date, settings_for, split_list
+from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.config.settings import Settings
@@ -87,8 +87,10 @@ def backtest(
 
     settings = settings_for(config)
     inputs = _inputs(settings, strategy, symbols, start, end, bar, cash)
+    log().info("backtest started", strategy=strategy, symbols=inputs.symbols, output=str(output))
     report = run_backtest(inputs, list(param or []), output, data_store(settings, data_dir))
     m = report.metrics
+    log().info("backtest finished", params=report.params, **report.metrics.as_dict())
     table = Table(title=f"{strategy} {report.params}")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -169,7 +171,27 @@ def optimize(
         study=study,
         seed=seed if seed is not None else settings.optimize.seed,
     )
+    log().info(
+        "optimization started",
+        strategy=strategy,
+        method=method,
+        symbols=request.inputs.symbols,
+        objective=chosen,
+        output=str(output),
+        study=study,
+    )
     summary = _run_with_progress(request, settings, data_dir)
+    log().info(
+        "optimization finished",
+        optimization_id=summary.optimization_id,
+        study=summary.study,
+        storage=summary.storage,
+        complete=summary.count("complete"),
+        failed=summary.count("failed"),
+        ran_here=summary.ran_here,
+        interrupted=summary.interrupted,
+        best_params=summary.ranked[0].params if summary.ranked else None,
+    )
     _print_summary(summary, output)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
