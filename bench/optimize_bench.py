@@ -49,69 +49,56 @@ def plain_backtrader() -> tuple[float, dict[str, float]]:
     return elapsed, json.loads(out)
 
 
-def tradd_grid(output: Path) -> tuple[float, dict[str, float]]:
+def tradd_optimize(*args: str) -> float:
+    """Seconds for one `tradd optimize` run with the shipped config and strategy."""
     tradd = str(Path(sys.executable).with_name("tradd"))
-    elapsed, _ = _timed(
-        [
-            tradd,
-            "optimize",
-            "--config",
-            "etc/tradd.toml",
-            "--strategy",
-            STRATEGY,
-            "--symbols",
-            "GOOG",
-            "--method",
-            "grid",
-            "--param",
-            f"fast={FAST[0]}:{FAST[-1]}:5",
-            "--param",
-            f"slow={SLOW[0]}:{SLOW[-1]}:10",
-            "--param",
-            "threshold=0.0",
-            "--output",
-            str(output),
-        ]
+    base = [tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY]
+    return _timed([*base, *args])[0]
+
+
+def tradd_grid(output: Path) -> tuple[float, dict[str, float]]:
+    elapsed = tradd_optimize(
+        "--symbols",
+        "GOOG",
+        "--method",
+        "grid",
+        "--param",
+        f"fast={FAST[0]}:{FAST[-1]}:5",
+        "--param",
+        f"slow={SLOW[0]}:{SLOW[-1]}:10",
+        "--param",
+        "threshold=0.0",
+        "--output",
+        str(output),
     )
     finals = {}
     with (output / "results.csv").open() as fh:
         for row in csv.DictReader(fh):
             if row["state"] == "complete":
-                finals[f"{row['fast']},{row['slow']},{float(row['threshold'])}"] = float(
-                    row["final_value"]
-                )
+                key = f"{row['fast']},{row['slow']},{float(row['threshold'])}"
+                finals[key] = float(row["final_value"])
     return elapsed, finals
 
 
 def tradd_bayesian(output: Path) -> float:
-    tradd = str(Path(sys.executable).with_name("tradd"))
-    elapsed, _ = _timed(
-        [
-            tradd,
-            "optimize",
-            "--config",
-            "etc/tradd.toml",
-            "--strategy",
-            STRATEGY,
-            "--symbols",
-            "ORCL",
-            "--start",
-            "2005-01-01",
-            "--end",
-            "2014-12-31",
-            "--method",
-            "bayesian",
-            "--trials",
-            "100",
-            "--seed",
-            "7",
-            "--params-file",
-            "etc/optimize/sma_cross.toml",
-            "--output",
-            str(output),
-        ]
+    return tradd_optimize(
+        "--symbols",
+        "ORCL",
+        "--start",
+        "2005-01-01",
+        "--end",
+        "2014-12-31",
+        "--method",
+        "bayesian",
+        "--trials",
+        "100",
+        "--seed",
+        "7",
+        "--params-file",
+        "etc/optimize/sma_cross.toml",
+        "--output",
+        str(output),
     )
-    return elapsed
 
 
 def main() -> None:

@@ -56,6 +56,27 @@ def run_cli(tmp_path: Path) -> RunCli:
     return run
 
 
+SpawnCli = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def spawn_cli(tmp_path: Path) -> SpawnCli:
+    """Start `python -m tradd ...` in the background (same environment as run_cli)."""
+
+    def spawn(*args: str) -> subprocess.Popen[str]:
+        env = _clean_env({"TRADD_LOG__DIR": str(tmp_path / "logs")})
+        return subprocess.Popen(
+            [sys.executable, "-m", "tradd", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    return spawn
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A private copy of the shipped daily sample data."""

@@ -50,6 +50,7 @@ class ArrayFeed(bt.feed.DataBase):  # type: ignore[misc]
         )
         self._index = 0
         self._count = len(bars)
+        self._unbounded = False  # decided in home(), once the run's set-up is complete
         lines = self.lines
         self._line_buffers = tuple(lines[i] for i in range(lines.size()))
         self._targets = (
@@ -69,10 +70,18 @@ class ArrayFeed(bt.feed.DataBase):  # type: ignore[misc]
             lines.openinterest,
         )
 
-    @property
-    def _unbounded(self) -> bool:
+    def home(self) -> None:
+        """Rewind; Backtrader calls this at the start of every run, after strategies are built.
+
+        That is when buffer modes and line bindings are final, so the fast path is decided
+        here once per run rather than on every bar.
+        """
+        super().home()
+        buffers = getattr(self, "_line_buffers", ())
         # Plain arrays (no qbuffer, no bound lines): the fast path below is exact.
-        return all(b.mode == b.UnBounded and not b.bindings for b in self._line_buffers)
+        self._unbounded = bool(buffers) and all(
+            b.mode == b.UnBounded and not b.bindings for b in buffers
+        )
 
     def _load(self) -> bool:
         i = self._index

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
@@ -13,19 +11,16 @@ from optuna.trial import TrialState
 
 from tradd.research.optimize.storage import parse_storage
 
-from ...conftest import ROOT, SAMPLE_DATA, _clean_env
+from ...conftest import SAMPLE_DATA, SpawnCli
 
 SMA = "strategies.sma_cross.SmaCross"
 
 
-def run_together(tmp_path: Path, storage: str, study: str, extra: list[str]) -> list[dict]:  # type: ignore[type-arg]
-    env = _clean_env({"TRADD_LOG__DIR": str(tmp_path / "logs")})
-    processes = []
-    for name in ("a", "b"):
-        args = [
-            sys.executable,
-            "-m",
-            "tradd",
+def run_together(
+    spawn_cli: SpawnCli, tmp_path: Path, storage: str, study: str, extra: list[str]
+) -> list[dict]:  # type: ignore[type-arg]
+    processes = [
+        spawn_cli(
             "optimize",
             "--strategy",
             SMA,
@@ -46,12 +41,9 @@ def run_together(tmp_path: Path, storage: str, study: str, extra: list[str]) -> 
             "--output",
             str(tmp_path / name),
             *extra,
-        ]
-        processes.append(
-            subprocess.Popen(
-                args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
         )
+        for name in ("a", "b")
+    ]
     reports = []
     for name, process in zip(("a", "b"), processes, strict=True):
         _, stderr = process.communicate(timeout=300)
@@ -83,15 +75,15 @@ def grid_params(storage: str, study: str) -> list[tuple[int, int]]:
     ]
 
 
-def test_grid_shared_through_a_journal_file(tmp_path: Path) -> None:
+def test_grid_shared_through_a_journal_file(spawn_cli: SpawnCli, tmp_path: Path) -> None:
     storage = str(tmp_path / "shared.journal")
-    reports = run_together(tmp_path, storage, "shared-grid", GRID)
+    reports = run_together(spawn_cli, tmp_path, storage, "shared-grid", GRID)
     assert_each_trial_once(storage, "shared-grid", GRID_SIZE, reports)
     params = grid_params(storage, "shared-grid")
     assert len(set(params)) == len(params) == GRID_SIZE
 
 
-def test_bayesian_shared_through_a_journal_file(tmp_path: Path) -> None:
+def test_bayesian_shared_through_a_journal_file(spawn_cli: SpawnCli, tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'bayes.journal'}"
     extra = [
         "--method",
@@ -103,15 +95,17 @@ def test_bayesian_shared_through_a_journal_file(tmp_path: Path) -> None:
         "--param",
         "slow=40:120:5",
     ]
-    reports = run_together(tmp_path, storage, "shared-bayes", extra)
+    reports = run_together(spawn_cli, tmp_path, storage, "shared-bayes", extra)
     assert_each_trial_once(storage, "shared-bayes", 16, reports)
 
 
 @pytest.mark.postgres
 @pytest.mark.xdist_group("postgres")
-def test_grid_shared_through_postgresql(tmp_path: Path, postgres_url: str) -> None:
+def test_grid_shared_through_postgresql(
+    spawn_cli: SpawnCli, tmp_path: Path, postgres_url: str
+) -> None:
     study = f"pg-grid-{tmp_path.name}"
-    reports = run_together(tmp_path, postgres_url, study, GRID)
+    reports = run_together(spawn_cli, tmp_path, postgres_url, study, GRID)
     assert_each_trial_once(postgres_url, study, GRID_SIZE, reports)
     params = grid_params(postgres_url, study)
     assert len(set(params)) == len(params) == GRID_SIZE
@@ -120,7 +114,9 @@ def test_grid_shared_through_postgresql(tmp_path: Path, postgres_url: str) -> No
 
 @pytest.mark.postgres
 @pytest.mark.xdist_group("postgres")
-def test_bayesian_shared_through_postgresql(tmp_path: Path, postgres_url: str) -> None:
+def test_bayesian_shared_through_postgresql(
+    spawn_cli: SpawnCli, tmp_path: Path, postgres_url: str
+) -> None:
     study = f"pg-bayes-{tmp_path.name}"
     extra = [
         "--method",
@@ -132,7 +128,7 @@ def test_bayesian_shared_through_postgresql(tmp_path: Path, postgres_url: str) -
         "--param",
         "slow=40:120:5",
     ]
-    reports = run_together(tmp_path, postgres_url, study, extra)
+    reports = run_together(spawn_cli, tmp_path, postgres_url, study, extra)
     assert_each_trial_once(postgres_url, study, 12, reports)
 
 

@@ -4,8 +4,6 @@ import csv
 import itertools
 import json
 import signal
-import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -15,7 +13,7 @@ from optuna.trial import TrialState
 
 from tradd.research.optimize.storage import parse_storage
 
-from ...conftest import ROOT, SAMPLE_DATA, RunCli, _clean_env
+from ...conftest import ROOT, SAMPLE_DATA, RunCli, SpawnCli
 
 SMA = "strategies.sma_cross.SmaCross"
 COMMON = [
@@ -236,12 +234,11 @@ def _complete_count(journal: Path) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(tmp_path: Path) -> None:
+def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(
+    run_cli: RunCli, spawn_cli: SpawnCli, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    args = [
-        sys.executable,
-        "-m",
-        "tradd",
+    args = (
         "optimize",
         "--strategy",
         SMA,
@@ -257,11 +254,8 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(tmp_path: Path) -> N
         "2",
         "--output",
         str(out),
-    ]
-    env = _clean_env({"TRADD_LOG__DIR": str(tmp_path / "logs")})
-    process = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    process = spawn_cli(*args)
     deadline = time.monotonic() + 120
     while _complete_count(out / "study.journal") < 3:  # wait for real progress, bounded
         assert process.poll() is None, process.communicate()
@@ -273,10 +267,46 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(tmp_path: Path) -> N
     interrupted = read_json(out / "optimization.json")
     assert interrupted["interrupted"] is True
     assert 3 <= interrupted["trials"] < 48
-    done = subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_cli(*args)
+    assert done.code == 0, done.stderr
     final = read_json(out / "optimization.json")
     assert final["trials"] == 48
     assert final["trials_run_by_this_process"] == 48 - interrupted["trials"]
+
+
+def test_bayesian_repeats_reuse_the_earlier_result(run_cli: RunCli, tmp_path: Path) -> None:
+    """Two possible combinations, six trials: the sampler must repeat, and repeats don't rerun."""
+    out = tmp_path / "bayes"
+    result = run_cli(
+        "optimize",
+        "--strategy",
+        SMA,
+        *COMMON,
+        "--method",
+        "bayesian",
+        "--trials",
+        "6",
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--param",
+        "fast=5,10",
+        "--param",
+        "slow=30",
+        "--output",
+        str(out),
+    )
+    assert result.code == 0, result.stderr
+    storage = parse_storage(str(out / "study.journal"), out).open()
+    name = optuna.get_all_study_summaries(storage)[0].study_name
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(
+        states=(TrialState.COMPLETE,)
+    )
+    assert len(trials) == 6
+    originals = [t for t in trials if "duplicate_of" not in t.user_attrs]
+    assert len({tuple(t.params.values()) for t in originals}) == len(originals) <= 2
+    by_number = {t.number: t for t in trials}
+    for repeat in (t for t in trials if "duplicate_of" in t.user_attrs):
+        earlier = by_number[repeat.user_attrs["duplicate_of"]]
+        assert (repeat.params, repeat.value) == (earlier.params, earlier.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,9 @@ class Summary:
     interrupted: bool = False
     files: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def ranked(self) -> list[TrialRow]:
+        """Completed trials, best first (rows do not change once the summary exists)."""
         done = [r for r in self.rows if r.state == "complete" and r.value is not None]
         return sorted(done, key=lambda r: (-(r.value or 0.0), r.number))
 
@@ -97,10 +99,7 @@ def rows_from_trials(trials: list[FrozenTrial]) -> list[TrialRow]:
 
 def write_outputs(summary: Summary, output: Path, study: optuna.Study) -> dict[str, str]:
     output.mkdir(parents=True, exist_ok=True)
-    files = {
-        "json": _write_json(summary, output / "optimization.json"),
-        "csv": _write_csv(summary, output / "results.csv"),
-    }
+    files = {"json": "optimization.json", "csv": _write_csv(summary, output / "results.csv")}
     best = summary.ranked[0] if summary.ranked else None
     if best is not None:
         files["best_params"] = _write_best_toml(summary, best, output / "best_params.toml")
@@ -108,8 +107,7 @@ def write_outputs(summary: Summary, output: Path, study: optuna.Study) -> dict[s
     if summary.method == "bayesian":
         write_importance(study, output, files)
     summary.files = files
-    # Rewrite the JSON so it lists every file written, plots included.
-    _write_json(summary, output / "optimization.json")
+    _write_json(summary, output / "optimization.json")  # last: it lists every file above
     return files
 
 
@@ -123,7 +121,7 @@ def _result_entry(row: TrialRow, rank: int) -> dict[str, Any]:
     }
 
 
-def _write_json(summary: Summary, path: Path) -> str:
+def _write_json(summary: Summary, path: Path) -> None:
     ranked = summary.ranked
     best = ranked[0] if ranked else None
     document = {
@@ -166,7 +164,6 @@ def _write_json(summary: Summary, path: Path) -> str:
         "files": summary.files,
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    return path.name
 
 
 def _write_csv(summary: Summary, path: Path) -> str:
@@ -230,7 +227,7 @@ def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
         )
         files["heatmap"] = "heatmap.png"
     if summary.method == "bayesian" and ranked:
-        done = sorted((r for r in ranked), key=lambda r: r.number)
+        done = sorted(ranked, key=lambda r: r.number)
         history_png(
             output / "optimization_history.png", [r.value or 0.0 for r in done], summary.objective
         )

@@ -66,7 +66,6 @@ class StudyHandle:
     study: optuna.Study
     storage: BaseStorage
     study_id: int
-    created: bool
     optimization_id: str
 
     def trial_id(self, number: int) -> int:
@@ -107,7 +106,7 @@ def open_study(
     for params in slots:
         study.enqueue_trial(params)
     study.set_user_attr(READY_ATTR, True)
-    return StudyHandle(study, storage, storage.get_study_id_from_name(name), True, optimization_id)
+    return StudyHandle(study, storage, storage.get_study_id_from_name(name), optimization_id)
 
 
 def join_study(
@@ -116,7 +115,7 @@ def join_study(
     """Attach to a study that is laid out already (used by every forked worker)."""
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
     study_id = storage.get_study_id_from_name(name)
-    return StudyHandle(study, storage, study_id, False, str(study.user_attrs.get(ID_ATTR, "")))
+    return StudyHandle(study, storage, study_id, str(study.user_attrs.get(ID_ATTR, "")))
 
 
 def _wait_until_ready(
