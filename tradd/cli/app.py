@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tradd.cli import config_cmd, data_cmd, research_cmd
+from tradd.cli import config_cmd, data_cmd, research_cmd, simgw_cmd
 from tradd.cli.common import join_list_arguments
 from tradd.errors import EXIT_INTERRUPTED, ConfigError, TraddError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(simgw_cmd.app, name="simgw")
 research_cmd.register(app)
 
 

@@ -1,0 +1,212 @@
+"""The replayed tape of one instrument: source bars expanded into a price path.
+
+Every source bar (1m, 5m or 1d from the data directory) is expanded into one
+price per second that starts at the bar's open, touches its high and low, and
+ends at its close. The path is a seeded Brownian bridge between those anchors,
+so the same data and seed always give the same path. Five-second buckets of
+the path are what the simulator streams (real-time bars, ticks) and matches
+orders against, and they aggregate back exactly to the source bar.
+
+Daily bars are expanded over the regular session (09:30-16:00 exchange time).
+Those intraday paths are synthetic: they respect the day's OHLC and volume,
+nothing more.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import time as dtime
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tradd.marketdata.bars import BAR_SECONDS, Bars
+from tradd.simgw.contracts import Instrument
+
+BUCKET = 5
+SESSION_OPEN = dtime(9, 30)
+SESSION_CLOSE = dtime(16, 0)
+_CACHE_BARS = 8
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Five-second bars of one source bar; ``start`` is epoch seconds of the first."""
+
+    start: int
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: IntArray
+
+    def __len__(self) -> int:
+        return len(self.open)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The market at a moment: the last trade of a bucket and a one-tick spread around it."""
+
+    bucket_start: int
+    open: float
+    high: float
+    low: float
+    last: float
+    volume: int
+    bid: float
+    ask: float
+
+
+class Tape:
+    """Deterministic per-second replay of one instrument's bars."""
+
+    def __init__(self, instrument: Instrument, bars: Bars, seed: int) -> None:
+        self.instrument = instrument
+        self.bars = bars
+        self.seed = seed
+        self.starts, self.ends = _windows(bars, instrument.time_zone)
+        self._cache: OrderedDict[int, Buckets] = OrderedDict()
+
+    @property
+    def first_time(self) -> int:
+        return int(self.starts[0])
+
+    @property
+    def last_time(self) -> int:
+        return int(self.ends[-1])
+
+    def bar_index(self, t: int) -> int | None:
+        """Index of the source bar whose window holds time ``t``, or None when closed."""
+        i = int(np.searchsorted(self.starts, t, side="right")) - 1
+        if i < 0 or t >= self.ends[i]:
+            return None
+        return i
+
+    def next_open(self, t: int) -> int | None:
+        """The first bar start at or after ``t``."""
+        i = int(np.searchsorted(self.starts, t, side="left"))
+        return int(self.starts[i]) if i < len(self.starts) else None
+
+    def buckets(self, i: int) -> Buckets:
+        """The five-second bars of source bar ``i`` (cached: replay walks forward)."""
+        cached = self._cache.get(i)
+        if cached is not None:
+            self._cache.move_to_end(i)
+            return cached
+        made = self._expand(i)
+        self._cache[i] = made
+        if len(self._cache) > _CACHE_BARS:
+            self._cache.popitem(last=False)
+        return made
+
+    def quote(self, bucket_start: int) -> Quote | None:
+        """The bucket [bucket_start, bucket_start + 5) if the market is open then."""
+        i = self.bar_index(bucket_start)
+        if i is None:
+            return None
+        b = self.buckets(i)
+        k = (bucket_start - b.start) // BUCKET
+        if not 0 <= k < len(b):
+            return None
+        last = float(b.close[k])
+        tick = self.instrument.min_tick
+        return Quote(
+            bucket_start,
+            float(b.open[k]),
+            float(b.high[k]),
+            float(b.low[k]),
+            last,
+            int(b.volume[k]),
+            round(last - tick, 10),
+            round(last + tick, 10),
+        )
+
+    def last_quote_before(self, t: int) -> Quote | None:
+        """The latest completed bucket before ``t`` (the price a closed market marks at)."""
+        i = int(np.searchsorted(self.starts, t, side="right")) - 1
+        if i < 0:
+            return None
+        end = min(int(self.ends[i]), t - (t - int(self.starts[i])) % BUCKET)
+        if end <= int(self.starts[i]):
+            i -= 1
+            if i < 0:
+                return None
+            end = int(self.ends[i])
+        return self.quote(end - BUCKET)
+
+    def _expand(self, i: int) -> Buckets:
+        start, end = int(self.starts[i]), int(self.ends[i])
+        n_sec = end - start
+        rng = np.random.default_rng([self.seed, zlib.crc32(self.bars.symbol.encode()), i])
+        path = price_path(
+            float(self.bars.open[i]),
+            float(self.bars.high[i]),
+            float(self.bars.low[i]),
+            float(self.bars.close[i]),
+            n_sec,
+            self.instrument.min_tick,
+            rng,
+        ).reshape(-1, BUCKET)
+        volume = split_volume(round(float(self.bars.volume[i])), len(path), rng)
+        return Buckets(start, path[:, 0], path.max(axis=1), path.min(axis=1), path[:, -1], volume)
+
+
+def price_path(
+    o: float, h: float, lo: float, c: float, n: int, tick: float, rng: np.random.Generator
+) -> FloatArray:
+    """``n`` prices: first ``o``, last ``c``, maximum ``h``, minimum ``lo``, exactly."""
+    if n < 4 or h <= lo:
+        path = np.full(n, c, dtype=np.float64)
+        path[0] = o
+        return np.clip(path, lo, h)
+    t_high, t_low = (int(x) for x in rng.choice(np.arange(1, n - 1), size=2, replace=False))
+    anchors = sorted([(0, o), (t_high, h), (t_low, lo), (n - 1, c)])
+    path = np.empty(n, dtype=np.float64)
+    for (t0, p0), (t1, p1) in itertools.pairwise(anchors):
+        span = t1 - t0
+        steps = np.cumsum(rng.standard_normal(span))
+        bridge = steps - np.arange(1, span + 1) / span * steps[-1]
+        scale = (h - lo) * 0.5 / max(np.sqrt(n), 1.0)
+        segment = p0 + (p1 - p0) * np.arange(1, span + 1) / span + bridge * scale
+        path[t0 + 1 : t1 + 1] = segment
+    path = np.round(np.round(path / tick) * tick, 8)
+    path = np.clip(path, lo, h)
+    for t, p in anchors:
+        path[t] = p
+    return path
+
+
+def split_volume(total: int, parts: int, rng: np.random.Generator) -> IntArray:
+    """Integers summing to ``total``, spread unevenly over ``parts`` buckets."""
+    weights = rng.gamma(2.0, size=parts)
+    raw = weights / weights.sum() * max(total, 0)
+    shares = np.floor(raw).astype(np.int64)
+    remainder = int(max(total, 0) - shares.sum())
+    if remainder:
+        shares[np.argsort(raw - shares)[-remainder:]] += 1
+    return np.asarray(shares, dtype=np.int64)
+
+
+def _windows(bars: Bars, tz: str) -> tuple[IntArray, IntArray]:
+    """Epoch-second [start, end) of every source bar, in the instrument's time zone."""
+    stamps = pd.DatetimeIndex(bars.time)
+    if bars.intraday:
+        local = stamps.tz_localize(
+            tz, ambiguous=np.zeros(len(stamps), dtype=bool), nonexistent="shift_forward"
+        )
+        starts = local.as_unit("s").asi8
+        return starts.astype(np.int64), (starts + BAR_SECONDS[bars.bar]).astype(np.int64)
+    days = stamps.normalize()
+    opens = days + pd.Timedelta(hours=SESSION_OPEN.hour, minutes=SESSION_OPEN.minute)
+    closes = days + pd.Timedelta(hours=SESSION_CLOSE.hour, minutes=SESSION_CLOSE.minute)
+    starts = opens.tz_localize(tz).as_unit("s").asi8
+    ends = closes.tz_localize(tz).as_unit("s").asi8
+    return starts.astype(np.int64), ends.astype(np.int64)
