@@ -1,8 +1,10 @@
 """Server-to-client messages at server version 176, as field lists.
 
 Field orders follow the decoders of ib_insync 0.9.86 and ib_async 2.1
-(see docs/simgw.md for the file:line references); several of those decoders
-unpack an exact number of fields, so nothing may be added or left out.
+(``decoder.py`` in both packages: openOrder, completedOrder, execDetails,
+contractDetails, ...); several of those decoders unpack an exact number of
+fields, so nothing may be added or left out. The protocol tests decode every
+message here with both libraries.
 """
 
 from __future__ import annotations

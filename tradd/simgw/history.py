@@ -66,7 +66,8 @@ def parse_end(text: str, now: int, tz: str) -> int:
         return now
     try:
         if "-" in text[:9]:
-            return int(datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=UTC).timestamp())
+            stamp = datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=UTC)
+            return min(int(stamp.timestamp()), now)
         parts = text.split()
         stamp = datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
         zone = ZoneInfo(parts[2]) if len(parts) > 2 else ZoneInfo(tz)
@@ -92,8 +93,8 @@ def range_start(tape: Tape, end: int, duration: str) -> int:
     i = int(np.searchsorted(tape.starts, end, side="left"))
     days: list[int] = []
     earliest = tape.first_time
-    for start in tape.starts[:i][::-1]:
-        day = int(start) // DAY
+    for start, local_day in zip(tape.starts[:i][::-1], tape.days[:i][::-1], strict=True):
+        day = int(local_day)
         if not days or days[-1] != day:
             if len(days) == count:
                 return earliest

@@ -263,14 +263,7 @@ class Exchange:
         return [o for o in self.state.orders.values() if o.con_id == con_id and not o.is_done]
 
     def _session_end(self, con_id: int, t: int) -> int | None:
-        tape = self.tapes[con_id]
-        i = tape.bar_index(t)
-        start = t if i is not None else tape.next_open(t)
-        if start is None:
-            return None
-        day = start // 86_400
-        j = int(tape.starts.searchsorted((day + 1) * 86_400, side="left")) - 1
-        return int(tape.ends[j])
+        return self.tapes[con_id].session_end(t)
 
 
 def immediate_fill_price(order: SimOrder, q: Quote) -> float | None:

@@ -92,6 +92,7 @@ class Dispatcher:
             return
         try:
             route.handler(session, fields)
+            self.core.persist()  # with --state, an accepted order is on disk before we go on
         except FieldError as exc:
             self._reject(session, f"{route.name}: {exc}")
         except Exception:  # a simulator bug must not take the gateway down

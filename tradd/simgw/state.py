@@ -97,6 +97,8 @@ def load_state(path: Path) -> SimState | None:
         return None
     try:
         data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise DataError(f"{path}: not a simgw state file (expected a JSON object)")
         if data.get("version") != STATE_VERSION:
             raise DataError(f"{path}: state version {data.get('version')!r}, expected 1")
         return SimState.from_json(data)

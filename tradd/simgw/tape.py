@@ -73,6 +73,7 @@ class Tape:
         self.bars = bars
         self.seed = seed
         self.starts, self.ends = _windows(bars, instrument.time_zone)
+        self.days = _local_days(self.starts, instrument.time_zone)
         self._cache: OrderedDict[int, Buckets] = OrderedDict()
 
     @property
@@ -89,6 +90,14 @@ class Tape:
         if i < 0 or t >= self.ends[i]:
             return None
         return i
+
+    def session_end(self, t: int) -> int | None:
+        """End of the exchange-local trading day in progress at ``t`` (or the next one)."""
+        i = int(np.searchsorted(self.ends, t, side="right"))
+        if i >= len(self.starts):
+            return None
+        last = int(np.searchsorted(self.days, self.days[i], side="right")) - 1
+        return int(self.ends[last])
 
     def next_open(self, t: int) -> int | None:
         """The first bar start at or after ``t``."""
@@ -210,3 +219,10 @@ def _windows(bars: Bars, tz: str) -> tuple[IntArray, IntArray]:
     starts = opens.tz_localize(tz).as_unit("s").asi8
     ends = closes.tz_localize(tz).as_unit("s").asi8
     return starts.astype(np.int64), ends.astype(np.int64)
+
+
+def _local_days(starts: IntArray, tz: str) -> IntArray:
+    """Exchange-local calendar day number of each bar start (sessions may cross UTC midnight)."""
+    local = pd.DatetimeIndex(starts.astype("datetime64[s]")).tz_localize("UTC").tz_convert(tz)
+    days = local.tz_localize(None).normalize().as_unit("s").asi8 // 86_400
+    return np.asarray(days, dtype=np.int64)
