@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench bench-optimize bench-simgw sim clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
@@ -36,8 +36,17 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: bench-optimize bench-simgw
+
+bench-optimize: $(STAMP)
 	$(BIN)/python bench/optimize_bench.py
+
+bench-simgw: $(STAMP)
+	$(BIN)/python bench/simgw_bench.py
+
+# The IB Gateway simulator on the shipped sample data, port 4002, one simulated minute a second.
+sim: $(STAMP)
+	$(BIN)/tradd simgw --config etc/tradd.toml --port 4002 --speed 60
 
 clean:
 	rm -rf $(VENV) results .mypy_cache .ruff_cache .pytest_cache

@@ -29,7 +29,7 @@ from tradd.simgw.history import DAY, HistoryRequestError
 from tradd.simgw.matching import bucket_fill_price, immediate_fill_price
 from tradd.simgw.orders import Execution, SimOrder, parse_place_order
 from tradd.simgw.pacing import VIOLATION, Pacing
-from tradd.simgw.replay import ReplayLoop, SimClock
+from tradd.simgw.replay import MAX_SLICE, SPIN, ReplayLoop, SimClock
 from tradd.simgw.state import SimState, load_state, save_state
 from tradd.simgw.tape import BUCKET, Quote, Tape
 from tradd.simgw.wire import (
@@ -915,28 +915,32 @@ class _Stop(Exception):
 def test_run_paces_steps_and_skips_closed_markets() -> None:
     mono = FakeMonotonic()
     clock = SimClock(1_000, 10.0, monotonic=mono)
-    steps: list[int] = []
+    steps: list[tuple[int, float]] = []
     delays: list[float] = []
+
+    def step(boundary: int) -> None:
+        steps.append((boundary, clock.now()))
+        if len(steps) >= 4:
+            raise _Stop
 
     async def sleep(delay: float) -> None:
         delays.append(delay)
-        if len(delays) > 4:
-            raise _Stop
-        mono.t += delay
+        mono.t += delay or 0.0002  # real time passes while the loop yields
 
     opens = 1_000 + 3_600
-    loop = ReplayLoop(clock, steps.append, lambda t: opens if t < opens else None, sleep=sleep)
+    loop = ReplayLoop(clock, step, lambda t: opens if t < opens else None, sleep=sleep)
     with pytest.raises(_Stop):
         asyncio.run(loop.run())
+    boundaries = [b for b, _ in steps]
     # first boundary at 1005 (0.5 s real); then the hour of closed market is skipped
-    assert steps[0] == 1_005
-    assert delays[0] == pytest.approx(0.5)
-    assert len(steps) >= 3
-    assert opens - BUCKET <= steps[1] <= opens
-    assert steps[1:] == list(range(steps[1], steps[1] + 5 * (len(steps) - 1), 5))
-    assert all(d <= 0.5 + 1e-9 for d in delays)  # never slept through the closed hour
+    assert boundaries[0] == 1_005
+    assert opens - BUCKET <= boundaries[1] <= opens
+    assert boundaries[1:] == list(range(boundaries[1], boundaries[1] + 5 * 3, 5))
+    assert all(d <= MAX_SLICE + 1e-9 for d in delays)  # long waits are sliced
+    # every step runs at (not before) its boundary, and within the spin window after it
+    assert all(b <= now <= b + (2 * SPIN + 0.0002) * 10.0 + 1e-6 for b, now in steps)
 
-    fixed = ReplayLoop(SimClock(0, 0, mono), steps.append, lambda t: None)
+    fixed = ReplayLoop(SimClock(0, 0, mono), lambda t: None, lambda t: None)
     asyncio.run(fixed.run())  # paused: returns at once
 
 

@@ -100,6 +100,13 @@ class Core:
             self.push_account_values()
         self.persist()
 
+    def prefetch(self, bucket_start: int) -> None:
+        """Expand the source bars the next bucket will need before its deadline."""
+        for tape in self.tapes.values():
+            i = tape.bar_index(bucket_start)
+            if i is not None:
+                tape.buckets(i)
+
     def _on_quote(self, con_id: int, quote: Quote) -> None:
         self.marks[con_id] = quote.last
         self.exchange.on_bucket(con_id, quote)

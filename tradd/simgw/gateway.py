@@ -107,7 +107,7 @@ class SimGateway:
         self.faults = Faults(self)
         self.replay = ReplayLoop(
             self.clock, self.core.step, lambda t: first_open(self.tapes, t),
-            skip_closed=config.skip_closed, sleep=sleep,
+            skip_closed=config.skip_closed, sleep=sleep, prefetch=self.core.prefetch,
         )  # fmt: skip
         self.stalled = False
         self.port = config.port

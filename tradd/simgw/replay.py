@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from tradd.simgw.tape import BUCKET
 
 Sleep = Callable[[float], Awaitable[None]]
+MAX_SLICE = 0.25
+SPIN = 0.001
 
 
 class SimClock:
@@ -56,6 +58,7 @@ class ReplayLoop:
         step: Callable[[int], None],
         next_open: Callable[[int], int | None],
         *,
+        prefetch: Callable[[int], None] = lambda t: None,
         skip_closed: bool = True,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -64,6 +67,7 @@ class ReplayLoop:
         self._next_open = next_open
         self._skip_closed = skip_closed
         self._sleep = sleep
+        self._prefetch = prefetch
         self.next_boundary = (int(clock.now()) // BUCKET + 1) * BUCKET
 
     def run_until(self, sim_time: float) -> int:
@@ -76,13 +80,28 @@ class ReplayLoop:
         return steps
 
     async def run(self) -> None:
-        """Pace the steps to the real clock until cancelled (returns at once when paused)."""
+        """Pace the steps to the real clock until cancelled (returns at once when paused).
+
+        Long waits are cut into slices of at most ``MAX_SLICE``: the kernel may overrun
+        a timer by 0.1% of its length (5 ms on a 5 s sleep), and the last millisecond
+        is spent yielding to the loop rather than sleeping, so a bucket goes out
+        within about a millisecond of its simulated time. Work for the next bucket
+        (expanding a new bar's path) is done right after the messages are flushed.
+        """
         while self.clock.speed > 0:
-            delay = self.clock.real_delay(self.next_boundary)
-            if delay > 0:
-                await self._sleep(delay)
+            await self._wait_for(self.next_boundary)
             self.run_until(self.clock.now())
             self._maybe_skip()
+            await self._sleep(0)  # let the sessions flush this bucket first
+            self._prefetch(self.next_boundary - BUCKET)
+
+    async def _wait_for(self, boundary: int) -> None:
+        delay = self.clock.real_delay(boundary)
+        while delay > 2 * SPIN:
+            await self._sleep(min(delay - SPIN, MAX_SLICE))
+            delay = self.clock.real_delay(boundary)
+        while self.clock.real_delay(boundary) > 0:
+            await self._sleep(0)
 
     def _maybe_skip(self) -> None:
         if not self._skip_closed:
