@@ -39,6 +39,7 @@ class FaultSwitches:
     withheld: list[tuple[ClientSession, list[FieldValue]]] = field(default_factory=list)
     reject_next: deque[tuple[int, str]] = field(default_factory=deque)
     partial_next: deque[int] = field(default_factory=deque)
+    held_positions: set[int] = field(default_factory=set)  # conIds whose updates wait too
     duplicate_exec: int = 0
     ignore: set[int] = field(default_factory=set)  # message ids never answered
 
@@ -114,7 +115,7 @@ class Core:
     def _roll_day(self, t: int) -> None:
         """At a new trading day, yesterday's executions and finished orders are gone (as in TWS)."""
         day = (t - 5 * 3600) // 86_400  # the day turns at midnight US/Eastern (approximately)
-        if day == self.state.trading_day:
+        if day <= self.state.trading_day:  # forward only: a restart may start earlier
             return
         if self.state.trading_day:
             self.state.executions.clear()
@@ -170,11 +171,18 @@ class Core:
         for session in self.audience(order.client_id):
             for fields in report:
                 self._deliver_fill(session, fields)
+        if self._holding_fills:
+            self.faults.held_positions.add(order.con_id)  # shown with the burst, not before
+            return
         self.push_portfolio(order.con_id)
         self.push_account_values()
 
+    @property
+    def _holding_fills(self) -> bool:
+        return self.faults.withhold_fills or self.faults.connectivity_lost
+
     def _deliver_fill(self, session: ClientSession, fields: list[FieldValue]) -> None:
-        if self.faults.withhold_fills or self.faults.connectivity_lost:
+        if self._holding_fills:
             self.faults.withheld.append((session, fields))
         else:
             session.send(fields)
@@ -184,6 +192,11 @@ class Core:
         burst, self.faults.withheld = self.faults.withheld, []
         for session, fields in burst:
             session.send(fields)
+        held, self.faults.held_positions = self.faults.held_positions, set()
+        for con_id in sorted(held):
+            self.push_portfolio(con_id)
+        if held:
+            self.push_account_values()
         return len(burst)
 
     def order_cancelled(self, order: SimOrder, code: int | None, message: str) -> None:

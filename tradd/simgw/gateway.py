@@ -119,8 +119,8 @@ class SimGateway:
     def _initial_state(self) -> SimState:
         saved = load_state(self.config.state_file) if self.config.state_file else None
         if saved is not None and saved.account.account == self.config.account:
-            if self.config.start is not None:
-                saved.sim_time = self._start_time(self.config.start)
+            if self.config.start is not None:  # never rewind a saved day: it would erase it
+                saved.sim_time = max(saved.sim_time, self._start_time(self.config.start))
             return saved
         start = self._start_time(self.config.start)
         return SimState(AccountState(self.config.account, self.config.cash), start)

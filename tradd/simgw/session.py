@@ -8,6 +8,8 @@ and the connection carries on.
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -125,6 +127,9 @@ class ClientSession(asyncio.Protocol):
             return
         self._flush()
         if reset:
+            sock = self._transport.get_extra_info("socket")
+            if sock is not None:  # linger 0: abort() then sends RST even on an idle socket
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self._transport.abort()
         else:
             self._transport.close()
