@@ -16,7 +16,7 @@ from tradd.simgw import encode
 from tradd.simgw.contracts import Instrument
 from tradd.simgw.history import HistBar, bar_label, format_bar_time
 from tradd.simgw.tape import Quote, Tape
-from tradd.simgw.wire import FieldValue
+from tradd.simgw.wire import FieldValue, frame, payload
 
 TICK_BID, TICK_ASK, TICK_LAST, TICK_VOLUME, TICK_CLOSE = 1, 2, 4, 8, 9
 SIZE_BID, SIZE_ASK, SIZE_LAST = 0, 3, 5
@@ -28,6 +28,7 @@ class Subscriber(Protocol):
     @property
     def open(self) -> bool: ...
     def send(self, fields: list[FieldValue]) -> None: ...
+    def send_frame(self, frame: bytes) -> None: ...
 
 
 @dataclass
@@ -103,18 +104,20 @@ class Market:
                 self.on_quote(con_id, quote)
             if self.paused:
                 continue
-            for sub in by_con.get(con_id, ()):
-                if sub.session.open:
-                    self._send(sub, tape, quote, volume)
+            subs = by_con.get(con_id)
+            if subs:
+                shared = SharedTails(quote, volume)
+                for sub in subs:
+                    if sub.session.open:
+                        self._send(sub, tape, quote, shared)
 
-    def _send(self, sub: Subscription, tape: Tape, q: Quote, volume: int) -> None:
-        send = sub.session.send
+    def _send(self, sub: Subscription, tape: Tape, q: Quote, shared: SharedTails) -> None:
         if sub.kind == "ticks":
-            for fields in tick_messages(sub.req_id, q, volume):
-                send(fields)
+            for head, tail in shared.ticks():
+                sub.session.send_frame(frame(head + str(sub.req_id).encode() + b"\0" + tail))
         elif sub.kind == "bars":
-            send(encode.realtime_bar(sub.req_id, q.bucket_start, q.open, q.high, q.low, q.last,
-                                     q.volume, q.last, 1))  # fmt: skip
+            head, tail = shared.bar()
+            sub.session.send_frame(frame(head + str(sub.req_id).encode() + b"\0" + tail))
         elif sub.history is not None:
             self._update_history(sub, tape, q)
 
@@ -135,6 +138,37 @@ class Market:
         sub.session.send(encode.historical_data_update(
             sub.req_id, bar.count, date, bar.open, bar.high, bar.low, bar.close, bar.wap,
             bar.volume))  # fmt: skip
+
+
+class SharedTails:
+    """One bucket's messages encoded once: per subscription only the request id differs.
+
+    Every message here is ``id, version, reqId, ...``; the part after reqId is the same
+    for all subscribers, which is most of the encoding cost.
+    """
+
+    def __init__(self, quote: Quote, volume: int) -> None:
+        self._quote = quote
+        self._volume = volume
+        self._ticks: list[tuple[bytes, bytes]] | None = None
+        self._bar: tuple[bytes, bytes] | None = None
+
+    def ticks(self) -> list[tuple[bytes, bytes]]:
+        if self._ticks is None:
+            self._ticks = [_split(m) for m in tick_messages(0, self._quote, self._volume)]
+        return self._ticks
+
+    def bar(self) -> tuple[bytes, bytes]:
+        if self._bar is None:
+            q = self._quote
+            self._bar = _split(encode.realtime_bar(0, q.bucket_start, q.open, q.high, q.low,
+                                                   q.last, q.volume, q.last, 1))  # fmt: skip
+        return self._bar
+
+
+def _split(fields: list[FieldValue]) -> tuple[bytes, bytes]:
+    """(``id\0version\0``, everything after the reqId) of a message."""
+    return payload(fields[:2]), payload(fields[3:])
 
 
 def tick_messages(req_id: int, q: Quote, day_volume: int) -> list[list[FieldValue]]:

@@ -89,9 +89,13 @@ class ClientSession(asyncio.Protocol):
 
     def send(self, fields: list[FieldValue]) -> None:
         """Queue one message; writes are coalesced once per event-loop turn."""
+        if self._transport is not None:
+            self.send_frame(encode(fields))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue one already framed message."""
         if self._transport is None:
             return
-        frame = encode(fields)
         self.messages_sent += 1
         if self.held is not None:
             self.held.append(frame)

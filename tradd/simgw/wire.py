@@ -36,8 +36,16 @@ def fmt(value: FieldValue) -> str:
 
 def encode(fields: Iterable[FieldValue]) -> bytes:
     """Frame one message."""
-    payload = "".join(fmt(f) + "\0" for f in fields).encode()
-    return struct.pack(">I", len(payload)) + payload
+    return frame(payload(fields))
+
+
+def payload(fields: Iterable[FieldValue]) -> bytes:
+    """Fields as NUL-terminated UTF-8, unframed (to share a tail between messages)."""
+    return "".join(fmt(f) + "\0" for f in fields).encode()
+
+
+def frame(body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + body
 
 
 @dataclass(frozen=True)
