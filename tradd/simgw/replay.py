@@ -18,7 +18,7 @@ from tradd.simgw.tape import BUCKET
 
 Sleep = Callable[[float], Awaitable[None]]
 MAX_SLICE = 0.25
-SPIN = 0.001
+SPIN = 0.002
 
 
 class SimClock:
