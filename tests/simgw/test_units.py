@@ -1068,3 +1068,21 @@ def test_contract_book_find() -> None:
     assert book.find(q(symbol="MSFT")) == []
     assert book.find(q(con_id=1)) == []
     assert book.by_con_id(1) is None
+
+
+def test_a_failing_step_is_logged_and_replay_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tradd.simgw.gateway import SimGateway
+
+    from .conftest import sim_config
+
+    gw = SimGateway(sim_config(symbols=("GOOG",)))
+    calls: list[int] = []
+
+    def broken(boundary: int) -> None:
+        calls.append(boundary)
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(gw.core.market, "publish", broken)
+    steps = gw.advance(15)
+    assert steps == 3 and len(calls) == 3  # every bucket attempted, none fatal
+    assert gw.state.sim_time == calls[-1]

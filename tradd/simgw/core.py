@@ -92,7 +92,17 @@ class Core:
     # ---- the replay step -------------------------------------------------------------------
 
     def step(self, boundary: int) -> None:
-        """One bucket boundary: roll the day, publish data, match orders, update accounts."""
+        """One bucket boundary: roll the day, publish data, match orders, update accounts.
+
+        A failure here is a simulator bug; it is logged and the replay goes on, so one
+        bad bucket cannot freeze the market for every client.
+        """
+        try:
+            self._step(boundary)
+        except Exception:
+            log.exception("simgw.step_failed", boundary=boundary)
+
+    def _step(self, boundary: int) -> None:
         self.state.sim_time = boundary
         self._roll_day(boundary)
         self.market.publish(boundary)
