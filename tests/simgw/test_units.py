@@ -1086,3 +1086,32 @@ def test_a_failing_step_is_logged_and_replay_goes_on(monkeypatch: pytest.MonkeyP
     steps = gw.advance(15)
     assert steps == 3 and len(calls) == 3  # every bucket attempted, none fatal
     assert gw.state.sim_time == calls[-1]
+
+
+def test_state_file_of_another_account_is_refused(tmp_path: Path) -> None:
+    from tradd.simgw.gateway import SimGateway
+
+    from .conftest import sim_config
+
+    path = tmp_path / "state.json"
+    save_state(sample_state(), path)  # account DU1
+    with pytest.raises(DataError, match="DU1"):
+        SimGateway(sim_config(symbols=("GOOG",), state_file=path, account="DU2"))
+    assert load_state(path) is not None  # left as it was
+
+
+def test_admin_advance_rejects_nan_and_negative() -> None:
+    from tradd.simgw.admin import AdminServer
+    from tradd.simgw.gateway import SimGateway
+
+    from .conftest import sim_config
+
+    gw = SimGateway(sim_config(symbols=("GOOG",)))
+    admin = AdminServer(gw, Path("/nonexistent"))
+    before = gw.sim_time
+    for bad in (b'{"op": "advance", "seconds": NaN}', b'{"op": "advance", "seconds": -60}'):
+        reply = asyncio.run(admin.handle_line(bad))
+        assert reply["ok"] is False and "seconds" in reply["error"]
+    assert gw.sim_time == before
+    reply = asyncio.run(admin.handle_line(b'{"op": "advance", "seconds": 10}'))
+    assert reply["ok"] is True and gw.sim_time == before + 10

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("tradd.simgw.admin")
 MAX_LINE = 64 * 1024
+MAX_ADVANCE = 7 * 86_400.0
 
 
 def default_admin_socket(port: int) -> Path:
@@ -84,7 +85,10 @@ class AdminServer:
         if op == "status":
             return gw.status()
         if op == "advance":
-            return {"buckets": gw.advance(float(request["seconds"])), **gw.status()}
+            seconds = float(request["seconds"])
+            if not 0 <= seconds <= MAX_ADVANCE:  # also false for NaN
+                raise ValueError(f"advance: seconds must be 0..{MAX_ADVANCE:g}, got {seconds}")
+            return {"buckets": gw.advance(seconds), **gw.status()}
         if op == "fault":
             return await apply_fault(gw, str(request.get("name")), request.get("args") or {})
         raise ValueError(f"unknown op {op!r}; use status, advance or fault")

@@ -118,7 +118,12 @@ class SimGateway:
 
     def _initial_state(self) -> SimState:
         saved = load_state(self.config.state_file) if self.config.state_file else None
-        if saved is not None and saved.account.account == self.config.account:
+        if saved is not None and saved.account.account != self.config.account:
+            raise DataError(
+                f"--state {self.config.state_file}: holds account {saved.account.account}, not "
+                f"--account {self.config.account}; use another state file or the same account"
+            )
+        if saved is not None:
             if self.config.start is not None:  # never rewind a saved day: it would erase it
                 saved.sim_time = max(saved.sim_time, self._start_time(self.config.start))
             return saved
@@ -155,6 +160,7 @@ class SimGateway:
         await self.listen()
         self.replay.next_boundary = (int(self.clock.now()) // 5 + 1) * 5
         self._replay_task = asyncio.create_task(self.replay.run(), name="simgw-replay")
+        self._replay_task.add_done_callback(_log_failure)
         log.info("simgw.started", host=self.config.host, port=self.port,
                  symbols=[t.instrument.symbol for t in self.tapes.values()],
                  sim_time=self.sim_datetime.isoformat(), speed=self.config.speed)  # fmt: skip
@@ -258,3 +264,8 @@ class SimGateway:
             "connectivity_lost": self.core.faults.connectivity_lost,
             "withheld_reports": len(self.core.faults.withheld),
         }
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("simgw.replay_stopped", error=repr(task.exception()))

@@ -78,18 +78,27 @@ class Exchange:
             self._activate(order)
         return order
 
-    def modify(self, order: SimOrder, req: PlaceOrder) -> None:
-        """Change quantity, prices or TIF of a working order, as a re-sent placeOrder does."""
+    def modify(self, order: SimOrder, req: PlaceOrder, inst: Instrument) -> None:
+        """Change quantity, type, prices or TIF of a working order (a re-sent placeOrder)."""
         if order.is_done:
             raise OrderRejected(104, "Cannot modify a filled order.")
+        if req.action != order.action or inst.con_id != order.con_id:
+            raise OrderRejected(105, "Order being modified does not match original order.")
+        self._validate(req, inst)
         if req.total_qty < order.filled:
             raise OrderRejected(
                 201, "Order rejected - reason:The order size cannot be below the filled size"
             )
-        order.total_qty, order.lmt_price, order.aux_price = (
-            req.total_qty, req.lmt_price, req.aux_price,
-        )  # fmt: skip
+        order.total_qty, order.order_type = req.total_qty, req.order_type
+        order.lmt_price, order.aux_price = req.lmt_price, req.aux_price
         order.tif, order.order_ref, order.outside_rth = req.tif, req.order_ref, req.outside_rth
+        order.expires_at = self._session_end(order.con_id, self.now()) if req.tif == "DAY" else None
+        if order.remaining <= 0:  # cut down to what has already filled
+            order.status, order.completed_at = "Filled", self.now()
+            order.completed_status = f"Filled Size: {order.filled:g}"
+            self.reporter.order_changed(order)
+            self._after_complete_fill(order)
+            return
         if order.status in ACTIVE:
             self.reporter.order_changed(order)
             self._try_now(order)
@@ -105,9 +114,6 @@ class Exchange:
                 f"cancelled, state: {order.status}."
             )  # fmt: skip
         self._finish_cancel(order, 202, f"Order Canceled - reason:{reason}")
-        for child in self._children(order):
-            if not child.is_done:
-                self._finish_cancel(child, 202, "Order Canceled - reason:parent cancelled")
 
     def cancel_all(self) -> None:
         for order in list(self.state.orders.values()):
@@ -120,6 +126,8 @@ class Exchange:
         """A bucket of this instrument completed: match working orders against it."""
         for order in self._working(con_id):
             if order.is_done or order.status not in ACTIVE or not self._eligible(order):
+                continue
+            if quote.bucket_start < order.placed_at:  # prices from before the order existed
                 continue
             price = bucket_fill_price(order, quote)
             if price is not None:
@@ -217,8 +225,20 @@ class Exchange:
         else:
             order.status = "Submitted"
         self.reporter.order_filled(order, execution)
+        self._reduce_oca_siblings(order, qty)
         if order.status == "Filled":
             self._after_complete_fill(order)
+
+    def _reduce_oca_siblings(self, order: SimOrder, qty: float) -> None:
+        """A partial fill shrinks the other members of its bracket or OCA group (with block)."""
+        if order.status == "Filled":
+            return  # the complete fill cancels them outright
+        for sibling in self._oca_siblings(order):
+            sibling.total_qty = max(sibling.total_qty - qty, sibling.filled)
+            if sibling.remaining <= 0:
+                self._finish_cancel(sibling, None, "OCA group member filled")
+            elif sibling.transmit:
+                self.reporter.order_changed(sibling)
 
     def _after_complete_fill(self, order: SimOrder) -> None:
         for child in self._children(order):
@@ -228,10 +248,14 @@ class Exchange:
             self._finish_cancel(sibling, None, "OCA group member filled")
 
     def _finish_cancel(self, order: SimOrder, code: int | None, message: str) -> None:
+        """Cancel an order and every child still waiting on it (no orphaned stop or target)."""
         order.status = "Cancelled"
         order.completed_at = self.now()
         order.completed_status = message
         self.reporter.order_cancelled(order, code, message)
+        for child in self._children(order):
+            if not child.is_done:
+                self._finish_cancel(child, 202, "Order Canceled - reason:parent cancelled")
 
     def _held_family(self, order: SimOrder) -> list[SimOrder]:
         """Untransmitted parent and siblings released by this transmitting order."""

@@ -27,6 +27,9 @@ class AccountRequests:
     def start_api(self, session: ClientSession, fields: list[str]) -> None:
         """71: bind the clientId, then accounts, nextValidId and farm notices, as TWS does."""
         client_id = to_int(fields[2], "clientId")
+        if session.client_id is not None:
+            session.send(encode.error(-1, 320, "Error reading request: startApi sent twice"))
+            return
         if client_id in self.core.sessions:
             session.send(encode.error(-1, 326, CLIENT_ID_IN_USE))
             session.close()

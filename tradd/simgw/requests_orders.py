@@ -30,7 +30,7 @@ class OrderRequests:
                 self._what_if(session, req, matches[0].con_id)
                 return
             if existing is not None:
-                self.core.exchange.modify(existing, req)
+                self.core.exchange.modify(existing, req, matches[0])
                 return
             if req.order_id <= state.max_order_id.get(client_id, 0):
                 raise OrderRejected(103, f"Duplicate order id {req.order_id}")
