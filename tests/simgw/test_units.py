@@ -1115,3 +1115,12 @@ def test_admin_advance_rejects_nan_and_negative() -> None:
     assert gw.sim_time == before
     reply = asyncio.run(admin.handle_line(b'{"op": "advance", "seconds": 10}'))
     assert reply["ok"] is True and gw.sim_time == before + 10
+
+
+def test_same_session_uses_exchange_days(goog: Tape) -> None:
+    tape = goog
+    i = 1000
+    open_, close = int(tape.starts[i]), int(tape.ends[i])
+    assert tape.same_session(open_, close - 1)
+    assert not tape.same_session(int(tape.ends[i - 1]) - 5, open_)  # yesterday's last bucket
+    assert not tape.same_session(close + 60, open_)  # closed

@@ -180,7 +180,7 @@ class Core:
             report.insert(1, report[0])
         for session in self.audience(order.client_id):
             for fields in report:
-                self._deliver_fill(session, fields)
+                self._deliver(session, fields)
         if self._holding_fills:
             self.faults.held_positions.add(order.con_id)  # shown with the burst, not before
             return
@@ -191,7 +191,8 @@ class Core:
     def _holding_fills(self) -> bool:
         return self.faults.withhold_fills or self.faults.connectivity_lost
 
-    def _deliver_fill(self, session: ClientSession, fields: list[FieldValue]) -> None:
+    def _deliver(self, session: ClientSession, fields: list[FieldValue]) -> None:
+        """Fill reports, held in sequence while fills are withheld (1100, `withhold`)."""
         if self._holding_fills:
             self.faults.withheld.append((session, fields))
         else:

@@ -177,6 +177,8 @@ class Exchange:
         now = self.now()
         tape = self.tapes[order.con_id]
         quote = tape.last_quote_before(now) if tape.bar_index(now) is not None else None
+        if quote is not None and not tape.same_session(quote.bucket_start, now):
+            quote = None  # first seconds of a session: wait for its first trade, not yesterday's
         if quote is None:
             if order.tif == "IOC":
                 self._finish_cancel(order, 202, "Order Canceled - reason:IOC, market closed")

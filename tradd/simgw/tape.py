@@ -91,6 +91,11 @@ class Tape:
             return None
         return i
 
+    def same_session(self, a: int, b: int) -> bool:
+        """Whether two moments fall in bars of the same exchange-local trading day."""
+        i, j = self.bar_index(a), self.bar_index(b)
+        return i is not None and j is not None and self.days[i] == self.days[j]
+
     def session_end(self, t: int) -> int | None:
         """End of the exchange-local trading day in progress at ``t`` (or the next one)."""
         i = int(np.searchsorted(self.ends, t, side="right"))
