@@ -432,13 +432,12 @@ def test_minute_bars_from_minute_tape_equal_the_source(fut: Tape) -> None:
     src = fut.bars
     for b, i in zip(got, rows, strict=True):
         assert b.start == fut.starts[i]
-        assert (b.open, b.high, b.low, b.close) == (
-            src.open[i],
-            src.high[i],
-            src.low[i],
-            src.close[i],
-        )
-        assert b.volume == round(float(src.volume[i]))
+        assert_is_source_bar(b, src, i)
+
+
+def assert_is_source_bar(b: history.HistBar, src: Bars, i: int) -> None:
+    assert (b.open, b.high, b.low, b.close) == (src.open[i], src.high[i], src.low[i], src.close[i])
+    assert b.volume == round(float(src.volume[i]))
 
 
 def test_five_minute_bars_aggregate_minute_source(fut: Tape) -> None:
@@ -472,13 +471,7 @@ def test_daily_bars_from_daily_tape_equal_the_source(goog: Tape) -> None:
     for b, i in zip(got, range(lo, hi), strict=True):
         day = str(src.time[i])[:10]
         assert b.start == et(int(day[:4]), int(day[5:7]), int(day[8:10]))  # local midnight
-        assert (b.open, b.high, b.low, b.close) == (
-            src.open[i],
-            src.high[i],
-            src.low[i],
-            src.close[i],
-        )
-        assert b.volume == round(float(src.volume[i]))
+        assert_is_source_bar(b, src, i)
 
 
 def test_minute_bars_from_daily_tape_cover_the_session(goog: Tape) -> None:
@@ -1054,7 +1047,7 @@ def q(con_id: int = 0, symbol: str = "", sec_type: str = "", exchange: str = "",
 def test_contract_book_find() -> None:
     goog, orcl, eur = (instrument_for(s) for s in ("GOOG", "ORCL", "EURUSD"))
     book = ContractBook([goog, orcl, eur])
-    assert set(book) == {goog, orcl, eur}
+    assert [book.by_con_id(i.con_id) for i in (goog, orcl, eur)] == [goog, orcl, eur]
     assert book.find(q(symbol="GOOG", sec_type="STK", exchange="SMART", currency="USD")) == [goog]
     assert book.find(q(symbol="GOOG")) == [goog]
     assert book.find(q(symbol="GOOG", exchange="SMART", primary="NASDAQ")) == [goog]

@@ -8,7 +8,6 @@ with a real gateway.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 CURRENCIES = frozenset({"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "HKD", "SEK"})
@@ -105,9 +104,6 @@ class ContractBook:
 
     def __init__(self, instruments: list[Instrument]) -> None:
         self._by_id = {i.con_id: i for i in instruments}
-
-    def __iter__(self) -> Iterator[Instrument]:
-        return iter(self._by_id.values())
 
     def by_con_id(self, con_id: int) -> Instrument | None:
         return self._by_id.get(con_id)

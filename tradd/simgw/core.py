@@ -65,7 +65,7 @@ class Core:
         self.pacing = pacing
         self.faults = FaultSwitches()
         self.sessions: dict[int, ClientSession] = {}
-        self.market = Market(tapes, self.instruments, on_quote=self._on_quote)
+        self.market = Market(tapes, on_quote=self._on_quote)
         self.exchange = Exchange(state, tapes, self, self.now, seed)
         self.marks: dict[int, float] = {}
         self.partial_fills = partial_fills

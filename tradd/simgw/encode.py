@@ -9,6 +9,7 @@ message here with both libraries.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -226,22 +227,24 @@ def completed_order(o: SimOrder, inst: Instrument, completed_time: str) -> Field
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
 class OrderState:
     """Margin and commission figures of an openOrder; all blank except for what-if."""
 
-    def __init__(self, what_if: bool = False, **figures: float) -> None:
-        self.what_if = what_if
-        blank: FieldValue = ""
-        self.init_before = figures.get("init_before", blank)
-        self.maint_before = figures.get("maint_before", blank)
-        self.equity_before = figures.get("equity_before", blank)
-        self.init_change = figures.get("init_change", blank)
-        self.maint_change = figures.get("maint_change", blank)
-        self.equity_change = figures.get("equity_change", blank)
-        self.init_after = figures.get("init_after", blank)
-        self.maint_after = figures.get("maint_after", blank)
-        self.equity_after = figures.get("equity_after", blank)
-        self.commission = figures.get("commission", blank)
-        self.min_commission = figures.get("min_commission", blank)
-        self.max_commission = figures.get("max_commission", blank)
-        self.commission_currency = "USD" if what_if else ""
+    what_if: bool = False
+    init_before: FieldValue = ""
+    maint_before: FieldValue = ""
+    equity_before: FieldValue = ""
+    init_change: FieldValue = ""
+    maint_change: FieldValue = ""
+    equity_change: FieldValue = ""
+    init_after: FieldValue = ""
+    maint_after: FieldValue = ""
+    equity_after: FieldValue = ""
+    commission: FieldValue = ""
+    min_commission: FieldValue = ""
+    max_commission: FieldValue = ""
+
+    @property
+    def commission_currency(self) -> str:
+        return "USD" if self.what_if else ""

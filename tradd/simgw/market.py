@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tradd.simgw import encode
-from tradd.simgw.contracts import Instrument
 from tradd.simgw.history import HistBar, bar_label, format_bar_time
 from tradd.simgw.tape import Quote, Tape
 from tradd.simgw.wire import FieldValue, frame, payload
@@ -60,7 +59,6 @@ class Market:
     """All live subscriptions; ``publish`` is called once per bucket boundary."""
 
     tapes: dict[int, Tape]
-    instruments: dict[int, Instrument]
     subscriptions: dict[tuple[int, int], Subscription] = field(default_factory=dict)
     paused: bool = False
     _volumes: dict[int, _Volume] = field(default_factory=dict)

@@ -109,7 +109,7 @@ class AccountRequests:
         session.send(encode.open_order_end())
 
     def auto_open_orders(self, session: ClientSession, fields: list[str]) -> None:
-        session.auto_open_orders = fields[2] not in ("0", "")
+        """15: accepted; clientId 0 is always bound to every client's orders here."""
 
     def completed_orders(self, session: ClientSession, fields: list[str]) -> None:
         """99: today's finished orders of the account."""

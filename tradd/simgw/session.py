@@ -44,7 +44,6 @@ class ClientSession(asyncio.Protocol):
         self.held: list[bytes] | None = None  # not None while stalled
         self.version = 0
         self.client_id: int | None = None
-        self.auto_open_orders = False
         self.account_updates = False
         self.positions_updates = False
         self.account_multi: set[int] = set()
