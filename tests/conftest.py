@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.simulator"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "tradd" / "sample_data"
 CONFIG = ROOT / "etc" / "tradd.toml"

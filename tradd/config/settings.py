@@ -11,20 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tradd.config.base import Section
+from tradd.config.live import (
+    BrokerSettings,
+    DatabaseSettings,
+    StrategySettings,
+    check_unique_strategies,
+)
+from tradd.config.risk import RiskSettings
 
 ENV_PREFIX = "TRADD_"
 ENV_NESTED_DELIMITER = "__"
 
 Objective = Literal["sharpe", "returns", "calmar", "composite"]
 BarSize = Literal["1d", "1h", "30m", "15m", "5m", "1m"]
-
-
-class Section(BaseModel):
-    """Base for config sections: immutable, and a typo is an error rather than ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LogSettings(Section):
@@ -90,6 +93,44 @@ class Settings(BaseSettings):
     data: DataSettings = DataSettings()
     backtest: BacktestSettings = BacktestSettings()
     optimize: OptimizeSettings = OptimizeSettings()
+    broker: BrokerSettings = BrokerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    risk: RiskSettings = RiskSettings()
+    strategies: tuple[StrategySettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _strategies_consistent(self) -> Settings:
+        check_unique_strategies(self.strategies)
+        for strategy in self.strategies:
+            self.strategy_risk(strategy)  # an invalid override fails at load time
+        return self
+
+    def strategy(self, name: str) -> StrategySettings:
+        """The strategy called `name`; ConfigError-worthy KeyError names the known ones."""
+        for strategy in self.strategies:
+            if strategy.name == name:
+                return strategy
+        known = ", ".join(s.name for s in self.strategies) or "none configured"
+        raise KeyError(f"no strategy {name!r} in the configuration (known: {known})")
+
+    def strategy_risk(self, strategy: StrategySettings) -> RiskSettings:
+        """The global `[risk]` with the strategy's overrides merged in, key by key."""
+        merged = self.risk.model_dump()
+        for key, value in strategy.risk.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        try:
+            return RiskSettings(**merged)
+        except ValueError as exc:
+            raise ValueError(f"strategies.{strategy.name}.risk: {exc}") from None
+
+    def database_url(self) -> SecretStr:
+        """The configured URL, or a SQLite file in the state directory."""
+        if self.database.url is not None:
+            return self.database.url
+        return SecretStr(f"sqlite:///{self.state_dir / 'tradd.db'}")
 
     @classmethod
     def settings_customise_sources(

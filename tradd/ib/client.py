@@ -1,0 +1,381 @@
+"""The one module that imports the IB client library (ib_async, or ib_insync as fallback).
+
+`IBClient` runs the library's asyncio loop on its own thread and converts every library
+object into a plain value from `tradd.ib.types`. Callers on other threads use `call`
+(run a coroutine on the loop and wait) or the synchronous wrappers; events reach the
+`ClientListener` on the client thread, which must only hand them on (queues), never block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import math
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, date, datetime, time
+from types import ModuleType
+from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from tradd.errors import TemporaryError
+from tradd.ib.types import (
+    Bar,
+    BrokerPosition,
+    Commission,
+    ContractInfo,
+    Execution,
+    HistoryResult,
+    Notice,
+    OrderSpec,
+    OrderUpdate,
+    PortfolioLine,
+    Quote,
+)
+
+T = TypeVar("T")
+LIBRARIES = ("ib_async", "ib_insync")
+UNSET_DOUBLE = 1.7976931348623157e308
+"""IB's "no value" for doubles (e.g. realized P&L of an opening execution)."""
+
+
+def load_library(name: str = "auto") -> ModuleType:
+    """ib_async by default; ib_insync when asked for or when ib_async is missing."""
+    names = LIBRARIES if name == "auto" else (name,)
+    for candidate in names:
+        try:
+            return importlib.import_module(candidate)
+        except ImportError:
+            continue
+    raise TemporaryError(f"IB client library not installed (tried {', '.join(names)})")
+
+
+class ClientListener(Protocol):
+    """Receives events on the client thread. Implementations must not block."""
+
+    def on_order(self, update: OrderUpdate) -> None: ...
+    def on_execution(self, execution: Execution) -> None: ...
+    def on_commission(self, commission: Commission) -> None: ...
+    def on_bar(self, bar: Bar) -> None: ...
+    def on_quote(self, quote: Quote) -> None: ...
+    def on_notice(self, notice: Notice) -> None: ...
+    def on_account_value(self, tag: str, value: str, currency: str) -> None: ...
+    def on_portfolio(self, line: PortfolioLine) -> None: ...
+    def on_disconnected(self) -> None: ...
+
+
+class IBClient:
+    """One IB API connection, its loop thread, and the contracts and subscriptions it holds."""
+
+    def __init__(self, listener: ClientListener, *, library: str = "auto",
+                 request_timeout: float = 30.0, name: str = "ib-client") -> None:  # fmt: skip
+        self._lib = load_library(library)
+        self.library = self._lib.__name__
+        self._listener = listener
+        self._timeout = request_timeout
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._contracts: dict[str, Any] = {}
+        self._bars: dict[str, Any] = {}
+        self._quotes: dict[str, Any] = {}
+        self._zones: dict[str, str] = {}
+        self._ib: Any = None
+        self.account = ""
+
+    # -- thread plumbing -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+        self.call(self._create)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self.call(self._disconnect)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def call(self, fn: Callable[..., Awaitable[T]], *args: Any, timeout: float | None = None) -> T:
+        """Run `fn(*args)` on the client loop and wait for its result (from any other thread)."""
+        coro = _as_coroutine(fn(*args))
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout or self._timeout)
+        except TimeoutError:
+            future.cancel()
+            raise TemporaryError(f"IB request {getattr(fn, '__name__', fn)} timed out") from None
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` on the client loop soon; do not wait."""
+        self._loop.call_soon_threadsafe(fn, *args)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    async def _create(self) -> None:
+        ib = self._lib.IB()
+        ib.orderStatusEvent += self._order_event
+        ib.openOrderEvent += self._order_event
+        ib.execDetailsEvent += self._exec_event
+        ib.commissionReportEvent += self._commission_event
+        ib.errorEvent += self._error_event
+        ib.disconnectedEvent += self._listener.on_disconnected
+        ib.accountValueEvent += self._account_event
+        ib.updatePortfolioEvent += self._portfolio_event
+        ib.pendingTickersEvent += self._tickers_event
+        self._ib = ib
+
+    # -- connection ------------------------------------------------------------------------
+    async def connect(self, host: str, port: int, client_id: int, timeout: float,
+                      account: str = "") -> list[str]:  # fmt: skip
+        """Connect and run the library's start-up sync; returns the managed accounts."""
+        try:
+            await self._ib.connectAsync(host, port, clientId=client_id, timeout=timeout,
+                                        account=account)  # fmt: skip
+        except (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
+            self._ib.disconnect()
+            raise TemporaryError(f"cannot connect to IB at {host}:{port}: {exc!r}") from None
+        accounts = list(self._ib.managedAccounts())
+        self.account = account or (accounts[0] if accounts else "")
+        return accounts
+
+    async def _disconnect(self) -> None:
+        if self._ib is not None and self._ib.isConnected():
+            self._ib.disconnect()
+
+    async def disconnect(self) -> None:
+        await self._disconnect()
+
+    def connected(self) -> bool:
+        return bool(self._ib is not None and self._ib.isConnected())
+
+    async def server_time(self) -> datetime:
+        stamp: datetime = await self._ib.reqCurrentTimeAsync()
+        return stamp.astimezone(UTC)
+
+    # -- contracts -------------------------------------------------------------------------
+    async def qualify(self, symbol: str) -> ContractInfo:
+        """Resolve `symbol` (stock, or a 6-letter currency pair) to a unique contract."""
+        if len(symbol) == 6 and symbol.isalpha() and symbol.isupper() and "." not in symbol:
+            candidate = self._lib.Forex(symbol)
+            details = await self._ib.reqContractDetailsAsync(candidate)
+            if not details:
+                candidate = self._lib.Stock(symbol, "SMART", "USD")
+                details = await self._ib.reqContractDetailsAsync(candidate)
+        else:
+            details = await self._ib.reqContractDetailsAsync(self._lib.Stock(symbol, "SMART", "USD"))
+        if len(details) != 1:
+            raise TemporaryError(f"{symbol}: {len(details)} contracts match (need exactly one)")
+        d = details[0]
+        self._contracts[symbol] = d.contract
+        self._zones[symbol] = d.timeZoneId or "US/Eastern"
+        return ContractInfo(symbol, d.contract.conId, d.timeZoneId or "US/Eastern",
+                            d.liquidHours or d.tradingHours or "", d.minTick or 0.01)  # fmt: skip
+
+    # -- orders ----------------------------------------------------------------------------
+    async def place(self, specs: list[OrderSpec]) -> list[int]:
+        """Send a batch (a bracket is parent + children); returns the IB order ids used."""
+        ids: list[int] = []
+        for spec in specs:
+            order = self._order(spec, ids)
+            ids.append(order.orderId)
+            self._ib.placeOrder(self._contracts[spec.symbol], order)
+        return ids
+
+    def _order(self, spec: OrderSpec, ids: list[int]) -> Any:
+        order = self._lib.Order(
+            orderId=self._ib.client.getReqId(), action=spec.action,
+            totalQuantity=spec.quantity, orderType=spec.order_type, tif=spec.tif,
+            orderRef=spec.order_ref, transmit=spec.transmit, account=spec.account or self.account,
+        )  # fmt: skip
+        if spec.limit_price is not None:
+            order.lmtPrice = spec.limit_price
+        if spec.stop_price is not None:
+            order.auxPrice = spec.stop_price
+        if spec.parent is not None:
+            order.parentId = ids[spec.parent]
+        if spec.oca_group:
+            order.ocaGroup, order.ocaType = spec.oca_group, 1
+        return order
+
+    async def cancel(self, ib_order_id: int) -> bool:
+        for trade in self._ib.openTrades():
+            if trade.order.orderId == ib_order_id:
+                self._ib.cancelOrder(trade.order)
+                return True
+        return False
+
+    async def open_orders(self) -> list[OrderUpdate]:
+        """This client's working orders, fresh from the gateway."""
+        await asyncio.wait_for(self._ib.reqOpenOrdersAsync(), self._timeout)
+        return [self._update(t) for t in self._ib.openTrades()]
+
+    async def completed_orders(self) -> list[OrderUpdate]:
+        trades = await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(True), self._timeout)
+        return [self._update(t) for t in trades]
+
+    async def executions(self) -> list[tuple[Execution, Commission | None]]:
+        """Today's executions of the account, with their commission reports when known."""
+        fills = await asyncio.wait_for(self._ib.reqExecutionsAsync(), self._timeout)
+        out = []
+        for fill in fills:
+            report = fill.commissionReport
+            known = report is not None and report.execId
+            out.append((self._execution(fill), self._commission(report) if known else None))
+        return out
+
+    async def positions(self) -> list[BrokerPosition]:
+        rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
+        return [BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost), p.account)
+                for p in rows]  # fmt: skip
+
+    async def account_values(self) -> dict[str, str]:
+        return {v.tag: v.value for v in self._ib.accountValues(self.account)
+                if v.currency in ("USD", "BASE", "")}  # fmt: skip
+
+    # -- market data -----------------------------------------------------------------------
+    async def history(self, symbol: str, end: datetime | None, duration: str, bar_size: str,
+                      use_rth: bool = True, what: str = "TRADES") -> HistoryResult:  # fmt: skip
+        """Historical bars; the errors IB sent meanwhile (e.g. 162 pacing) come back too."""
+        errors: list[Notice] = []
+
+        def collect(req_id: int, code: int, message: str, contract: Any = None) -> None:
+            if req_id > 0 and not (2100 <= code < 2200):
+                errors.append(Notice(req_id, code, message))
+
+        self._ib.errorEvent += collect
+        try:
+            bars = await self._ib.reqHistoricalDataAsync(
+                self._contracts[symbol], end or "", duration, bar_size, what, use_rth,
+                formatDate=2, timeout=self._timeout,
+            )  # fmt: skip
+        finally:
+            self._ib.errorEvent -= collect
+        seconds = _bar_seconds(bar_size)
+        tz = ZoneInfo(self._tz(symbol))
+        return HistoryResult(tuple(self._bar(symbol, b, seconds, tz) for b in bars or ()),
+                             tuple(errors))  # fmt: skip
+
+    async def subscribe_bars(self, symbol: str) -> None:
+        bars = self._ib.reqRealTimeBars(self._contracts[symbol], 5, "TRADES", False)
+        bars.updateEvent += lambda items, has_new: self._realtime_bar(symbol, items, has_new)
+        self._bars[symbol] = bars
+
+    async def subscribe_quotes(self, symbol: str) -> None:
+        self._quotes[symbol] = self._ib.reqMktData(self._contracts[symbol], "", False, False)
+
+    async def resubscribe(self) -> list[str]:
+        """Cancel and re-request every subscription (after 1101 or a new socket)."""
+        symbols = list(self._bars)
+        for symbol in symbols:
+            if self._ib.isConnected():
+                self._ib.cancelRealTimeBars(self._bars[symbol])
+            await self.subscribe_bars(symbol)
+        for symbol in list(self._quotes):
+            if self._ib.isConnected():
+                self._ib.cancelMktData(self._contracts[symbol])
+            await self.subscribe_quotes(symbol)
+        return symbols
+
+    # -- conversions (client thread) -------------------------------------------------------
+    def _tz(self, symbol: str) -> str:
+        return self._zones.get(symbol, "US/Eastern")
+
+    def _bar(self, symbol: str, b: Any, seconds: int, tz: ZoneInfo) -> Bar:
+        stamp = b.date
+        if isinstance(stamp, datetime):
+            start = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        else:  # a daily bar's date: the session's day, midnight exchange time
+            start = datetime.combine(_as_date(stamp), time(), tz)
+        return Bar(symbol, start.astimezone(UTC), seconds, float(b.open), float(b.high),
+                   float(b.low), float(b.close), float(b.volume))  # fmt: skip
+
+    def _realtime_bar(self, symbol: str, items: Any, has_new: bool) -> None:
+        if not has_new or not items:
+            return
+        b = items[-1]
+        start = b.time if b.time.tzinfo else b.time.replace(tzinfo=UTC)
+        self._listener.on_bar(Bar(symbol, start.astimezone(UTC), 5, float(b.open_),
+                                  float(b.high), float(b.low), float(b.close),
+                                  float(b.volume)))  # fmt: skip
+
+    def _update(self, trade: Any) -> OrderUpdate:
+        o, s = trade.order, trade.orderStatus
+        message = trade.log[-1].message if trade.log else ""
+        return OrderUpdate(
+            o.orderId, o.permId or s.permId, o.orderRef or "", trade.contract.symbol, s.status,
+            float(s.filled), float(s.remaining), float(s.avgFillPrice or 0.0), message,
+            o.action, float(o.totalQuantity), o.orderType, _price(o.lmtPrice), _price(o.auxPrice),
+            o.parentId, o.clientId,
+        )  # fmt: skip
+
+    def _execution(self, fill: Any) -> Execution:
+        e = fill.execution
+        when = fill.time if isinstance(fill.time, datetime) else e.time
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        side = "BUY" if e.side in ("BOT", "BUY") else "SELL"
+        return Execution(e.execId, e.orderId, e.permId, e.orderRef or "", fill.contract.symbol,
+                         side, float(e.shares), float(e.price), when.astimezone(UTC),
+                         e.acctNumber)  # fmt: skip
+
+    @staticmethod
+    def _commission(report: Any) -> Commission:
+        realized = report.realizedPNL
+        known = realized is not None and not math.isnan(realized) and realized < UNSET_DOUBLE / 2
+        return Commission(report.execId, float(report.commission), realized if known else None)
+
+    def _order_event(self, trade: Any) -> None:
+        self._listener.on_order(self._update(trade))
+
+    def _exec_event(self, trade: Any, fill: Any) -> None:
+        self._listener.on_execution(self._execution(fill))
+
+    def _commission_event(self, trade: Any, fill: Any, report: Any) -> None:
+        self._listener.on_commission(self._commission(report))
+
+    def _error_event(self, req_id: int, code: int, message: str, contract: Any = None) -> None:
+        self._listener.on_notice(Notice(req_id, code, message))
+
+    def _account_event(self, value: Any) -> None:
+        if not self.account or value.account == self.account:
+            self._listener.on_account_value(value.tag, value.value, value.currency)
+
+    def _portfolio_event(self, item: Any) -> None:
+        self._listener.on_portfolio(PortfolioLine(
+            item.contract.symbol, float(item.position), float(item.marketPrice),
+            float(item.marketValue), float(item.averageCost), float(item.unrealizedPNL),
+            float(item.realizedPNL),
+        ))  # fmt: skip
+
+    def _tickers_event(self, tickers: Any) -> None:
+        for t in tickers:
+            when = t.time or datetime.now(UTC)
+            self._listener.on_quote(Quote(t.contract.symbol, when, _num(t.bid), _num(t.ask),
+                                          _num(t.last), _num(t.bidSize), _num(t.askSize),
+                                          _num(t.lastSize)))  # fmt: skip
+
+
+def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
+    async def wrap() -> T:
+        return await value
+
+    return value if asyncio.iscoroutine(value) else wrap()
+
+
+def _price(value: float) -> float | None:
+    return None if value is None or value >= UNSET_DOUBLE / 2 else float(value)
+
+
+def _num(value: Any) -> float:
+    return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _bar_seconds(bar_size: str) -> int:
+    count, unit = bar_size.split()[:2]
+    unit_seconds = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600,
+                    "day": 86400, "days": 86400}  # fmt: skip
+    return int(count) * unit_seconds[unit]

@@ -1,0 +1,168 @@
+"""Engines, sessions and schema migration for SQLite files and PostgreSQL.
+
+Several processes (one worker per strategy, the supervisor, `tradctl`) share one
+database, so both backends are configured for concurrent writers: SQLite runs in WAL
+mode with a busy timeout and every write transaction takes the write lock up front
+(`BEGIN IMMEDIATE`), PostgreSQL connections are checked before use. Migrations run
+from code on every start, serialised between processes, so no `alembic.ini` or manual
+step is ever needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from pydantic import SecretStr
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from tradd.config.loader import redact_url
+from tradd.errors import ConfigError, TemporaryError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BEGIN = "tradd_sqlite_begin"
+"""Execution option naming the SQLite BEGIN mode ("DEFERRED" or "IMMEDIATE")."""
+SQLITE_BUSY_TIMEOUT_MS = 5000
+PG_CONNECT_TIMEOUT_S = 10
+PG_MIGRATION_LOCK = 0x7472_6164_6400
+"""pg_advisory_xact_lock key held while migrating ("tradd" in hex)."""
+
+
+def _secret(url: str | SecretStr) -> str:
+    return url.get_secret_value() if isinstance(url, SecretStr) else url
+
+
+def _parse(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"database URL {redact_url(raw)!r} is not a valid URL") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def make_engine(url: str | SecretStr, *, echo: bool = False) -> Engine:
+    """An engine for `url`, tuned for several processes sharing the database.
+
+    `postgresql://` is rewritten to the psycopg 3 driver (the only one installed). A
+    SQLite file's directory is created, so a fresh state directory just works.
+    """
+    parsed = _parse(_secret(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, echo)
+    if parsed.get_backend_name() == "postgresql":
+        connect_args: dict[str, Any] = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL, echo: bool) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if in_memory:
+        # One shared connection, or every pooled connection would see its own empty database.
+        engine = create_engine(
+            url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Stop the sqlite3 module from issuing its own BEGIN (it skips it before DDL and
+        # SELECT, which breaks transactional migrations); `_on_begin` issues it instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes fails at once with "database
+        # is locked" if another process wrote in between (WAL cannot upgrade a stale
+        # snapshot, and the busy timeout does not apply); IMMEDIATE waits for the lock.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else ''}")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (the ledger copies them out)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration pointing at the packaged migrations, without a file."""
+    config = Config()
+    # Config values go through configparser interpolation, where % is special.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest revision; does nothing when it is current.
+
+    The whole upgrade runs in one transaction (both backends have transactional DDL)
+    behind a lock, so two processes starting together do not both try to create the
+    tables: the second waits, then finds the schema current.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK}
+                )
+            command.upgrade(alembic_config(connection), "head")
+
+
+def open_database(
+    url: str | SecretStr, *, echo: bool = False
+) -> tuple[Engine, sessionmaker[Session]]:
+    """Connect, migrate and return the engine and its session factory.
+
+    Raises TemporaryError (retry later) when the database cannot be reached or migrated,
+    ConfigError when the URL itself is malformed. Neither message holds the password.
+    """
+    raw = _secret(url)
+    engine = make_engine(raw, echo=echo)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise TemporaryError(
+            f"cannot open database {redact_url(raw)}: {_describe(exc, raw)}"
+        ) from None
+    return engine, session_factory(engine)
+
+
+def _describe(exc: SQLAlchemyError, raw_url: str) -> str:
+    """The driver's first line of complaint, scrubbed of the URL and password."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(original).__name__
+    reason = reason.replace(raw_url, redact_url(raw_url))
+    password = make_url(raw_url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return reason

@@ -1,0 +1,267 @@
+"""The tables: what a worker must remember across crashes, and what it did and why.
+
+These classes describe the schema; they do not create it. The schema is created and
+evolved only by the Alembic revisions in `tradd.persistence.migrations` (the test suite
+checks that the two agree), so a change here needs a new revision too. Outside this
+package nothing uses these classes: `tradd.persistence.ledger.Ledger` hands out plain
+records instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Constraint names are spelled out by this convention (and repeated verbatim in the
+# migrations), so that PostgreSQL and SQLite agree and a later migration can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SIDES = ("BUY", "SELL")
+ORDER_TYPES = ("MKT", "LMT", "STP", "STP LMT")
+TIFS = ("DAY", "GTC", "IOC")
+TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
+SNAPSHOT_SOURCES = ("ledger", "broker")
+TERMINAL_STATUSES = frozenset(
+    {"Filled", "Cancelled", "ApiCancelled", "Inactive", "Rejected", "NotSent"}
+)
+"""Order statuses after which IB will not act on the order again."""
+
+
+def in_list(column: str, values: tuple[str, ...]) -> str:
+    """SQL for a CHECK that `column` holds one of `values` (shared with the migrations)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL keeps the instant (timestamptz); SQLite has no zone type, so the value is
+    stored as naive UTC text and the zone is put back on load. Naive datetimes are refused
+    on the way in: their meaning depends on the host's zone, which is how a ledger ends up
+    an hour off after a daylight-saving change.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: timestamps must be tz-aware")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OrderSequence(Base):
+    """The last order number handed out per strategy: the `seq` in `orderRef`."""
+
+    __tablename__ = "order_sequences"
+
+    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Order(Base):
+    """One order as the worker intended it, and its latest known state at IB."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("strategy", "seq"),
+        Index(None, "strategy", "status"),
+        Index(None, "strategy", "ib_order_id"),
+        CheckConstraint(in_list("side", SIDES), name="side"),
+        CheckConstraint(in_list("order_type", ORDER_TYPES), name="order_type"),
+        CheckConstraint(in_list("tif", TIFS), name="tif"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_ref: Mapped[str] = mapped_column(String(96), unique=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[float] = mapped_column(Float)
+    order_type: Mapped[str] = mapped_column(String(8))
+    limit_price: Mapped[float | None] = mapped_column(Float)
+    stop_price: Mapped[float | None] = mapped_column(Float)
+    tif: Mapped[str] = mapped_column(String(8))
+    parent_ref: Mapped[str | None] = mapped_column(String(96))
+    oca_group: Mapped[str | None] = mapped_column(String(96))
+    ib_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    perm_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(32))
+    filled: Mapped[float] = mapped_column(Float, default=0.0)
+    avg_fill_price: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OrderEvent(Base):
+    """Each change of an order's state, in order: the audit trail behind `orders`."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_ref: Mapped[str] = mapped_column(
+        String(96), ForeignKey("orders.order_ref"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(32))
+    filled: Mapped[float] = mapped_column(Float)
+    remaining: Mapped[float] = mapped_column(Float)
+    avg_fill_price: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Fill(Base):
+    """One execution. `exec_id` is unique so a replayed execDetails is stored once."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        Index(None, "strategy", "executed_at"),
+        CheckConstraint(in_list("side", SIDES), name="side"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exec_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_ref: Mapped[str | None] = mapped_column(String(96), index=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    executed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ib_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    perm_id: Mapped[int | None] = mapped_column(BigInteger)
+    account: Mapped[str | None] = mapped_column(String(32))
+    commission: Mapped[float | None] = mapped_column(Float)
+    realized_pnl: Mapped[float | None] = mapped_column(Float)
+
+
+class PositionSnapshot(Base):
+    """Positions as the ledger or the broker saw them at one moment (for reconciliation)."""
+
+    __tablename__ = "position_snapshots"
+    __table_args__ = (
+        Index(None, "strategy", "at"),
+        CheckConstraint(in_list("source", SNAPSHOT_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    symbol: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[float] = mapped_column(Float)
+    avg_cost: Mapped[float | None] = mapped_column(Float)
+    market_price: Mapped[float | None] = mapped_column(Float)
+    market_value: Mapped[float | None] = mapped_column(Float)
+    unrealized_pnl: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(8))
+
+
+class EquitySnapshot(Base):
+    """The strategy's account values at one moment: the equity curve and drawdown input."""
+
+    __tablename__ = "equity_snapshots"
+    __table_args__ = (Index(None, "strategy", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    net_liquidation: Mapped[float] = mapped_column(Float)
+    cash: Mapped[float | None] = mapped_column(Float)
+    gross_exposure: Mapped[float | None] = mapped_column(Float)
+    realized_pnl: Mapped[float | None] = mapped_column(Float)
+    unrealized_pnl: Mapped[float | None] = mapped_column(Float)
+    daily_pnl: Mapped[float | None] = mapped_column(Float)
+
+
+class RiskDecision(Base):
+    """What the risk manager decided about an order or the strategy, and the rule why."""
+
+    __tablename__ = "risk_decisions"
+    __table_args__ = (Index(None, "strategy", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    order_ref: Mapped[str | None] = mapped_column(String(96))
+    symbol: Mapped[str | None] = mapped_column(String(32))
+    side: Mapped[str | None] = mapped_column(String(4))
+    requested_qty: Mapped[float | None] = mapped_column(Float)
+    approved_qty: Mapped[float | None] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    trading_state: Mapped[str] = mapped_column(String(16))
+
+
+class ConnectionEvent(Base):
+    """The broker connection's history: drops, errors, circuit trips, reconciliations."""
+
+    __tablename__ = "connection_events"
+    __table_args__ = (Index(None, "strategy", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    code: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+
+
+class StrategyState(Base):
+    """Whether a strategy may trade, and the risk baselines that must survive a restart."""
+
+    __tablename__ = "strategy_state"
+    __table_args__ = (
+        CheckConstraint(in_list("trading_state", TRADING_STATES), name="trading_state"),
+    )
+
+    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trading_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    equity_peak: Mapped[float | None] = mapped_column(Float)
+    day: Mapped[date | None] = mapped_column(Date)
+    day_start_equity: Mapped[float | None] = mapped_column(Float)
