@@ -1,4 +1,4 @@
-"""`tradd data import|validate`."""
+"""`tradd data import|validate|download`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
-from tradd.cli.common import data_store, log, settings_for, split_list
+from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.errors import DataError, UsageError
 
-app = typer.Typer(help="Market data: import files, check quality.", no_args_is_help=True)
+app = typer.Typer(
+    help="Market data: import files, download from IB, check quality.", no_args_is_help=True
+)
 
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default: data.dir in config).")
@@ -112,3 +114,68 @@ def validate(
         )
     if failed:
         raise DataError(f"data problems in {', '.join(failed)}")
+
+
+@app.command("download")
+def download(
+    symbols: Annotated[list[str], typer.Option("--symbols", help="Symbols (A,B or A B).")],
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last day, YYYY-MM-DD (default: today).")
+    ] = None,
+    bar: Annotated[
+        str | None,
+        typer.Option("--bar", help="Bar size: 1d, 1h or 1m (default: data.default_bar)."),
+    ] = None,
+    what: Annotated[
+        str, typer.Option("--what", help="TRADES, MIDPOINT or ADJUSTED_LAST (1d only).")
+    ] = "TRADES",
+    rth: Annotated[
+        bool, typer.Option("--rth/--all-hours", help="Regular trading hours only, or all.")
+    ] = True,
+    host: Annotated[str | None, typer.Option("--host", help="Gateway (default: broker.host).")] = (
+        None
+    ),
+    port: Annotated[int | None, typer.Option("--port", help="Default: broker.port.")] = None,
+    client_id: Annotated[
+        int | None, typer.Option("--client-id", help="Default: broker.download_client_id.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fetch IB history into the data directory: only what the files lack, paced for IB."""
+    import time
+    from datetime import date
+
+    from tradd.ib.download import DownloadSpec, Gateway
+    from tradd.ib.download import download as run_download
+    from tradd.ib.pacing import HistoryPacer
+
+    settings = settings_for(config)
+    today = date.today()
+    first = parse_date("--start", start)
+    assert first is not None
+    spec = DownloadSpec(
+        split_list("--symbols", symbols),
+        first,
+        parse_date("--end", end) or today,
+        bar or settings.data.default_bar,
+        what,
+        rth,
+    )
+    broker = settings.broker
+    gateway = Gateway(
+        host or broker.host,
+        broker.port if port is None else port,
+        broker.download_client_id if client_id is None else client_id,
+        broker.connect_timeout,
+        broker.request_timeout,
+        getattr(broker, "library", "auto"),
+    )
+    log().info("data download", symbols=list(spec.symbols), bar=spec.bar, gateway=str(gateway))
+    pacer = HistoryPacer(clock=time.monotonic, sleep=time.sleep)
+    store = data_store(settings, data_dir)
+    report = run_download(spec, store, gateway, pacer, echo=typer.echo, today=today)
+    typer.echo(f"{len(report.symbols) - len(report.failures)} of {len(report.symbols)} "
+               f"symbol(s) done, {report.requests} request(s) to IB at {gateway}")  # fmt: skip
+    report.raise_for_failures()

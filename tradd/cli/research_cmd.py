@@ -78,6 +78,14 @@ def backtest(
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
+    risk: Annotated[
+        bool,
+        typer.Option(
+            "--risk",
+            help="Pass every order through the risk gate (the config's risk section), as "
+            "live trading would; its decisions go to result.json.",
+        ),
+    ] = False,
 ) -> None:
     """Run one strategy with one parameter set; write result.json and an equity chart."""
     from rich.console import Console
@@ -88,7 +96,13 @@ def backtest(
     settings = settings_for(config)
     inputs = _inputs(settings, strategy, symbols, start, end, bar, cash)
     log().info("backtest started", strategy=strategy, symbols=inputs.symbols, output=str(output))
-    report = run_backtest(inputs, list(param or []), output, data_store(settings, data_dir))
+    report = run_backtest(
+        inputs,
+        list(param or []),
+        output,
+        data_store(settings, data_dir),
+        settings.risk if risk else None,
+    )
     m = report.metrics
     log().info("backtest finished", params=report.params, **report.metrics.as_dict())
     table = Table(title=f"{strategy} {report.params}")
@@ -108,6 +122,12 @@ def backtest(
     ):
         table.add_row(name, value)
     Console().print(table)
+    if report.risk_counts is not None:
+        c = report.risk_counts
+        typer.echo(
+            f"risk: {c['blocked']} blocked, {c['resized']} resized, {c['alerts']} alerts, "
+            f"{c['closes']} closes (decisions in result.json)"
+        )
     typer.echo(f"wrote {report.result_path} and {report.chart_path}")
 
 

@@ -32,6 +32,8 @@ class CircuitSettings(Section):
 
 
 class BrokerSettings(Section):
+    library: Literal["auto", "ib_async", "ib_insync"] = "auto"
+    """IB client library: ib_async, or ib_insync 0.9.86 (auto: ib_async when installed)."""
     host: str = "127.0.0.1"
     port: int = Field(4002, ge=1, le=65535)
     """IB Gateway: 4001 live, 4002 paper; `tradd simgw` listens on 4002 by default."""
@@ -41,10 +43,34 @@ class BrokerSettings(Section):
     request_timeout: float = Field(30.0, gt=0)
     reconnect: ReconnectSettings = ReconnectSettings()
     circuit: CircuitSettings = CircuitSettings()
-    stale_factor: float = Field(3.0, ge=1)
-    """A feed with no bar for this many bar lengths while its market is open is stale."""
+    probe_interval: float = Field(10.0, gt=0)
+    """Seconds between liveness probes (reqCurrentTime) on an otherwise quiet connection."""
+    probe_timeout: float = Field(5.0, gt=0)
+    """A probe unanswered this long means a stalled gateway: drop the socket, reconnect."""
+    stale_factor: float = Field(6.0, ge=1)
+    """A feed whose 5-second real-time bars stop for this many bar lengths (6 x 5 s = 30 s)
+    while its market is open is stale: resubscribed once, then no orders until bars return."""
+    market_clock: Literal["system", "gateway"] = "system"
+    """`system`: market time is this machine's clock (real IB). `gateway`: follow the
+    gateway's clock (`tradd simgw` replaying at an accelerated speed)."""
     download_client_id: int = Field(900, ge=0)
     """clientId `tradd data download` connects with."""
+
+
+class WorkerSettings(Section):
+    heartbeat: float = Field(1.0, gt=0)
+    """Longest the worker's loop sleeps with nothing happening (checks, snapshots)."""
+    commission_wait: float = Field(2.0, ge=0)
+    """How long a fill waits for its commission report before it is booked without one."""
+    bar_sync_grace: float = Field(0.25, ge=0)
+    """How long a completed bar waits for the same period's bar of the strategy's other
+    symbols, so the strategy sees them in one `next()` as in a backtest."""
+    flatten_timeout: float = Field(30.0, gt=0)
+    """A flatten that is not confirmed flat within this many seconds reports failure."""
+    snapshot_interval: float = Field(60.0, gt=0)
+    """Seconds between equity and position snapshots in the database."""
+    channel_dir: Path | None = None
+    """Where each worker's command socket lives (default: <state_dir>/run)."""
 
 
 class DatabaseSettings(Section):
@@ -65,7 +91,7 @@ class StrategySettings(Section):
     client_id: int = Field(ge=1)
     bar: LiveBar = "1m"
     """The strategy's bar size: 5-second real-time bars are aggregated to it."""
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict)
     params_file: Path | None = None
     """An exported best-parameters file (`tradd optimize` output); `params` win over it."""
     position_pct: float = Field(10.0, gt=0, le=100)
@@ -76,7 +102,7 @@ class StrategySettings(Section):
     """Also stream quotes (bid/ask/last) to the feed."""
     cancel_on_stop: bool = True
     flatten_on_stop: bool = False
-    risk: dict[str, Any] = {}
+    risk: dict[str, Any] = Field(default_factory=dict)
     """Overrides of `[risk]` for this strategy, merged key by key."""
     enabled: bool = True
 

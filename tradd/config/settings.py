@@ -19,6 +19,7 @@ from tradd.config.live import (
     BrokerSettings,
     DatabaseSettings,
     StrategySettings,
+    WorkerSettings,
     check_unique_strategies,
 )
 from tradd.config.risk import RiskSettings
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     optimize: OptimizeSettings = OptimizeSettings()
     broker: BrokerSettings = BrokerSettings()
     database: DatabaseSettings = DatabaseSettings()
+    worker: WorkerSettings = WorkerSettings()
     risk: RiskSettings = RiskSettings()
     strategies: tuple[StrategySettings, ...] = ()
 

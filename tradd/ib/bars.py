@@ -19,34 +19,56 @@ DAY = 86400
 
 
 class BarAggregator:
-    def __init__(self, symbol: str, seconds: int, tz: str = "US/Eastern",
-                 session_close: time = time(16, 0)) -> None:  # fmt: skip
+    def __init__(
+        self, symbol: str, seconds: int, tz: str = "US/Eastern", session_close: time = time(16, 0)
+    ) -> None:
         self.symbol, self.seconds = symbol, seconds
         self._tz = ZoneInfo(tz)
         self._close = session_close
         self._bar: Bar | None = None
         self._end: datetime | None = None
+        self._seen_until: datetime | None = None
+        """Start of the newest 5-s bar taken in: older or repeated ones are ignored."""
 
-    def seed(self, partial: Bar) -> None:
-        """Start from a bar already in progress (the last, incomplete, historical bar)."""
+    def seed(self, partial: Bar, covered_until: datetime) -> None:
+        """Start from a bar already in progress (the last, incomplete, historical bar),
+        which holds the trades before `covered_until`."""
         self._bar = replace(partial, seconds=self.seconds)
-        self._end = self._period_end(partial.start)
+        self._end = self.period_end(partial.start)
+        epoch = int(covered_until.timestamp())
+        self._seen_until = datetime.fromtimestamp(epoch - epoch % 5 - 5, UTC)
 
     def add(self, bar: Bar) -> list[Bar]:
         """Feed one 5-second bar; returns the bars it completed (0, 1 or 2)."""
+        if self._seen_until is not None and bar.start <= self._seen_until:
+            return []  # a repeat, or trades the seeded history bar already holds
+        self._seen_until = bar.start
         done: list[Bar] = []
-        end = self._period_end(bar.start)
+        end = self.period_end(bar.start)
         if self._bar is not None and self._end is not None and bar.start >= self._end:
             done.append(self._bar)
             self._bar = None
         if self._bar is None:
-            self._bar = Bar(self.symbol, self._period_start(bar.start, end), self.seconds,
-                            bar.open, bar.high, bar.low, bar.close, bar.volume)  # fmt: skip
+            self._bar = Bar(
+                self.symbol,
+                self._period_start(bar.start, end),
+                self.seconds,
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+            )
             self._end = end
         else:
             b = self._bar
-            self._bar = replace(b, high=max(b.high, bar.high), low=min(b.low, bar.low),
-                                close=bar.close, volume=b.volume + bar.volume)  # fmt: skip
+            self._bar = replace(
+                b,
+                high=max(b.high, bar.high),
+                low=min(b.low, bar.low),
+                close=bar.close,
+                volume=b.volume + bar.volume,
+            )
         if bar.start + timedelta(seconds=bar.seconds) >= end:
             done.append(self._bar)
             self._bar = None
@@ -59,7 +81,8 @@ class BarAggregator:
             return [bar]
         return []
 
-    def _period_end(self, start: datetime) -> datetime:
+    def period_end(self, start: datetime) -> datetime:
+        """When the period containing `start` ends (the session close for daily bars)."""
         if self.seconds >= DAY:
             local = start.astimezone(self._tz)
             close = datetime.combine(local.date(), self._close, self._tz)

@@ -15,8 +15,9 @@ from enum import StrEnum
 class Backoff:
     """initial, 2x, 4x ... capped at `maximum`, each randomised by +/- `jitter` (a fraction)."""
 
-    def __init__(self, initial: float, maximum: float, jitter: float,
-                 rng: random.Random | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, initial: float, maximum: float, jitter: float, rng: random.Random | None = None
+    ) -> None:
         self._initial, self._maximum, self._jitter = initial, maximum, jitter
         self._rng = rng or random.Random()
         self._attempt = 0
@@ -41,8 +42,9 @@ class CircuitBreaker:
     """closed -> (N consecutive failures) -> open -> (after open_seconds) -> half-open probe;
     the probe's success closes it, its failure opens it again for another period."""
 
-    def __init__(self, failure_threshold: int, open_seconds: float,
-                 clock: Callable[[], float]) -> None:  # fmt: skip
+    def __init__(
+        self, failure_threshold: int, open_seconds: float, clock: Callable[[], float]
+    ) -> None:
         self._threshold, self._open_seconds, self._clock = failure_threshold, open_seconds, clock
         self.state = CircuitState.CLOSED
         self.failures = 0

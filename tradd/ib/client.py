@@ -31,6 +31,7 @@ from tradd.ib.types import (
     OrderUpdate,
     PortfolioLine,
     Quote,
+    Side,
 )
 
 T = TypeVar("T")
@@ -67,14 +68,20 @@ class ClientListener(Protocol):
 class IBClient:
     """One IB API connection, its loop thread, and the contracts and subscriptions it holds."""
 
-    def __init__(self, listener: ClientListener, *, library: str = "auto",
-                 request_timeout: float = 30.0, name: str = "ib-client") -> None:  # fmt: skip
+    def __init__(
+        self,
+        listener: ClientListener,
+        *,
+        library: str = "auto",
+        request_timeout: float = 30.0,
+        name: str = "ib-client",
+    ) -> None:
         self._lib = load_library(library)
         self.library = self._lib.__name__
         self._listener = listener
         self._timeout = request_timeout
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run_loop, name=name, daemon=True)
         self._contracts: dict[str, Any] = {}
         self._bars: dict[str, Any] = {}
         self._quotes: dict[str, Any] = {}
@@ -86,6 +93,10 @@ class IBClient:
     def start(self) -> None:
         self._thread.start()
         self.call(self._create)
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)  # ib_insync looks the loop up per thread
+        self._loop.run_forever()
 
     def stop(self) -> None:
         if not self._thread.is_alive():
@@ -126,13 +137,15 @@ class IBClient:
         self._ib = ib
 
     # -- connection ------------------------------------------------------------------------
-    async def connect(self, host: str, port: int, client_id: int, timeout: float,
-                      account: str = "") -> list[str]:  # fmt: skip
+    async def connect(
+        self, host: str, port: int, client_id: int, timeout: float, account: str = ""
+    ) -> list[str]:
         """Connect and run the library's start-up sync; returns the managed accounts."""
         try:
-            await self._ib.connectAsync(host, port, clientId=client_id, timeout=timeout,
-                                        account=account)  # fmt: skip
-        except (OSError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
+            await self._ib.connectAsync(
+                host, port, clientId=client_id, timeout=timeout, account=account
+            )
+        except (OSError, TimeoutError, ConnectionError) as exc:
             self._ib.disconnect()
             raise TemporaryError(f"cannot connect to IB at {host}:{port}: {exc!r}") from None
         accounts = list(self._ib.managedAccounts())
@@ -163,14 +176,21 @@ class IBClient:
                 candidate = self._lib.Stock(symbol, "SMART", "USD")
                 details = await self._ib.reqContractDetailsAsync(candidate)
         else:
-            details = await self._ib.reqContractDetailsAsync(self._lib.Stock(symbol, "SMART", "USD"))
+            details = await self._ib.reqContractDetailsAsync(
+                self._lib.Stock(symbol, "SMART", "USD")
+            )
         if len(details) != 1:
             raise TemporaryError(f"{symbol}: {len(details)} contracts match (need exactly one)")
         d = details[0]
         self._contracts[symbol] = d.contract
         self._zones[symbol] = d.timeZoneId or "US/Eastern"
-        return ContractInfo(symbol, d.contract.conId, d.timeZoneId or "US/Eastern",
-                            d.liquidHours or d.tradingHours or "", d.minTick or 0.01)  # fmt: skip
+        return ContractInfo(
+            symbol,
+            d.contract.conId,
+            d.timeZoneId or "US/Eastern",
+            d.liquidHours or d.tradingHours or "",
+            d.minTick or 0.01,
+        )
 
     # -- orders ----------------------------------------------------------------------------
     async def place(self, specs: list[OrderSpec]) -> list[int]:
@@ -184,10 +204,15 @@ class IBClient:
 
     def _order(self, spec: OrderSpec, ids: list[int]) -> Any:
         order = self._lib.Order(
-            orderId=self._ib.client.getReqId(), action=spec.action,
-            totalQuantity=spec.quantity, orderType=spec.order_type, tif=spec.tif,
-            orderRef=spec.order_ref, transmit=spec.transmit, account=spec.account or self.account,
-        )  # fmt: skip
+            orderId=self._ib.client.getReqId(),
+            action=spec.action,
+            totalQuantity=spec.quantity,
+            orderType=spec.order_type,
+            tif=spec.tif,
+            orderRef=spec.order_ref,
+            transmit=spec.transmit,
+            account=spec.account or self.account,
+        )
         if spec.limit_price is not None:
             order.lmtPrice = spec.limit_price
         if spec.stop_price is not None:
@@ -217,25 +242,40 @@ class IBClient:
     async def executions(self) -> list[tuple[Execution, Commission | None]]:
         """Today's executions of the account, with their commission reports when known."""
         fills = await asyncio.wait_for(self._ib.reqExecutionsAsync(), self._timeout)
+        # The library attaches commission reports to the fill it stored first, which may be
+        # an earlier live fill rather than the copy this request returned.
+        stored = {f.execution.execId: f for f in self._ib.fills()}
         out = []
         for fill in fills:
-            report = fill.commissionReport
+            report = stored.get(fill.execution.execId, fill).commissionReport
             known = report is not None and report.execId
             out.append((self._execution(fill), self._commission(report) if known else None))
         return out
 
     async def positions(self) -> list[BrokerPosition]:
         rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
-        return [BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost), p.account)
-                for p in rows]  # fmt: skip
+        return [
+            BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost), p.account)
+            for p in rows
+        ]
 
     async def account_values(self) -> dict[str, str]:
-        return {v.tag: v.value for v in self._ib.accountValues(self.account)
-                if v.currency in ("USD", "BASE", "")}  # fmt: skip
+        return {
+            v.tag: v.value
+            for v in self._ib.accountValues(self.account)
+            if v.currency in ("USD", "BASE", "")
+        }
 
     # -- market data -----------------------------------------------------------------------
-    async def history(self, symbol: str, end: datetime | None, duration: str, bar_size: str,
-                      use_rth: bool = True, what: str = "TRADES") -> HistoryResult:  # fmt: skip
+    async def history(
+        self,
+        symbol: str,
+        end: datetime | None,
+        duration: str,
+        bar_size: str,
+        use_rth: bool = True,
+        what: str = "TRADES",
+    ) -> HistoryResult:
         """Historical bars; the errors IB sent meanwhile (e.g. 162 pacing) come back too."""
         errors: list[Notice] = []
 
@@ -244,19 +284,34 @@ class IBClient:
                 errors.append(Notice(req_id, code, message))
 
         self._ib.errorEvent += collect
+        started = asyncio.get_running_loop().time()
         try:
             bars = await self._ib.reqHistoricalDataAsync(
-                self._contracts[symbol], end or "", duration, bar_size, what, use_rth,
-                formatDate=2, timeout=self._timeout,
-            )  # fmt: skip
+                self._contracts[symbol],
+                end or "",
+                duration,
+                bar_size,
+                what,
+                use_rth,
+                formatDate=2,
+                timeout=self._timeout,
+            )
         finally:
             self._ib.errorEvent -= collect
+        elapsed = asyncio.get_running_loop().time() - started
+        if not bars and not errors and elapsed >= self._timeout:
+            # the library answers a timeout with an empty list, which would read as "no data"
+            raise TemporaryError(
+                f"{symbol}: no answer to a historical data request within {self._timeout:g} s"
+            )
         seconds = _bar_seconds(bar_size)
         tz = ZoneInfo(self._tz(symbol))
-        return HistoryResult(tuple(self._bar(symbol, b, seconds, tz) for b in bars or ()),
-                             tuple(errors))  # fmt: skip
+        return HistoryResult(
+            tuple(self._bar(symbol, b, seconds, tz) for b in bars or ()), tuple(errors)
+        )
 
     async def subscribe_bars(self, symbol: str) -> None:
+        """Stream IB's 5-second real-time bars for `symbol` (a qualified contract)."""
         bars = self._ib.reqRealTimeBars(self._contracts[symbol], 5, "TRADES", False)
         bars.updateEvent += lambda items, has_new: self._realtime_bar(symbol, items, has_new)
         self._bars[symbol] = bars
@@ -264,18 +319,24 @@ class IBClient:
     async def subscribe_quotes(self, symbol: str) -> None:
         self._quotes[symbol] = self._ib.reqMktData(self._contracts[symbol], "", False, False)
 
-    async def resubscribe(self) -> list[str]:
-        """Cancel and re-request every subscription (after 1101 or a new socket)."""
-        symbols = list(self._bars)
-        for symbol in symbols:
-            if self._ib.isConnected():
+    async def resubscribe(
+        self, symbols: list[str] | None = None, *, fresh: bool = False
+    ) -> list[str]:
+        """Re-request market data: all subscriptions, or those of `symbols`.
+
+        After 1101 (same socket, data lost) the old subscriptions are cancelled first;
+        after a reconnect (`fresh`) they died with the old socket and are only re-requested.
+        """
+        wanted = [s for s in self._bars if symbols is None or s in symbols]
+        for symbol in wanted:
+            if not fresh and self._ib.isConnected():
                 self._ib.cancelRealTimeBars(self._bars[symbol])
             await self.subscribe_bars(symbol)
-        for symbol in list(self._quotes):
-            if self._ib.isConnected():
+        for symbol in [s for s in self._quotes if symbols is None or s in symbols]:
+            if not fresh and self._ib.isConnected():
                 self._ib.cancelMktData(self._contracts[symbol])
             await self.subscribe_quotes(symbol)
-        return symbols
+        return wanted
 
     # -- conversions (client thread) -------------------------------------------------------
     def _tz(self, symbol: str) -> str:
@@ -287,36 +348,78 @@ class IBClient:
             start = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
         else:  # a daily bar's date: the session's day, midnight exchange time
             start = datetime.combine(_as_date(stamp), time(), tz)
-        return Bar(symbol, start.astimezone(UTC), seconds, float(b.open), float(b.high),
-                   float(b.low), float(b.close), float(b.volume))  # fmt: skip
+        return Bar(
+            symbol,
+            start.astimezone(UTC),
+            seconds,
+            float(b.open),
+            float(b.high),
+            float(b.low),
+            float(b.close),
+            float(b.volume),
+        )
 
     def _realtime_bar(self, symbol: str, items: Any, has_new: bool) -> None:
         if not has_new or not items:
             return
         b = items[-1]
+        del items[:]  # the library keeps every bar of the subscription otherwise
         start = b.time if b.time.tzinfo else b.time.replace(tzinfo=UTC)
-        self._listener.on_bar(Bar(symbol, start.astimezone(UTC), 5, float(b.open_),
-                                  float(b.high), float(b.low), float(b.close),
-                                  float(b.volume)))  # fmt: skip
+        self._listener.on_bar(
+            Bar(
+                symbol,
+                start.astimezone(UTC),
+                5,
+                float(b.open_),
+                float(b.high),
+                float(b.low),
+                float(b.close),
+                float(b.volume),
+            )
+        )
 
     def _update(self, trade: Any) -> OrderUpdate:
         o, s = trade.order, trade.orderStatus
-        message = trade.log[-1].message if trade.log else ""
+        last = trade.log[-1] if trade.log else None
+        message = last.message if last is not None else ""
+        error_code = int(getattr(last, "errorCode", 0) or 0)
         return OrderUpdate(
-            o.orderId, o.permId or s.permId, o.orderRef or "", trade.contract.symbol, s.status,
-            float(s.filled), float(s.remaining), float(s.avgFillPrice or 0.0), message,
-            o.action, float(o.totalQuantity), o.orderType, _price(o.lmtPrice), _price(o.auxPrice),
-            o.parentId, o.clientId,
-        )  # fmt: skip
+            o.orderId,
+            o.permId or s.permId,
+            o.orderRef or "",
+            trade.contract.symbol,
+            s.status,
+            float(s.filled),
+            float(s.remaining),
+            float(s.avgFillPrice or 0.0),
+            message,
+            o.action,
+            float(o.totalQuantity),
+            o.orderType,
+            _price(o.lmtPrice),
+            _price(o.auxPrice),
+            o.parentId,
+            o.clientId,
+            error_code,
+        )
 
     def _execution(self, fill: Any) -> Execution:
         e = fill.execution
         when = fill.time if isinstance(fill.time, datetime) else e.time
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        side = "BUY" if e.side in ("BOT", "BUY") else "SELL"
-        return Execution(e.execId, e.orderId, e.permId, e.orderRef or "", fill.contract.symbol,
-                         side, float(e.shares), float(e.price), when.astimezone(UTC),
-                         e.acctNumber)  # fmt: skip
+        side: Side = "BUY" if e.side in ("BOT", "BUY") else "SELL"
+        return Execution(
+            e.execId,
+            e.orderId,
+            e.permId,
+            e.orderRef or "",
+            fill.contract.symbol,
+            side,
+            float(e.shares),
+            float(e.price),
+            when.astimezone(UTC),
+            e.acctNumber,
+        )
 
     @staticmethod
     def _commission(report: Any) -> Commission:
@@ -341,18 +444,33 @@ class IBClient:
             self._listener.on_account_value(value.tag, value.value, value.currency)
 
     def _portfolio_event(self, item: Any) -> None:
-        self._listener.on_portfolio(PortfolioLine(
-            item.contract.symbol, float(item.position), float(item.marketPrice),
-            float(item.marketValue), float(item.averageCost), float(item.unrealizedPNL),
-            float(item.realizedPNL),
-        ))  # fmt: skip
+        self._listener.on_portfolio(
+            PortfolioLine(
+                item.contract.symbol,
+                float(item.position),
+                float(item.marketPrice),
+                float(item.marketValue),
+                float(item.averageCost),
+                float(item.unrealizedPNL),
+                float(item.realizedPNL),
+            )
+        )
 
     def _tickers_event(self, tickers: Any) -> None:
         for t in tickers:
             when = t.time or datetime.now(UTC)
-            self._listener.on_quote(Quote(t.contract.symbol, when, _num(t.bid), _num(t.ask),
-                                          _num(t.last), _num(t.bidSize), _num(t.askSize),
-                                          _num(t.lastSize)))  # fmt: skip
+            self._listener.on_quote(
+                Quote(
+                    t.contract.symbol,
+                    when,
+                    _num(t.bid),
+                    _num(t.ask),
+                    _num(t.last),
+                    _num(t.bidSize),
+                    _num(t.askSize),
+                    _num(t.lastSize),
+                )
+            )
 
 
 def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
@@ -367,7 +485,9 @@ def _price(value: float) -> float | None:
 
 
 def _num(value: Any) -> float:
-    return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    return (
+        0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    )
 
 
 def _as_date(value: Any) -> date:
@@ -376,6 +496,14 @@ def _as_date(value: Any) -> date:
 
 def _bar_seconds(bar_size: str) -> int:
     count, unit = bar_size.split()[:2]
-    unit_seconds = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600,
-                    "day": 86400, "days": 86400}  # fmt: skip
+    unit_seconds = {
+        "sec": 1,
+        "secs": 1,
+        "min": 60,
+        "mins": 60,
+        "hour": 3600,
+        "hours": 3600,
+        "day": 86400,
+        "days": 86400,
+    }
     return int(count) * unit_seconds[unit]

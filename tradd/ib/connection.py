@@ -12,34 +12,29 @@ Runs as a task on the client loop. What the codes mean for trading:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Awaitable, Callable
-from enum import StrEnum
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
+from typing import Any, Protocol
 
 from tradd.config.live import BrokerSettings
 from tradd.errors import TemporaryError
 from tradd.ib.circuit import Backoff, CircuitBreaker, CircuitState
+from tradd.ib.events import LinkState
 from tradd.ib.types import Notice
 
 FARM_BROKEN = frozenset({2103, 2105, 2157})
 FARM_OK = frozenset({2104, 2106, 2107, 2108, 2158})
 
 
-class LinkState(StrEnum):
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    CONNECTIVITY_LOST = "connectivity_lost"
-    CIRCUIT_OPEN = "circuit_open"
-    STOPPED = "stopped"
-
-
 class Connectable(Protocol):
-    async def connect(self, host: str, port: int, client_id: int, timeout: float,
-                      account: str = "") -> list[str]: ...  # fmt: skip
+    async def connect(
+        self, host: str, port: int, client_id: int, timeout: float, account: str = ""
+    ) -> list[str]: ...
     async def disconnect(self) -> None: ...
     async def resubscribe(self) -> list[str]: ...
+    async def server_time(self) -> datetime: ...
 
 
 class LinkObserver(Protocol):
@@ -76,14 +71,18 @@ class ConnectionManager:
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._connected_once = asyncio.Event()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
         while not self._stop.is_set():
             if not self.breaker.allow():
-                self._set(LinkState.CIRCUIT_OPEN, f"circuit open after {self.breaker.failures} "
-                          "failed attempts; next probe in "
-                          f"{self.breaker.seconds_until_probe():.0f}s")  # fmt: skip
+                self._set(
+                    LinkState.CIRCUIT_OPEN,
+                    f"circuit open after {self.breaker.failures} "
+                    "failed attempts; next probe in "
+                    f"{self.breaker.seconds_until_probe():.0f}s",
+                )
                 await self._pause(self.breaker.seconds_until_probe())
                 continue
             if await self._attempt():
@@ -93,20 +92,30 @@ class ConnectionManager:
         self._set(LinkState.STOPPED, "stopped")
 
     async def _attempt(self) -> bool:
-        self._set(LinkState.CONNECTING, f"connecting to {self._settings.host}:"
-                  f"{self._settings.port} as clientId {self._client_id}")  # fmt: skip
+        self._set(
+            LinkState.CONNECTING,
+            f"connecting to {self._settings.host}:"
+            f"{self._settings.port} as clientId {self._client_id}",
+        )
         self._lost.clear()
         try:
-            await self._client.connect(self._settings.host, self._settings.port, self._client_id,
-                                       self._settings.connect_timeout, self._settings.account)  # fmt: skip
+            await self._client.connect(
+                self._settings.host,
+                self._settings.port,
+                self._client_id,
+                self._settings.connect_timeout,
+                self._settings.account,
+            )
             await self._on_connect()
         except (TemporaryError, OSError, TimeoutError) as exc:
             await self._client.disconnect()
             opened = self.breaker.record_failure()
             self._set(LinkState.DISCONNECTED, f"connect failed: {exc}")
             if opened:
-                self._set(LinkState.CIRCUIT_OPEN, f"circuit opened after "
-                          f"{self.breaker.failures} failed attempts")  # fmt: skip
+                self._set(
+                    LinkState.CIRCUIT_OPEN,
+                    f"circuit opened after {self.breaker.failures} failed attempts",
+                )
             return False
         self.breaker.record_success()
         self.backoff.reset()
@@ -117,20 +126,33 @@ class ConnectionManager:
 
     async def _hold(self) -> None:
         """Wait until the socket is lost (or we stop), then let the loop reconnect."""
-        await _first(self._lost.wait(), self._stop.wait())
+        await _first(self._lost.wait(), self._stop.wait(), self._probe())
         if not self._stop.is_set():
             self._set(LinkState.DISCONNECTED, self.reason if self._lost.is_set() else "lost")
             await self._client.disconnect()
             await self._pause(self.backoff.next())
 
+    async def _probe(self) -> None:
+        """Ask the gateway the time now and then: a stalled gateway (socket open, nothing
+        answered) looks exactly like a quiet one otherwise. Returns when it stops answering."""
+        interval, timeout = self._settings.probe_interval, self._settings.probe_timeout
+        while not self._stop.is_set():
+            await self._pause(interval)
+            if self._stop.is_set() or self.state is LinkState.CONNECTIVITY_LOST:
+                continue  # 1100: IB said it is cut off; the socket itself is fine
+            try:
+                await asyncio.wait_for(self._client.server_time(), timeout)
+            except (TimeoutError, ConnectionError, OSError, TemporaryError):
+                self.reason = f"gateway did not answer a probe within {timeout:g}s"
+                self._lost.set()
+                return
+
     async def _pause(self, seconds: float) -> None:
         if self._sleep is not None:
             await self._sleep(seconds)
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), timeout=max(seconds, 0.0))
-        except TimeoutError:
-            pass
 
     async def stop(self) -> None:
         self._stop.set()
@@ -154,9 +176,9 @@ class ConnectionManager:
         if code == 1100:
             self._set(LinkState.CONNECTIVITY_LOST, f"1100 {notice.message}")
         elif code == 1101:
-            asyncio.ensure_future(self._restored("data_lost", notice))
+            self._spawn(self._restored("data_lost", notice))
         elif code == 1102:
-            asyncio.ensure_future(self._restored("restored", notice))
+            self._spawn(self._restored("restored", notice))
         elif code == 1300:
             self.reason = f"1300 {notice.message}"
             self._lost.set()
@@ -165,6 +187,11 @@ class ConnectionManager:
             healthy = code in FARM_OK
             (self.broken_farms.discard if healthy else self.broken_farms.add)(farm)
             self._observer.farm_notice(notice, healthy)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _restored(self, why: str, notice: Notice) -> None:
         if why == "data_lost":

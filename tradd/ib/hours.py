@@ -21,8 +21,13 @@ class MarketHours:
         if not spec:
             self._daily = (time(9, 30), time(16, 0))
             return
-        if ":" in spec and "-" in spec and spec[:2].isdigit() and len(spec.split("-")[0]) == 5:
-            a, b = spec.split(";")[0].split("-")
+        if (
+            ":" in spec
+            and "-" in spec
+            and spec[:2].isdigit()
+            and len(spec.split("-", maxsplit=1)[0]) == 5
+        ):
+            a, b = spec.split(";", maxsplit=1)[0].split("-")
             self._daily = (time.fromisoformat(a), time.fromisoformat(b))
             return
         for part in spec.split(";"):

@@ -63,6 +63,8 @@ class OrderUpdate:
     stop_price: float | None = None
     parent_id: int = 0
     client_id: int = 0
+    error_code: int = 0
+    """IB's error code when the last change came with an error (e.g. 201 rejected)."""
 
     @property
     def done(self) -> bool:

@@ -1,13 +1,15 @@
 """The data directory: `<dir>/<SYMBOL>.<bar>.csv` in tradd's layout, one file per symbol and size.
 
 `--symbols GOOG` resolves here, so research commands never take file paths, and
-`tradd data import` / (later) `tradd data download` are the only writers.
+`tradd data import` / `tradd data download` are the only writers. Both go through the same
+merge (rows at timestamps already present are replaced, all others kept) and the same
+atomic write.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,9 @@ class ImportResult:
     rows_replaced: int
     total: int
     layout: str
+    first: datetime | None = None
+    """First and last bar of the file after the merge (exchange-local)."""
+    last: datetime | None = None
 
 
 class DataStore:
@@ -94,7 +99,38 @@ class DataStore:
             replaced,
             len(merged),
             parsed.layout,
+            merged.first,
+            merged.last,
         )
+
+    def span(self, symbol: str, bar: str) -> tuple[datetime, datetime] | None:
+        """First and last bar time in the file (exchange-local), or None if there is no file."""
+        if not self.path_for(symbol, bar).is_file():
+            return None
+        bars = self.load(symbol, bar)
+        return bars.first, bars.last
+
+    def merge(self, symbol: str, bar: str, bars: Bars, *, source: str = "ib") -> ImportResult:
+        """Merge bars (e.g. downloaded) into the file, as `import_file` does with a file's rows.
+
+        `bars` need not be sorted; duplicate timestamps among them are a DataError.
+        """
+        name = normalize_symbol(symbol)
+        target = self.path_for(name, bar)
+        incoming = _sorted_unique(
+            Bars(name, bar, bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume),
+            Path(f"<{source} bars for {name} {bar}>"),
+        )
+        if len(incoming) == 0:
+            raise DataError(f"{name} {bar}: no bars to merge")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        existing = self.load(name, bar) if target.is_file() else None
+        merged, added, replaced = _merge(existing, incoming)
+        write_tradd_csv(target, merged)
+        return ImportResult(
+            name, bar, target, len(incoming), added, replaced, len(merged), source,
+            merged.first, merged.last,
+        )  # fmt: skip
 
 
 def _sorted_unique(bars: Bars, path: Path) -> Bars:

@@ -15,6 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -28,6 +29,7 @@ from tradd.errors import ConfigError, TemporaryError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BEGIN = "tradd_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode ("DEFERRED" or "IMMEDIATE")."""
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 10
 PG_MIGRATION_LOCK = 0x7472_6164_6400
@@ -52,17 +54,26 @@ def make_engine(url: str | SecretStr, *, echo: bool = False) -> Engine:
     """An engine for `url`, tuned for several processes sharing the database.
 
     `postgresql://` is rewritten to the psycopg 3 driver (the only one installed). A
-    SQLite file's directory is created, so a fresh state directory just works.
+    SQLite file's directory is created, so a fresh state directory just works. Any
+    other backend, or a driver that is not installed, is a ConfigError.
     """
-    parsed = _parse(_secret(url))
-    if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, echo)
-    if parsed.get_backend_name() == "postgresql":
+    raw = _secret(url)
+    parsed = _parse(raw)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"database URL {redact_url(raw)!r}: unsupported backend {backend!r} "
+            f"(use {' or '.join(SUPPORTED_BACKENDS)})"
+        )
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(parsed, echo)
         connect_args: dict[str, Any] = {}
         if "connect_timeout" not in parsed.query:
             connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
         return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args)
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:  # e.g. an uninstalled driver: +asyncpg
+        raise ConfigError(f"database URL {redact_url(raw)!r}: {exc}") from None
 
 
 def _sqlite_engine(url: URL, echo: bool) -> Engine:
@@ -74,7 +85,14 @@ def _sqlite_engine(url: URL, echo: bool) -> Engine:
             url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(database).expanduser().parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"database URL {url.render_as_string()!r}: cannot create {directory}: "
+                f"{exc.strerror or exc}"
+            ) from None
         engine = create_engine(url, echo=echo)
 
     @event.listens_for(engine, "connect")
@@ -142,7 +160,9 @@ def open_database(
     """Connect, migrate and return the engine and its session factory.
 
     Raises TemporaryError (retry later) when the database cannot be reached or migrated,
-    ConfigError when the URL itself is malformed. Neither message holds the password.
+    ConfigError when the URL itself is malformed or unsupported, or when the database
+    holds a schema revision this tradd does not know (a newer tradd migrated it).
+    No message holds the password.
     """
     raw = _secret(url)
     engine = make_engine(raw, echo=echo)
@@ -152,6 +172,11 @@ def open_database(
         engine.dispose()
         raise TemporaryError(
             f"cannot open database {redact_url(raw)}: {_describe(exc, raw)}"
+        ) from None
+    except CommandError as exc:
+        engine.dispose()
+        raise ConfigError(
+            f"cannot migrate database {redact_url(raw)}: {exc} (written by a newer tradd?)"
         ) from None
     return engine, session_factory(engine)
 

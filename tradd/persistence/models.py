@@ -10,6 +10,7 @@ records instead.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -45,8 +46,47 @@ ORDER_TYPES = ("MKT", "LMT", "STP", "STP LMT")
 TIFS = ("DAY", "GTC", "IOC")
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
 SNAPSHOT_SOURCES = ("ledger", "broker")
-TERMINAL_STATUSES = frozenset(
-    {"Filled", "Cancelled", "ApiCancelled", "Inactive", "Rejected", "NotSent"}
+
+
+class OrderStatus(StrEnum):
+    """An order's status: IB's own names, plus the three tradd adds around them.
+
+    The members are strings, so `record.status == OrderStatus.FILLED` works on the plain
+    strings the ledger returns. There is no CHECK constraint on `orders.status`: the
+    ledger validates statuses in Python, so accepting a new IB status needs no migration.
+    """
+
+    CREATED = "Created"
+    """tradd: persisted, not yet confirmed sent to IB."""
+    NOT_SENT = "NotSent"
+    """tradd: found after a crash never to have reached IB."""
+    REJECTED = "Rejected"
+    """tradd: refused (by IB's error callback or tradd's own checks) before it worked."""
+    PENDING_SUBMIT = "PendingSubmit"
+    PENDING_CANCEL = "PendingCancel"
+    PRE_SUBMITTED = "PreSubmitted"
+    SUBMITTED = "Submitted"
+    API_PENDING = "ApiPending"
+    API_CANCELLED = "ApiCancelled"
+    CANCELLED = "Cancelled"
+    FILLED = "Filled"
+    INACTIVE = "Inactive"
+    API_UPDATE = "ApiUpdate"
+    """ib_async: the order was modified, still working."""
+    VALIDATION_ERROR = "ValidationError"
+    """ib_async: IB warned about the order (e.g. on a modify); it is still working."""
+
+
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELLED,
+        OrderStatus.API_CANCELLED,
+        OrderStatus.INACTIVE,
+        OrderStatus.REJECTED,
+        OrderStatus.NOT_SENT,
+    }
 )
 """Order statuses after which IB will not act on the order again."""
 
@@ -141,9 +181,7 @@ class OrderEvent(Base):
     __tablename__ = "order_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_ref: Mapped[str] = mapped_column(
-        String(96), ForeignKey("orders.order_ref"), index=True
-    )
+    order_ref: Mapped[str] = mapped_column(String(96), ForeignKey("orders.order_ref"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(32))
     filled: Mapped[float] = mapped_column(Float)
@@ -179,24 +217,38 @@ class Fill(Base):
 
 
 class PositionSnapshot(Base):
-    """Positions as the ledger or the broker saw them at one moment (for reconciliation)."""
+    """One look at the positions, as the ledger or the broker saw them (for reconciliation).
+
+    A header with its rows in `position_snapshot_rows`, so that a flat book (no rows at
+    all) is a snapshot too and "the latest snapshot" is never an older, stale one.
+    """
 
     __tablename__ = "position_snapshots"
     __table_args__ = (
-        Index(None, "strategy", "at"),
+        Index(None, "strategy", "source", "at"),
         CheckConstraint(in_list("source", SNAPSHOT_SOURCES), name="source"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     strategy: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(8))
+
+
+class PositionSnapshotRow(Base):
+    """One symbol's position within a snapshot."""
+
+    __tablename__ = "position_snapshot_rows"
+    __table_args__ = (UniqueConstraint("snapshot_id", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("position_snapshots.id"))
     symbol: Mapped[str] = mapped_column(String(32))
     quantity: Mapped[float] = mapped_column(Float)
     avg_cost: Mapped[float | None] = mapped_column(Float)
     market_price: Mapped[float | None] = mapped_column(Float)
     market_value: Mapped[float | None] = mapped_column(Float)
     unrealized_pnl: Mapped[float | None] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(String(8))
 
 
 class EquitySnapshot(Base):

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradd.config.risk import RiskSettings
 from tradd.errors import UsageError
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import Metrics, compute_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
+from tradd.research.riskbroker import RiskBroker
 from tradd.research.setup import ResearchInputs, load_inputs
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
@@ -23,11 +25,18 @@ class BacktestReport:
     metrics: Metrics
     result_path: Path
     chart_path: Path
+    risk_counts: dict[str, int] | None = None
+    """With `risk`: blocked, resized, alerts and closes by the risk gate."""
 
 
 def run_backtest(
-    inputs: ResearchInputs, param_args: list[str], output: Path, store: DataStore
+    inputs: ResearchInputs,
+    param_args: list[str],
+    output: Path,
+    store: DataStore,
+    risk: RiskSettings | None = None,
 ) -> BacktestReport:
+    """Run and report; with `risk`, every order also passes the live risk gate."""
     loaded = load_inputs(inputs, store)
     params = full_params(
         loaded.strategy, parse_fixed_params(param_defaults(loaded.strategy), param_args)
@@ -35,7 +44,10 @@ def run_backtest(
     reason = invalid_reason(loaded.strategy, params)
     if reason:
         raise UsageError(f"--param: invalid combination {params}: {reason}")
-    engine = BacktestEngine(loaded.strategy, loaded.bars, inputs.broker)
+    risk_broker = RiskBroker(risk) if risk is not None else None
+    engine = BacktestEngine(
+        loaded.strategy, loaded.bars, inputs.broker, backtrader_broker=risk_broker
+    )
     result = engine.run(params)
     metrics = compute_metrics(
         result.equity,
@@ -61,8 +73,11 @@ def run_backtest(
         "metrics": metrics.as_dict(),
         "trades": [vars(t) for t in result.trades],
     }
+    if risk_broker is not None:
+        document["risk"] = risk_broker.report()
     result_path.write_text(json.dumps(document, indent=2) + "\n")
     symbols = ", ".join(b.symbol for b in loaded.bars)
     title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
     equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
-    return BacktestReport(params, metrics, result_path, chart_path)
+    counts = risk_broker.counts if risk_broker is not None else None
+    return BacktestReport(params, metrics, result_path, chart_path, counts)

@@ -44,16 +44,28 @@ class StrategySkipped(Exception):
 
 
 class BacktestEngine:
-    def __init__(self, strategy: type[bt.Strategy], bars: list[Bars], broker: BrokerConfig) -> None:
+    """`backtrader_broker` replaces the default `RecordingBroker` (e.g. `RiskBroker` for
+    `tradd backtest --risk`); it is configured from `broker` like the default one."""
+
+    def __init__(
+        self,
+        strategy: type[bt.Strategy],
+        bars: list[Bars],
+        broker: BrokerConfig,
+        *,
+        backtrader_broker: RecordingBroker | None = None,
+    ) -> None:
         self.strategy = strategy
         self.bars = bars
         self.broker = broker
+        self._backtrader_broker = backtrader_broker
         self.clock: TimeArray = _master_clock(bars)
         self._cerebro = self._prepared_cerebro()
 
     def _prepared_cerebro(self) -> bt.Cerebro:
         cerebro = bt.Cerebro(stdstats=False, optreturn=False)
-        cerebro.broker = RecordingBroker()
+        given = self._backtrader_broker
+        cerebro.broker = given if given is not None else RecordingBroker()
         configure_broker(cerebro, self.broker)
         for bars in self.bars:
             cerebro.adddata(make_feed(bars))

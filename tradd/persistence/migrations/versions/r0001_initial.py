@@ -132,16 +132,35 @@ def upgrade() -> None:
     _index("fills", "order_ref")
     _index("fills", "strategy", "executed_at")
 
-    _strategy_timeline(
+    op.create_table(
         "position_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("strategy", sa.String(64), nullable=False),
+        sa.Column("at", TIMESTAMP, nullable=False),
+        sa.Column("source", sa.String(8), nullable=False),
+        _pk("position_snapshots", "id"),
+        _check("position_snapshots", "source", "source IN ('ledger', 'broker')"),
+    )
+    _index("position_snapshots", "strategy", "source", "at")
+    op.create_table(
+        "position_snapshot_rows",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("snapshot_id", sa.Integer(), nullable=False),
         sa.Column("symbol", sa.String(32), nullable=False),
         sa.Column("quantity", sa.Float(), nullable=False),
         sa.Column("avg_cost", sa.Float(), nullable=True),
         sa.Column("market_price", sa.Float(), nullable=True),
         sa.Column("market_value", sa.Float(), nullable=True),
         sa.Column("unrealized_pnl", sa.Float(), nullable=True),
-        sa.Column("source", sa.String(8), nullable=False),
-        _check("position_snapshots", "source", "source IN ('ledger', 'broker')"),
+        _pk("position_snapshot_rows", "id"),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["position_snapshots.id"],
+            name=op.f("fk_position_snapshot_rows_snapshot_id_position_snapshots"),
+        ),
+        sa.UniqueConstraint(
+            "snapshot_id", "symbol", name=op.f("uq_position_snapshot_rows_snapshot_id_symbol")
+        ),
     )
     _strategy_timeline(
         "equity_snapshots",
@@ -193,6 +212,7 @@ def downgrade() -> None:
         "connection_events",
         "risk_decisions",
         "equity_snapshots",
+        "position_snapshot_rows",
         "position_snapshots",
         "fills",
         "order_events",

@@ -1,0 +1,127 @@
+"""Ledger fills: exec-id dedup, commissions, queries, the book and account positions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.persistence.conftest import T0, FakeClock, SqlLog, sqlite_only
+from tradd.persistence.ledger import Ledger
+from tradd.persistence.records import FillRecord, NewOrder
+
+IB_UNSET_DOUBLE = 1.7976931348623157e308
+
+
+def fill(exec_id: str, side: str = "BUY", quantity: float = 10, price: float = 100.0,
+         symbol: str = "GOOG", at: datetime = T0, **extra: Any) -> FillRecord:  # fmt: skip
+    return FillRecord(exec_id=exec_id, order_ref=extra.pop("order_ref", None), symbol=symbol,
+                      side=side, quantity=quantity, price=price, executed_at=at, **extra)  # fmt: skip
+
+
+@pytest.fixture
+def other(sessions: sessionmaker[Session], clock: FakeClock) -> Ledger:
+    return Ledger(sessions, "rsi_orcl", clock)
+
+
+def test_a_fill_is_stored_once_per_exec_id_across_all_strategies(
+    ledger: Ledger, other: Ledger
+) -> None:
+    ref = ledger.create_orders([NewOrder("GOOG", "BUY", 10, "MKT")])[0].order_ref
+    first = fill("0001.01", order_ref=ref, ib_order_id=5, perm_id=77, account="DU1")
+    assert ledger.add_fill(first) is True
+    assert ledger.add_fill(first) is False  # replayed execDetails
+    assert other.add_fill(fill("0001.01", price=1.0)) is False  # same exec id elsewhere
+    assert ledger.fills() == [first]
+    assert other.fills() == []
+
+
+def test_fills_belong_to_the_ledgers_strategy(ledger: Ledger, other: Ledger) -> None:
+    ledger.add_fill(fill("a", symbol="GOOG"))
+    other.add_fill(fill("b", symbol="ORCL"))
+    assert [f.exec_id for f in ledger.fills()] == ["a"]
+    assert [f.exec_id for f in other.fills()] == ["b"]
+    assert ledger.known_exec_ids(["a", "b", "c"]) == {"a", "b"}  # any strategy
+
+
+@sqlite_only
+def test_a_fill_of_another_strategys_order_is_refused(ledger: Ledger, sql_log: SqlLog) -> None:
+    with pytest.raises(ValueError, match="order rsi_orcl-3 belongs to strategy rsi_orcl"):
+        ledger.add_fill(fill("x", order_ref="rsi_orcl-3"))
+    assert sql_log.statements == []
+    assert ledger.add_fill(fill("y", order_ref="manual TWS")) is True  # foreign, not tradd's
+
+
+def test_fills_come_back_by_execution_time_then_arrival(ledger: Ledger) -> None:
+    later, earlier = T0 + timedelta(minutes=1), T0 - timedelta(minutes=1)
+    ledger.add_fill(fill("b1", at=T0))
+    ledger.add_fill(fill("late", at=later))
+    ledger.add_fill(fill("b2", at=T0))
+    ledger.add_fill(fill("early", at=earlier))
+    assert [f.exec_id for f in ledger.fills()] == ["early", "b1", "b2", "late"]
+    assert [f.exec_id for f in ledger.fills(since=T0)] == ["b1", "b2", "late"]
+    eastern = timezone(timedelta(hours=-5))
+    assert [f.exec_id for f in ledger.fills(since=later.astimezone(eastern))] == ["late"]
+
+
+def test_execution_times_are_stored_as_utc_instants(ledger: Ledger) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    ledger.add_fill(fill("tz", at=T0.astimezone(tokyo)))
+    stored = ledger.fills()[0].executed_at
+    assert stored == T0 and stored.tzinfo == UTC
+
+
+def test_commission_reports_attach_to_their_fill(ledger: Ledger, other: Ledger) -> None:
+    ledger.add_fill(fill("c1", quantity=10, price=100.0))
+    assert ledger.set_commission("c1", 1.0, IB_UNSET_DOUBLE) is True  # opening: no P&L
+    assert ledger.set_commission("c1", 1.0, IB_UNSET_DOUBLE) is True  # idempotent
+    stored = ledger.fills()[0]
+    assert (stored.commission, stored.realized_pnl) == (1.0, None)
+    ledger.add_fill(fill("c2", side="SELL", quantity=10, price=101.0))
+    assert ledger.set_commission("c2", 1.05, 8.95) is True
+    assert ledger.fills()[1].realized_pnl == 8.95
+    assert ledger.set_commission("nope", 1.0, None) is False
+    assert other.set_commission("c1", 99.0, None) is False  # not its fill
+    assert ledger.fills()[0].commission == 1.0
+
+
+@sqlite_only
+def test_bad_commissions_are_refused(ledger: Ledger) -> None:
+    with pytest.raises(ValueError, match="fill c1: commission nan"):
+        ledger.set_commission("c1", float("nan"), None)
+    with pytest.raises(ValueError, match="IB's 'unset'"):
+        ledger.set_commission("c1", IB_UNSET_DOUBLE, None)
+
+
+def test_known_exec_ids_handles_more_ids_than_one_statement_may_bind(ledger: Ledger) -> None:
+    ledger.add_fill(fill("k1"))
+    ledger.add_fill(fill("k2"))
+    asked = [f"unknown{i}" for i in range(70_000)] + ["k2", "k1"]  # > PostgreSQL's 65535
+    assert ledger.known_exec_ids(asked) == {"k1", "k2"}
+    assert ledger.known_exec_ids([]) == set()
+
+
+def test_the_book_replays_this_strategys_fills_with_their_commissions(
+    ledger: Ledger, other: Ledger
+) -> None:
+    ledger.add_fill(fill("b1", "BUY", 10, 100.0, commission=1.0))
+    ledger.add_fill(fill("b2", "SELL", 4, 110.0, at=T0 + timedelta(seconds=1)))
+    ledger.set_commission("b2", 1.0, None)
+    other.add_fill(fill("o1", "BUY", 50, 100.0))
+    book = ledger.book()
+    goog = book.position("GOOG")
+    assert (goog.quantity, goog.avg_price, goog.realized_pnl) == (6, 100.0, 40.0)
+    assert book.commission == 2.0
+
+
+def test_account_positions_net_the_fills_of_all_strategies(ledger: Ledger, other: Ledger) -> None:
+    ledger.add_fill(fill("1", "BUY", 10, symbol="GOOG"))
+    other.add_fill(fill("2", "SELL", 4, symbol="GOOG"))
+    other.add_fill(fill("3", "SELL", 7, symbol="ORCL"))
+    ledger.add_fill(fill("4", "BUY", 5, symbol="MSFT"))
+    ledger.add_fill(fill("5", "SELL", 5, symbol="MSFT"))  # flat: omitted
+    assert ledger.account_positions() == {"GOOG": 6.0, "ORCL": -7.0}
+    assert other.account_positions(["ORCL", "MSFT", "AAPL"]) == {"ORCL": -7.0}
+    assert ledger.account_positions([]) == {}

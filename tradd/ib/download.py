@@ -1,0 +1,463 @@
+"""`tradd data download`: IB's historical bars into the data directory, incrementally.
+
+IB serves history in pages (each request covers at most a duration that depends on the bar
+size) and punishes request bursts with error 162, so a download is a walk backwards from
+the end of each missing range, one paced request per page, until the range is covered or
+IB has nothing older. Only the ranges the file lacks are asked for: before its first bar
+and after its last (the last bar itself is fetched again: it may have been written while
+still in progress). Bars are stored like every other tradd file: daily bars as dates,
+intraday bars as bar-start times in the exchange's local time, merged into the existing
+file by the store (rows at timestamps already present are replaced, the rest kept, written
+atomically). A failure keeps what cannot leave a hole: pages fetched backwards from a point
+that adjoins the data (a new file, or the part before the first bar).
+
+The IB library is reached only through `tradd.ib.client.IBClient`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import queue
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import structlog
+
+from tradd.errors import DataError, TemporaryError, TraddError, UsageError
+from tradd.ib import types as ib
+from tradd.ib.client import ClientListener, IBClient
+from tradd.ib.pacing import HistoryPacer
+from tradd.ib.types import Bar, ContractInfo, HistoryResult, Notice
+from tradd.marketdata.bars import Bars, normalize_symbol
+from tradd.marketdata.store import DataStore
+
+WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "ADJUSTED_LAST")
+UNKNOWN_CONTRACT = 200
+NO_QUERY_FOUND = 366  # IB's answer to cancelling a request that already ended
+DAY = timedelta(days=1)
+OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def _log() -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger("tradd.ib.download")  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class BarStep:
+    """IB's bar size name, and the longest duration one request may cover for it."""
+
+    ib_size: str
+    longest: str
+    reach: timedelta
+    """The calendar span `longest` surely covers (a month is at least 28 days)."""
+
+
+STEPS = {
+    "1d": BarStep("1 day", "1 Y", timedelta(days=365)),
+    "1h": BarStep("1 hour", "1 M", timedelta(days=28)),
+    "1m": BarStep("1 min", "1 W", timedelta(days=7)),
+}
+"""IB's documented maxima per request; tradd.simgw.history accepts these (far below MAX_BARS)."""
+
+
+@dataclass(frozen=True)
+class DownloadSpec:
+    """What to fetch. Dates are whole exchange-local days, both inclusive."""
+
+    symbols: tuple[str, ...]
+    start: date
+    end: date
+    bar: str = "1d"
+    what: str = "TRADES"
+    use_rth: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise UsageError("--symbols: give at least one symbol")
+        names = tuple(dict.fromkeys(normalize_symbol(s) for s in self.symbols))
+        object.__setattr__(self, "symbols", names)
+        if self.bar not in STEPS:
+            raise UsageError(f"--bar {self.bar}: download supports {', '.join(STEPS)}")
+        object.__setattr__(self, "what", self.what.strip().upper())
+        if self.what not in WHAT_TO_SHOW:
+            raise UsageError(f"--what {self.what}: use one of {', '.join(WHAT_TO_SHOW)}")
+        if self.what == "ADJUSTED_LAST" and self.bar != "1d":
+            raise UsageError(f"--what ADJUSTED_LAST: only with --bar 1d, not {self.bar}")
+        if self.start > self.end:
+            raise UsageError(f"--start {self.start}: after --end {self.end}")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    host: str
+    port: int
+    client_id: int
+    connect_timeout: float = 10.0
+    request_timeout: float = 30.0
+    library: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise UsageError(f"--port {self.port}: must be 1..65535")
+        if self.client_id < 0:
+            raise UsageError(f"--client-id {self.client_id}: must be >= 0")
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class FetchRange:
+    """[lo, hi) in naive exchange-local time; `keep_partial`: pages adjoin the data at hi."""
+
+    lo: datetime
+    hi: datetime
+    keep_partial: bool
+
+
+@dataclass
+class SymbolReport:
+    symbol: str
+    bar: str
+    path: str = ""
+    requests: int = 0
+    added: int = 0
+    replaced: int = 0
+    total: int = 0
+    span: tuple[datetime, datetime] | None = None
+    """First and last bar of the file afterwards."""
+    error: TraddError | None = None
+
+
+@dataclass(frozen=True)
+class DownloadReport:
+    symbols: tuple[SymbolReport, ...]
+
+    @property
+    def requests(self) -> int:
+        return sum(s.requests for s in self.symbols)
+
+    @property
+    def failures(self) -> tuple[SymbolReport, ...]:
+        return tuple(s for s in self.symbols if s.error is not None)
+
+    def raise_for_failures(self) -> None:
+        """DataError (65) if every failure is a data problem (e.g. unknown symbol), else
+        TemporaryError (1): all failures are named."""
+        failed = self.failures
+        if not failed:
+            return
+        message = "; ".join(str(s.error) for s in failed)
+        if all(isinstance(s.error, DataError) for s in failed):
+            raise DataError(f"download failed for {len(failed)} symbol(s): {message}")
+        raise TemporaryError(f"download failed for {len(failed)} symbol(s): {message}")
+
+
+ClientFactory = Callable[[ClientListener], IBClient]
+
+
+def plan_ranges(
+    span: tuple[datetime, datetime] | None, spec: DownloadSpec, today: date
+) -> list[FetchRange]:
+    """The ranges a file with bars `span` (first, last) lacks for `spec`; tail first."""
+    lo = datetime.combine(spec.start, time())
+    hi = datetime.combine(spec.end + DAY, time())
+    if span is None or spec.what == "ADJUSTED_LAST":  # adjustments rewrite earlier prices
+        return [FetchRange(lo, hi, keep_partial=True)]
+    first, last = span
+    ranges = []
+    if last.date() < spec.end or today <= spec.end == last.date():
+        ranges.append(FetchRange(max(last, lo), hi, keep_partial=False))
+    if spec.start < first.date():
+        ranges.append(FetchRange(lo, min(first, hi), keep_partial=True))
+    return ranges
+
+
+def duration_for(span: timedelta, step: BarStep) -> tuple[str, timedelta]:
+    """The shortest IB duration covering `span` (whole days), capped at the step's longest."""
+    days = max(1, math.ceil(span / DAY))
+    if timedelta(days=days) < step.reach:
+        return f"{days} D", timedelta(days=days)
+    return step.longest, step.reach
+
+
+def download(
+    spec: DownloadSpec,
+    store: DataStore,
+    gateway: Gateway,
+    pacer: HistoryPacer,
+    *,
+    echo: Callable[[str], None] = lambda line: None,
+    today: date | None = None,
+    client_factory: ClientFactory | None = None,
+) -> DownloadReport:
+    """Fetch what the files lack for every symbol; per-symbol failures are in the report.
+
+    Connects only if something is missing. Raises TemporaryError when the gateway cannot
+    be reached or the connection is lost (naming host:port).
+    """
+    day = today or date.today()
+    reports = {s: SymbolReport(s, spec.bar, str(store.path_for(s, spec.bar))) for s in spec.symbols}
+    plans: dict[str, list[FetchRange]] = {}
+    for symbol, report in reports.items():
+        try:
+            report.span = store.span(symbol, spec.bar)
+            plans[symbol] = plan_ranges(report.span, spec, day)
+        except TraddError as exc:
+            report.error = exc
+    todo = [s for s, ranges in plans.items() if ranges]
+    for symbol in (s for s, ranges in plans.items() if not ranges):
+        _up_to_date(reports[symbol], echo)
+    if todo:
+        factory = client_factory or _default_factory(gateway)
+        listener = DownloadListener()
+        with _connected(factory(listener), gateway) as client:
+            job = _Job(spec, store, gateway, pacer, client, listener, echo, day)
+            for symbol in todo:
+                job.run(reports[symbol], plans[symbol])
+    return DownloadReport(tuple(reports.values()))
+
+
+def _up_to_date(report: SymbolReport, echo: Callable[[str], None]) -> None:
+    assert report.span is not None
+    first, last = report.span
+    _log().info("download.up_to_date", symbol=report.symbol, bar=report.bar, path=report.path)
+    echo(f"{report.symbol} {report.bar}: up to date ({first:%Y-%m-%d} .. {last:%Y-%m-%d} "
+         f"in {report.path}), nothing to fetch")  # fmt: skip
+
+
+class DownloadListener:
+    """IBClient's event sink for a download: no live data; keeps IB's error notices."""
+
+    def __init__(self) -> None:
+        self.notices: queue.SimpleQueue[Notice] = queue.SimpleQueue()
+
+    def drain(self) -> list[Notice]:
+        found = []
+        while not self.notices.empty():
+            found.append(self.notices.get_nowait())
+        return found
+
+    def on_notice(self, notice: Notice) -> None:
+        self.notices.put(notice)
+
+    def on_order(self, update: ib.OrderUpdate) -> None: ...
+    def on_execution(self, execution: ib.Execution) -> None: ...
+    def on_commission(self, commission: ib.Commission) -> None: ...
+    def on_bar(self, bar: Bar) -> None: ...
+    def on_quote(self, quote: ib.Quote) -> None: ...
+    def on_account_value(self, tag: str, value: str, currency: str) -> None: ...
+    def on_portfolio(self, line: ib.PortfolioLine) -> None: ...
+    def on_disconnected(self) -> None: ...
+
+
+def _default_factory(gateway: Gateway) -> ClientFactory:
+    def make(listener: ClientListener) -> IBClient:
+        return IBClient(listener, library=gateway.library,
+                        request_timeout=gateway.request_timeout, name="ib-download")  # fmt: skip
+
+    return make
+
+
+async def _adopt_loop() -> None:
+    # ib_insync looks its loop up with get_event_loop(), which fails on a thread that only
+    # runs one; make the client thread's loop its current loop (harmless for ib_async).
+    asyncio.set_event_loop(asyncio.get_running_loop())
+
+
+@contextmanager
+def _connected(client: IBClient, gateway: Gateway) -> Iterator[IBClient]:
+    client.start()
+    try:
+        client.call(_adopt_loop)
+        client.call(client.connect, gateway.host, gateway.port, gateway.client_id,
+                    gateway.connect_timeout, timeout=gateway.connect_timeout + 5)  # fmt: skip
+        _log().info("download.connected", gateway=str(gateway), library=client.library)
+        yield client
+    finally:
+        client.stop()
+
+
+@dataclass
+class _Job:
+    """One connected download: symbols one after another, sharing the pacer."""
+
+    spec: DownloadSpec
+    store: DataStore
+    gateway: Gateway
+    pacer: HistoryPacer
+    client: IBClient
+    listener: DownloadListener
+    echo: Callable[[str], None]
+    today: date
+    log: structlog.stdlib.BoundLogger = field(default_factory=_log)
+
+    def run(self, report: SymbolReport, ranges: list[FetchRange]) -> None:
+        try:
+            contract = self._qualify(report.symbol)
+            for rng in ranges:
+                self._fetch_range(report, contract, rng)
+        except TraddError as exc:
+            report.error = exc
+            self.log.error("download.failed", symbol=report.symbol, bar=report.bar, error=str(exc))
+            self.echo(f"{report.symbol} {report.bar}: FAILED: {exc}")
+        except ConnectionError as exc:
+            raise TemporaryError(f"lost the connection to IB at {self.gateway}: {exc}") from None
+        if not self.client.connected():
+            raise TemporaryError(f"lost the connection to IB at {self.gateway}")
+        if report.error is None:
+            self._summary(report)
+
+    def _qualify(self, symbol: str) -> ContractInfo:
+        self.listener.drain()
+        try:
+            return self.client.call(self.client.qualify, symbol)
+        except TemporaryError:
+            unknown = [n for n in self.listener.drain() if n.code == UNKNOWN_CONTRACT]
+            if unknown:
+                raise DataError(f"{symbol}: unknown to IB (error {UNKNOWN_CONTRACT}: "
+                                f"{unknown[-1].message})") from None  # fmt: skip
+            raise
+
+    def _fetch_range(self, report: SymbolReport, contract: ContractInfo, rng: FetchRange) -> None:
+        pager = _Pager(self, contract)
+        try:
+            if self.spec.what == "ADJUSTED_LAST":
+                pager.fetch_adjusted(rng)
+            else:
+                pager.fetch(rng)
+        except (TraddError, ConnectionError, KeyboardInterrupt):  # keep pages leaving no hole
+            if rng.keep_partial:
+                self._merge(report, pager.bars_within(rng))
+            raise
+        finally:
+            report.requests += pager.requests
+        self._merge(report, pager.bars_within(rng))
+
+    def _merge(self, report: SymbolReport, bars: Bars | None) -> None:
+        if bars is None:
+            return
+        result = self.store.merge(report.symbol, report.bar, bars)
+        report.added += result.rows_added
+        report.replaced += result.rows_replaced
+        report.total, report.path = result.total, str(result.path)
+        if result.first is not None and result.last is not None:
+            report.span = (result.first, result.last)
+
+    def _summary(self, r: SymbolReport) -> None:
+        self.log.info("download.done", symbol=r.symbol, bar=r.bar, requests=r.requests,
+                      added=r.added, replaced=r.replaced, total=r.total, path=r.path)  # fmt: skip
+        if not r.total:
+            self.echo(f"{r.symbol} {r.bar}: no new bars from IB in {r.requests} request(s); "
+                      f"{r.path} unchanged")  # fmt: skip
+            return
+        assert r.span is not None
+        self.echo(f"{r.symbol} {r.bar}: added {r.added}, replaced {r.replaced} in {r.requests} "
+                  f"request(s); {r.total} bars {r.span[0]:%Y-%m-%d} .. {r.span[1]:%Y-%m-%d} "
+                  f"in {r.path}")  # fmt: skip
+
+
+class _Pager:
+    """Pages backwards through one range of one symbol, collecting bars by local time."""
+
+    def __init__(self, job: _Job, contract: ContractInfo) -> None:
+        self.job, self.contract = job, contract
+        try:
+            self.tz = ZoneInfo(contract.time_zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise DataError(
+                f"{contract.symbol}: unknown time zone {contract.time_zone!r}"
+            ) from None
+        self.step = STEPS[job.spec.bar]
+        self.requests = 0
+        self.collected: dict[datetime, Bar] = {}
+
+    def fetch(self, rng: FetchRange) -> None:
+        lo, page_end = rng.lo.replace(tzinfo=self.tz), rng.hi.replace(tzinfo=self.tz)
+        up_to_now = rng.hi.date() > self.job.today  # ask for "now": IB refuses future ends
+        while True:
+            duration, reach = duration_for(page_end - lo, self.step)
+            bars = self._page(None if up_to_now else page_end, duration)
+            up_to_now = False
+            if not bars:
+                return  # IB has nothing older: the history starts here
+            earliest = min(b.start for b in bars)
+            if earliest <= lo or page_end - reach <= lo or earliest >= page_end:
+                return
+            page_end = earliest
+
+    def fetch_adjusted(self, rng: FetchRange) -> None:
+        """ADJUSTED_LAST is only served ending now: one request reaching back to rng.lo."""
+        days = (self.job.today - rng.lo.date()).days + 1
+        self._page(None, f"{days} D" if days < 365 else f"{math.ceil(days / 365)} Y")
+
+    def bars_within(self, rng: FetchRange) -> Bars | None:
+        """The collected bars in [rng.lo, rng.hi) as store bars; None if there are none."""
+        stamps = sorted(t for t in self.collected if rng.lo <= t < rng.hi)
+        if not stamps:
+            return None
+        values = np.array([[getattr(self.collected[t], name) for name in OHLCV] for t in stamps])
+        values[:, 4] = np.maximum(values[:, 4], 0.0)  # IB sends -1 where volume is unknown
+        times = np.array(stamps, dtype="datetime64[s]")
+        o, h, lo, c, v = (values[:, i].copy() for i in range(5))
+        return Bars(self.contract.symbol, self.job.spec.bar, times, o, h, lo, c, v)
+
+    def _local(self, bar: Bar) -> datetime:
+        local = bar.start.astimezone(self.tz).replace(tzinfo=None)
+        return datetime.combine(local.date(), time()) if self.job.spec.bar == "1d" else local
+
+    def _page(self, end: datetime | None, duration: str) -> tuple[Bar, ...]:
+        job, spec, symbol = self.job, self.job.spec, self.contract.symbol
+        local_end = end.astimezone(self.tz) if end else None
+        end_text = f"{local_end:%Y-%m-%d %H:%M} {self.contract.time_zone}" if local_end else "now"
+        what = (f"{symbol} {spec.bar}: {duration} of {self.step.ib_size} {spec.what} "
+                f"bars ending {end_text}")  # fmt: skip
+        key = (symbol, end.astimezone(UTC) if end else None, duration, self.step.ib_size,
+               spec.what, spec.use_rth)  # fmt: skip
+        call_timeout = job.gateway.request_timeout * 2 + 5
+
+        def attempt() -> HistoryResult:
+            self.requests += 1
+            return job.client.call(job.client.history, symbol, end, duration, self.step.ib_size,
+                                   spec.use_rth, spec.what, timeout=call_timeout)  # fmt: skip
+
+        result = job.pacer.send(key, (symbol, "SMART", spec.what), attempt, _paced_out, what)
+        bars = _usable_bars(result, what)
+        for bar in bars:
+            self.collected.setdefault(self._local(bar), bar)
+        self._report(what, bars)
+        return bars
+
+    def _report(self, what: str, bars: tuple[Bar, ...]) -> None:
+        if bars:
+            first, last = (self._local(b) for b in (bars[0], bars[-1]))
+            shown = "%Y-%m-%d" if self.job.spec.bar == "1d" else "%Y-%m-%d %H:%M"
+            got = f"{len(bars)} bars {first:{shown}} .. {last:{shown}}"
+        else:
+            got = "no bars (history ends)"
+        self.job.log.info("download.request", request=what, bars=len(bars), n=self.requests)
+        self.job.echo(f"  {what}: {got}")
+
+
+def _is_162(notice: Notice, text: str) -> bool:
+    return notice.code == 162 and text in notice.message.lower()
+
+
+def _paced_out(result: HistoryResult) -> bool:
+    return not result.bars and any(_is_162(n, "pacing violation") for n in result.errors)
+
+
+def _usable_bars(result: HistoryResult, what: str) -> tuple[Bar, ...]:
+    """The bars; none with "no data" (or no error) is the end of history; other errors fail."""
+    if result.bars:
+        return result.bars
+    ignored = (NO_QUERY_FOUND,)
+    failures = [n for n in result.errors if not _is_162(n, "no data") and n.code not in ignored]
+    if failures:
+        raise TemporaryError(f"{what}: IB error {failures[0].code}: {failures[0].message}")
+    return ()

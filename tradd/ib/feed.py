@@ -1,0 +1,154 @@
+"""The live data feed Backtrader reads: history first, then bars built from IB's 5-s bars.
+
+The feed never talks to IB and never waits. `IBStore` fills it on Backtrader's own
+thread: history at start (so indicators are warm when live bars begin), then each bar
+the moment its period completes. `_load` only pops what is ready, returning None ("live,
+nothing yet") when the queue is empty, so Cerebro's loop goes back to the store, which
+is where the one blocking wait is.
+
+Timestamps follow the research feeds, so a strategy sees the same clock live as in its
+backtest: intraday bars are stamped with their start, daily bars with the session's date
+(midnight, exchange time). The exchange's zone is the feed's `tz`, so
+`data.datetime.datetime()` is exchange-local.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import backtrader as bt
+
+from tradd.ib.bars import DAY, BarAggregator
+from tradd.ib.types import Bar
+
+TIMEFRAMES: dict[int, tuple[int, int]] = {
+    5: (bt.TimeFrame.Seconds, 5),
+    60: (bt.TimeFrame.Minutes, 1),
+    300: (bt.TimeFrame.Minutes, 5),
+    900: (bt.TimeFrame.Minutes, 15),
+    1800: (bt.TimeFrame.Minutes, 30),
+    3600: (bt.TimeFrame.Minutes, 60),
+    DAY: (bt.TimeFrame.Days, 1),
+}
+
+
+class ExchangeZone(tzinfo):
+    """A ZoneInfo in the shape Backtrader wants for a feed's `tz` (pytz's `localize`)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._zone = ZoneInfo(key)
+
+    def utcoffset(self, when: datetime | None) -> timedelta | None:
+        return self._zone.utcoffset(when)
+
+    def dst(self, when: datetime | None) -> timedelta | None:
+        return self._zone.dst(when)
+
+    def tzname(self, when: datetime | None) -> str | None:
+        return self._zone.tzname(when)
+
+    def fromutc(self, when: datetime) -> datetime:
+        local = self._zone.fromutc(when.replace(tzinfo=self._zone))
+        return local.replace(tzinfo=self)
+
+    def localize(self, when: datetime) -> datetime:
+        return when.replace(tzinfo=self)
+
+
+class LiveFeed(bt.feed.DataBase):  # type: ignore[misc]
+    """One symbol at the strategy's bar size."""
+
+    params = (("symbol", ""), ("bar_seconds", 60), ("exchange_tz", "US/Eastern"))
+
+    def __init__(self, **params: Any) -> None:
+        """Backtrader's metaclass consumes `params` (symbol, bar_seconds, exchange_tz, name)."""
+        self.p.tz = ExchangeZone(self.p.exchange_tz)  # what data.datetime.datetime() shows
+        super().__init__()
+        self.symbol: str = self.p.symbol
+        self.bar_seconds: int = self.p.bar_seconds
+        self.zone = ZoneInfo(self.p.exchange_tz)
+        self._timeframe, self._compression = TIMEFRAMES[self.bar_seconds]
+        self.aggregator = BarAggregator(self.symbol, self.bar_seconds, self.p.exchange_tz)
+        self._ready: deque[tuple[Bar, bool]] = deque()
+        self._ended = False
+        self.in_history = True
+        """The bar just delivered is a history (warm-up) bar: the strategy must not trade."""
+        self.last_bar: Bar | None = None
+        self.last_live_bar_end: datetime | None = None
+
+    # -- what Backtrader calls -------------------------------------------------------------
+    def islive(self) -> bool:
+        return True
+
+    def haslivedata(self) -> bool:
+        return bool(self._ready)
+
+    def start(self) -> None:
+        super().start()
+        self.put_notification(self.DELAYED)
+
+    def stop(self) -> None:
+        self._ended = True
+
+    def _load(self) -> bool | None:
+        if not self._ready:
+            return False if self._ended else None
+        bar, historical = self._ready.popleft()
+        if self.in_history and not historical:
+            self.put_notification(self.LIVE)
+        self.in_history = historical
+        self.last_bar = bar
+        self._fill_lines(bar)
+        return True
+
+    def _fill_lines(self, bar: Bar) -> None:
+        lines: Any = self.lines
+        lines.datetime[0] = bt.date2num(_stamp(bar, self.zone))
+        lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low
+        lines.close[0], lines.volume[0], lines.openinterest[0] = bar.close, bar.volume, 0.0
+
+    # -- what the store calls ---------------------------------------------------------------
+    def set_exchange(self, time_zone: str) -> None:
+        """The contract's zone, once IB has told it (before the first bar)."""
+        if time_zone == self.zone.key:
+            return
+        self.zone = ZoneInfo(time_zone)
+        self.aggregator = BarAggregator(self.symbol, self.bar_seconds, time_zone)
+        self.p.tz = ExchangeZone(time_zone)
+        self._tz = self.p.tz
+        self.lines.datetime._settz(self._tz)
+
+    def add_history(self, bars: list[Bar], now: datetime) -> None:
+        """Queue warm-up bars; a last bar still in progress seeds the aggregator instead."""
+        for bar in bars:
+            if self.aggregator.period_end(bar.start) > now:
+                self.aggregator.seed(bar, covered_until=now)
+            else:
+                self._ready.append((bar, True))
+
+    def add_live(self, bar: Bar) -> None:
+        self._ready.append((bar, False))
+        self.last_live_bar_end = self.aggregator.period_end(bar.start)
+
+    def end_history(self) -> None:
+        """No more history: if none was queued, the first live bar starts LIVE status."""
+        if not self._ready:
+            self.in_history = False
+            self.put_notification(self.LIVE)
+
+    @property
+    def pending(self) -> int:
+        return len(self._ready)
+
+
+def _stamp(bar: Bar, zone: ZoneInfo) -> datetime:
+    """Naive UTC for Backtrader: the bar start, or local midnight of a daily bar's session."""
+    if bar.seconds >= DAY:
+        local = bar.start.astimezone(zone)
+        midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+        return midnight.astimezone(UTC).replace(tzinfo=None)
+    return bar.start.astimezone(UTC).replace(tzinfo=None)

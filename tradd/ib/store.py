@@ -1,0 +1,199 @@
+"""The worker's event pump, in Backtrader's loop: the one place the main thread waits.
+
+Cerebro asks every store for notifications at the top of each loop iteration. Here that
+call blocks on the IB event queue until something arrives (or the next deadline: a
+held bar, a periodic check), then drains the queue: 5-second bars are aggregated into
+the feeds, everything else goes to the worker's handler (orders, fills, account, link).
+No fixed polling delay sits on the order path: a fill wakes the loop at once.
+
+Completed bars of one period are released to the feeds together (up to a short grace
+for the laggards), so a multi-symbol strategy gets one `next()` per period with all its
+symbols updated, as in a backtest, instead of one call per symbol.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+
+from tradd.ib.bars import DAY
+from tradd.ib.events import BarReceived, QuoteReceived
+from tradd.ib.feed import LiveFeed
+from tradd.ib.hours import MarketHours
+from tradd.ib.types import Bar, ContractInfo
+
+log = structlog.get_logger("tradd.ib.store")
+SESSION_SECONDS = 6.5 * 3600
+MAX_DRAIN = 10_000
+"""Events handled per pump before Backtrader gets a turn (a burst of fills is far less)."""
+
+
+class StoreHandler(Protocol):
+    """The worker side of the pump (runs on the main thread)."""
+
+    def handle(self, event: object) -> None: ...
+    def tick(self) -> float:
+        """Periodic work; returns the seconds until it next needs to run."""
+        ...
+
+
+class IBStore:
+    def __init__(
+        self,
+        inbox: queue.SimpleQueue[object],
+        feeds: list[LiveFeed],
+        handler: StoreHandler,
+        *,
+        market_now: Callable[[], datetime],
+        grace: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_pump: Callable[[], None] | None = None,
+    ) -> None:
+        self._inbox, self._handler, self._on_pump = inbox, handler, on_pump
+        self.feeds = {f.symbol: f for f in feeds}
+        self._market_now, self._grace, self._monotonic = market_now, grace, monotonic
+        self.hours: dict[str, MarketHours] = {}
+        self.last_price: dict[str, float] = {}
+        self.last_stream_bar: dict[str, datetime] = {}
+        """Market time of each symbol's newest 5-second bar (the staleness watchdog's input)."""
+        self._held: dict[datetime, dict[str, Bar]] = {}
+        self._held_since: dict[datetime, float] = {}
+        self._stopping = False
+
+    # -- Backtrader's store protocol -------------------------------------------------------
+    def start(self) -> None:
+        """Nothing to do: the link is started by the worker before Cerebro runs."""
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def get_notifications(self) -> list[Any]:
+        """Block until an event (or a deadline), handle everything queued, return nothing.
+
+        While a feed still holds bars Backtrader has not read, nothing is taken from the
+        queue: events are handled strictly in arrival order, and whatever arrived after
+        a bar (a fill, a command) is handled only once the strategy has seen that bar."""
+        if any(f.pending for f in self.feeds.values()):
+            return []
+        self._pump(0.0 if self._stopping else self._wait_seconds())
+        return []
+
+    # -- pumping ---------------------------------------------------------------------------
+    def _wait_seconds(self) -> float:
+        wait = self._handler.tick()
+        if self._held_since:
+            first = min(self._held_since.values()) + self._grace - self._monotonic()
+            wait = min(wait, max(first, 0.0))
+        return max(wait, 0.0)
+
+    def _pump(self, wait: float) -> None:
+        try:
+            event = self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            event = None
+        handled = 0
+        while event is not None and handled < MAX_DRAIN:
+            self._dispatch(event)
+            handled += 1
+            try:
+                event = self._inbox.get_nowait()
+            except queue.Empty:
+                event = None
+        self._release_held(self._market_now())
+        if handled:
+            self._handler.tick()
+        if self._on_pump is not None:
+            self._on_pump()
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, BarReceived):
+            self._on_stream_bar(event.bar)
+        elif isinstance(event, QuoteReceived):
+            if event.quote.last > 0:
+                self.last_price[event.quote.symbol] = event.quote.last
+            self._handler.handle(event)
+        else:
+            self._handler.handle(event)
+
+    def _on_stream_bar(self, bar: Bar) -> None:
+        feed = self.feeds.get(bar.symbol)
+        if feed is None:
+            return
+        self.last_price[bar.symbol] = bar.close
+        self.last_stream_bar[bar.symbol] = bar.start + timedelta(seconds=bar.seconds)
+        for done in feed.aggregator.add(bar):
+            self._hold(done)
+
+    # -- the per-period barrier --------------------------------------------------------------
+    def _hold(self, bar: Bar) -> None:
+        self._held.setdefault(bar.start, {})[bar.symbol] = bar
+        self._held_since.setdefault(bar.start, self._monotonic())
+
+    def _release_held(self, now: datetime) -> None:
+        for feed in self.feeds.values():  # periods that ended without a closing 5-s bar
+            for done in feed.aggregator.flush(now):
+                self._hold(done)
+        for start in sorted(self._held):
+            bars = self._held[start]
+            waiting = [s for s in self.feeds if s not in bars and self.market_open(s, now)]
+            overdue = self._monotonic() - self._held_since[start] >= self._grace
+            if waiting and not overdue:
+                break  # keep later periods behind this one: bars go out in time order
+            for symbol, bar in bars.items():
+                self.feeds[symbol].add_live(bar)
+            del self._held[start], self._held_since[start]
+
+    def set_contracts(self, contracts: Mapping[str, ContractInfo]) -> None:
+        """Trading hours and zones from IB's contract details (refreshed on each connect)."""
+        for symbol, info in contracts.items():
+            if symbol in self.feeds:
+                self.hours[symbol] = MarketHours(info.liquid_hours, info.time_zone)
+                if self.feeds[symbol].last_bar is None:
+                    self.feeds[symbol].set_exchange(info.time_zone)
+
+    def market_open(self, symbol: str, now: datetime) -> bool:
+        hours = self.hours.get(symbol)
+        return True if hours is None else hours.is_open(now)
+
+    # -- history -----------------------------------------------------------------------------
+    def backfill(self, history: Callable[[str, str, str], list[Bar]], bars: int) -> None:
+        """Warm-up: the last `bars` bars of every feed, queued before any live bar."""
+        now = self._market_now()
+        for symbol, feed in self.feeds.items():
+            duration, size = history_request(feed.bar_seconds, bars)
+            got = history(symbol, duration, size)
+            feed.add_history(got[-(bars + 1) :] if bars else [], now)
+            feed.end_history()
+            log.info("history loaded", symbol=symbol, bars=len(got), duration=duration)
+
+    def fill_gap(self, history: Callable[[str, str, str], list[Bar]]) -> None:
+        """After a reconnect: the bars missed while down, as history (no trading on them)."""
+        now = self._market_now()
+        for symbol, feed in self.feeds.items():
+            last = feed.last_bar
+            if last is None:
+                continue
+            missed = int((now - last.start).total_seconds() // feed.bar_seconds)
+            if missed < 2:
+                continue
+            duration, size = history_request(feed.bar_seconds, missed + 1)
+            fresh = [b for b in history(symbol, duration, size) if b.start > last.start]
+            feed.add_history(fresh, now)
+            log.info("gap filled", symbol=symbol, bars=len(fresh))
+
+
+def history_request(bar_seconds: int, bars: int) -> tuple[str, str]:
+    """IB duration and bar-size strings covering at least `bars` bars of regular hours."""
+    if bar_seconds >= DAY:
+        return f"{bars // 240 + 1} Y", "1 day"
+    if bar_seconds == 5:
+        return f"{min(max(bars * 5, 60), 3600)} S", "5 secs"  # IB's limit for 5-s bars
+    sizes = {60: "1 min", 300: "5 mins", 900: "15 mins", 1800: "30 mins", 3600: "1 hour"}
+    sessions = math.ceil(bars * bar_seconds / SESSION_SECONDS) + 1  # + today's partial one
+    return f"{sessions} D", sizes[bar_seconds]

@@ -1,0 +1,1 @@
+"""The live worker: one process running one strategy on IB (`python -m tradd.worker`)."""

@@ -1,0 +1,51 @@
+"""`python -m tradd.worker --config etc/tradd.toml --strategy NAME`: one live strategy.
+
+Exit codes: 0 stopped cleanly, 1 failed (the supervisor restarts it with backoff), 2 bad
+arguments, 78 configuration error (not restarted until the configuration is fixed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tradd.config.loader import load_settings
+from tradd.errors import EXIT_USAGE, ConfigError, TraddError
+from tradd.logs import configure_logging
+
+FAILPOINTS_ENV = "TRADD_FAILPOINTS"
+"""Comma-separated crash points for crash-safety tests (`after_persist`, `after_send`)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tradd.worker", description=__doc__)
+    parser.add_argument("--config", type=Path, default=None, help="tradd.toml to read")
+    parser.add_argument("--strategy", required=True, help="name of a [[strategies]] entry")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else 0
+    from tradd.worker.app import Worker, WorkerOptions
+    from tradd.worker.orders import Failpoints
+
+    environ = {k: v for k, v in os.environ.items() if k != FAILPOINTS_ENV}
+    failpoints = frozenset(filter(None, os.environ.get(FAILPOINTS_ENV, "").split(",")))
+    try:
+        settings = load_settings(args.config, environ=environ)
+        configure_logging(settings.log, f"worker-{args.strategy}")
+        worker = Worker(settings, args.strategy, WorkerOptions(failpoints=Failpoints(failpoints)))
+    except ConfigError as exc:
+        print(f"tradd worker: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return exc.exit_code
+    except TraddError as exc:
+        print(f"tradd worker: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return worker.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

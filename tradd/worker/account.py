@@ -1,0 +1,83 @@
+"""The IB account as the worker sees it, and the equity baselines risk rules measure from.
+
+IB streams account values as tagged strings (`NetLiquidation`, `TotalCashValue`,
+`GrossPositionValue`...). Daily loss is measured from the equity at the first sight of
+each trading day and drawdown from the highest equity seen; both baselines are persisted
+(strategy_state) so a restart in the middle of a bad day does not forgive the loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+BASE_CURRENCIES = frozenset({"USD", "BASE", ""})
+
+
+@dataclass(frozen=True)
+class Baselines:
+    day: date | None
+    day_start_equity: float | None
+    equity_peak: float | None
+
+
+class AccountState:
+    def __init__(self, exchange_tz: str, baselines: Baselines) -> None:
+        self._zone = ZoneInfo(exchange_tz)
+        self.values: dict[str, float] = {}
+        self.baselines = baselines
+
+    def set_zone(self, exchange_tz: str) -> None:
+        """Trading days follow the exchange's calendar date."""
+        self._zone = ZoneInfo(exchange_tz)
+
+    def update(self, tag: str, value: str, currency: str) -> bool:
+        """Take one account value; True when it is one tradd uses."""
+        if currency not in BASE_CURRENCIES:
+            return False
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        if not math.isfinite(number):
+            return False
+        self.values[tag] = number
+        return tag in ("NetLiquidation", "TotalCashValue", "GrossPositionValue")
+
+    @property
+    def net_liquidation(self) -> float:
+        return self.values.get("NetLiquidation", math.nan)
+
+    @property
+    def cash(self) -> float:
+        return self.values.get("TotalCashValue", math.nan)
+
+    @property
+    def gross_exposure(self) -> float:
+        return self.values.get("GrossPositionValue", 0.0)
+
+    def observe_equity(self, now: datetime) -> tuple[bool, bool]:
+        """Roll the day and raise the peak with the current equity.
+
+        Returns (new_day, changed): whether a new trading day began, and whether the
+        baselines changed (and should be persisted)."""
+        equity = self.net_liquidation
+        if not math.isfinite(equity) or equity <= 0:
+            return False, False
+        today = now.astimezone(self._zone).date()
+        b = self.baselines
+        new_day = b.day != today
+        peak = equity if b.equity_peak is None else max(b.equity_peak, equity)
+        start = equity if new_day else b.day_start_equity
+        updated = Baselines(today, start, peak)
+        changed = updated != b
+        self.baselines = updated
+        return new_day and b.day is not None, changed
+
+    @property
+    def daily_pnl(self) -> float | None:
+        start = self.baselines.day_start_equity
+        equity = self.net_liquidation
+        return None if start is None or not math.isfinite(equity) else equity - start

@@ -1,0 +1,217 @@
+"""Assemble one live worker and run it: settings in, exit code out.
+
+Everything a worker needs is built here and passed in (no globals): the ledger over the
+configured database, the risk gate with the strategy's persisted trading state, the IB
+link, Backtrader's Cerebro with tradd's feeds, broker and store, the engine that ties
+them together, and the command channel. `Worker.run` blocks until the worker stops.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import structlog
+
+from tradd.config.live import LIVE_BAR_SECONDS
+from tradd.config.settings import Settings
+from tradd.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from tradd.ib.broker import IBBroker
+from tradd.ib.clock import GatewayClock, system_clock
+from tradd.ib.feed import LiveFeed
+from tradd.ib.link import IBLink
+from tradd.ib.store import IBStore
+from tradd.persistence.db import open_database
+from tradd.persistence.ledger import Ledger
+from tradd.research.broker import IBCommission, PortfolioPercentSizer
+from tradd.risk import RiskGate, TradingState
+from tradd.worker.account import AccountState, Baselines
+from tradd.worker.channel import Command, CommandChannel
+from tradd.worker.engine import WorkerEngine
+from tradd.worker.events import EventLog
+from tradd.worker.orders import Failpoints, OrderManager
+from tradd.worker.strategy import live_strategy, resolve_strategy
+from tradd.worker.watchdog import StalenessWatchdog
+
+log = structlog.get_logger("tradd.worker")
+STREAM_BAR_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    market_now: Callable[[], datetime] | None = None
+    """Market time (tests inject the simulator's); default from `broker.market_clock`."""
+    failpoints: Failpoints = field(default_factory=Failpoints)
+    install_signals: bool = True
+    """SIGTERM/SIGINT stop the worker (only possible on the main thread)."""
+
+
+class Worker:
+    def __init__(self, settings: Settings, name: str, options: WorkerOptions | None = None) -> None:
+        self.options = options or WorkerOptions()
+        try:
+            self.config = settings.strategy(name)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+        self.settings = settings
+        self.strategy_cls, self.params = resolve_strategy(self.config)
+        self.risk = settings.strategy_risk(self.config)
+        self.channel_path = (settings.worker.channel_dir or settings.state_dir / "run") / (
+            f"{name}.sock"
+        )
+        self.link = IBLink(
+            settings.broker,
+            self.config.client_id,
+            symbols=self.config.symbols,
+            quotes=self.config.ticks,
+        )
+        self.engine: WorkerEngine | None = None
+        self.cerebro: bt.Cerebro | None = None
+        self.started = threading.Event()
+        self.on_pump: Callable[[], None] | None = None
+        """Called after each turn of the worker's loop (tests wait on it)."""
+
+    # -- control from other threads ----------------------------------------------------------
+    def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
+        """Run a channel command from another thread (tests); returns its result."""
+        command = Command(name, args)
+        self.link.inbox.put(command)
+        return command.reply.result(timeout)
+
+    def stop(self) -> None:
+        self.link.inbox.put(Command("stop", {}))
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self) -> int:
+        engine_db, sessions = open_database(
+            self.settings.database_url(), echo=self.settings.database.echo
+        )
+        structlog.contextvars.bind_contextvars(strategy=self.config.name)
+        channel = None
+        try:
+            cerebro = self._assemble(Ledger(sessions, self.config.name))
+            channel = CommandChannel(
+                self.channel_path, self.link.inbox, self.settings.worker.flatten_timeout
+            )
+            channel.start()
+            self._install_signals()
+            self.link.start()
+            self.started.set()
+            log.info(
+                "worker running",
+                symbols=list(self.config.symbols),
+                channel=str(self.channel_path),
+                library=self.link.client.library,
+            )
+            cerebro.run()
+            return EXIT_OK
+        except Exception as exc:
+            log.exception("worker failed", error=repr(exc))
+            if self.engine is not None:
+                self.engine.halt(f"worker crashed: {exc!r}")
+            return EXIT_FAILURE
+        finally:
+            if channel is not None:
+                channel.close()
+            self.link.stop()
+            engine_db.dispose()
+            log.info("worker stopped")
+
+    def _assemble(self, ledger: Ledger) -> bt.Cerebro:
+        c = self.config
+        state = ledger.state()
+        gate = RiskGate(
+            self.risk,
+            state=TradingState(state.trading_state) if state else TradingState.ACTIVE,
+            reason=(state.reason or "") if state else "",
+        )
+        baselines = (
+            Baselines(state.day, state.day_start_equity, state.equity_peak)
+            if state
+            else Baselines(None, None, None)
+        )
+        market_now = self.options.market_now or self._market_clock()
+        events = EventLog(c.name, system_clock)
+        cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
+        manager = OrderManager(
+            c.name,
+            ledger,
+            self.link,
+            gate,
+            events,
+            commission_wait=self.settings.worker.commission_wait,
+            failpoints=self.options.failpoints,
+        )
+        broker = IBBroker(manager, IBCommission(**self._commission()))
+        manager.broker = broker
+        feeds = [LiveFeed(symbol=s, bar_seconds=LIVE_BAR_SECONDS[c.bar], name=s) for s in c.symbols]
+        for feed in feeds:
+            cerebro.adddata(feed, name=feed.symbol)
+            position = manager.book.position(feed.symbol)
+            broker.register(feed, position.quantity, position.avg_price)
+        cerebro.setbroker(broker)
+        cerebro.addsizer(PortfolioPercentSizer, percents=c.position_pct)
+        cerebro.addstrategy(live_strategy(self.strategy_cls), **self.params)
+        stale_after = self.settings.broker.stale_factor * STREAM_BAR_SECONDS
+        engine = WorkerEngine(
+            c,
+            self.settings.worker,
+            link=self.link,
+            ledger=ledger,
+            manager=manager,
+            broker=broker,
+            account=AccountState("US/Eastern", baselines),
+            events=events,
+            watchdog=StalenessWatchdog(c.symbols, stale_after),
+            market_now=market_now,
+            request_stop=cerebro.runstop,
+        )
+        manager.context = engine
+        store = IBStore(
+            self.link.inbox,
+            feeds,
+            engine,
+            market_now=market_now,
+            grace=self.settings.worker.bar_sync_grace,
+            on_pump=self._pumped,
+        )
+        engine.store = store
+        cerebro.addstore(store)
+        self.engine, self.cerebro = engine, cerebro
+        return cerebro
+
+    def _pumped(self) -> None:
+        if self.on_pump is not None:
+            self.on_pump()
+
+    def _commission(self) -> dict[str, float]:
+        c = self.settings.backtest.commission
+        return {"per_share": c.per_share, "minimum": c.minimum, "max_pct": c.max_pct}
+
+    def _market_clock(self) -> Callable[[], datetime]:
+        if self.settings.broker.market_clock == "gateway":
+            return GatewayClock(self.link.server_time)
+        return system_clock
+
+    def _install_signals(self) -> None:
+        if (
+            not self.options.install_signals
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            self.link.inbox.put(Command("stop", {"signal": signal.Signals(signum).name}))
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+
+def channel_path_for(settings: Settings, name: str) -> Path:
+    return (settings.worker.channel_dir or settings.state_dir / "run") / f"{name}.sock"

@@ -1,0 +1,137 @@
+"""The worker's command channel: a Unix socket speaking JSON lines.
+
+One request per line, `{"cmd": "status"}`, one reply per line, `{"ok": true, "result":
+...}` or `{"ok": false, "error": {"code": ..., "message": ...}}`. The socket thread only
+parses and waits: each command is queued into the worker's main loop (the same queue IB
+events use) and carried out there, so commands never race the strategy. A main loop that
+does not answer within the timeout gets a `timeout` error back, which is exactly what a
+supervisor needs to know about a hung worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import socketserver
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("tradd.worker.channel")
+MAX_REQUEST = 64 * 1024
+COMMANDS = frozenset({"status", "flatten", "pause", "resume", "stop", "events", "ping"})
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: dict[str, Any]
+    reply: Future[dict[str, Any]] = field(default_factory=Future, compare=False)
+
+
+class CommandError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
+    """Validate one request line; CommandError names what is wrong."""
+    if len(line) > MAX_REQUEST:
+        raise CommandError("too_large", f"request over {MAX_REQUEST} bytes")
+    try:
+        request = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CommandError("bad_json", f"not JSON: {exc}") from None
+    if not isinstance(request, dict):
+        raise CommandError("bad_request", "a request is a JSON object")
+    name = request.get("cmd")
+    if name not in COMMANDS:
+        raise CommandError("unknown_command", f"cmd {name!r}: one of {', '.join(sorted(COMMANDS))}")
+    args = {k: v for k, v in request.items() if k != "cmd"}
+    return str(name), args
+
+
+class CommandChannel:
+    """Serve `path` until `close`; commands go to `inbox`."""
+
+    def __init__(self, path: Path, inbox: queue.SimpleQueue[object], timeout: float) -> None:
+        self.path, self._inbox, self._timeout = path, inbox, timeout
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() or path.is_symlink():
+            path.unlink()
+        channel = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                channel._serve(self.rfile, self.wfile)
+
+        self._server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+        self._server.daemon_threads = True
+        os.chmod(path, 0o660)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="channel", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self.path.exists():
+            self.path.unlink()
+
+    def _serve(self, rfile: Any, wfile: Any) -> None:
+        while True:
+            line = rfile.readline(MAX_REQUEST + 1)
+            if not line:
+                return
+            reply = self._answer(line)
+            try:
+                wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+                wfile.flush()
+            except OSError:
+                return
+
+    def _answer(self, line: bytes) -> dict[str, Any]:
+        try:
+            name, args = parse_request(line)
+        except CommandError as exc:
+            return _error(exc.code, str(exc))
+        command = Command(name, args)
+        self._inbox.put(command)
+        timeout = float(args.get("timeout", self._timeout)) if name == "flatten" else 10.0
+        try:
+            return {"ok": True, "result": command.reply.result(timeout + 2.0)}
+        except FutureTimeout:
+            return _error("timeout", f"the worker did not answer {name!r} in time")
+        except CommandError as exc:
+            return _error(exc.code, str(exc))
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def request(path: Path, cmd: str, timeout: float = 15.0, **args: Any) -> dict[str, Any]:
+    """Send one command and return the decoded reply (a small client for tests and tools)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    reply: dict[str, Any] = json.loads(data)
+    return reply

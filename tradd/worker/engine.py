@@ -1,0 +1,419 @@
+"""The worker's brain on the main thread: every event and periodic check, in one place.
+
+`IBStore` hands it each event it does not handle itself (bars it does) and calls `tick`
+around every wait. Here the link's state changes become trading gates and events, a new
+connection becomes a reconciliation (and, the first time, the warm-up history), account
+values become the broker's cash and value and the risk baselines, and commands from the
+channel are carried out. Nothing in here blocks except the bounded requests to IB.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from tradd.config.live import StrategySettings, WorkerSettings
+from tradd.errors import TemporaryError
+from tradd.ib.broker import IBBroker
+from tradd.ib.circuit import Backoff
+from tradd.ib.events import (
+    AccountValueChanged,
+    CommissionReceived,
+    ExecutionReceived,
+    FarmNotice,
+    LinkChanged,
+    LinkReady,
+    LinkState,
+    NoticeReceived,
+    OrderChanged,
+)
+from tradd.ib.link import IBLink
+from tradd.ib.store import IBStore
+from tradd.persistence.ledger import Ledger
+from tradd.persistence.models import OrderStatus
+from tradd.risk import Portfolio, TradingState
+from tradd.worker.account import AccountState
+from tradd.worker.channel import Command, CommandError
+from tradd.worker.events import EventLog
+from tradd.worker.flatten import FlattenJob, flatten_job
+from tradd.worker.orders import OrderManager
+from tradd.worker.reconcile import BrokerView, ReconcilePlan, plan_reconciliation
+from tradd.worker.snapshot import status_snapshot
+from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
+
+log = structlog.get_logger("tradd.worker.engine")
+MISMATCH_RECHECK = 2.0
+"""Seconds before a position mismatch is checked again (a fill may be in flight)."""
+
+
+class WorkerEngine:
+    def __init__(
+        self,
+        strategy: StrategySettings,
+        settings: WorkerSettings,
+        *,
+        link: IBLink,
+        ledger: Ledger,
+        manager: OrderManager,
+        broker: IBBroker,
+        account: AccountState,
+        events: EventLog,
+        watchdog: StalenessWatchdog,
+        market_now: Callable[[], datetime],
+        request_stop: Callable[[], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.strategy, self.settings = strategy, settings
+        self.link, self.ledger, self.manager, self.broker = link, ledger, manager, broker
+        self.account, self.events, self.watchdog = account, events, watchdog
+        self._market_now, self._request_stop, self._monotonic = market_now, request_stop, monotonic
+        self.store: IBStore | None = None
+        self.started = monotonic()
+        self.ready_count = 0
+        self.flatten: FlattenJob | None = None
+        self.stopping: str = ""
+        self._stop_deadline = math.inf
+        self._recheck_at = math.inf
+        self._resync_at, self._resync_why = math.inf, ""
+        self._resync = Backoff(1.0, 60.0, 0.1)
+        self._next_snapshot = 0.0
+        self.last_reconcile: ReconcilePlan | None = None
+
+    # -- gates ---------------------------------------------------------------------------
+    def blocked_reason(self) -> str:
+        """Why no strategy order may go out now ("" when it may)."""
+        if self.stopping:
+            return f"worker is stopping ({self.stopping})"
+        if not self.link.usable:
+            return f"not connected to IB ({self.link.state}: {self.link.manager.reason})"
+        if self.ready_count == 0:
+            return "not reconciled with IB yet"
+        stale = self.watchdog.stale
+        if stale:
+            return f"market data stale for {', '.join(stale)}"
+        return ""
+
+    def portfolio(self) -> Portfolio:
+        prices = dict(self.store.last_price) if self.store else {}
+        b = self.account.baselines
+        return Portfolio(
+            self._market_now(),
+            self.account.net_liquidation,
+            self.broker.position_sizes(),
+            prices,
+            self.account.gross_exposure,
+            b.day_start_equity,
+            b.equity_peak,
+        )
+
+    # -- StoreHandler ----------------------------------------------------------------------
+    def handle(self, event: object) -> None:
+        if isinstance(event, OrderChanged):
+            self.manager.on_order(event.update)
+        elif isinstance(event, ExecutionReceived):
+            self.manager.on_execution(event.execution)
+        elif isinstance(event, CommissionReceived):
+            self.manager.on_commission(event.commission)
+        elif isinstance(event, NoticeReceived):
+            self.manager.on_notice(event.notice)
+        elif isinstance(event, AccountValueChanged):
+            if self.account.update(event.tag, event.value, event.currency):
+                self.broker.set_account(self.account.cash, self.account.net_liquidation)
+        elif isinstance(event, LinkChanged):
+            self._link_changed(event.state, event.reason)
+        elif isinstance(event, LinkReady):
+            self._ready(event.why)
+        elif isinstance(event, FarmNotice):
+            self.ledger.record_connection_event("farm", event.notice.message, event.notice.code)
+        elif isinstance(event, Command):
+            self._command(event)
+
+    def tick(self) -> float:
+        wait = min(self.settings.heartbeat, self.manager.expire_pending())
+        now = self._market_now()
+        if self.ready_count and self.link.usable:
+            self._watch_feeds(now)
+        self._equity(now)
+        mono = self._monotonic()
+        if self.flatten is not None and self.flatten.step(mono, self.link.usable):
+            self.flatten = None
+        if mono >= self._recheck_at:
+            self._recheck_positions()
+        if mono >= self._resync_at and self.link.usable:
+            self._resync_at = math.inf
+            self._ready(self._resync_why)
+        if self.stopping:
+            self._advance_stop(mono)
+        if mono >= self._next_snapshot:
+            self._snapshot()
+        return max(wait, 0.0)
+
+    # -- link ------------------------------------------------------------------------------
+    def _link_changed(self, state: LinkState, reason: str) -> None:
+        self.ledger.record_connection_event(str(state), reason)
+        if state is LinkState.CIRCUIT_OPEN:
+            self.events.emit("circuit_open", "critical", f"IB circuit open: {reason}")
+        elif state in (LinkState.DISCONNECTED, LinkState.CONNECTIVITY_LOST) and self.ready_count:
+            self.events.emit("disconnected", "warning", f"IB {state}: {reason}")
+        for feed in self.store.feeds.values() if self.store else ():
+            if state is not LinkState.CONNECTED and feed._laststatus == feed.LIVE:
+                feed.put_notification(feed.CONNBROKEN)
+
+    def _ready(self, why: str) -> None:
+        """Connected (again): warm up or fill the gap, then reconcile with the gateway."""
+        assert self.store is not None
+        self.ledger.record_connection_event("ready", why)
+        self.store.set_contracts(self.link.contracts)
+        first = next(iter(self.link.contracts.values()), None)
+        if first is not None:
+            self.account.set_zone(first.time_zone)
+        try:
+            if self.ready_count == 0:
+                self.store.backfill(self._history, self.strategy.warmup_bars)
+            elif why == "connected":
+                self.store.fill_gap(self._history)
+            self.reconcile(why)
+        except TemporaryError as exc:
+            delay = self._resync.next()
+            log.error("re-sync with IB failed; retrying", error=str(exc), retry_in=delay)
+            self.events.emit("resync_failed", "warning", str(exc))
+            self._resync_at, self._resync_why = self._monotonic() + delay, why
+            return
+        self._resync.reset()
+        self._resync_at = math.inf
+        self.watchdog.reset(self._market_now())
+        if self.ready_count:
+            self.events.emit("reconnected", "info", f"IB link ready again ({why})")
+        self.ready_count += 1
+        for feed in self.store.feeds.values():
+            if feed._laststatus == feed.CONNBROKEN:
+                feed.put_notification(feed.LIVE)
+
+    def _history(self, symbol: str, duration: str, size: str) -> list[Any]:
+        result = self.link.history(symbol, duration, size)
+        if result.errors and not result.bars:
+            raise TemporaryError(f"{symbol}: history failed: {result.errors[0].message}")
+        return list(result.bars)
+
+    # -- reconciliation --------------------------------------------------------------------
+    def reconcile(self, why: str) -> ReconcilePlan:
+        view = self._broker_view()
+        known = self.ledger.known_exec_ids(e.exec_id for e, _ in view.executions)
+        plan = plan_reconciliation(
+            self.strategy.name,
+            self.ledger.orders(open_only=True),
+            known,
+            view,
+            self.ledger.account_positions(self.strategy.symbols),
+            self.strategy.symbols,
+        )
+        for update in plan.updates:
+            self.manager.on_order(update)
+        for ref in plan.not_sent:
+            self.manager.mark(
+                ref,
+                OrderStatus.NOT_SENT,
+                "never reached IB (the worker stopped "
+                "between persisting and sending it); not re-sent",
+            )
+        for ref in plan.vanished:
+            self.manager.mark(ref, OrderStatus.CANCELLED, "no longer known to IB at reconciliation")
+        for execution, commission in plan.new_fills:
+            self.manager.on_execution(execution, commission)
+        if plan.mismatches:
+            self._recheck_at = self._monotonic() + MISMATCH_RECHECK
+        self.ledger.record_connection_event("reconciled", f"{why}: {plan.summary()}")
+        log.info("reconciled", why=why, summary=plan.summary())
+        self.last_reconcile = plan
+        return plan
+
+    def _broker_view(self) -> BrokerView:
+        account = self.link.client.account
+        positions = [p for p in self.link.positions() if not account or p.account == account]
+        return BrokerView(
+            self.link.open_orders(), self.link.completed_orders(), self.link.executions(), positions
+        )
+
+    def _recheck_positions(self) -> None:
+        self._recheck_at = math.inf
+        try:
+            plan = self.reconcile("position recheck")
+        except TemporaryError as exc:
+            log.warning("position recheck failed", error=str(exc))
+            return
+        if plan.mismatches:
+            reason = "position mismatch: " + "; ".join(m.describe() for m in plan.mismatches)
+            self.halt(reason)
+
+    def halt(self, reason: str) -> None:
+        self.manager.gate.set_state(TradingState.HALTED, reason)
+        self._save_state()
+        self.events.emit("halted", "critical", reason)
+
+    # -- feeds and equity -------------------------------------------------------------------
+    def _watch_feeds(self, now: datetime) -> None:
+        assert self.store is not None
+        changes = self.watchdog.check(now, self.store.last_stream_bar, self.store.market_open)
+        for change in changes:
+            if change.health is FeedHealth.RESUBSCRIBED:
+                log.warning(
+                    "no bars; resubscribing", symbol=change.symbol, silent=change.silent_seconds
+                )
+                try:
+                    self.link.resubscribe([change.symbol])
+                except TemporaryError as exc:
+                    log.warning("resubscribe failed", symbol=change.symbol, error=str(exc))
+            elif change.health is FeedHealth.STALE:
+                self.events.emit(
+                    "data_stale",
+                    "critical",
+                    f"{change.symbol}: no market data "
+                    f"for {change.silent_seconds:.0f}s; orders stopped",
+                    symbol=change.symbol,
+                )
+            else:
+                self.events.emit(
+                    "data_resumed",
+                    "info",
+                    f"{change.symbol}: market data back",
+                    symbol=change.symbol,
+                )
+
+    def _equity(self, now: datetime) -> None:
+        new_day, changed = self.account.observe_equity(now)
+        if new_day:
+            self.manager.gate.new_day()
+        if changed:
+            self._save_state()
+        if not self.ready_count:
+            return
+        decision = self.manager.gate.check_portfolio(self.portfolio())
+        if decision is None:
+            return
+        self.ledger.record_risk_decision(
+            action=decision.verdict,
+            reason=decision.reason,
+            trading_state=str(decision.state),
+            rule=",".join(h.rule for h in decision.hits) or None,
+        )
+        self.events.emit(
+            "risk_breach",
+            "critical" if decision.close_symbols else "warning",
+            decision.reason,
+            state=str(decision.state),
+        )
+        self._save_state()
+        if decision.close_symbols:
+            self.manager.close_positions(decision.close_symbols, f"risk: {decision.reason}")
+
+    def _save_state(self) -> None:
+        b, gate = self.account.baselines, self.manager.gate
+        self.ledger.save_state(
+            trading_state=str(gate.state),
+            reason=gate.reason or None,
+            equity_peak=b.equity_peak,
+            day=b.day,
+            day_start_equity=b.day_start_equity,
+        )
+
+    def _snapshot(self) -> None:
+        self._next_snapshot = self._monotonic() + self.settings.snapshot_interval
+        nlv = self.account.net_liquidation
+        if not math.isfinite(nlv):
+            return
+        prices = self.store.last_price if self.store else {}
+        book = self.manager.book
+        self.ledger.snapshot_equity(
+            net_liquidation=nlv,
+            cash=_finite(self.account.cash),
+            gross_exposure=self.account.gross_exposure,
+            realized_pnl=book.realized_pnl,
+            unrealized_pnl=book.unrealized(prices),
+            daily_pnl=self.account.daily_pnl,
+        )
+
+    # -- commands and stopping ---------------------------------------------------------------
+    def _command(self, command: Command) -> None:
+        try:
+            result = self._run_command(command)
+        except CommandError as exc:
+            command.reply.set_exception(exc)
+            return
+        if result is not None:
+            command.reply.set_result(result)
+
+    def _run_command(self, command: Command) -> dict[str, Any] | None:
+        gate, name = self.manager.gate, command.name
+        if name in ("status", "ping"):
+            return status_snapshot(self)
+        if name == "events":
+            since = command.args.get("since", 0)
+            since = since if isinstance(since, int) else 0
+            return {"events": [e.as_dict() for e in self.events.since(since)]}
+        if name == "pause":
+            gate.set_state(TradingState.REDUCING, "paused by operator: exits only")
+        elif name == "resume":
+            gate.set_state(TradingState.ACTIVE, "resumed by operator")
+        elif name == "flatten":
+            self.start_flatten(str(command.args.get("requested_by", "operator")), command)
+            return None
+        elif name == "stop":
+            self.begin_stop("stop command")
+        self._save_state()
+        return {"trading_state": str(gate.state), "reason": gate.reason}
+
+    def start_flatten(self, requested_by: str, command: Command | None = None) -> None:
+        if self.flatten is not None:
+            raise CommandError("conflict", "a flatten is already in progress")
+        self.manager.gate.set_state(TradingState.HALTED, f"flattened by {requested_by}")
+        self._save_state()
+        self.flatten = flatten_job(
+            self.manager,
+            requested_by,
+            self.settings.flatten_timeout,
+            self._monotonic,
+            command.reply if command else None,
+        )
+        self.events.emit("flatten", "warning", f"flatten requested by {requested_by}")
+        if self.flatten.step(self._monotonic(), self.link.usable):
+            self.flatten = None
+
+    def begin_stop(self, why: str) -> None:
+        """Stop taking signals; cancel working orders and flatten if configured; then stop."""
+        if self.stopping:
+            self._request_stop()  # asked twice: stop now
+            return
+        self.stopping = why
+        self._stop_deadline = self._monotonic() + self.settings.flatten_timeout
+        log.info(
+            "stopping",
+            why=why,
+            cancel=self.strategy.cancel_on_stop,
+            flatten=self.strategy.flatten_on_stop,
+        )
+        if self.strategy.flatten_on_stop and self.flatten is None:
+            self.start_flatten("stop")
+        elif self.strategy.cancel_on_stop:
+            for ref, status in self.manager.working_statuses().items():
+                if status != OrderStatus.CREATED:
+                    self.manager.cancel(ref)
+
+    def _advance_stop(self, now: float) -> None:
+        working = [
+            r for r, s in self.manager.working_statuses().items() if s != OrderStatus.CREATED
+        ]
+        settled = self.flatten is None and (not self.strategy.cancel_on_stop or not working)
+        if settled or now >= self._stop_deadline or not self.link.usable:
+            if not settled:
+                log.warning("stopping with orders still working", orders=working)
+            self._snapshot()
+            self._request_stop()
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

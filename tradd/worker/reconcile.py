@@ -1,0 +1,140 @@
+"""Reconciliation: what the gateway says, against what the ledger remembers.
+
+Run after every (re)connect, 1101 and 1102, because fills, cancels and expiries happen
+while the worker is down or cut off. The plan is computed here without side effects
+(so each case is tested directly); `OrderManager.apply_plan` carries it out.
+
+- Our orders still working at IB are adopted (their state and ids refreshed); an order
+  the ledger holds as `Created` that IB has never heard of was cut off between persisting
+  and sending: it is marked `NotSent`, never re-sent (that is how no order goes out twice).
+- Executions of ours that the ledger lacks are booked once (deduplicated by execId).
+- Positions: the account's position in each of our symbols must equal what tradd's ledger
+  (all strategies) plus today's not-yet-booked tradd executions explain. Anything else
+  (a manual trade, a fill lost for good) is a mismatch: the strategy halts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from tradd.ib.types import BrokerPosition, Commission, Execution, OrderUpdate
+from tradd.persistence.models import OrderStatus
+from tradd.persistence.orderrefs import parse_order_ref
+from tradd.persistence.records import OrderRecord
+
+QUANTITY_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class BrokerView:
+    """The gateway's side, fetched in one go."""
+
+    open_orders: list[OrderUpdate]
+    completed_orders: list[OrderUpdate]
+    executions: list[tuple[Execution, Commission | None]]
+    positions: list[BrokerPosition]
+
+
+@dataclass(frozen=True)
+class PositionMismatch:
+    symbol: str
+    broker: float
+    expected: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.symbol}: the account holds {self.broker:g}, tradd's ledger explains "
+            f"{self.expected:g}"
+        )
+
+
+@dataclass(frozen=True)
+class ReconcilePlan:
+    updates: list[OrderUpdate] = field(default_factory=list)
+    """IB's latest state of our orders (open and completed)."""
+    new_fills: list[tuple[Execution, Commission | None]] = field(default_factory=list)
+    not_sent: list[str] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    """Sent orders open in the ledger that IB no longer lists anywhere."""
+    mismatches: list[PositionMismatch] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.updates)} order states, {len(self.new_fills)} new fills, "
+            f"{len(self.not_sent)} never sent, {len(self.vanished)} vanished, "
+            f"{len(self.mismatches)} position mismatches"
+        )
+
+
+def plan_reconciliation(
+    strategy: str,
+    ledger_open: list[OrderRecord],
+    known_exec_ids: set[str],
+    view: BrokerView,
+    ledger_positions: Mapping[str, float],
+    symbols: Iterable[str],
+) -> ReconcilePlan:
+    """Everything to change, given both sides. `ledger_positions` is the net position per
+    symbol over every strategy's booked fills (the account is shared)."""
+    ours = [u for u in view.open_orders + view.completed_orders if _owner(u.order_ref) == strategy]
+    seen_refs = {u.order_ref for u in ours}
+    new_fills, pending_elsewhere = _unbooked(strategy, view.executions, known_exec_ids)
+    seen_refs |= {e.order_ref for e, _ in view.executions}
+    not_sent = [
+        o.order_ref
+        for o in ledger_open
+        if o.status == OrderStatus.CREATED and o.order_ref not in seen_refs
+    ]
+    vanished = [
+        o.order_ref
+        for o in ledger_open
+        if o.status != OrderStatus.CREATED and o.order_ref not in seen_refs
+    ]
+    expected = dict(ledger_positions)
+    for execution, _ in new_fills + pending_elsewhere:
+        expected[execution.symbol] = expected.get(execution.symbol, 0.0) + _signed(execution)
+    mismatches = _mismatches(view.positions, expected, symbols)
+    return ReconcilePlan(ours, new_fills, not_sent, vanished, mismatches)
+
+
+def _owner(order_ref: str) -> str | None:
+    parsed = parse_order_ref(order_ref)
+    return parsed[0] if parsed else None
+
+
+def _unbooked(
+    strategy: str, executions: list[tuple[Execution, Commission | None]], known: set[str]
+) -> tuple[list[tuple[Execution, Commission | None]], list[tuple[Execution, Commission | None]]]:
+    """Today's executions not in the ledger: ours (to book) and other tradd strategies'
+    (their workers book them; they still explain the account's position)."""
+    mine, others, seen = [], [], set(known)
+    for execution, commission in executions:
+        if execution.exec_id in seen:
+            continue
+        seen.add(execution.exec_id)
+        owner = _owner(execution.order_ref)
+        if owner == strategy:
+            mine.append((execution, commission))
+        elif owner is not None:
+            others.append((execution, commission))
+    mine.sort(key=lambda item: item[0].time)
+    return mine, others
+
+
+def _mismatches(
+    positions: list[BrokerPosition], expected: Mapping[str, float], symbols: Iterable[str]
+) -> list[PositionMismatch]:
+    held: dict[str, float] = {}
+    for p in positions:
+        held[p.symbol] = held.get(p.symbol, 0.0) + p.quantity
+    found = []
+    for symbol in symbols:
+        broker, wanted = held.get(symbol, 0.0), expected.get(symbol, 0.0)
+        if abs(broker - wanted) > QUANTITY_TOLERANCE:
+            found.append(PositionMismatch(symbol, broker, wanted))
+    return found
+
+
+def _signed(execution: Execution) -> float:
+    return execution.quantity if execution.side == "BUY" else -execution.quantity
