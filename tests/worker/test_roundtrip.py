@@ -54,3 +54,31 @@ def test_round_trip_on_each_database(database_url, launch, ledger_for, simulator
     live.advance(120)
     assert_ledger_matches_simulator(simulator, ledger_for(url=database_url))
     assert live.stop() == 0
+
+
+def test_several_symbols_reach_the_strategy_together(launch, ledger_for, simulator) -> None:
+    """One next() per period with every symbol's bar, as in a backtest."""
+    live = launch("2:BUY:5:ORCL;3:BUY:5:NVDA", entry={"symbols": ["GOOG", "ORCL", "NVDA"]})
+    for _ in range(4):
+        live.advance(60)
+    strategy = live.worker.cerebro.runningstrats[0]
+    assert strategy.live_bars == 4
+    stamps = {d._name: d.datetime.datetime(0) for d in strategy.datas}
+    assert len(set(stamps.values())) == 1, stamps  # all at the same bar
+    assert str(stamps["GOOG"]) == "2006-01-10 09:33:00"  # exchange time, bar start
+    ledger = ledger_for()
+    assert [(o.symbol, o.status) for o in ledger.orders()] == [("ORCL", "Filled"),
+                                                               ("NVDA", "Filled")]  # fmt: skip
+    assert_ledger_matches_simulator(simulator, ledger)
+
+
+def test_ticks_reach_a_strategy_that_asks_for_them(launch) -> None:
+    live = launch("", entry={"ticks": True})
+    live.advance(60)
+    live.advance(60)  # ticks of the second minute arrive while the bars are live
+    strategy = live.worker.cerebro.runningstrats[0]
+    ticks = strategy.getdatabyname("GOOG:ticks")
+    assert len(ticks) > 0
+    assert 0 < ticks.bid[0] < ticks.ask[0]
+    assert ticks.bid[0] <= ticks.close[0] <= ticks.ask[0]
+    assert str(ticks.datetime.datetime(0)) == "2006-01-10 09:31:00"  # market time, local

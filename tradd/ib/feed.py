@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import backtrader as bt
 
 from tradd.ib.bars import DAY, BarAggregator
-from tradd.ib.types import Bar
+from tradd.ib.types import Bar, Quote
 
 TIMEFRAMES: dict[int, tuple[int, int]] = {
     5: (bt.TimeFrame.Seconds, 5),
@@ -152,3 +152,60 @@ def _stamp(bar: Bar, zone: ZoneInfo) -> datetime:
         midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
         return midnight.astimezone(UTC).replace(tzinfo=None)
     return bar.start.astimezone(UTC).replace(tzinfo=None)
+
+
+class TickFeed(bt.feed.DataBase):  # type: ignore[misc]
+    """Quotes of one symbol as Backtrader ticks, for strategies that ask (`ticks = true`).
+
+    Each quote is one line: `close` (and open/high/low) is the last trade, `volume` its
+    size, and the extra lines `bid` and `ask` the quote. It is named `<SYMBOL>:ticks`
+    and stamped with market time on arrival, so Cerebro orders it among the bars.
+    """
+
+    lines = ("bid", "ask")
+    params = (("symbol", ""), ("exchange_tz", "US/Eastern"))
+
+    def __init__(self, **params: Any) -> None:
+        self.p.tz = ExchangeZone(self.p.exchange_tz)
+        super().__init__()
+        self.symbol: str = self.p.symbol
+        self._timeframe, self._compression = bt.TimeFrame.Ticks, 1
+        self._ready: deque[Quote] = deque()
+        self._ended = False
+        self.in_history = False
+
+    def islive(self) -> bool:
+        return True
+
+    def haslivedata(self) -> bool:
+        return bool(self._ready)
+
+    def start(self) -> None:
+        super().start()
+        self.put_notification(self.LIVE)
+
+    def stop(self) -> None:
+        self._ended = True
+
+    def set_exchange(self, time_zone: str) -> None:
+        self.p.tz = self._tz = ExchangeZone(time_zone)
+        self.lines.datetime._settz(self._tz)
+
+    def add(self, quote: Quote) -> None:
+        self._ready.append(quote)
+
+    @property
+    def pending(self) -> int:
+        return len(self._ready)
+
+    def _load(self) -> bool | None:
+        if not self._ready:
+            return False if self._ended else None
+        q = self._ready.popleft()
+        lines: Any = self.lines
+        price = q.last or (q.bid + q.ask) / 2
+        lines.datetime[0] = bt.date2num(q.time.astimezone(UTC).replace(tzinfo=None))
+        lines.open[0] = lines.high[0] = lines.low[0] = lines.close[0] = price
+        lines.volume[0], lines.openinterest[0] = q.last_size, 0.0
+        lines.bid[0], lines.ask[0] = q.bid, q.ask
+        return True

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import queue
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,9 +25,9 @@ import structlog
 
 from tradd.ib.bars import DAY
 from tradd.ib.events import BarReceived, QuoteReceived
-from tradd.ib.feed import LiveFeed
+from tradd.ib.feed import LiveFeed, TickFeed
 from tradd.ib.hours import MarketHours
-from tradd.ib.types import Bar, ContractInfo
+from tradd.ib.types import Bar, ContractInfo, Quote
 
 log = structlog.get_logger("tradd.ib.store")
 SESSION_SECONDS = 6.5 * 3600
@@ -49,6 +50,7 @@ class IBStore:
         inbox: queue.SimpleQueue[object],
         feeds: list[LiveFeed],
         handler: StoreHandler,
+        ticks: Sequence[TickFeed] = (),
         *,
         market_now: Callable[[], datetime],
         grace: float,
@@ -57,6 +59,7 @@ class IBStore:
     ) -> None:
         self._inbox, self._handler, self._on_pump = inbox, handler, on_pump
         self.feeds = {f.symbol: f for f in feeds}
+        self.ticks: dict[str, TickFeed] = {t.symbol: t for t in ticks}
         self._market_now, self._grace, self._monotonic = market_now, grace, monotonic
         self.hours: dict[str, MarketHours] = {}
         self.last_price: dict[str, float] = {}
@@ -79,7 +82,9 @@ class IBStore:
         While a feed still holds bars Backtrader has not read, nothing is taken from the
         queue: events are handled strictly in arrival order, and whatever arrived after
         a bar (a fill, a command) is handled only once the strategy has seen that bar."""
-        if any(f.pending for f in self.feeds.values()):
+        if any(f.pending for f in self.feeds.values()) or any(
+            t.pending for t in self.ticks.values()
+        ):
             return []
         self._pump(0.0 if self._stopping else self._wait_seconds())
         return []
@@ -115,11 +120,16 @@ class IBStore:
         if isinstance(event, BarReceived):
             self._on_stream_bar(event.bar)
         elif isinstance(event, QuoteReceived):
-            if event.quote.last > 0:
-                self.last_price[event.quote.symbol] = event.quote.last
-            self._handler.handle(event)
+            self._on_quote(event.quote)
         else:
             self._handler.handle(event)
+
+    def _on_quote(self, quote: Quote) -> None:
+        if quote.last > 0:
+            self.last_price[quote.symbol] = quote.last
+        feed = self.ticks.get(quote.symbol)
+        if feed is not None:
+            feed.add(replace(quote, time=self._market_now()))
 
     def _on_stream_bar(self, bar: Bar) -> None:
         feed = self.feeds.get(bar.symbol)
@@ -156,6 +166,8 @@ class IBStore:
                 self.hours[symbol] = MarketHours(info.liquid_hours, info.time_zone)
                 if self.feeds[symbol].last_bar is None:
                     self.feeds[symbol].set_exchange(info.time_zone)
+                if symbol in self.ticks:
+                    self.ticks[symbol].set_exchange(info.time_zone)
 
     def market_open(self, symbol: str, now: datetime) -> bool:
         hours = self.hours.get(symbol)

@@ -66,7 +66,9 @@ class PortfolioPercentSizer(bt.Sizer):  # type: ignore[misc]
         price = data.close[0]
         if price <= 0:
             return 0
-        budget = self.broker.getvalue() * self.p.percents / 100.0 / len(self.strategy.datas)
+        # One share of the budget per symbol (a live strategy's tick feeds share their symbol).
+        symbols = len({getattr(d, "symbol", id(d)) for d in self.strategy.datas})
+        budget = self.broker.getvalue() * self.p.percents / 100.0 / symbols
         return int(min(budget, cash) / price)
 
 

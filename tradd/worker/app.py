@@ -24,7 +24,7 @@ from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from tradd.ib.broker import IBBroker
 from tradd.ib.clock import GatewayClock, system_clock
-from tradd.ib.feed import LiveFeed
+from tradd.ib.feed import LiveFeed, TickFeed
 from tradd.ib.link import IBLink
 from tradd.ib.store import IBStore
 from tradd.persistence.db import open_database
@@ -155,6 +155,9 @@ class Worker:
             cerebro.adddata(feed, name=feed.symbol)
             position = manager.book.position(feed.symbol)
             broker.register(feed, position.quantity, position.avg_price)
+        ticks = [TickFeed(symbol=s, name=f"{s}:ticks") for s in c.symbols] if c.ticks else []
+        for tick_feed in ticks:
+            cerebro.adddata(tick_feed, name=tick_feed._name)
         cerebro.setbroker(broker)
         cerebro.addsizer(PortfolioPercentSizer, percents=c.position_pct)
         cerebro.addstrategy(live_strategy(self.strategy_cls), **self.params)
@@ -177,6 +180,7 @@ class Worker:
             self.link.inbox,
             feeds,
             engine,
+            ticks,
             market_now=market_now,
             grace=self.settings.worker.bar_sync_grace,
             on_pump=self._pumped,

@@ -82,6 +82,7 @@ class WorkerEngine:
         self._resync_at, self._resync_why = math.inf, ""
         self._resync = Backoff(1.0, 60.0, 0.1)
         self._next_snapshot = 0.0
+        self._saved_state = (manager.gate.state, manager.gate.reason)
         self.last_reconcile: ReconcilePlan | None = None
 
     # -- gates ---------------------------------------------------------------------------
@@ -139,6 +140,9 @@ class WorkerEngine:
         if self.ready_count and self.link.usable:
             self._watch_feeds(now)
         self._equity(now)
+        gate = self.manager.gate
+        if (gate.state, gate.reason) != self._saved_state:  # e.g. a rule set REDUCING
+            self._save_state()
         mono = self._monotonic()
         if self.flatten is not None and self.flatten.step(mono, self.link.usable):
             self.flatten = None
@@ -313,6 +317,7 @@ class WorkerEngine:
 
     def _save_state(self) -> None:
         b, gate = self.account.baselines, self.manager.gate
+        self._saved_state = (gate.state, gate.reason)
         self.ledger.save_state(
             trading_state=str(gate.state),
             reason=gate.reason or None,

@@ -96,12 +96,13 @@ class OrderManager:
             self._record_refusal(request, "TRADING_GATE", blocked)
             return Refused(blocked)
         decision = self.gate.check_order(request, self._context().portfolio())
-        self._after_decision(request, decision)
         if not decision.allowed:
             self._record(request, decision, None)
+            self._after_decision(request, decision)
             return Refused(decision.reason)
         result = self._send(intents, decision.approved_quantity)
         self._record(request, decision, result.refs[0] if isinstance(result, Accepted) else None)
+        self._after_decision(request, decision)
         return result
 
     def submit_system(
