@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench bench-optimize bench-simgw sim clean
+.PHONY: run test lint typecheck unit bench bench-optimize bench-simgw bench-worker sim clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
@@ -36,13 +36,16 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: bench-optimize bench-simgw
+bench: bench-optimize bench-simgw bench-worker
 
 bench-optimize: $(STAMP)
 	$(BIN)/python bench/optimize_bench.py
 
 bench-simgw: $(STAMP)
 	$(BIN)/python bench/simgw_bench.py
+
+bench-worker: $(STAMP)
+	$(BIN)/python bench/worker_bench.py
 
 # The IB Gateway simulator on the shipped sample data, port 4002, one simulated minute a second.
 sim: $(STAMP)

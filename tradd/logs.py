@@ -24,9 +24,16 @@ _SHARED: list[structlog.types.Processor] = [
 
 
 def configure_logging(
-    settings: LogSettings, component: str, *, console: bool | None = None
+    settings: LogSettings,
+    component: str,
+    *,
+    console: bool | None = None,
+    context: dict[str, str] | None = None,
 ) -> Path:
-    """Route structlog and stdlib logging to `<dir>/<component>.log` (JSON) and stderr."""
+    """Route structlog and stdlib logging to `<dir>/<component>.log` (JSON) and stderr.
+
+    `context` is added to every line from every thread (e.g. the worker's strategy name),
+    including the client library's own log records."""
     settings.dir.mkdir(parents=True, exist_ok=True)
     path = settings.dir / f"{component}.log"
     level = getattr(logging, settings.level.upper())
@@ -35,12 +42,14 @@ def configure_logging(
         root.removeHandler(handler)
         handler.close()
     file_handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
-    file_handler.setFormatter(_formatter(structlog.processors.JSONRenderer()))
+    static = _static_fields(context or {})
+    file_handler.setFormatter(_formatter(structlog.processors.JSONRenderer(), static))
     root.addHandler(file_handler)
     if settings.console if console is None else console:
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setLevel(logging.WARNING)  # the terminal shows problems; the file has it all
-        stderr.setFormatter(_formatter(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())))
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        stderr.setFormatter(_formatter(renderer, static))
         root.addHandler(stderr)
     root.setLevel(level)
     structlog.configure(
@@ -53,8 +62,25 @@ def configure_logging(
     return path
 
 
-def _formatter(renderer: structlog.types.Processor) -> structlog.stdlib.ProcessorFormatter:
+def _static_fields(fields: dict[str, str]) -> structlog.types.Processor:
+    def add(
+        _logger: object, _name: str, event: structlog.types.EventDict
+    ) -> structlog.types.EventDict:
+        for key, value in fields.items():
+            event.setdefault(key, value)
+        return event
+
+    return add
+
+
+def _formatter(
+    renderer: structlog.types.Processor, static: structlog.types.Processor
+) -> structlog.stdlib.ProcessorFormatter:
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_SHARED,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=[*_SHARED, static],
+        processors=[
+            static,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
     )

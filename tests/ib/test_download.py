@@ -23,13 +23,13 @@ import pytest
 from tests.conftest import SAMPLE_DATA, RunCli
 from tradd.errors import DataError, TemporaryError, UsageError
 from tradd.ib.client import ClientListener, IBClient
-from tradd.ib.download import (
+from tradd.ib.download import download
+from tradd.ib.download_plan import (
     STEPS,
     DownloadReport,
     DownloadSpec,
     FetchRange,
     Gateway,
-    download,
     duration_for,
     plan_ranges,
 )

@@ -147,8 +147,8 @@ def download(
     import time
     from datetime import date
 
-    from tradd.ib.download import DownloadSpec, Gateway
     from tradd.ib.download import download as run_download
+    from tradd.ib.download_plan import DownloadSpec, Gateway
     from tradd.ib.pacing import HistoryPacer
 
     settings = settings_for(config)

@@ -124,5 +124,7 @@ def check_unique_strategies(strategies: tuple[StrategySettings, ...]) -> None:
         for s in strategies:
             value = getattr(s, attr)
             if value in seen:
-                raise ValueError(f"two strategies with {attr} {value!r}")
+                raise ValueError(
+                    f"strategies: two entries with {attr} = {value!r} (each needs its own)"
+                )
             seen.add(value)

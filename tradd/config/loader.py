@@ -136,6 +136,8 @@ def _describe(error: Mapping[str, Any], env: Mapping[str, str]) -> str:
     path = ".".join(str(p) for p in error["loc"]) or "(root)"
     if error["type"] == "extra_forbidden":
         return f"{path}: unknown key"
+    if not error["loc"] and error["type"] == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")  # names its own key path
     value = error.get("input")
     shown = "<redacted>" if _is_secret_path(path) else repr(value)
     source = _env_source(path, env)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradd.config.base import Section
@@ -125,8 +125,13 @@ class Settings(BaseSettings):
                 merged[key] = value
         try:
             return RiskSettings(**merged)
-        except ValueError as exc:
-            raise ValueError(f"strategies.{strategy.name}.risk: {exc}") from None
+        except ValidationError as exc:
+            where = f"strategies.{strategy.name}.risk"
+            problems = [
+                f"{'.'.join([where, *map(str, e['loc'])])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            ]
+            raise ValueError("; ".join(problems)) from None
 
     def database_url(self) -> SecretStr:
         """The configured URL, or a SQLite file in the state directory."""

@@ -189,7 +189,8 @@ class TickFeed(bt.feed.DataBase):  # type: ignore[misc]
 
     def set_exchange(self, time_zone: str) -> None:
         self.p.tz = self._tz = ExchangeZone(time_zone)
-        self.lines.datetime._settz(self._tz)
+        lines: Any = self.lines
+        lines.datetime._settz(self._tz)
 
     def add(self, quote: Quote) -> None:
         self._ready.append(quote)

@@ -68,6 +68,7 @@ class IBStore:
         self._held: dict[datetime, dict[str, Bar]] = {}
         self._held_since: dict[datetime, float] = {}
         self._stopping = False
+        self._next_tick = 0.0
 
     # -- Backtrader's store protocol -------------------------------------------------------
     def start(self) -> None:
@@ -91,13 +92,16 @@ class IBStore:
 
     # -- pumping ---------------------------------------------------------------------------
     def _wait_seconds(self) -> float:
-        wait = self._handler.tick()
+        """Until the handler's next periodic check, or the first held bar's grace ends."""
+        wait = self._next_tick - self._monotonic()
         if self._held_since:
             first = min(self._held_since.values()) + self._grace - self._monotonic()
-            wait = min(wait, max(first, 0.0))
+            wait = min(wait, first)
         return max(wait, 0.0)
 
     def _pump(self, wait: float) -> None:
+        """Handle everything queued (waiting up to `wait` for the first event), then run the
+        handler's periodic checks: after the queue is drained, so they see fresh data."""
         try:
             event = self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
         except queue.Empty:
@@ -111,8 +115,7 @@ class IBStore:
             except queue.Empty:
                 event = None
         self._release_held(self._market_now())
-        if handled:
-            self._handler.tick()
+        self._next_tick = self._monotonic() + self._handler.tick()
         if self._on_pump is not None:
             self._on_pump()
 

@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     failpoints = frozenset(filter(None, os.environ.get(FAILPOINTS_ENV, "").split(",")))
     try:
         settings = load_settings(args.config, environ=environ)
-        configure_logging(settings.log, f"worker-{args.strategy}")
+        configure_logging(
+            settings.log, f"worker-{args.strategy}", context={"strategy": args.strategy}
+        )
         worker = Worker(settings, args.strategy, WorkerOptions(failpoints=Failpoints(failpoints)))
     except ConfigError as exc:
         print(f"tradd worker: {exc}", file=sys.stderr)

@@ -1,0 +1,228 @@
+"""`MarketHours` (IB's and the simulator's hours strings) and `GatewayClock` (market time
+followed from the gateway), on fake samples and a fake wall clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tradd.ib.clock import MIN_RATE_WINDOW, RATE_WINDOW, GatewayClock
+from tradd.ib.hours import MarketHours
+
+
+def utc(y: int, mo: int, d: int, h: int, mi: int = 0, s: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
+
+
+# -- MarketHours: IB's format ------------------------------------------------------------------
+# 2024-03-08 (Fri) is EST (UTC-5); 2024-03-11 (Mon) and later are EDT (UTC-4).
+IB_SPEC = (
+    "20240308:0930-20240308:1600;20240309:CLOSED;20240310:CLOSED;"
+    "20240311:0930-20240311:1600;20240312:CLOSED;20240313:0930-20240313:1300"
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "open_"),
+    [
+        (utc(2024, 3, 8, 14, 29, 59), False),  # 09:29:59 EST
+        (utc(2024, 3, 8, 14, 30), True),  # 09:30 EST: open
+        (utc(2024, 3, 8, 20, 59, 59), True),
+        (utc(2024, 3, 8, 21, 0), False),  # 16:00 EST: closed
+        (utc(2024, 3, 9, 15, 0), False),  # CLOSED day
+        (utc(2024, 3, 11, 13, 29, 59), False),
+        (utc(2024, 3, 11, 13, 30), True),  # 09:30 EDT after the DST change
+        (utc(2024, 3, 11, 14, 29), True),  # would be before the open in EST
+        (utc(2024, 3, 11, 19, 59, 59), True),
+        (utc(2024, 3, 11, 20, 0), False),  # 16:00 EDT
+        (utc(2024, 3, 12, 15, 0), False),  # a holiday marked CLOSED
+        (utc(2024, 3, 13, 16, 59), True),  # early close at 13:00 EDT
+        (utc(2024, 3, 13, 17, 0), False),
+        (utc(2024, 3, 14, 15, 0), False),  # a day the string does not list
+    ],
+)
+def test_ib_hours_string_in_the_contracts_zone(now: datetime, open_: bool) -> None:
+    assert MarketHours(IB_SPEC, "US/Eastern").is_open(now) is open_
+
+
+def test_ib_hours_string_is_read_in_the_given_zone() -> None:
+    hours = MarketHours("20240311:0800-20240311:1630", "Europe/London")  # GMT in March
+    assert not hours.is_open(utc(2024, 3, 11, 7, 59, 59))
+    assert hours.is_open(utc(2024, 3, 11, 8, 0))
+    assert hours.is_open(utc(2024, 3, 11, 16, 29, 59))
+    assert not hours.is_open(utc(2024, 3, 11, 16, 30))
+
+
+def test_ib_session_across_midnight() -> None:
+    hours = MarketHours("20240310:1800-20240311:1700;20240311:1800-20240312:1700", "US/Eastern")
+    assert hours.is_open(utc(2024, 3, 11, 3, 0))  # 23:00 EDT Sunday
+    assert hours.is_open(utc(2024, 3, 11, 20, 59))  # 16:59 EDT Monday
+    assert not hours.is_open(utc(2024, 3, 11, 21, 30))  # the daily break
+    assert hours.is_open(utc(2024, 3, 11, 22, 0))
+
+
+def test_ib_all_closed_string_is_never_open() -> None:
+    hours = MarketHours("20240309:CLOSED;20240310:CLOSED", "US/Eastern")
+    assert not hours.is_open(utc(2024, 3, 9, 15, 0))
+    assert not hours.is_open(utc(2024, 3, 11, 15, 0))
+
+
+# -- MarketHours: the simulator's plain daily format ---------------------------------------------
+@pytest.mark.parametrize(
+    ("now", "open_"),
+    [
+        (utc(2024, 3, 8, 14, 29, 59), False),  # Friday 09:29:59 EST
+        (utc(2024, 3, 8, 14, 30), True),  # Friday 09:30 EST
+        (utc(2024, 3, 8, 20, 59, 59), True),
+        (utc(2024, 3, 8, 21, 0), False),  # 16:00 EST
+        (utc(2024, 3, 9, 15, 0), False),  # Saturday
+        (utc(2024, 3, 10, 15, 0), False),  # Sunday
+        (utc(2024, 3, 11, 13, 29, 59), False),  # Monday 09:29:59 EDT
+        (utc(2024, 3, 11, 13, 30), True),  # Monday 09:30 EDT
+        (utc(2024, 3, 11, 19, 59, 59), True),
+        (utc(2024, 3, 11, 20, 0), False),  # 16:00 EDT
+    ],
+)
+def test_simulator_daily_hours_weekdays_only(now: datetime, open_: bool) -> None:
+    assert MarketHours("09:30-16:00", "US/Eastern").is_open(now) is open_
+
+
+def test_simulator_daily_hours_other_times_and_blank_spec_defaults() -> None:
+    hours = MarketHours("10:00-11:30", "US/Eastern")
+    assert not hours.is_open(utc(2024, 3, 11, 13, 59, 59))
+    assert hours.is_open(utc(2024, 3, 11, 14, 0))
+    assert not hours.is_open(utc(2024, 3, 11, 15, 30))
+    blank = MarketHours("  ", "US/Eastern")  # no hours known: regular US session
+    assert blank.is_open(utc(2024, 3, 11, 13, 30))
+    assert not blank.is_open(utc(2024, 3, 11, 20, 0))
+    assert not blank.is_open(utc(2024, 3, 9, 15, 0))
+
+
+# -- GatewayClock ------------------------------------------------------------------------------
+T0 = utc(2024, 3, 11, 13, 30)
+
+
+class FakeWall:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeGateway:
+    """The gateway's clock as a function of wall time; counts reqCurrentTime samples."""
+
+    def __init__(self, wall: FakeWall, rate: float = 1.0, start: datetime = T0) -> None:
+        self.wall, self.rate, self.start, self.origin = wall, rate, start, wall.now
+        self.samples = 0
+        self.fail = False
+
+    def __call__(self) -> datetime:
+        self.samples += 1
+        if self.fail:
+            raise ConnectionError("not connected")
+        return self.start + timedelta(seconds=(self.wall.now - self.origin) * self.rate)
+
+
+def test_follows_the_sampled_server_time() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, start=utc(2020, 1, 2, 15, 0))  # not this machine's time
+    clock = GatewayClock(gateway, every=2.0, wall=wall)
+    assert clock() == utc(2020, 1, 2, 15, 0)
+    assert gateway.samples == 1
+
+
+def test_samples_at_most_every_interval_and_extrapolates_in_between() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall)
+    clock = GatewayClock(gateway, every=2.0, wall=wall)
+    clock()
+    wall.now += 1.5
+    assert clock() == T0 + timedelta(seconds=1.5)
+    wall.now += 0.25
+    assert clock() == T0 + timedelta(seconds=1.75)
+    assert gateway.samples == 1
+    wall.now = 102.0
+    clock()
+    assert gateway.samples == 2
+    clock()
+    clock()
+    assert gateway.samples == 2
+
+
+def test_estimates_a_fast_gateways_rate_after_the_minimum_window() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=60.0)
+    clock = GatewayClock(gateway, every=1.0, wall=wall)
+    assert clock() == T0
+    wall.now = 100.5  # no sample yet, and no rate either: 1x
+    assert clock() == T0 + timedelta(seconds=0.5)
+    wall.now = 104.0  # a sample, still inside MIN_RATE_WINDOW: exact, but rate unknown
+    assert clock() == T0 + timedelta(seconds=240)
+    wall.now = 104.5
+    assert clock() == T0 + timedelta(seconds=240.5)
+    wall.now = 100.0 + MIN_RATE_WINDOW  # now trusted: 60x
+    assert clock() == T0 + timedelta(seconds=300)
+    wall.now = 105.5
+    assert clock() == T0 + timedelta(seconds=330)  # extrapolated at 60x between samples
+    assert gateway.samples == 3
+
+
+def test_rate_window_follows_a_gateway_that_changes_speed() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=60.0)
+    clock = GatewayClock(gateway, every=1.0, wall=wall)
+    clock()
+    wall.now = 100.0 + RATE_WINDOW
+    assert clock() == T0 + timedelta(seconds=60 * RATE_WINDOW)
+    # from here the gateway runs at 120x
+    base = T0 + timedelta(seconds=60 * RATE_WINDOW)
+    gateway.start, gateway.origin, gateway.rate = base, wall.now, 120.0
+    wall.now += MIN_RATE_WINDOW
+    assert clock() == base + timedelta(seconds=120 * MIN_RATE_WINDOW)
+    wall.now += 0.5
+    assert clock() == base + timedelta(seconds=120 * (MIN_RATE_WINDOW + 0.5))
+
+
+def test_keeps_extrapolating_when_sampling_fails() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=60.0)
+    clock = GatewayClock(gateway, every=1.0, wall=wall)
+    clock()
+    wall.now = 106.0
+    assert clock() == T0 + timedelta(seconds=360)  # rate 60 now known
+    gateway.fail = True
+    wall.now = 107.0
+    assert clock() == T0 + timedelta(seconds=420)
+    wall.now = 107.5  # not sampled again within `every`
+    assert clock() == T0 + timedelta(seconds=450)
+    wall.now = 110.0
+    assert clock() == T0 + timedelta(seconds=600)
+    assert gateway.samples == 4
+    gateway.fail = False
+    wall.now = 111.0
+    assert clock() == T0 + timedelta(seconds=660)  # back on the real samples
+
+
+def test_first_sample_failing_falls_back_to_this_machines_clock() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, start=utc(2020, 1, 2, 15, 0))
+    gateway.fail = True
+    clock = GatewayClock(gateway, every=2.0, wall=wall)
+    before = datetime.now(UTC)
+    got = clock()
+    assert before <= got <= datetime.now(UTC)
+
+
+def test_a_paused_gateway_stands_still() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=0.0)
+    clock = GatewayClock(gateway, every=1.0, wall=wall)
+    clock()
+    wall.now = 100.0 + MIN_RATE_WINDOW
+    assert clock() == T0
+    for step in (0.5, 0.9, 3.0, 60.0):
+        wall.now += step
+        assert clock() == T0
