@@ -140,9 +140,9 @@ def test_samples_at_most_every_interval_and_extrapolates_in_between() -> None:
     clock = GatewayClock(gateway, every=2.0, wall=wall)
     clock()
     wall.now += 1.5
-    assert clock() == T0 + timedelta(seconds=1.5)
+    assert clock() == T0  # the rate is not known yet: standing still is the safe guess
     wall.now += 0.25
-    assert clock() == T0 + timedelta(seconds=1.75)
+    assert clock() == T0
     assert gateway.samples == 1
     wall.now = 102.0
     clock()
@@ -157,12 +157,12 @@ def test_estimates_a_fast_gateways_rate_after_the_minimum_window() -> None:
     gateway = FakeGateway(wall, rate=60.0)
     clock = GatewayClock(gateway, every=1.0, wall=wall)
     assert clock() == T0
-    wall.now = 100.5  # no sample yet, and no rate either: 1x
-    assert clock() == T0 + timedelta(seconds=0.5)
+    wall.now = 100.5  # no sample yet, and no rate either: it stands still
+    assert clock() == T0
     wall.now = 104.0  # a sample, still inside MIN_RATE_WINDOW: exact, but rate unknown
     assert clock() == T0 + timedelta(seconds=240)
     wall.now = 104.5
-    assert clock() == T0 + timedelta(seconds=240.5)
+    assert clock() == T0 + timedelta(seconds=240)
     wall.now = 100.0 + MIN_RATE_WINDOW  # now trusted: 60x
     assert clock() == T0 + timedelta(seconds=300)
     wall.now = 105.5
@@ -226,3 +226,18 @@ def test_a_paused_gateway_stands_still() -> None:
     for step in (0.5, 0.9, 3.0, 60.0):
         wall.now += step
         assert clock() == T0
+
+
+def test_never_runs_backwards_when_a_sample_is_behind_the_estimate() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=60.0)
+    clock = GatewayClock(gateway, every=1.0, wall=wall)
+    clock()
+    wall.now = 100.0 + MIN_RATE_WINDOW
+    ahead = clock()  # 60x now known
+    wall.now += 0.9
+    extrapolated = clock()
+    gateway.rate = 0.0  # the gateway paused: its next sample is behind the extrapolation
+    gateway.start, gateway.origin = extrapolated - timedelta(seconds=30), wall.now
+    wall.now += 1.0
+    assert clock() == extrapolated >= ahead

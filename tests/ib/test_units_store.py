@@ -234,7 +234,7 @@ def test_other_events_go_to_the_handler_in_arrival_order_then_one_periodic_check
     a, b, c = object(), object(), object()
     rig.pump(a, BarReceived(five("GOOG", at(14, 0, 10), 7.0)), b, c)
     assert rig.handler.events == [a, b, c]
-    assert rig.handler.seen_at_tick == [3]  # the periodic check ran once, after the queue was drained
+    assert rig.handler.seen_at_tick == [3]  # one periodic check, after the queue drained
     assert rig.pumps == 1
     rig.pump()
     assert rig.handler.seen_at_tick == [3, 3]

@@ -128,7 +128,8 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             where = f"strategies.{strategy.name}.risk"
             problems = [
-                f"{'.'.join([where, *map(str, e['loc'])])}: {e['msg'].removeprefix('Value error, ')}"
+                f"{'.'.join([where, *map(str, e['loc'])])}: "
+                + str(e["msg"]).removeprefix("Value error, ")
                 for e in exc.errors()
             ]
             raise ValueError("; ".join(problems)) from None

@@ -312,7 +312,8 @@ class IBClient:
 
     async def subscribe_bars(self, symbol: str) -> None:
         """Stream IB's 5-second real-time bars for `symbol` (a qualified contract)."""
-        bars = self._ib.reqRealTimeBars(self._contracts[symbol], 5, "TRADES", False)
+        # Regular hours only, like the warm-up history and the research data.
+        bars = self._ib.reqRealTimeBars(self._contracts[symbol], 5, "TRADES", True)
         bars.updateEvent += lambda items, has_new: self._realtime_bar(symbol, items, has_new)
         self._bars[symbol] = bars
 

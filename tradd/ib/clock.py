@@ -31,7 +31,9 @@ class GatewayClock:
         self._sample, self._every, self._wall = sample, every, wall
         self._first: tuple[float, datetime] | None = None
         self._last: tuple[float, datetime] | None = None
-        self._rate = 1.0
+        self._rate = 0.0
+        """Unknown until measured: standing still is safe (data is never "from the future")."""
+        self._latest = datetime.min.replace(tzinfo=UTC)
 
     def __call__(self) -> datetime:
         now = self._wall()
@@ -40,7 +42,9 @@ class GatewayClock:
         if self._last is None:
             return system_clock()
         wall, server = self._last
-        return server + timedelta(seconds=(now - wall) * self._rate)
+        estimate = server + timedelta(seconds=(now - wall) * self._rate)
+        self._latest = max(self._latest, estimate)  # never backwards
+        return self._latest
 
     def _observe(self, now: float) -> None:
         try:

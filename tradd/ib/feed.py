@@ -15,7 +15,7 @@ backtest: intraday bars are stamped with their start, daily bars with the sessio
 from __future__ import annotations
 
 from collections import deque
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,9 @@ class ExchangeZone(tzinfo):
         local = self._zone.fromutc(when.replace(tzinfo=self._zone))
         return local.replace(tzinfo=self)
 
-    def localize(self, when: datetime) -> datetime:
+    def localize(self, when: datetime | date) -> datetime:
+        if not isinstance(when, datetime):  # Backtrader passes an order's `valid` date too
+            when = datetime.combine(when, time())
         return when.replace(tzinfo=self)
 
 
@@ -117,10 +119,14 @@ class LiveFeed(bt.feed.DataBase):  # type: ignore[misc]
         if time_zone == self.zone.key:
             return
         self.zone = ZoneInfo(time_zone)
-        self.aggregator = BarAggregator(self.symbol, self.bar_seconds, time_zone)
+        self.reset_aggregator()
         self.p.tz = ExchangeZone(time_zone)
         self._tz = self.p.tz
         self.lines.datetime._settz(self._tz)
+
+    def reset_aggregator(self) -> None:
+        """Forget the bar in progress (its history replaces it after an outage)."""
+        self.aggregator = BarAggregator(self.symbol, self.bar_seconds, self.zone.key)
 
     def add_history(self, bars: list[Bar], now: datetime) -> None:
         """Queue warm-up bars; a last bar still in progress seeds the aggregator instead."""

@@ -69,6 +69,7 @@ class IBStore:
         self._held_since: dict[datetime, float] = {}
         self._stopping = False
         self._next_tick = 0.0
+        self._released_until: datetime | None = None
 
     # -- Backtrader's store protocol -------------------------------------------------------
     def start(self) -> None:
@@ -145,6 +146,9 @@ class IBStore:
 
     # -- the per-period barrier --------------------------------------------------------------
     def _hold(self, bar: Bar) -> None:
+        if self._released_until is not None and bar.start <= self._released_until:
+            self.feeds[bar.symbol].add_live(bar)  # its period already went out: no waiting
+            return
         self._held.setdefault(bar.start, {})[bar.symbol] = bar
         self._held_since.setdefault(bar.start, self._monotonic())
 
@@ -160,6 +164,7 @@ class IBStore:
                 break  # keep later periods behind this one: bars go out in time order
             for symbol, bar in bars.items():
                 self.feeds[symbol].add_live(bar)
+            self._released_until = start
             del self._held[start], self._held_since[start]
 
     def set_contracts(self, contracts: Mapping[str, ContractInfo]) -> None:
@@ -192,15 +197,19 @@ class IBStore:
         now = self._market_now()
         for symbol, feed in self.feeds.items():
             last = feed.last_bar
-            if last is None:
+            if last is None or (now - last.start).total_seconds() < 2 * feed.bar_seconds:
                 continue
             missed = int((now - last.start).total_seconds() // feed.bar_seconds)
-            if missed < 2:
-                continue
             duration, size = history_request(feed.bar_seconds, missed + 1)
             fresh = [b for b in history(symbol, duration, size) if b.start > last.start]
+            # The bar in progress before the outage lacks what was missed: history has it.
+            feed.reset_aggregator()
+            for held in self._held.values():
+                held.pop(symbol, None)
             feed.add_history(fresh, now)
             log.info("gap filled", symbol=symbol, bars=len(fresh))
+        for start in [s for s, bars in self._held.items() if not bars]:
+            del self._held[start], self._held_since[start]
 
 
 def history_request(bar_seconds: int, bars: int) -> tuple[str, str]:

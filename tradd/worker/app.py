@@ -21,7 +21,7 @@ import structlog
 
 from tradd.config.live import LIVE_BAR_SECONDS
 from tradd.config.settings import Settings
-from tradd.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from tradd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, StrategyError, TemporaryError
 from tradd.ib.broker import IBBroker
 from tradd.ib.clock import GatewayClock, system_clock
 from tradd.ib.feed import LiveFeed, TickFeed
@@ -89,10 +89,15 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> int:
-        engine_db, sessions = open_database(
-            self.settings.database_url(), echo=self.settings.database.echo
-        )
+        """Run until stopped. 0: stopped; 1: failed (a strategy error also halts it)."""
         structlog.contextvars.bind_contextvars(strategy=self.config.name)
+        try:
+            engine_db, sessions = open_database(
+                self.settings.database_url(), echo=self.settings.database.echo
+            )
+        except TemporaryError as exc:
+            log.error("database unavailable", error=str(exc))
+            return EXIT_FAILURE
         channel = None
         try:
             cerebro = self._assemble(Ledger(sessions, self.config.name))
@@ -103,18 +108,17 @@ class Worker:
             self._install_signals()
             self.link.start()
             self.started.set()
-            log.info(
-                "worker running",
-                symbols=list(self.config.symbols),
-                channel=str(self.channel_path),
-                library=self.link.client.library,
-            )
+            log.info("worker running", symbols=list(self.config.symbols),
+                     channel=str(self.channel_path), library=self.link.client.library)  # fmt: skip
             cerebro.run()
             return EXIT_OK
+        except StrategyError as exc:
+            log.exception("strategy failed; halting it", error=str(exc))
+            if self.engine is not None:
+                self.engine.halt(f"strategy error: {exc}")
+            return EXIT_FAILURE
         except Exception as exc:
             log.exception("worker failed", error=repr(exc))
-            if self.engine is not None:
-                self.engine.halt(f"worker crashed: {exc!r}")
             return EXIT_FAILURE
         finally:
             if channel is not None:

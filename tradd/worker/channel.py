@@ -26,6 +26,8 @@ import structlog
 
 log = structlog.get_logger("tradd.worker.channel")
 MAX_REQUEST = 64 * 1024
+ANSWER_TIMEOUT = 10.0
+"""Seconds the main loop has to answer a command (flatten and stop: the flatten timeout)."""
 COMMANDS = frozenset({"status", "flatten", "pause", "resume", "stop", "events", "ping"})
 
 
@@ -53,7 +55,7 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
     if not isinstance(request, dict):
         raise CommandError("bad_request", "a request is a JSON object")
     name = request.get("cmd")
-    if name not in COMMANDS:
+    if not isinstance(name, str) or name not in COMMANDS:
         raise CommandError("unknown_command", f"cmd {name!r}: one of {', '.join(sorted(COMMANDS))}")
     args = {k: v for k, v in request.items() if k != "cmd"}
     return str(name), args
@@ -84,7 +86,8 @@ class CommandChannel:
         self._thread.start()
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that never ran
+            self._server.shutdown()
         self._server.server_close()
         if self.path.exists():
             self.path.unlink()
@@ -94,6 +97,8 @@ class CommandChannel:
             line = rfile.readline(MAX_REQUEST + 1)
             if not line:
                 return
+            if len(line) > MAX_REQUEST and not line.endswith(b"\n"):
+                _discard_line(rfile)  # the rest of an oversized request is not a request
             reply = self._answer(line)
             try:
                 wfile.write(json.dumps(reply, default=str).encode() + b"\n")
@@ -108,13 +113,20 @@ class CommandChannel:
             return _error(exc.code, str(exc))
         command = Command(name, args)
         self._inbox.put(command)
-        timeout = float(args.get("timeout", self._timeout)) if name == "flatten" else 10.0
+        timeout = self._timeout if name in ("flatten", "stop") else ANSWER_TIMEOUT
         try:
             return {"ok": True, "result": command.reply.result(timeout + 2.0)}
         except FutureTimeout:
             return _error("timeout", f"the worker did not answer {name!r} in time")
         except CommandError as exc:
             return _error(exc.code, str(exc))
+
+
+def _discard_line(rfile: Any) -> None:
+    while True:
+        chunk = rfile.readline(MAX_REQUEST)
+        if not chunk or chunk.endswith(b"\n"):
+            return
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +34,10 @@ from tradd.ib.events import (
 )
 from tradd.ib.link import IBLink
 from tradd.ib.store import IBStore
+from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
+from tradd.persistence.records import PositionRow
 from tradd.risk import Portfolio, TradingState
 from tradd.worker.account import AccountState
 from tradd.worker.channel import Command, CommandError
@@ -75,6 +77,7 @@ class WorkerEngine:
         self.store: IBStore | None = None
         self.started = monotonic()
         self.ready_count = 0
+        self.warmed_up = False
         self.flatten: FlattenJob | None = None
         self.stopping: str = ""
         self._stop_deadline = math.inf
@@ -177,9 +180,10 @@ class WorkerEngine:
         if first is not None:
             self.account.set_zone(first.time_zone)
         try:
-            if self.ready_count == 0:
+            if not self.warmed_up:
                 self.store.backfill(self._history, self.strategy.warmup_bars)
-            elif why == "connected":
+                self.warmed_up = True
+            elif why in ("connected", "data_lost"):
                 self.store.fill_gap(self._history)
             self.reconcile(why)
         except TemporaryError as exc:
@@ -229,6 +233,9 @@ class WorkerEngine:
             self.manager.mark(ref, OrderStatus.CANCELLED, "no longer known to IB at reconciliation")
         for execution, commission in plan.new_fills:
             self.manager.on_execution(execution, commission)
+        held = [PositionRow(p.symbol, p.quantity, p.avg_cost) for p in view.positions
+                if p.symbol in self.strategy.symbols]  # fmt: skip
+        self.ledger.snapshot_positions(held, "broker")
         if plan.mismatches:
             self._recheck_at = self._monotonic() + MISMATCH_RECHECK
         self.ledger.record_connection_event("reconciled", f"{why}: {plan.summary()}")
@@ -333,6 +340,7 @@ class WorkerEngine:
             return
         prices = self.store.last_price if self.store else {}
         book = self.manager.book
+        self.ledger.snapshot_positions(_book_rows(book, prices), "ledger")
         self.ledger.snapshot_equity(
             net_liquidation=nlv,
             cash=_finite(self.account.cash),
@@ -422,3 +430,13 @@ class WorkerEngine:
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def _book_rows(book: Book, prices: Mapping[str, float]) -> list[PositionRow]:
+    rows = []
+    for symbol, p in book.positions().items():
+        price = prices.get(symbol)
+        value = p.quantity * price if price is not None else None
+        unrealized = (price - p.avg_price) * p.quantity if price is not None else None
+        rows.append(PositionRow(symbol, p.quantity, p.avg_price, price, value, unrealized))
+    return rows

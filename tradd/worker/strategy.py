@@ -9,13 +9,15 @@ unchanged; a subclass made here skips `next` while any feed is delivering histor
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import backtrader as bt
 
 from tradd.config.live import StrategySettings
-from tradd.errors import ConfigError, UsageError
+from tradd.errors import ConfigError, StrategyError, TraddError, UsageError
 from tradd.strategy_loader import check_param_names, full_params, invalid_reason, load_strategy
 
 
@@ -52,13 +54,38 @@ def _params_file(path: Path | None, where: str) -> dict[str, Any]:
 
 
 def live_strategy(cls: type[bt.Strategy]) -> type[bt.Strategy]:
-    """A subclass of `cls` whose next() is skipped while history bars are delivered."""
+    """A subclass of `cls` whose next() is skipped while history bars are delivered, and
+    whose exceptions become StrategyError: a bug in the strategy halts the strategy, it is
+    not mistaken for a failure of the worker (which would be retried)."""
 
     class Live(cls):  # type: ignore[misc]
+        def __init__(self) -> None:
+            with _strategy_code(cls, "__init__"):
+                super().__init__()
+
         def next(self) -> None:
             if any(getattr(d, "in_history", False) for d in self.datas):
                 return
-            super().next()
+            with _strategy_code(cls, "next"):
+                super().next()
+
+        def notify_order(self, order: Any) -> None:
+            with _strategy_code(cls, "notify_order"):
+                super().notify_order(order)
+
+        def notify_trade(self, trade: Any) -> None:
+            with _strategy_code(cls, "notify_trade"):
+                super().notify_trade(trade)
 
     Live.__name__ = Live.__qualname__ = f"Live{cls.__name__}"
     return Live
+
+
+@contextmanager
+def _strategy_code(cls: type[bt.Strategy], method: str) -> Iterator[None]:
+    try:
+        yield
+    except TraddError:
+        raise
+    except Exception as exc:
+        raise StrategyError(f"{cls.__module__}.{cls.__name__}.{method} raised {exc!r}") from exc
