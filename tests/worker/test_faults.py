@@ -179,7 +179,9 @@ def test_rejected_order_reaches_the_strategy_and_is_not_retried(
     live.advance(120)
     ledger = ledger_for()
     first, second = ledger.orders()
-    assert (first.status == OrderStatus.REJECTED and str(code) in (first.reason or "")) or code == 201
+    assert (
+        first.status == OrderStatus.REJECTED and str(code) in (first.reason or "")
+    ) or code == 201
     assert first.status == OrderStatus.REJECTED
     assert second.status == OrderStatus.FILLED
     assert statuses(live, "s1-1")[-1] in ("Rejected", "Margin")

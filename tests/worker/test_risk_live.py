@@ -60,16 +60,17 @@ def test_alert_lets_the_order_through_and_raises_an_event(launch, ledger_for, si
     assert "risk_breach" in live.engine.events.kinds()
 
 
-def test_close_position_closes_the_strategy_and_then_only_exits_pass(
-    launch, ledger_for, simulator
-):
+def test_close_position_closes_the_strategy_and_then_only_exits_pass(launch, ledger_for, simulator):
     risk = off(max_position_size={"limit": 1.0, "action": "CLOSE_POSITION"})
     live = launch("1:BUY:10;2:BUY:30;3:BUY:5", risk=risk)  # 10 fit; 40 shares > 1% of 1M
     for _ in range(3):
         live.advance(60)
     ledger = ledger_for()
     refs = [(o.order_ref, o.side, o.quantity, o.status) for o in ledger.orders()]
-    assert refs == [("s1-1", "BUY", 10, OrderStatus.FILLED), ("s1-2", "SELL", 10, OrderStatus.FILLED)]
+    assert refs == [
+        ("s1-1", "BUY", 10, OrderStatus.FILLED),
+        ("s1-2", "SELL", 10, OrderStatus.FILLED),
+    ]
     actions = [d.action for d in ledger.risk_decisions()]
     assert actions == ["APPROVED", "BLOCKED", "SYSTEM", "BLOCKED"]  # the close, then REDUCING
     assert live.engine.manager.gate.state == "REDUCING"

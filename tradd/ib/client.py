@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from tradd.errors import TemporaryError
+from tradd.ib import convert
 from tradd.ib.types import (
     Bar,
     BrokerPosition,
@@ -31,13 +31,10 @@ from tradd.ib.types import (
     OrderUpdate,
     PortfolioLine,
     Quote,
-    Side,
 )
 
 T = TypeVar("T")
 LIBRARIES = ("ib_async", "ib_insync")
-UNSET_DOUBLE = 1.7976931348623157e308
-"""IB's "no value" for doubles (e.g. realized P&L of an opening execution)."""
 
 
 def load_library(name: str = "auto") -> ModuleType:
@@ -233,11 +230,11 @@ class IBClient:
     async def open_orders(self) -> list[OrderUpdate]:
         """This client's working orders, fresh from the gateway."""
         await asyncio.wait_for(self._ib.reqOpenOrdersAsync(), self._timeout)
-        return [self._update(t) for t in self._ib.openTrades()]
+        return [convert.order_update(t) for t in self._ib.openTrades()]
 
     async def completed_orders(self) -> list[OrderUpdate]:
         trades = await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(True), self._timeout)
-        return [self._update(t) for t in trades]
+        return [convert.order_update(t) for t in trades]
 
     async def executions(self) -> list[tuple[Execution, Commission | None]]:
         """Today's executions of the account, with their commission reports when known."""
@@ -249,7 +246,7 @@ class IBClient:
         for fill in fills:
             report = stored.get(fill.execution.execId, fill).commissionReport
             known = report is not None and report.execId
-            out.append((self._execution(fill), self._commission(report) if known else None))
+            out.append((convert.execution(fill), convert.commission(report) if known else None))
         return out
 
     async def positions(self) -> list[BrokerPosition]:
@@ -304,10 +301,10 @@ class IBClient:
             raise TemporaryError(
                 f"{symbol}: no answer to a historical data request within {self._timeout:g} s"
             )
-        seconds = _bar_seconds(bar_size)
+        seconds = convert.bar_seconds(bar_size)
         tz = ZoneInfo(self._tz(symbol))
         return HistoryResult(
-            tuple(self._bar(symbol, b, seconds, tz) for b in bars or ()), tuple(errors)
+            tuple(convert.history_bar(symbol, b, seconds, tz) for b in bars or ()), tuple(errors)
         )
 
     async def subscribe_bars(self, symbol: str) -> None:
@@ -343,99 +340,21 @@ class IBClient:
     def _tz(self, symbol: str) -> str:
         return self._zones.get(symbol, "US/Eastern")
 
-    def _bar(self, symbol: str, b: Any, seconds: int, tz: ZoneInfo) -> Bar:
-        stamp = b.date
-        if isinstance(stamp, datetime):
-            start = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-        else:  # a daily bar's date: the session's day, midnight exchange time
-            start = datetime.combine(_as_date(stamp), time(), tz)
-        return Bar(
-            symbol,
-            start.astimezone(UTC),
-            seconds,
-            float(b.open),
-            float(b.high),
-            float(b.low),
-            float(b.close),
-            float(b.volume),
-        )
-
     def _realtime_bar(self, symbol: str, items: Any, has_new: bool) -> None:
         if not has_new or not items:
             return
         b = items[-1]
         del items[:]  # the library keeps every bar of the subscription otherwise
-        start = b.time if b.time.tzinfo else b.time.replace(tzinfo=UTC)
-        self._listener.on_bar(
-            Bar(
-                symbol,
-                start.astimezone(UTC),
-                5,
-                float(b.open_),
-                float(b.high),
-                float(b.low),
-                float(b.close),
-                float(b.volume),
-            )
-        )
-
-    def _update(self, trade: Any) -> OrderUpdate:
-        o, s = trade.order, trade.orderStatus
-        last = trade.log[-1] if trade.log else None
-        message = last.message if last is not None else ""
-        error_code = int(getattr(last, "errorCode", 0) or 0)
-        return OrderUpdate(
-            o.orderId,
-            o.permId or s.permId,
-            o.orderRef or "",
-            trade.contract.symbol,
-            s.status,
-            float(s.filled),
-            float(s.remaining),
-            float(s.avgFillPrice or 0.0),
-            message,
-            o.action,
-            float(o.totalQuantity),
-            o.orderType,
-            _price(o.lmtPrice),
-            _price(o.auxPrice),
-            o.parentId,
-            o.clientId,
-            error_code,
-        )
-
-    def _execution(self, fill: Any) -> Execution:
-        e = fill.execution
-        when = fill.time if isinstance(fill.time, datetime) else e.time
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        side: Side = "BUY" if e.side in ("BOT", "BUY") else "SELL"
-        return Execution(
-            e.execId,
-            e.orderId,
-            e.permId,
-            e.orderRef or "",
-            fill.contract.symbol,
-            side,
-            float(e.shares),
-            float(e.price),
-            when.astimezone(UTC),
-            e.acctNumber,
-        )
-
-    @staticmethod
-    def _commission(report: Any) -> Commission:
-        realized = report.realizedPNL
-        known = realized is not None and not math.isnan(realized) and realized < UNSET_DOUBLE / 2
-        return Commission(report.execId, float(report.commission), realized if known else None)
+        self._listener.on_bar(convert.realtime_bar(symbol, b))
 
     def _order_event(self, trade: Any) -> None:
-        self._listener.on_order(self._update(trade))
+        self._listener.on_order(convert.order_update(trade))
 
     def _exec_event(self, trade: Any, fill: Any) -> None:
-        self._listener.on_execution(self._execution(fill))
+        self._listener.on_execution(convert.execution(fill))
 
     def _commission_event(self, trade: Any, fill: Any, report: Any) -> None:
-        self._listener.on_commission(self._commission(report))
+        self._listener.on_commission(convert.commission(report))
 
     def _error_event(self, req_id: int, code: int, message: str, contract: Any = None) -> None:
         self._listener.on_notice(Notice(req_id, code, message))
@@ -445,33 +364,11 @@ class IBClient:
             self._listener.on_account_value(value.tag, value.value, value.currency)
 
     def _portfolio_event(self, item: Any) -> None:
-        self._listener.on_portfolio(
-            PortfolioLine(
-                item.contract.symbol,
-                float(item.position),
-                float(item.marketPrice),
-                float(item.marketValue),
-                float(item.averageCost),
-                float(item.unrealizedPNL),
-                float(item.realizedPNL),
-            )
-        )
+        self._listener.on_portfolio(convert.portfolio_line(item))
 
     def _tickers_event(self, tickers: Any) -> None:
         for t in tickers:
-            when = t.time or datetime.now(UTC)
-            self._listener.on_quote(
-                Quote(
-                    t.contract.symbol,
-                    when,
-                    _num(t.bid),
-                    _num(t.ask),
-                    _num(t.last),
-                    _num(t.bidSize),
-                    _num(t.askSize),
-                    _num(t.lastSize),
-                )
-            )
+            self._listener.on_quote(convert.quote(t))
 
 
 def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
@@ -479,32 +376,3 @@ def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
         return await value
 
     return value if asyncio.iscoroutine(value) else wrap()
-
-
-def _price(value: float) -> float | None:
-    return None if value is None or value >= UNSET_DOUBLE / 2 else float(value)
-
-
-def _num(value: Any) -> float:
-    return (
-        0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-    )
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _bar_seconds(bar_size: str) -> int:
-    count, unit = bar_size.split()[:2]
-    unit_seconds = {
-        "sec": 1,
-        "secs": 1,
-        "min": 60,
-        "mins": 60,
-        "hour": 3600,
-        "hours": 3600,
-        "day": 86400,
-        "days": 86400,
-    }
-    return int(count) * unit_seconds[unit]

@@ -40,12 +40,11 @@ from tradd.persistence.models import OrderStatus
 from tradd.persistence.records import PositionRow
 from tradd.risk import Portfolio, TradingState
 from tradd.worker.account import AccountState
-from tradd.worker.channel import Command, CommandError
+from tradd.worker.channel import Command
 from tradd.worker.events import EventLog
-from tradd.worker.flatten import FlattenJob, flatten_job
+from tradd.worker.operator import Operator
 from tradd.worker.orders import OrderManager
 from tradd.worker.reconcile import BrokerView, ReconcilePlan, plan_reconciliation
-from tradd.worker.snapshot import status_snapshot
 from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker.engine")
@@ -78,9 +77,7 @@ class WorkerEngine:
         self.started = monotonic()
         self.ready_count = 0
         self.warmed_up = False
-        self.flatten: FlattenJob | None = None
-        self.stopping: str = ""
-        self._stop_deadline = math.inf
+        self.operator = Operator(self, request_stop, monotonic)
         self._recheck_at = math.inf
         self._resync_at, self._resync_why = math.inf, ""
         self._resync = Backoff(1.0, 60.0, 0.1)
@@ -91,8 +88,8 @@ class WorkerEngine:
     # -- gates ---------------------------------------------------------------------------
     def blocked_reason(self) -> str:
         """Why no strategy order may go out now ("" when it may)."""
-        if self.stopping:
-            return f"worker is stopping ({self.stopping})"
+        if self.operator.stopping:
+            return f"worker is stopping ({self.operator.stopping})"
         if not self.link.usable:
             return f"not connected to IB ({self.link.state}: {self.link.manager.reason})"
         if self.ready_count == 0:
@@ -135,7 +132,7 @@ class WorkerEngine:
         elif isinstance(event, FarmNotice):
             self.ledger.record_connection_event("farm", event.notice.message, event.notice.code)
         elif isinstance(event, Command):
-            self._command(event)
+            self.operator.handle(event)
 
     def tick(self) -> float:
         wait = min(self.settings.heartbeat, self.manager.expire_pending())
@@ -145,19 +142,16 @@ class WorkerEngine:
         self._equity(now)
         gate = self.manager.gate
         if (gate.state, gate.reason) != self._saved_state:  # e.g. a rule set REDUCING
-            self._save_state()
+            self.save_state()
         mono = self._monotonic()
-        if self.flatten is not None and self.flatten.step(mono, self.link.usable):
-            self.flatten = None
+        self.operator.tick(mono)
         if mono >= self._recheck_at:
             self._recheck_positions()
         if mono >= self._resync_at and self.link.usable:
             self._resync_at = math.inf
             self._ready(self._resync_why)
-        if self.stopping:
-            self._advance_stop(mono)
         if mono >= self._next_snapshot:
-            self._snapshot()
+            self.snapshot()
         return max(wait, 0.0)
 
     # -- link ------------------------------------------------------------------------------
@@ -263,7 +257,7 @@ class WorkerEngine:
 
     def halt(self, reason: str) -> None:
         self.manager.gate.set_state(TradingState.HALTED, reason)
-        self._save_state()
+        self.save_state()
         self.events.emit("halted", "critical", reason)
 
     # -- feeds and equity -------------------------------------------------------------------
@@ -300,7 +294,7 @@ class WorkerEngine:
         if new_day:
             self.manager.gate.new_day()
         if changed:
-            self._save_state()
+            self.save_state()
         if not self.ready_count:
             return
         decision = self.manager.gate.check_portfolio(self.portfolio())
@@ -318,11 +312,11 @@ class WorkerEngine:
             decision.reason,
             state=str(decision.state),
         )
-        self._save_state()
+        self.save_state()
         if decision.close_symbols:
             self.manager.close_positions(decision.close_symbols, f"risk: {decision.reason}")
 
-    def _save_state(self) -> None:
+    def save_state(self) -> None:
         b, gate = self.account.baselines, self.manager.gate
         self._saved_state = (gate.state, gate.reason)
         self.ledger.save_state(
@@ -333,7 +327,7 @@ class WorkerEngine:
             day_start_equity=b.day_start_equity,
         )
 
-    def _snapshot(self) -> None:
+    def snapshot(self) -> None:
         self._next_snapshot = self._monotonic() + self.settings.snapshot_interval
         nlv = self.account.net_liquidation
         if not math.isfinite(nlv):
@@ -349,83 +343,6 @@ class WorkerEngine:
             unrealized_pnl=book.unrealized(prices),
             daily_pnl=self.account.daily_pnl,
         )
-
-    # -- commands and stopping ---------------------------------------------------------------
-    def _command(self, command: Command) -> None:
-        try:
-            result = self._run_command(command)
-        except CommandError as exc:
-            command.reply.set_exception(exc)
-            return
-        if result is not None:
-            command.reply.set_result(result)
-
-    def _run_command(self, command: Command) -> dict[str, Any] | None:
-        gate, name = self.manager.gate, command.name
-        if name in ("status", "ping"):
-            return status_snapshot(self)
-        if name == "events":
-            since = command.args.get("since", 0)
-            since = since if isinstance(since, int) else 0
-            return {"events": [e.as_dict() for e in self.events.since(since)]}
-        if name == "pause":
-            gate.set_state(TradingState.REDUCING, "paused by operator: exits only")
-        elif name == "resume":
-            gate.set_state(TradingState.ACTIVE, "resumed by operator")
-        elif name == "flatten":
-            self.start_flatten(str(command.args.get("requested_by", "operator")), command)
-            return None
-        elif name == "stop":
-            self.begin_stop("stop command")
-        self._save_state()
-        return {"trading_state": str(gate.state), "reason": gate.reason}
-
-    def start_flatten(self, requested_by: str, command: Command | None = None) -> None:
-        if self.flatten is not None:
-            raise CommandError("conflict", "a flatten is already in progress")
-        self.manager.gate.set_state(TradingState.HALTED, f"flattened by {requested_by}")
-        self._save_state()
-        self.flatten = flatten_job(
-            self.manager,
-            requested_by,
-            self.settings.flatten_timeout,
-            self._monotonic,
-            command.reply if command else None,
-        )
-        self.events.emit("flatten", "warning", f"flatten requested by {requested_by}")
-        if self.flatten.step(self._monotonic(), self.link.usable):
-            self.flatten = None
-
-    def begin_stop(self, why: str) -> None:
-        """Stop taking signals; cancel working orders and flatten if configured; then stop."""
-        if self.stopping:
-            self._request_stop()  # asked twice: stop now
-            return
-        self.stopping = why
-        self._stop_deadline = self._monotonic() + self.settings.flatten_timeout
-        log.info(
-            "stopping",
-            why=why,
-            cancel=self.strategy.cancel_on_stop,
-            flatten=self.strategy.flatten_on_stop,
-        )
-        if self.strategy.flatten_on_stop and self.flatten is None:
-            self.start_flatten("stop")
-        elif self.strategy.cancel_on_stop:
-            for ref, status in self.manager.working_statuses().items():
-                if status != OrderStatus.CREATED:
-                    self.manager.cancel(ref)
-
-    def _advance_stop(self, now: float) -> None:
-        working = [
-            r for r, s in self.manager.working_statuses().items() if s != OrderStatus.CREATED
-        ]
-        settled = self.flatten is None and (not self.strategy.cancel_on_stop or not working)
-        if settled or now >= self._stop_deadline or not self.link.usable:
-            if not settled:
-                log.warning("stopping with orders still working", orders=working)
-            self._snapshot()
-            self._request_stop()
 
 
 def _finite(value: float) -> float | None:

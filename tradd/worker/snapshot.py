@@ -51,6 +51,6 @@ def status_snapshot(engine: WorkerEngine) -> dict[str, Any]:
         "last_bar": last_bar,
         "feeds": {s: str(h) for s, h in engine.watchdog.health.items()},
         "working_orders": sorted(engine.manager.working_statuses()),
-        "flatten_running": engine.flatten is not None,
-        "stopping": engine.stopping or None,
+        "flatten_running": engine.operator.flatten is not None,
+        "stopping": engine.operator.stopping or None,
     }

@@ -1,0 +1,125 @@
+"""What operators ask of a worker (the command channel) and how it stops.
+
+Status, events, pause and resume are answered at once; flatten and stop are small
+processes advanced on each tick of the worker's loop, because the fills and cancels that
+finish them arrive through that same loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from tradd.persistence.models import OrderStatus
+from tradd.risk import TradingState
+from tradd.worker.channel import Command, CommandError
+from tradd.worker.flatten import FlattenJob, flatten_job
+from tradd.worker.snapshot import status_snapshot
+
+if TYPE_CHECKING:
+    from tradd.worker.engine import WorkerEngine
+
+log = structlog.get_logger("tradd.worker.operator")
+
+
+class Operator:
+    def __init__(
+        self,
+        engine: WorkerEngine,
+        request_stop: Callable[[], None],
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._engine, self._request_stop, self._monotonic = engine, request_stop, monotonic
+        self.flatten: FlattenJob | None = None
+        self.stopping: str = ""
+        """Why the worker is stopping ("" while it is not)."""
+        self._stop_deadline = math.inf
+
+    def handle(self, command: Command) -> None:
+        try:
+            result = self._run(command)
+        except CommandError as exc:
+            command.reply.set_exception(exc)
+            return
+        if result is not None:
+            command.reply.set_result(result)
+
+    def tick(self, now: float) -> None:
+        usable = self._engine.link.usable
+        if self.flatten is not None and self.flatten.step(now, usable):
+            self.flatten = None
+        if self.stopping:
+            self._advance_stop(now)
+
+    def _run(self, command: Command) -> dict[str, Any] | None:
+        engine, name = self._engine, command.name
+        gate = engine.manager.gate
+        if name in ("status", "ping"):
+            return status_snapshot(engine)
+        if name == "events":
+            since = command.args.get("since", 0)
+            since = since if isinstance(since, int) else 0
+            return {"events": [e.as_dict() for e in engine.events.since(since)]}
+        if name == "pause":
+            gate.set_state(TradingState.REDUCING, "paused by operator: exits only")
+        elif name == "resume":
+            gate.set_state(TradingState.ACTIVE, "resumed by operator")
+        elif name == "flatten":
+            self.start_flatten(str(command.args.get("requested_by", "operator")), command)
+            return None
+        elif name == "stop":
+            self.begin_stop("stop command")
+        engine.save_state()
+        return {"trading_state": str(gate.state), "reason": gate.reason}
+
+    def start_flatten(self, requested_by: str, command: Command | None = None) -> None:
+        """HALT, then cancel and close everything; the reply comes once flat (or timed out)."""
+        if self.flatten is not None:
+            raise CommandError("conflict", "a flatten is already in progress")
+        engine = self._engine
+        engine.manager.gate.set_state(TradingState.HALTED, f"flattened by {requested_by}")
+        engine.save_state()
+        self.flatten = flatten_job(
+            engine.manager,
+            requested_by,
+            engine.settings.flatten_timeout,
+            self._monotonic,
+            command.reply if command else None,
+        )
+        engine.events.emit("flatten", "warning", f"flatten requested by {requested_by}")
+        if self.flatten.step(self._monotonic(), engine.link.usable):
+            self.flatten = None
+
+    def begin_stop(self, why: str) -> None:
+        """Stop taking signals; cancel working orders and flatten if configured; then stop."""
+        if self.stopping:
+            self._request_stop()  # asked twice: stop now
+            return
+        engine = self._engine
+        strategy = engine.strategy
+        self.stopping = why
+        self._stop_deadline = self._monotonic() + engine.settings.flatten_timeout
+        log.info("stopping", why=why, cancel=strategy.cancel_on_stop,
+                 flatten=strategy.flatten_on_stop)  # fmt: skip
+        if strategy.flatten_on_stop and self.flatten is None:
+            self.start_flatten("stop")
+        elif strategy.cancel_on_stop:
+            for ref in self._working():
+                engine.manager.cancel(ref)
+
+    def _working(self) -> list[str]:
+        statuses = self._engine.manager.working_statuses()
+        return [ref for ref, status in statuses.items() if status != OrderStatus.CREATED]
+
+    def _advance_stop(self, now: float) -> None:
+        engine = self._engine
+        working = self._working()
+        settled = self.flatten is None and (not engine.strategy.cancel_on_stop or not working)
+        if settled or now >= self._stop_deadline or not engine.link.usable:
+            if not settled:
+                log.warning("stopping with orders still working", orders=working)
+            engine.snapshot()
+            self._request_stop()
