@@ -510,6 +510,10 @@ class WorkerTrace:
         self._snapshot: Any = None
         self.gc_objects = 0
         """Objects the collector tracks at the first order: what a full collection walks."""
+        self.growth: list[tuple[str, int, int]] = []
+        self.holders: dict[str, list[str]] = {}
+        self.missing: list[str] = []
+        """Hooks that found nothing to wrap (the worker's code changed)."""
 
     def install(self) -> None:
         import gc
@@ -565,6 +569,11 @@ class WorkerTrace:
         self._wrap(WorkerEngine, "portfolio", None, "WorkerEngine.portfolio")
         self._wrap(WorkerEngine, "handle", None, "WorkerEngine.handle[{event}]")
         self._wrap(OrderManager, "submit", self._first_order)
+        try:  # where the stop command lands: the operator, or (before) the engine itself
+            stopper: Any = importlib.import_module("tradd.worker.operator").Operator
+        except ImportError:
+            stopper = WorkerEngine
+        self._wrap(stopper, "begin_stop", self._at_stop)
         gc.callbacks.append(self._on_gc)
 
     def _first_order(self, args: tuple[Any, ...], began: float, ended: float) -> None:
@@ -586,7 +595,10 @@ class WorkerTrace:
         stamp: Callable[[tuple[Any, ...], float, float], None] | None,
         timed: str = "",
     ) -> None:
-        original = getattr(cls, name)
+        original = getattr(cls, name, None)
+        if original is None:  # tradd moved on: that stage or cost is simply not reported
+            self.missing.append(f"{cls.__name__}.{name}")
+            return
         calls = self.calls
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -610,21 +622,76 @@ class WorkerTrace:
         else:
             self.gc.append((info["generation"], self._gc_start, now - self._gc_start))
 
-    def dump(self, path: Path) -> None:
+    def _at_stop(self, args: tuple[Any, ...], began: float, ended: float) -> None:
+        """The stop command (memory run): what is still allocated since the first order,
+        and which objects hold it, while the worker is intact (at exit it is half gone)."""
         import tracemalloc
 
-        growth: list[tuple[str, int, int]] = []
-        if self._snapshot is not None:
-            ours = [tracemalloc.Filter(False, __file__), tracemalloc.Filter(False, "<unknown>")]
-            after = tracemalloc.take_snapshot().filter_traces(ours)
-            for key in ("filename", "lineno"):
-                for diff in after.compare_to(self._snapshot.filter_traces(ours), key)[:12]:
-                    site = str(diff.traceback).removeprefix(str(ROOT) + "/")
-                    growth.append((site.replace(".venv/lib/python3.11/site-packages/", ""),
-                                   diff.size_diff, diff.count_diff))  # fmt: skip
-        document = {"bars": self.bars, "calls": self.calls, "gc": self.gc, "growth": growth,
-                    "gc_objects": self.gc_objects}  # fmt: skip
+        if self._snapshot is None or self.growth:
+            return
+        ours = [tracemalloc.Filter(False, __file__), tracemalloc.Filter(False, "<unknown>")]
+        after = tracemalloc.take_snapshot().filter_traces(ours)
+        before = self._snapshot.filter_traces(ours)
+        lines = []
+        for key in ("filename", "lineno"):
+            for diff in after.compare_to(before, key)[:12]:
+                self.growth.append((_short(str(diff.traceback)), diff.size_diff, diff.count_diff))
+                if key == "lineno":
+                    lines.append(str(diff.traceback))
+        self.holders = _holders(lines[:8])
+
+    def dump(self, path: Path) -> None:
+        document = {"bars": self.bars, "calls": self.calls, "gc": self.gc, "growth": self.growth,
+                    "holders": self.holders, "gc_objects": self.gc_objects,
+                    "missing": self.missing}  # fmt: skip
         path.write_text(json.dumps(document))
+
+
+def _short(site: str) -> str:
+    site = site.removeprefix(str(ROOT) + "/")
+    return site.replace(".venv/lib/python3.11/site-packages/", "").replace(
+        f"{sys.prefix}/lib/python3.11/", ""
+    )
+
+
+def _describe(obj: object) -> str:
+    kind = type(obj)
+    name = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
+    if isinstance(obj, (list, dict, tuple, set)):
+        name += f"[{len(obj)}]"
+    return name
+
+
+def _holders(sites: list[str]) -> dict[str, list[str]]:
+    """For allocation sites "file:line": which kinds of object hold the blocks allocated
+    there (direct holders, counted), and the chain above one of them (two more levels)."""
+    import gc
+    import tracemalloc
+
+    wanted = set(sites)
+    held: dict[str, Counter[str]] = {site: Counter() for site in sites}
+    sample: dict[str, object] = {}
+    for obj in gc.get_objects():
+        for ref in gc.get_referents(obj):
+            tb = tracemalloc.get_object_traceback(ref)
+            if tb is None:
+                continue
+            site = f"{tb[0].filename}:{tb[0].lineno}"
+            if site in wanted:
+                held[site][_describe(obj)] += 1
+                sample.setdefault(site, obj)
+    out: dict[str, list[str]] = {}
+    for site in sites:
+        chain, obj = [], sample.get(site)
+        for _ in range(3):
+            if obj is None:
+                break
+            chain.append(_describe(obj))
+            up = [r for r in gc.get_referrers(obj) if not isinstance(r, type(sys._getframe()))]
+            obj = next((r for r in up if r is not sample and r is not held), None)
+        top = ", ".join(f"{n} x{c}" for n, c in held[site].most_common(3))
+        out[_short(site)] = [f"held by: {top}", "chain: " + " <- ".join(chain)]
+    return out
 
 
 def traced_worker() -> None:
@@ -670,6 +737,8 @@ class Breakdown:
     gc_during_signals: int  # collections that started inside a measured bar -> order window
     gc_objects: int  # objects the collector tracked at the first order
     growth: list[tuple[str, float, int]]  # memory run: by file, then by line: KiB, blocks
+    holders: dict[str, list[str]]  # memory run: what holds the top lines' blocks
+    missing_hooks: list[str]  # functions the tracer did not find (tradd changed)
 
 
 def breakdown(trace_file: Path, signals: list[tuple[Published, Arrival]]) -> Breakdown:
@@ -708,7 +777,7 @@ def breakdown(trace_file: Path, signals: list[tuple[Published, Arrival]]) -> Bre
     during = sum(1 for _, start, _ in document["gc"] if any(a <= start <= b for a, b in windows))
     growth = [(site, round(size / MIB, 1), count) for site, size, count in document["growth"]]
     return Breakdown(len(rows), stages, slowest, calls, gcs, during, document["gc_objects"],
-                     growth)  # fmt: skip
+                     growth, document["holders"], document["missing"])  # fmt: skip
 
 
 # ---- latency --------------------------------------------------------------------------------
@@ -992,6 +1061,11 @@ def print_report(results: Results) -> None:
         )
         for site, kib, count in results.memory.trace.growth:
             print(f"  {kib:>9.1f} KiB {count:>7} blocks  {site}")
+        print("  who holds the top lines' blocks:")
+        for site, lines in results.memory.trace.holders.items():
+            print(f"    {site}")
+            for line in lines:
+                print(f"      {line}")
     print("\nScheduling noise (how late a 1 ms wait wakes), before / after the runs:")
     for before, after in zip(results.noise_before, results.noise_after, strict=True):
         print(
@@ -1072,6 +1146,8 @@ def print_worker(ready_s: float, log: LogSummary, exit_code: int | None) -> None
 
 def print_breakdown(trace: Breakdown) -> None:
     print(f"\nWhere the time goes (traced worker, {trace.signals} signals; stages add up):")
+    if trace.missing_hooks:
+        print(f"  (not traced, not found in tradd: {', '.join(trace.missing_hooks)})")
     print(f"  {'stage':<14} {'p50 ms':>7} {'p99 ms':>7} {'mean ms':>8}")
     for st in trace.stages:
         print(f"  {st.name:<14} {st.p50_ms:>7.3f} {st.p99_ms:>7.3f} {st.mean_ms:>8.3f}  {st.what}")
