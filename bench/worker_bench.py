@@ -511,7 +511,8 @@ class WorkerTrace:
         self.gc_objects = 0
         """Objects the collector tracks at the first order: what a full collection walks."""
         self.growth: list[tuple[str, int, int]] = []
-        self.holders: dict[str, list[str]] = {}
+        self.type_growth: list[tuple[str, int]] = []
+        self._types: Counter[str] = Counter()
         self.missing: list[str] = []
         """Hooks that found nothing to wrap (the worker's code changed)."""
 
@@ -585,6 +586,7 @@ class WorkerTrace:
             return
         self.gc_objects = len(gc.get_objects())
         if self.memory:
+            self._types = _type_counts()
             tracemalloc.start(1)
             self._snapshot = tracemalloc.take_snapshot()
 
@@ -624,7 +626,8 @@ class WorkerTrace:
 
     def _at_stop(self, args: tuple[Any, ...], began: float, ended: float) -> None:
         """The stop command (memory run): what is still allocated since the first order,
-        and which objects hold it, while the worker is intact (at exit it is half gone)."""
+        and which kinds of object grew in number, while the worker is intact (at exit it is
+        half torn down)."""
         import tracemalloc
 
         if self._snapshot is None or self.growth:
@@ -632,17 +635,14 @@ class WorkerTrace:
         ours = [tracemalloc.Filter(False, __file__), tracemalloc.Filter(False, "<unknown>")]
         after = tracemalloc.take_snapshot().filter_traces(ours)
         before = self._snapshot.filter_traces(ours)
-        lines = []
         for key in ("filename", "lineno"):
             for diff in after.compare_to(before, key)[:12]:
                 self.growth.append((_short(str(diff.traceback)), diff.size_diff, diff.count_diff))
-                if key == "lineno":
-                    lines.append(str(diff.traceback))
-        self.holders = _holders(lines[:8])
+        self.type_growth = _type_growth(self._types, _type_counts())
 
     def dump(self, path: Path) -> None:
         document = {"bars": self.bars, "calls": self.calls, "gc": self.gc, "growth": self.growth,
-                    "holders": self.holders, "gc_objects": self.gc_objects,
+                    "type_growth": self.type_growth, "gc_objects": self.gc_objects,
                     "missing": self.missing}  # fmt: skip
         path.write_text(json.dumps(document))
 
@@ -654,44 +654,20 @@ def _short(site: str) -> str:
     )
 
 
-def _describe(obj: object) -> str:
-    kind = type(obj)
-    name = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
-    if isinstance(obj, (list, dict, tuple, set)):
-        name += f"[{len(obj)}]"
-    return name
-
-
-def _holders(sites: list[str]) -> dict[str, list[str]]:
-    """For allocation sites "file:line": which kinds of object hold the blocks allocated
-    there (direct holders, counted), and the chain above one of them (two more levels)."""
+def _type_counts() -> Counter[str]:
     import gc
-    import tracemalloc
 
-    wanted = set(sites)
-    held: dict[str, Counter[str]] = {site: Counter() for site in sites}
-    sample: dict[str, object] = {}
+    counts: Counter[str] = Counter()
     for obj in gc.get_objects():
-        for ref in gc.get_referents(obj):
-            tb = tracemalloc.get_object_traceback(ref)
-            if tb is None:
-                continue
-            site = f"{tb[0].filename}:{tb[0].lineno}"
-            if site in wanted:
-                held[site][_describe(obj)] += 1
-                sample.setdefault(site, obj)
-    out: dict[str, list[str]] = {}
-    for site in sites:
-        chain, obj = [], sample.get(site)
-        for _ in range(3):
-            if obj is None:
-                break
-            chain.append(_describe(obj))
-            up = [r for r in gc.get_referrers(obj) if not isinstance(r, type(sys._getframe()))]
-            obj = next((r for r in up if r is not sample and r is not held), None)
-        top = ", ".join(f"{n} x{c}" for n, c in held[site].most_common(3))
-        out[_short(site)] = [f"held by: {top}", "chain: " + " <- ".join(chain)]
-    return out
+        kind = type(obj)
+        counts[f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")] += 1
+    return counts
+
+
+def _type_growth(before: Counter[str], after: Counter[str]) -> list[tuple[str, int]]:
+    grown = after.copy()
+    grown.subtract(before)
+    return [(name, n) for name, n in grown.most_common(15) if n > 0]
 
 
 def traced_worker() -> None:
@@ -737,7 +713,7 @@ class Breakdown:
     gc_during_signals: int  # collections that started inside a measured bar -> order window
     gc_objects: int  # objects the collector tracked at the first order
     growth: list[tuple[str, float, int]]  # memory run: by file, then by line: KiB, blocks
-    holders: dict[str, list[str]]  # memory run: what holds the top lines' blocks
+    type_growth: list[tuple[str, int]]  # memory run: more live objects of these types
     missing_hooks: list[str]  # functions the tracer did not find (tradd changed)
 
 
@@ -777,7 +753,7 @@ def breakdown(trace_file: Path, signals: list[tuple[Published, Arrival]]) -> Bre
     during = sum(1 for _, start, _ in document["gc"] if any(a <= start <= b for a, b in windows))
     growth = [(site, round(size / MIB, 1), count) for site, size, count in document["growth"]]
     return Breakdown(len(rows), stages, slowest, calls, gcs, during, document["gc_objects"],
-                     growth, document["holders"], document["missing"])  # fmt: skip
+                     growth, document["type_growth"], document["missing"])  # fmt: skip
 
 
 # ---- latency --------------------------------------------------------------------------------
@@ -1061,11 +1037,9 @@ def print_report(results: Results) -> None:
         )
         for site, kib, count in results.memory.trace.growth:
             print(f"  {kib:>9.1f} KiB {count:>7} blocks  {site}")
-        print("  who holds the top lines' blocks:")
-        for site, lines in results.memory.trace.holders.items():
-            print(f"    {site}")
-            for line in lines:
-                print(f"      {line}")
+        growth = results.memory.trace.type_growth
+        print("  live objects (gc-tracked), more at the stop than at the first order:")
+        print("    " + ", ".join(f"{name} +{count}" for name, count in growth))
     print("\nScheduling noise (how late a 1 ms wait wakes), before / after the runs:")
     for before, after in zip(results.noise_before, results.noise_after, strict=True):
         print(

@@ -23,6 +23,9 @@ from tradd.ib.orders import Accepted, OrderIntent, Refused, intents_for
 from tradd.ib.types import Execution, OrderUpdate
 
 ACCEPTED = frozenset({"PreSubmitted", "Submitted"})
+ORDER_KEYWORDS = ("price", "plimit", "exectype", "valid", "tradeid", "oco", "trailamount",
+                  "trailpercent", "parent", "transmit")  # fmt: skip
+"""What Backtrader's Strategy.buy/sell pass to the broker besides owner, data and size."""
 CANCELLED = frozenset({"Cancelled", "ApiCancelled"})
 
 
@@ -82,73 +85,22 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
         """Nothing happens between bars: IB's events arrive through the worker's pump."""
 
     # -- strategy side -------------------------------------------------------------------------
-    def buy(
-        self,
-        owner: Any,
-        data: Any,
-        size: float,
-        price: float | None = None,
-        plimit: float | None = None,
-        exectype: int | None = None,
-        valid: Any = None,
-        tradeid: int = 0,
-        oco: Any = None,
-        trailamount: float | None = None,
-        trailpercent: float | None = None,
-        parent: Any = None,
-        transmit: bool = True,
-        **kwargs: Any,
-    ) -> bt.Order:
-        order = bt.BuyOrder(
-            owner=owner,
-            data=data,
-            size=size,
-            price=price,
-            pricelimit=plimit,
-            exectype=exectype,
-            valid=valid,
-            tradeid=tradeid,
-            oco=oco,
-            trailamount=trailamount,
-            trailpercent=trailpercent,
-            parent=parent,
-            transmit=transmit,
-        )
-        return self._take(order, valid, kwargs)
+    def buy(self, owner: Any, data: Any, size: float, **params: Any) -> bt.Order:
+        return self._create(bt.BuyOrder, owner, data, size, params)
 
-    def sell(
-        self,
-        owner: Any,
-        data: Any,
-        size: float,
-        price: float | None = None,
-        plimit: float | None = None,
-        exectype: int | None = None,
-        valid: Any = None,
-        tradeid: int = 0,
-        oco: Any = None,
-        trailamount: float | None = None,
-        trailpercent: float | None = None,
-        parent: Any = None,
-        transmit: bool = True,
-        **kwargs: Any,
+    def sell(self, owner: Any, data: Any, size: float, **params: Any) -> bt.Order:
+        return self._create(bt.SellOrder, owner, data, size, params)
+
+    def _create(
+        self, kind: type[bt.Order], owner: Any, data: Any, size: float, params: dict[str, Any]
     ) -> bt.Order:
-        order = bt.SellOrder(
-            owner=owner,
-            data=data,
-            size=size,
-            price=price,
-            pricelimit=plimit,
-            exectype=exectype,
-            valid=valid,
-            tradeid=tradeid,
-            oco=oco,
-            trailamount=trailamount,
-            trailpercent=trailpercent,
-            parent=parent,
-            transmit=transmit,
-        )
-        return self._take(order, valid, kwargs)
+        """A Backtrader order from Strategy.buy/sell's keywords (price, plimit, exectype,
+        valid, parent, transmit...); unknown keywords go into `order.info`."""
+        known = {k: params.pop(k) for k in ORDER_KEYWORDS if k in params}
+        if "plimit" in known:
+            known["pricelimit"] = known.pop("plimit")
+        order = kind(owner=owner, data=data, size=size, **known)
+        return self._take(order, known.get("valid"), params)
 
     def cancel(self, order: bt.Order) -> bool:
         ref = order.info.get("order_ref")

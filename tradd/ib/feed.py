@@ -61,53 +61,75 @@ class ExchangeZone(tzinfo):
         return when.replace(tzinfo=self)
 
 
-class LiveFeed(bt.feed.DataBase):  # type: ignore[misc]
-    """One symbol at the strategy's bar size."""
+class QueuedFeed(bt.feed.DataBase):  # type: ignore[misc]
+    """What the live feeds share: Backtrader reads only what the store queued, never waits."""
 
-    params = (("symbol", ""), ("bar_seconds", 60), ("exchange_tz", "US/Eastern"))
+    params: Any = (("symbol", ""), ("exchange_tz", "US/Eastern"))
 
     def __init__(self, **params: Any) -> None:
-        """Backtrader's metaclass consumes `params` (symbol, bar_seconds, exchange_tz, name)."""
+        """Backtrader's metaclass consumes `params` (symbol, exchange_tz, name, ...)."""
         self.p.tz = ExchangeZone(self.p.exchange_tz)  # what data.datetime.datetime() shows
         super().__init__()
         self.symbol: str = self.p.symbol
-        self.bar_seconds: int = self.p.bar_seconds
         self.zone = ZoneInfo(self.p.exchange_tz)
-        self._timeframe, self._compression = TIMEFRAMES[self.bar_seconds]
-        self.aggregator = BarAggregator(self.symbol, self.bar_seconds, self.p.exchange_tz)
-        self._ready: deque[tuple[Bar, bool]] = deque()
+        self._ready: deque[Any] = deque()
         self._ended = False
-        self.in_history = True
-        """The bar just delivered is a history (warm-up) bar: the strategy must not trade."""
-        self.last_bar: Bar | None = None
-        self.last_live_bar_end: datetime | None = None
+        self.in_history = False
+        """The item just delivered is history (warm-up): the strategy must not trade on it."""
 
-    # -- what Backtrader calls -------------------------------------------------------------
     def islive(self) -> bool:
         return True
 
     def haslivedata(self) -> bool:
         return bool(self._ready)
 
-    def start(self) -> None:
-        super().start()
-        self.put_notification(self.DELAYED)
-
     def stop(self) -> None:
         self._ended = True
+
+    @property
+    def pending(self) -> int:
+        return len(self._ready)
+
+    def set_exchange(self, time_zone: str) -> None:
+        """The contract's zone, once IB has told it (before the first bar)."""
+        self.zone = ZoneInfo(time_zone)
+        self.p.tz = self._tz = ExchangeZone(time_zone)
+        lines: Any = self.lines
+        lines.datetime._settz(self._tz)
 
     def _load(self) -> bool | None:
         if not self._ready:
             return False if self._ended else None
-        bar, historical = self._ready.popleft()
+        self._deliver(self._ready.popleft())
+        return True
+
+    def _deliver(self, item: Any) -> None:
+        raise NotImplementedError
+
+
+class LiveFeed(QueuedFeed):
+    """One symbol at the strategy's bar size: history first, then live bars."""
+
+    params: Any = (("bar_seconds", 60),)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__()
+        self.bar_seconds: int = self.p.bar_seconds
+        self._timeframe, self._compression = TIMEFRAMES[self.bar_seconds]
+        self.aggregator = BarAggregator(self.symbol, self.bar_seconds, self.p.exchange_tz)
+        self.in_history = True
+        self.last_bar: Bar | None = None
+
+    def start(self) -> None:
+        super().start()
+        self.put_notification(self.DELAYED)
+
+    def _deliver(self, item: tuple[Bar, bool]) -> None:
+        bar, historical = item
         if self.in_history and not historical:
             self.put_notification(self.LIVE)
         self.in_history = historical
         self.last_bar = bar
-        self._fill_lines(bar)
-        return True
-
-    def _fill_lines(self, bar: Bar) -> None:
         lines: Any = self.lines
         lines.datetime[0] = bt.date2num(_stamp(bar, self.zone))
         lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low
@@ -115,14 +137,9 @@ class LiveFeed(bt.feed.DataBase):  # type: ignore[misc]
 
     # -- what the store calls ---------------------------------------------------------------
     def set_exchange(self, time_zone: str) -> None:
-        """The contract's zone, once IB has told it (before the first bar)."""
-        if time_zone == self.zone.key:
-            return
-        self.zone = ZoneInfo(time_zone)
-        self.reset_aggregator()
-        self.p.tz = ExchangeZone(time_zone)
-        self._tz = self.p.tz
-        self.lines.datetime._settz(self._tz)
+        if time_zone != self.zone.key:
+            super().set_exchange(time_zone)
+            self.reset_aggregator()
 
     def reset_aggregator(self) -> None:
         """Forget the bar in progress (its history replaces it after an outage)."""
@@ -138,17 +155,12 @@ class LiveFeed(bt.feed.DataBase):  # type: ignore[misc]
 
     def add_live(self, bar: Bar) -> None:
         self._ready.append((bar, False))
-        self.last_live_bar_end = self.aggregator.period_end(bar.start)
 
     def end_history(self) -> None:
         """No more history: if none was queued, the first live bar starts LIVE status."""
         if not self._ready:
             self.in_history = False
             self.put_notification(self.LIVE)
-
-    @property
-    def pending(self) -> int:
-        return len(self._ready)
 
 
 def _stamp(bar: Bar, zone: ZoneInfo) -> datetime:
@@ -160,7 +172,7 @@ def _stamp(bar: Bar, zone: ZoneInfo) -> datetime:
     return bar.start.astimezone(UTC).replace(tzinfo=None)
 
 
-class TickFeed(bt.feed.DataBase):  # type: ignore[misc]
+class TickFeed(QueuedFeed):
     """Quotes of one symbol as Backtrader ticks, for strategies that ask (`ticks = true`).
 
     Each quote is one line: `close` (and open/high/low) is the last trade, `volume` its
@@ -169,50 +181,22 @@ class TickFeed(bt.feed.DataBase):  # type: ignore[misc]
     """
 
     lines = ("bid", "ask")
-    params = (("symbol", ""), ("exchange_tz", "US/Eastern"))
 
     def __init__(self, **params: Any) -> None:
-        self.p.tz = ExchangeZone(self.p.exchange_tz)
         super().__init__()
-        self.symbol: str = self.p.symbol
         self._timeframe, self._compression = bt.TimeFrame.Ticks, 1
-        self._ready: deque[Quote] = deque()
-        self._ended = False
-        self.in_history = False
-
-    def islive(self) -> bool:
-        return True
-
-    def haslivedata(self) -> bool:
-        return bool(self._ready)
 
     def start(self) -> None:
         super().start()
         self.put_notification(self.LIVE)
 
-    def stop(self) -> None:
-        self._ended = True
-
-    def set_exchange(self, time_zone: str) -> None:
-        self.p.tz = self._tz = ExchangeZone(time_zone)
-        lines: Any = self.lines
-        lines.datetime._settz(self._tz)
-
     def add(self, quote: Quote) -> None:
         self._ready.append(quote)
 
-    @property
-    def pending(self) -> int:
-        return len(self._ready)
-
-    def _load(self) -> bool | None:
-        if not self._ready:
-            return False if self._ended else None
-        q = self._ready.popleft()
+    def _deliver(self, q: Quote) -> None:
         lines: Any = self.lines
         price = q.last or (q.bid + q.ask) / 2
         lines.datetime[0] = bt.date2num(q.time.astimezone(UTC).replace(tzinfo=None))
         lines.open[0] = lines.high[0] = lines.low[0] = lines.close[0] = price
         lines.volume[0], lines.openinterest[0] = q.last_size, 0.0
         lines.bid[0], lines.ask[0] = q.bid, q.ask
-        return True
