@@ -191,7 +191,7 @@ class OrderTap:
         self.rejected = 0
         self.last_send = 0.0
         """perf_counter right before a watched session's coalesced write (the send call)."""
-        self.sends: list[float] = []  # how long each of those writes took
+        self.last_send_s = 0.0  # how long that write took
         self._received: float | None = None
         self._changed = threading.Condition()
 
@@ -230,9 +230,9 @@ class OrderTap:
                 if not session._pending:
                     flush()
                     return
-                began = self.last_send = time.perf_counter()
+                began = time.perf_counter()
                 flush()
-                self.sends.append(time.perf_counter() - began)
+                self.last_send, self.last_send_s = began, time.perf_counter() - began
 
             session._flush = stamped  # type: ignore[method-assign]
 
@@ -258,7 +258,7 @@ async def step(gw: SimGateway, seconds: float, tap: OrderTap) -> Published:
     await asyncio.sleep(0)  # resumes after the sessions' flush callbacks queued by advance
     resumed = time.perf_counter()
     if published <= tap.last_send <= resumed:
-        return Published(gw.sim_time, began, published, tap.last_send, tap.sends[-1])
+        return Published(gw.sim_time, began, published, tap.last_send, tap.last_send_s)
     return Published(gw.sim_time, began, published, resumed, None)
 
 
@@ -352,6 +352,10 @@ class WorkerProcess:
 
         return MemorySample(label, bars, mib("VmRSS"), mib("VmHWM"), mib("RssAnon"),
                             mib("RssFile"), int(status.get("Threads", "0")))  # fmt: skip
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            sys.exit(f"worker exited {self.proc.returncode} during the run:\n{self.stderr()}")
 
     def drain(self, settle: float) -> None:
         """Until the worker has handled what its last order caused (the fill reports): they
@@ -649,9 +653,8 @@ class WorkerTrace:
 
 def _short(site: str) -> str:
     site = site.removeprefix(str(ROOT) + "/")
-    return site.replace(".venv/lib/python3.11/site-packages/", "").replace(
-        f"{sys.prefix}/lib/python3.11/", ""
-    )
+    site = site.replace(".venv/lib/python3.11/site-packages/", "")
+    return site.replace(f"{sys.base_prefix}/lib/python3.11/", "stdlib/")
 
 
 def _type_counts() -> Counter[str]:
@@ -831,6 +834,7 @@ def latency_run(args: argparse.Namespace) -> LatencyRun:
                     seen.answered.append((n, out, tap.arrivals[before]))
                 else:
                     seen.missing.append(n)
+                    worker.check_alive()
                 if got and not args.no_drain:
                     worker.drain(args.settle)
             last_bar = datetime.now(UTC)
@@ -922,6 +926,7 @@ def memory_run(args: argparse.Namespace) -> MemoryRun:
                 if i % per_bar:
                     continue
                 bar_ends.append(out)
+                worker.check_alive()
                 bars = i // per_bar
                 if bars % MEMORY_SAMPLE_EVERY == 0 or bars == args.memory_bars:
                     samples.append(worker.memory(f"{bars} bars", bars))
@@ -1239,6 +1244,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def commit() -> str | None:
+    """The checked-out commit (read only; the working tree may hold more)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10, check=True)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -1254,6 +1269,7 @@ def main(argv: list[str] | None = None) -> None:
     document = {
         "benchmark": "worker",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

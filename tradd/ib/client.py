@@ -263,6 +263,18 @@ class IBClient:
             if v.currency in ("USD", "BASE", "")
         }
 
+    def forget_done(self, keep: int) -> None:
+        """Drop all but the newest `keep` finished trades and fills from the library's
+        session caches (it keeps every one otherwise: ~13 KiB per order). Runs on the client
+        loop; tradd's own state is in the ledger, and duplicates are caught there."""
+        wrapper = self._ib.wrapper
+        done = [key for key, trade in wrapper.trades.items() if trade.isDone()]
+        for key in done[: max(len(done) - keep, 0)]:
+            trade = wrapper.trades.pop(key)
+            wrapper.permId2Trade.pop(trade.order.permId, None)
+        for exec_id in list(wrapper.fills)[: max(len(wrapper.fills) - keep, 0)]:
+            del wrapper.fills[exec_id]
+
     # -- market data -----------------------------------------------------------------------
     async def history(
         self,

@@ -41,6 +41,7 @@ from tradd.persistence.records import (
     OrderRecord,
     PositionRow,
     PositionSnapshotRecord,
+    RiskDecisionInput,
     RiskDecisionRecord,
     StrategyStateRecord,
     check_aware,
@@ -83,19 +84,28 @@ class Ledger:
 
     # -- orders -----------------------------------------------------------------------
 
-    def create_orders(self, orders: Sequence[NewOrder]) -> list[OrderRecord]:
+    def create_orders(
+        self, orders: Sequence[NewOrder], decision: RiskDecisionInput | None = None
+    ) -> list[OrderRecord]:
         """Persist a batch (e.g. a bracket) as "Created" with fresh consecutive refs.
 
-        All or nothing: the sequence numbers and every order commit together. A child
-        with `parent_index` gets its parent's new ref as `parent_ref`.
+        All or nothing: the sequence numbers and every order commit together, with the
+        risk decision that let them through (its `order_ref` is the first order's), so
+        the order path costs one commit. A child with `parent_index` gets its parent's
+        new ref as `parent_ref`.
         """
         orders_sql.check_batch(self._strategy, orders)
         if not orders:
             return []
         now = self._now()
+        values = None if decision is None else decision_values(decision, now)
         with write_transaction(self._sessions) as session:
             first = orders_sql.allocate_seqs(session, self._strategy, len(orders))
-            return orders_sql.insert_orders(session, self._strategy, orders, first, now)
+            created = orders_sql.insert_orders(session, self._strategy, orders, first, now)
+            if values is not None:
+                row = {"strategy": self._strategy, **values, "order_ref": created[0].order_ref}
+                reports_sql.insert_row(session, RiskDecision, row)
+            return created
 
     def update_order(
         self,
@@ -275,18 +285,10 @@ class Ledger:
         approved_qty: float | None = None,
         at: datetime | None = None,
     ) -> None:
-        if not action or not reason:
-            raise ValueError(f"risk decision needs an action and a reason: {action!r}, {reason!r}")
-        check_trading_state(trading_state)
-        check_side(side)
-        check_finite("risk decision requested_qty", requested_qty)
-        check_finite("risk decision approved_qty", approved_qty)
-        values = {
-            "action": action, "reason": reason, "trading_state": trading_state, "rule": rule,
-            "order_ref": order_ref, "symbol": symbol, "side": side,
-            "requested_qty": requested_qty, "approved_qty": approved_qty, "at": self._at(at),
-        }  # fmt: skip
-        self._append(RiskDecision, values)
+        decision = RiskDecisionInput(action, reason, trading_state, rule, symbol, side,
+                                     requested_qty, approved_qty)  # fmt: skip
+        values = decision_values(decision, self._at(at))
+        self._append(RiskDecision, {**values, "order_ref": order_ref})
 
     def risk_decisions(self, since: datetime | None = None) -> list[RiskDecisionRecord]:
         return self._timeline(RiskDecision, RiskDecisionRecord, since)
@@ -353,3 +355,19 @@ class Ledger:
     def _aware(what: str, value: datetime) -> datetime:
         check_aware(what, value)
         return value.astimezone(UTC)
+
+
+def decision_values(decision: RiskDecisionInput, at: datetime) -> dict[str, Any]:
+    """The `risk_decisions` row of a decision, validated (no order_ref: the caller's)."""
+    d = decision
+    if not d.action or not d.reason:
+        raise ValueError(f"risk decision needs an action and a reason: {d.action!r}, {d.reason!r}")
+    check_trading_state(d.trading_state)
+    check_side(d.side)
+    check_finite("risk decision requested_qty", d.requested_qty)
+    check_finite("risk decision approved_qty", d.approved_qty)
+    return {
+        "action": d.action, "reason": d.reason, "trading_state": d.trading_state,
+        "rule": d.rule, "symbol": d.symbol, "side": d.side,
+        "requested_qty": d.requested_qty, "approved_qty": d.approved_qty, "at": at,
+    }  # fmt: skip

@@ -294,6 +294,20 @@ class EquitySnapshotRecord:
 
 
 @dataclass(frozen=True)
+class RiskDecisionInput:
+    """A decision of the risk gate about to be stored (see `Ledger.create_orders`)."""
+
+    action: str
+    reason: str
+    trading_state: str
+    rule: str | None = None
+    symbol: str | None = None
+    side: str | None = None
+    requested_qty: float | None = None
+    approved_qty: float | None = None
+
+
+@dataclass(frozen=True)
 class RiskDecisionRecord:
     strategy: str
     at: datetime

@@ -7,6 +7,7 @@ arguments, 78 configuration error (not restarted until the configuration is fixe
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,13 @@ from tradd.logs import configure_logging
 
 FAILPOINTS_ENV = "TRADD_FAILPOINTS"
 """Comma-separated crash points for crash-safety tests (`after_persist`, `after_send`)."""
+
+
+def quiet_client_library() -> None:
+    """ib_async/ib_insync log a full object dump at INFO for every order event; tradd logs
+    what matters itself. Their warnings and errors still come through."""
+    for name in ("ib_async", "ib_insync"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     failpoints = frozenset(filter(None, os.environ.get(FAILPOINTS_ENV, "").split(",")))
     try:
         settings = load_settings(args.config, environ=environ)
+        quiet_client_library()
         configure_logging(
             settings.log, f"worker-{args.strategy}", context={"strategy": args.strategy}
         )

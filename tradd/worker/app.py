@@ -8,6 +8,7 @@ them together, and the command channel. `Worker.run` blocks until the worker sto
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 import backtrader as bt
 import structlog
+from sqlalchemy import Engine
 
 from tradd.config.live import LIVE_BAR_SECONDS
 from tradd.config.settings import Settings
@@ -27,7 +29,7 @@ from tradd.ib.clock import GatewayClock, system_clock
 from tradd.ib.feed import LiveFeed, TickFeed
 from tradd.ib.link import IBLink
 from tradd.ib.store import IBStore
-from tradd.persistence.db import open_database
+from tradd.persistence.db import checkpoint, open_database
 from tradd.persistence.ledger import Ledger
 from tradd.research.broker import IBCommission, PortfolioPercentSizer
 from tradd.risk import RiskGate, TradingState
@@ -41,6 +43,8 @@ from tradd.worker.watchdog import StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker")
 STREAM_BAR_SECONDS = 5
+KEEP_DONE = 500
+"""Finished orders a worker keeps in memory (the ledger keeps them all)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,11 @@ class WorkerOptions:
     failpoints: Failpoints = field(default_factory=Failpoints)
     install_signals: bool = True
     """SIGTERM/SIGINT stop the worker (only possible on the main thread)."""
+    freeze_gc: bool = True
+    """After the warm-up, move every object into the garbage collector's permanent
+    generation: code, history and indicators live as long as the worker, and scanning
+    them in each full collection paused the loop for 100-280 ms. Off for in-process tests,
+    where many workers share one interpreter."""
 
 
 class Worker:
@@ -74,6 +83,7 @@ class Worker:
         self.engine: WorkerEngine | None = None
         self.cerebro: bt.Cerebro | None = None
         self.started = threading.Event()
+        self._db: Engine | None = None
         self.on_pump: Callable[[], None] | None = None
         """Called after each turn of the worker's loop (tests wait on it)."""
 
@@ -93,13 +103,16 @@ class Worker:
         structlog.contextvars.bind_contextvars(strategy=self.config.name)
         try:
             engine_db, sessions = open_database(
-                self.settings.database_url(), echo=self.settings.database.echo
+                self.settings.database_url(),
+                echo=self.settings.database.echo,
+                manual_checkpoints=True,
             )
         except TemporaryError as exc:
             log.error("database unavailable", error=str(exc))
             return EXIT_FAILURE
         channel = None
         try:
+            self._db = engine_db
             cerebro = self._assemble(Ledger(sessions, self.config.name))
             channel = CommandChannel(
                 self.channel_path, self.link.inbox, self.settings.worker.flatten_timeout
@@ -178,6 +191,8 @@ class Worker:
             watchdog=StalenessWatchdog(c.symbols, stale_after),
             market_now=market_now,
             request_stop=cerebro.runstop,
+            housekeeping=self._housekeeping,
+            on_warmed_up=self._freeze_gc if self.options.freeze_gc else lambda: None,
         )
         manager.context = engine
         store = IBStore(
@@ -193,6 +208,23 @@ class Worker:
         cerebro.addstore(store)
         self.engine, self.cerebro = engine, cerebro
         return cerebro
+
+    @staticmethod
+    def _freeze_gc() -> None:
+        gc.collect()
+        gc.freeze()
+
+    def _housekeeping(self) -> None:
+        """Bound what a long-running worker keeps: the SQLite WAL, the client library's and
+        Backtrader's order history, the order manager's caches."""
+        if self._db is not None:
+            checkpoint(self._db)
+        self.link.client.post(self.link.client.forget_done, KEEP_DONE)
+        if self.cerebro is not None:
+            for strategy in self.cerebro.runningstrats:
+                del strategy._orders[: max(len(strategy._orders) - KEEP_DONE, 0)]
+        if self.engine is not None:
+            self.engine.manager.trim(KEEP_DONE)
 
     def _pumped(self) -> None:
         if self.on_pump is not None:

@@ -67,12 +67,15 @@ class WorkerEngine:
         watchdog: StalenessWatchdog,
         market_now: Callable[[], datetime],
         request_stop: Callable[[], None],
+        housekeeping: Callable[[], None] = lambda: None,
+        on_warmed_up: Callable[[], None] = lambda: None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.strategy, self.settings = strategy, settings
         self.link, self.ledger, self.manager, self.broker = link, ledger, manager, broker
         self.account, self.events, self.watchdog = account, events, watchdog
         self._market_now, self._request_stop, self._monotonic = market_now, request_stop, monotonic
+        self._housekeeping, self._on_warmed_up = housekeeping, on_warmed_up
         self.store: IBStore | None = None
         self.started = monotonic()
         self.ready_count = 0
@@ -177,6 +180,7 @@ class WorkerEngine:
             if not self.warmed_up:
                 self.store.backfill(self._history, self.strategy.warmup_bars)
                 self.warmed_up = True
+                self._on_warmed_up()
             elif why in ("connected", "data_lost"):
                 self.store.fill_gap(self._history)
             self.reconcile(why)
@@ -328,7 +332,9 @@ class WorkerEngine:
         )
 
     def snapshot(self) -> None:
+        """Equity and positions into the database; and the periodic housekeeping."""
         self._next_snapshot = self._monotonic() + self.settings.snapshot_interval
+        self._housekeeping()
         nlv = self.account.net_liquidation
         if not math.isfinite(nlv):
             return

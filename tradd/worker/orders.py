@@ -17,7 +17,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -30,7 +30,7 @@ from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.orderrefs import parse_order_ref
-from tradd.persistence.records import FillRecord, NewOrder
+from tradd.persistence.records import FillRecord, NewOrder, RiskDecisionInput
 from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate
 from tradd.worker.events import EventLog
 
@@ -83,9 +83,13 @@ class OrderManager:
         """Set once the broker exists (it needs this manager first)."""
         self.book: Book = ledger.book()
         self.ib_ids: dict[int, str] = {}
-        self._acknowledged: set[str] = set()
-        self._booked: set[str] = set()
+        self._acknowledged: dict[str, None] = {}
+        self._booked: dict[str, None] = {}
+        """Exec ids booked by this process (insertion-ordered, so `trim` drops the oldest)."""
         self._pending: dict[str, tuple[FillRecord, Execution, float]] = {}
+        self._reports: dict[str, tuple[object, ...]] = {}
+        """The last status report seen per order: the library repeats them (openOrder and
+        orderStatus for one change), and a repeat is not worth a write transaction."""
 
     # -- out: the strategy's orders (OrderSink) ------------------------------------------
     def submit(self, intents: list[OrderIntent]) -> Accepted | Refused:
@@ -97,11 +101,10 @@ class OrderManager:
             return Refused(blocked)
         decision = self.gate.check_order(request, self._context().portfolio())
         if not decision.allowed:
-            self._record(request, decision, None)
+            self._record(request, decision)
             self._after_decision(request, decision)
             return Refused(decision.reason)
-        result = self._send(intents, decision.approved_quantity)
-        self._record(request, decision, result.refs[0] if isinstance(result, Accepted) else None)
+        result = self._send(intents, decision.approved_quantity, _decision_input(request, decision))
         self._after_decision(request, decision)
         return result
 
@@ -116,8 +119,7 @@ class OrderManager:
             reason = f"cannot send the {why} order now: not connected ({self._link.state})"
             self._record_refusal(request, "TRADING_GATE", reason)
             return Refused(reason)
-        result = self._send([intent], quantity)
-        self._record(request, decision, result.refs[0] if isinstance(result, Accepted) else None)
+        result = self._send([intent], quantity, _decision_input(request, decision))
         log.warning("system order", why=why, symbol=symbol, side=side, quantity=quantity)
         return result
 
@@ -134,7 +136,10 @@ class OrderManager:
             log.warning("cancel failed", order_ref=order_ref, error=str(exc))
             return False
 
-    def _send(self, intents: list[OrderIntent], quantity: float) -> Accepted | Refused:
+    def _send(
+        self, intents: list[OrderIntent], quantity: float, decision: RiskDecisionInput
+    ) -> Accepted | Refused:
+        """Commit the orders (with the decision that let them through), then send them."""
         records = self._ledger.create_orders(
             [
                 NewOrder(
@@ -148,7 +153,8 @@ class OrderManager:
                     parent_index=it.parent_index,
                 )
                 for it in intents
-            ]
+            ],
+            decision,
         )
         refs = [r.order_ref for r in records]
         self._failpoints.hit("after_persist")
@@ -214,18 +220,14 @@ class OrderManager:
         assert self.context is not None, "OrderManager.context is set by the worker"
         return self.context
 
-    def _record(self, request: OrderRequest, decision: Decision, order_ref: str | None) -> None:
+    def _record(self, request: OrderRequest, decision: Decision) -> None:
+        """A refused order's decision (an accepted one is stored with its orders)."""
+        d = _decision_input(request, decision)
         self._ledger.record_risk_decision(
-            action=decision.verdict,
-            reason=decision.reason or "approved",
-            trading_state=str(decision.state),
-            rule=",".join(h.rule for h in decision.hits) or None,
-            order_ref=order_ref,
-            symbol=request.symbol,
-            side=request.side,
-            requested_qty=decision.requested_quantity,
-            approved_qty=decision.approved_quantity,
-        )
+            action=d.action, reason=d.reason, trading_state=d.trading_state, rule=d.rule,
+            symbol=d.symbol, side=d.side, requested_qty=d.requested_qty,
+            approved_qty=d.approved_qty,
+        )  # fmt: skip
 
     def _record_refusal(self, request: OrderRequest, rule: str, reason: str) -> None:
         self._ledger.record_risk_decision(
@@ -254,7 +256,12 @@ class OrderManager:
             self._reject(update.order_ref, update.message, update.error_code)
             return
         if update.status in ACKNOWLEDGED:
-            self._acknowledged.add(update.order_ref)
+            self._acknowledged[update.order_ref] = None
+        report = (update.status, update.filled, update.remaining, update.avg_fill_price,
+                  update.ib_order_id, update.perm_id, update.message)  # fmt: skip
+        if self._reports.get(update.order_ref) == report:
+            return
+        self._reports[update.order_ref] = report
         self._ledger.update_order(
             update.order_ref,
             status=update.status,
@@ -332,7 +339,7 @@ class OrderManager:
             return
         fill = _fill_record(execution, commission)
         if not self._ledger.add_fill(fill):
-            self._booked.add(execution.exec_id)  # booked before a restart, or a replay
+            self._booked[execution.exec_id] = None  # booked before a restart, or a replay
             return
         if commission is not None:
             self._book(fill, execution, commission.commission)
@@ -365,7 +372,7 @@ class OrderManager:
         return min((d for _, _, d in self._pending.values()), default=now + 3600) - now
 
     def _book(self, fill: FillRecord, execution: Execution, commission: float) -> None:
-        self._booked.add(fill.exec_id)
+        self._booked[fill.exec_id] = None
         self.book.apply(fill)
         if commission:
             self.book.add_commission(fill.symbol, commission)
@@ -381,6 +388,12 @@ class OrderManager:
             exec_id=fill.exec_id,
             commission=commission,
         )
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest `keep` ids, acknowledgements and bookings in memory: a
+        long-running worker must not grow with every order (the ledger keeps them all)."""
+        for cache in (self.ib_ids, self._acknowledged, self._booked, self._reports):
+            _keep_newest(cache, keep)
 
     def working_statuses(self) -> dict[str, str]:
         """This strategy's orders the ledger holds as not finished, with their status."""
@@ -402,3 +415,16 @@ def _fill_record(execution: Execution, commission: Commission | None) -> FillRec
         commission.commission if commission else None,
         commission.realized_pnl if commission else None,
     )
+
+
+def _decision_input(request: OrderRequest, decision: Decision) -> RiskDecisionInput:
+    return RiskDecisionInput(
+        decision.verdict, decision.reason or "approved", str(decision.state),
+        ",".join(h.rule for h in decision.hits) or None, request.symbol, request.side,
+        decision.requested_quantity, decision.approved_quantity,
+    )  # fmt: skip
+
+
+def _keep_newest(cache: dict[Any, Any], keep: int) -> None:
+    for key in list(cache)[: max(len(cache) - keep, 0)]:
+        del cache[key]
