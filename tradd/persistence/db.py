@@ -10,9 +10,11 @@ step is ever needed.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
@@ -26,6 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from tradd.config.loader import redact_url
 from tradd.errors import ConfigError, TemporaryError
 
+log = structlog.get_logger("tradd.persistence.db")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BEGIN = "tradd_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode ("DEFERRED" or "IMMEDIATE")."""
@@ -142,6 +145,32 @@ def checkpoint(engine: Engine) -> None:
         cursor.close()
     finally:
         connection.close()
+
+
+class Checkpointer:
+    """Checkpoints a SQLite WAL every `interval` seconds on a thread of its own, so the
+    fsync it costs never lands on the worker's order path."""
+
+    def __init__(self, engine: Engine, interval: float) -> None:
+        self._engine, self._interval = engine, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        if self._engine.dialect.name == "sqlite":
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                checkpoint(self._engine)
+            except SQLAlchemyError as exc:  # busy or gone: the next round tries again
+                log.warning("WAL checkpoint failed", error=str(exc).splitlines()[0])
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -19,7 +19,6 @@ from typing import Any
 
 import backtrader as bt
 import structlog
-from sqlalchemy import Engine
 
 from tradd.config.live import LIVE_BAR_SECONDS
 from tradd.config.settings import Settings
@@ -29,7 +28,7 @@ from tradd.ib.clock import GatewayClock, system_clock
 from tradd.ib.feed import LiveFeed, TickFeed
 from tradd.ib.link import IBLink
 from tradd.ib.store import IBStore
-from tradd.persistence.db import checkpoint, open_database
+from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger
 from tradd.research.broker import IBCommission, PortfolioPercentSizer
 from tradd.risk import RiskGate, TradingState
@@ -83,7 +82,6 @@ class Worker:
         self.engine: WorkerEngine | None = None
         self.cerebro: bt.Cerebro | None = None
         self.started = threading.Event()
-        self._db: Engine | None = None
         self.on_pump: Callable[[], None] | None = None
         """Called after each turn of the worker's loop (tests wait on it)."""
 
@@ -111,8 +109,9 @@ class Worker:
             log.error("database unavailable", error=str(exc))
             return EXIT_FAILURE
         channel = None
+        checkpoints = Checkpointer(engine_db, self.settings.worker.snapshot_interval)
         try:
-            self._db = engine_db
+            checkpoints.start()
             cerebro = self._assemble(Ledger(sessions, self.config.name))
             channel = CommandChannel(
                 self.channel_path, self.link.inbox, self.settings.worker.flatten_timeout
@@ -134,6 +133,7 @@ class Worker:
             log.exception("worker failed", error=repr(exc))
             return EXIT_FAILURE
         finally:
+            checkpoints.stop()
             if channel is not None:
                 channel.close()
             self.link.stop()
@@ -215,10 +215,8 @@ class Worker:
         gc.freeze()
 
     def _housekeeping(self) -> None:
-        """Bound what a long-running worker keeps: the SQLite WAL, the client library's and
+        """Bound what a long-running worker keeps in memory: the client library's and
         Backtrader's order history, the order manager's caches."""
-        if self._db is not None:
-            checkpoint(self._db)
         self.link.client.post(self.link.client.forget_done, KEEP_DONE)
         if self.cerebro is not None:
             for strategy in self.cerebro.runningstrats:
