@@ -276,7 +276,9 @@ def write_config(workdir: Path, port: int, entry: dict[str, Any]) -> Path:
         "state_dir": str(workdir / "state"),
         "log": {"dir": str(workdir / "logs")},
         "broker": {"port": port, "market_clock": "gateway"},
-        "worker": {"channel_dir": str(workdir / "run")},
+        # The market runs ~3000x faster than real time here; snapshots and housekeeping
+        # (every 60 s live, about once a bar) run every second so they keep up with it.
+        "worker": {"channel_dir": str(workdir / "run"), "snapshot_interval": 1.0},
         "database": {"url": f"sqlite:///{workdir / 'tradd.db'}"},
         "risk": {"max_orders_per_minute": {"limit": "off"}},
         "strategies": [{"name": NAME, "strategy": STRATEGY, "client_id": CLIENT_ID, **entry}],

@@ -2,8 +2,9 @@
 
 `Scripted(script="1:BUY:10;3:SELL:10")` buys 10 shares of the first data on the first
 live bar and sells them on the third. Actions: BUY/SELL (market), LIMIT_BUY/LIMIT_SELL
-at the last close +/- an offset, BRACKET (market entry with stop and target at
-+/- offset), CLOSE, CANCEL_ALL. `symbol` picks the data (default: the first). Every
+at the last close +/- an offset, STOP_SELL and STOPLIMIT_SELL below it, TRAIL_SELL (not
+supported live: refused), BRACKET (market entry with stop and target at +/- offset),
+CLOSE, CANCEL_ALL. `symbol` picks the data (default: the first). Every
 order notification is recorded in `notes` for in-process tests.
 """
 
@@ -59,6 +60,16 @@ class Scripted(Strategy):
             self.orders.extend(self.buy_bracket(data=data, size=qty, exectype=bt.Order.Market,
                                                 stopprice=round(price - off, 2),
                                                 limitprice=round(price + off, 2)))  # fmt: skip
+        elif action == "STOP_SELL":
+            self.orders.append(self.sell(data=data, size=qty, exectype=bt.Order.Stop,
+                                         price=round(price - off, 2)))  # fmt: skip
+        elif action == "STOPLIMIT_SELL":
+            self.orders.append(self.sell(data=data, size=qty, exectype=bt.Order.StopLimit,
+                                         price=round(price - off, 2),
+                                         plimit=round(price - 2 * off, 2)))  # fmt: skip
+        elif action == "TRAIL_SELL":
+            self.orders.append(self.sell(data=data, size=qty, exectype=bt.Order.StopTrail,
+                                         trailamount=off))  # fmt: skip
         elif action == "CLOSE":
             self.orders.append(self.close(data=data))
         elif action == "CANCEL_ALL":

@@ -82,3 +82,34 @@ def test_ticks_reach_a_strategy_that_asks_for_them(launch) -> None:
     assert 0 < ticks.bid[0] < ticks.ask[0]
     assert ticks.bid[0] <= ticks.close[0] <= ticks.ask[0]
     assert str(ticks.datetime.datetime(0)) == "2006-01-10 09:31:00"  # market time, local
+
+
+def test_stop_and_stop_limit_orders_trigger_and_cancel_reaches_ib(
+    launch, ledger_for, simulator
+) -> None:
+    live = launch("1:BUY:20;2:STOP_SELL:10;2:STOPLIMIT_SELL:5;2:LIMIT_BUY:7;3:CANCEL_ALL",
+                  entry={"params": {"offset": 0.3}})  # fmt: skip
+    live.advance(120)
+    ledger = ledger_for()
+    kinds = {o.order_ref: (o.order_type, o.stop_price, o.limit_price) for o in ledger.orders()}
+    assert kinds["s1-2"][0] == "STP" and kinds["s1-2"][1] is not None
+    assert kinds["s1-3"][0] == "STP LMT" and kinds["s1-3"][2] < kinds["s1-3"][1]
+    live.advance(60)  # bar 3: the strategy cancels whatever still works
+    live.settle()
+    ledger = ledger_for()
+    statuses = {o.order_ref: o.status for o in ledger.orders()}
+    assert statuses["s1-1"] == "Filled"
+    assert all(statuses[r] in ("Filled", "Cancelled") for r in ("s1-2", "s1-3", "s1-4"))
+    notes = live.worker.cerebro.runningstrats[0].notes
+    finals = {ref: status for ref, status, _, _ in notes}
+    assert {finals[r] for r in ("s1-2", "s1-3", "s1-4")} <= {"Completed", "Canceled"}
+    assert "Canceled" in finals.values()
+    assert_ledger_matches_simulator(simulator, ledger)
+
+
+def test_unsupported_order_types_are_refused_with_a_reason(launch, ledger_for) -> None:
+    live = launch("1:TRAIL_SELL:5")
+    live.advance(60)
+    ((_ref, status, _, reason),) = live.worker.cerebro.runningstrats[0].notes
+    assert status == "Rejected" and "not supported live" in reason
+    assert ledger_for().orders() == []

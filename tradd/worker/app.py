@@ -220,7 +220,7 @@ class Worker:
         self.link.client.post(self.link.client.forget_done, KEEP_DONE)
         if self.cerebro is not None:
             for strategy in self.cerebro.runningstrats:
-                del strategy._orders[: max(len(strategy._orders) - KEEP_DONE, 0)]
+                trim_strategy_history(strategy, KEEP_DONE)
         if self.engine is not None:
             self.engine.manager.trim(KEEP_DONE)
 
@@ -253,3 +253,15 @@ class Worker:
 
 def channel_path_for(settings: Settings, name: str) -> Path:
     return (settings.worker.channel_dir or settings.state_dir / "run") / f"{name}.sock"
+
+
+def trim_strategy_history(strategy: Any, keep: int) -> None:
+    """Backtrader keeps every order notification and every closed trade of a run; a live
+    run never ends. Keep the newest `keep` of each (open trades always stay)."""
+    del strategy._orders[: max(len(strategy._orders) - keep, 0)]
+    for by_id in strategy._trades.values():
+        for trades in by_id.values():
+            closed = [t for t in trades if t.isclosed]
+            if len(closed) > keep:
+                old = {id(t) for t in closed[:-keep]}
+                trades[:] = [t for t in trades if id(t) not in old]
