@@ -37,7 +37,7 @@ def test_flatten_cancels_closes_confirms_and_halts(launch, ledger_for, simulator
     live = launch("1:BUY:10;2:LIMIT_BUY:5;3:BUY:1", entry={"params": {"offset": 5.0}})
     live.advance(60)
     live.advance(60)
-    assert len(live.engine.manager.working_statuses()) == 1  # the resting limit
+    assert len(live.engine.manager.working.working()) == 1  # the resting limit
     reply = request(channel(live), "flatten", requested_by="test", timeout=30)
     assert reply["ok"], reply
     result = reply["result"]

@@ -34,7 +34,7 @@ def test_drop_mid_position_reconnects_and_books_fills_made_while_down(
     """A resting limit fills while the socket is gone; the reconnect books it once."""
     live = launch("1:BUY:10;2:LIMIT_SELL:10", library=library, entry={"params": {"offset": 0.3}})
     live.advance(120)
-    assert live.engine.manager.working_statuses()
+    assert live.engine.manager.working.working()
     simulator.call(simulator.gw.faults.drop, reset=library == "ib_insync")
     live.wait_until(lambda: not live.worker.link.usable, 10, "link down")
     simulator.run(lambda: simulator.gw.faults.refuse(None))
@@ -253,4 +253,4 @@ def test_bracket_parent_and_children_reach_ib_as_one(launch, ledger_for, simulat
     assert {o.status for o in ledger.orders()[1:]} == {OrderStatus.FILLED, OrderStatus.CANCELLED}
     assert_ledger_matches_simulator(simulator, ledger)
     assert ledger.account_positions() == {}
-    eventually(lambda: not live.engine.manager.working_statuses(), 5, "bracket done")
+    eventually(lambda: not live.engine.manager.working.working(), 5, "bracket done")

@@ -7,10 +7,11 @@ import threading
 
 import tradd.worker.app as worker_app
 from tests.fixtures.simulator import strategy_entry, worker_settings
+from tradd.ib.orders import OrderIntent
 
 from .conftest import assert_ledger_matches_simulator
 
-KEEP = 20
+KEEP = 10
 
 
 def test_finished_order_history_is_bounded(
@@ -21,13 +22,16 @@ def test_finished_order_history_is_bounded(
     settings = worker_settings(tmp_path, simulator.port, sqlite_url, [entry],
                                worker={"snapshot_interval": 0.05})  # fmt: skip
     live = start_worker(settings, simulator).ready()
+    live.advance(5)  # the first live bar, so Backtrader has a bar to value orders at
+    resting = OrderIntent("GOOG", "BUY", 1, "LMT", 1.0, None, "GTC", 1.0)  # never fills
+    (resting_ref,) = live.engine.manager.submit([resting]).refs  # the loop is idle: safe
     pace = threading.Event()
-    for _ in range(100):  # 100 bars, 100 orders; paced under the client's 45 requests/s
+    for _ in range(60):  # 60 bars, 60 orders; paced under the client's 45 requests/s
         simulator.call(simulator.gw.advance, 5)
         live.clock.catch_up()
-        pace.wait(0.03)
+        pace.wait(0.04)
     live.settle()
-    live.wait_until(lambda: len(ledger_for().fills()) == 100, 20, "every order filled")
+    live.wait_until(lambda: len(ledger_for().fills()) == 61, 60, "every order filled")
     strategy = live.worker.cerebro.runningstrats[0]
 
     def trades() -> int:
@@ -38,5 +42,8 @@ def test_finished_order_history_is_bounded(
     wrapper = live.worker.link.client._ib.wrapper
     assert len(wrapper.trades) <= KEEP + 2 and len(wrapper.fills) <= KEEP + 2
     manager = live.engine.manager
-    assert max(len(manager.ib_ids), len(manager._booked), len(manager._reports)) <= KEEP
+    assert max(len(manager.ib_ids), len(manager.fills._known), len(manager._reports)) <= KEEP + 1
+    # The order still working was kept everywhere, however old it is.
+    assert resting_ref in manager.ib_ids.values() and resting_ref in manager.working.working()
+    assert any(t.order.orderRef == resting_ref for t in wrapper.trades.values())
     assert_ledger_matches_simulator(simulator, ledger_for())  # the ledger keeps everything

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import backtrader as bt
@@ -23,6 +24,7 @@ from tradd.ib.orders import Accepted, OrderIntent, Refused, intents_for
 from tradd.ib.types import Execution, OrderUpdate
 
 ACCEPTED = frozenset({"PreSubmitted", "Submitted"})
+FILL_TOLERANCE = 1e-9
 ORDER_KEYWORDS = ("price", "plimit", "exectype", "valid", "tradeid", "oco", "trailamount",
                   "trailpercent", "parent", "transmit")  # fmt: skip
 """What Backtrader's Strategy.buy/sell pass to the broker besides owner, data and size."""
@@ -47,6 +49,10 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
         """This process's orders still working at IB, by orderRef."""
         self._batch: list[tuple[bt.Order, Any]] = []
         self._positions: dict[str, bt.Position] = {}
+        self._cancel_after: dict[str, OrderUpdate] = {}
+        """Cancels IB reported with fills the strategy has not seen yet: applied after them."""
+        self.owner: Callable[[], Any] | None = None
+        """The running strategy (for flatten orders shown to it); set by the worker."""
         self._datas: dict[str, Any] = {}
 
     # -- set-up and account -------------------------------------------------------------------
@@ -139,6 +145,9 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
         if update.status in ACCEPTED and order.status == bt.Order.Submitted:
             order.accept(self)
         elif update.status in CANCELLED and order.alive():
+            if update.filled > abs(order.executed.size) + FILL_TOLERANCE:
+                self._cancel_after[update.order_ref] = update  # its fills come first
+                return
             order.addinfo(reason=update.message)
             order.cancel()
         elif update.status == "Inactive" and order.alive():
@@ -194,6 +203,25 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
         else:
             order.completed()
             del self.live[execution.order_ref]
+        self.notifs.append(order.clone())
+        cancel = self._cancel_after.get(execution.order_ref)
+        if cancel is not None and abs(order.executed.size) + FILL_TOLERANCE >= cancel.filled:
+            del self._cancel_after[execution.order_ref]
+            self.order_changed(cancel)
+
+    def track_system_order(self, order_ref: str, intent: OrderIntent, why: str) -> None:
+        """Show a flatten or risk close to the strategy as an order of its own, so its
+        trades (and their P&L) close as they would in a backtest."""
+        owner = self.owner() if self.owner is not None else None
+        data = self._datas.get(intent.symbol)
+        if owner is None or data is None or not len(data):
+            return  # nothing traded yet: the position alone changes
+        kind = bt.BuyOrder if intent.side == "BUY" else bt.SellOrder
+        order = kind(owner=owner, data=data, size=intent.quantity, exectype=bt.Order.Market)
+        order.addinfo(order_ref=order_ref, system=why)
+        order.addcomminfo(self.getcommissioninfo(data))
+        order.submit(self)
+        self.live[order_ref] = order
         self.notifs.append(order.clone())
 
     def _reject(self, order: bt.Order, reason: str) -> None:

@@ -106,11 +106,14 @@ class IBClient:
         """Run `fn(*args)` on the client loop and wait for its result (from any other thread)."""
         coro = _as_coroutine(fn(*args))
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        name = getattr(fn, "__name__", fn)
         try:
             return future.result(timeout or self._timeout)
         except TimeoutError:
             future.cancel()
-            raise TemporaryError(f"IB request {getattr(fn, '__name__', fn)} timed out") from None
+            raise TemporaryError(f"IB request {name} timed out") from None
+        except (ConnectionError, OSError) as exc:  # the socket went away under the request
+            raise TemporaryError(f"IB request {name} failed: {exc!r}") from None
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` on the client loop soon; do not wait."""
@@ -263,12 +266,14 @@ class IBClient:
             if v.currency in ("USD", "BASE", "")
         }
 
-    def forget_done(self, keep: int) -> None:
+    def forget_done(self, keep: int, live_ids: set[int]) -> None:
         """Drop all but the newest `keep` finished trades and fills from the library's
         session caches (it keeps every one otherwise: ~13 KiB per order). Runs on the client
-        loop; tradd's own state is in the ledger, and duplicates are caught there."""
+        loop; tradd's own state is in the ledger, and duplicates are caught there. Orders
+        in `live_ids` stay, even if the library thinks them done."""
         wrapper = self._ib.wrapper
-        done = [key for key, trade in wrapper.trades.items() if trade.isDone()]
+        done = [key for key, trade in wrapper.trades.items()
+                if trade.isDone() and trade.order.orderId not in live_ids]  # fmt: skip
         for key in done[: max(len(done) - keep, 0)]:
             trade = wrapper.trades.pop(key)
             wrapper.permId2Trade.pop(trade.order.permId, None)

@@ -119,6 +119,9 @@ class LiveFeed(QueuedFeed):
         self.aggregator = BarAggregator(self.symbol, self.bar_seconds, self.p.exchange_tz)
         self.in_history = True
         self.last_bar: Bar | None = None
+        """The newest bar Backtrader has read."""
+        self.last_queued: Bar | None = None
+        """The newest bar queued for Backtrader (read or not)."""
 
     def start(self) -> None:
         super().start()
@@ -151,10 +154,15 @@ class LiveFeed(QueuedFeed):
             if self.aggregator.period_end(bar.start) > now:
                 self.aggregator.seed(bar, covered_until=now)
             else:
-                self._ready.append((bar, True))
+                self._queue(bar, historical=True)
 
     def add_live(self, bar: Bar) -> None:
-        self._ready.append((bar, False))
+        self._queue(bar, historical=False)
+
+    def _queue(self, bar: Bar, *, historical: bool) -> None:
+        self._ready.append((bar, historical))
+        if self.last_queued is None or bar.start > self.last_queued.start:
+            self.last_queued = bar
 
     def end_history(self) -> None:
         """No more history: if none was queued, the first live bar starts LIVE status."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import queue
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -68,8 +69,12 @@ class IBStore:
         self._held: dict[datetime, dict[str, Bar]] = {}
         self._held_since: dict[datetime, float] = {}
         self._stopping = False
+        self._deferred: deque[object] = deque()
         self._next_tick = 0.0
         self._released_until: datetime | None = None
+        self._warming: set[str] = set()
+        self._backfilled = False
+        """Feeds whose warm-up history is still to come (a backfill began, not finished)."""
 
     # -- Backtrader's store protocol -------------------------------------------------------
     def start(self) -> None:
@@ -84,12 +89,15 @@ class IBStore:
         While a feed still holds bars Backtrader has not read, nothing is taken from the
         queue: events are handled strictly in arrival order, and whatever arrived after
         a bar (a fill, a command) is handled only once the strategy has seen that bar."""
-        if any(f.pending for f in self.feeds.values()) or any(
-            t.pending for t in self.ticks.values()
-        ):
+        if self._unread():
             return []
         self._pump(0.0 if self._stopping else self._wait_seconds())
         return []
+
+    def _unread(self) -> bool:
+        return any(f.pending for f in self.feeds.values()) or any(
+            t.pending for t in self.ticks.values()
+        )
 
     # -- pumping ---------------------------------------------------------------------------
     def _wait_seconds(self) -> float:
@@ -102,23 +110,36 @@ class IBStore:
 
     def _pump(self, wait: float) -> None:
         """Handle everything queued (waiting up to `wait` for the first event), then run the
-        handler's periodic checks: after the queue is drained, so they see fresh data."""
-        try:
-            event = self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
-        except queue.Empty:
-            event = None
+        handler's periodic checks: after the queue is drained, so they see fresh data.
+
+        A bar completed by this drain goes to the strategy before anything that arrived
+        after it is handled: such an event waits (in `_deferred`) for the next turn."""
+        event = self._next_event(wait)
         handled = 0
         while event is not None and handled < MAX_DRAIN:
+            if not isinstance(event, BarReceived | QuoteReceived) and self._bars_waiting():
+                self._deferred.appendleft(event)
+                break
             self._dispatch(event)
             handled += 1
-            try:
-                event = self._inbox.get_nowait()
-            except queue.Empty:
-                event = None
+            event = self._next_event(0.0)
         self._release_held(self._market_now())
         self._next_tick = self._monotonic() + self._handler.tick()
         if self._on_pump is not None:
             self._on_pump()
+
+    def _next_event(self, wait: float) -> object | None:
+        if self._deferred:
+            return self._deferred.popleft()
+        try:
+            return self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _bars_waiting(self) -> bool:
+        """Completed bars released now would be read by Backtrader first: any waiting?"""
+        self._release_held(self._market_now())
+        return self._unread()
 
     def _dispatch(self, event: object) -> None:
         if isinstance(event, BarReceived):
@@ -156,6 +177,8 @@ class IBStore:
         for feed in self.feeds.values():  # periods that ended without a closing 5-s bar
             for done in feed.aggregator.flush(now):
                 self._hold(done)
+        if self._warming:
+            return  # live bars wait for every feed's history: time never runs backwards
         for start in sorted(self._held):
             bars = self._held[start]
             waiting = [s for s in self.feeds if s not in bars and self.market_open(s, now)]
@@ -185,18 +208,26 @@ class IBStore:
     def backfill(self, history: Callable[[str, str, str], list[Bar]], bars: int) -> None:
         """Warm-up: the last `bars` bars of every feed, queued before any live bar."""
         now = self._market_now()
+        if not self._backfilled:
+            self._warming = set(self.feeds)
+            self._backfilled = True
         for symbol, feed in self.feeds.items():
+            if symbol not in self._warming:
+                continue  # a retry after a failure: this one is done
             duration, size = history_request(feed.bar_seconds, bars)
             got = history(symbol, duration, size)
             feed.add_history(got[-(bars + 1) :] if bars else [], now)
             feed.end_history()
+            self._warming.discard(symbol)
+            if got:  # a price for positions before the first live bar (or out of hours)
+                self.last_price.setdefault(symbol, got[-1].close)
             log.info("history loaded", symbol=symbol, bars=len(got), duration=duration)
 
     def fill_gap(self, history: Callable[[str, str, str], list[Bar]]) -> None:
         """After a reconnect: the bars missed while down, as history (no trading on them)."""
         now = self._market_now()
         for symbol, feed in self.feeds.items():
-            last = feed.last_bar
+            last = feed.last_queued or feed.last_bar  # a retried gap fill adds nothing twice
             if last is None or (now - last.start).total_seconds() < 2 * feed.bar_seconds:
                 continue
             missed = int((now - last.start).total_seconds() // feed.bar_seconds)

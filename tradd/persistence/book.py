@@ -95,6 +95,12 @@ class Book:
             total += state.quantity * (prices[symbol] - state.avg_price)
         return total
 
+    def unrealized_known(self, prices: Mapping[str, float]) -> float | None:
+        """Open P&L at `prices`, or None while an open position has no price yet."""
+        if any(symbol not in prices for symbol in self.positions()):
+            return None
+        return self.unrealized(prices)
+
     @property
     def realized_pnl(self) -> float:
         return sum(position.realized_pnl for position in self._positions.values())

@@ -210,6 +210,15 @@ class Ledger:
             rows = session.execute(stmt.order_by(Fill.executed_at, Fill.id))
             return [orders_sql.fill_record(row) for row in rows]
 
+    def fill(self, exec_id: str) -> FillRecord | None:
+        """This strategy's fill with that exec id, if stored."""
+        stmt = select(*orders_sql.FILL_COLUMNS).where(
+            Fill.strategy == self._strategy, Fill.exec_id == exec_id
+        )
+        with read_transaction(self._sessions) as session:
+            row = session.execute(stmt).one_or_none()
+            return None if row is None else orders_sql.fill_record(row)
+
     def known_exec_ids(self, exec_ids: Iterable[str]) -> set[str]:
         """Which of these exec ids are stored, by any strategy."""
         with read_transaction(self._sessions) as session:

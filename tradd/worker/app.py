@@ -136,7 +136,10 @@ class Worker:
             checkpoints.stop()
             if channel is not None:
                 channel.close()
-            self.link.stop()
+            try:
+                self.link.stop()
+            except TemporaryError as exc:  # the gateway is gone anyway; the exit code stands
+                log.warning("IB link did not stop cleanly", error=str(exc))
             engine_db.dispose()
             log.info("worker stopped")
 
@@ -167,6 +170,7 @@ class Worker:
         )
         broker = IBBroker(manager, IBCommission(**self._commission()))
         manager.broker = broker
+        broker.owner = lambda: cerebro.runningstrats[0] if cerebro.runningstrats else None
         feeds = [LiveFeed(symbol=s, bar_seconds=LIVE_BAR_SECONDS[c.bar], name=s) for s in c.symbols]
         for feed in feeds:
             cerebro.adddata(feed, name=feed.symbol)
@@ -217,7 +221,8 @@ class Worker:
     def _housekeeping(self) -> None:
         """Bound what a long-running worker keeps in memory: the client library's and
         Backtrader's order history, the order manager's caches."""
-        self.link.client.post(self.link.client.forget_done, KEEP_DONE)
+        live = self.engine.manager.live_ib_ids() if self.engine is not None else set()
+        self.link.client.post(self.link.client.forget_done, KEEP_DONE, live)
         if self.cerebro is not None:
             for strategy in self.cerebro.runningstrats:
                 trim_strategy_history(strategy, KEEP_DONE)

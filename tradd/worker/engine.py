@@ -102,13 +102,17 @@ class WorkerEngine:
             return f"market data stale for {', '.join(stale)}"
         return ""
 
+    def close(self, symbols: tuple[str, ...], why: str) -> None:
+        """Close these positions (a risk rule's CLOSE_POSITION), the careful way."""
+        self.operator.start_close(symbols, why)
+
     def portfolio(self) -> Portfolio:
         prices = dict(self.store.last_price) if self.store else {}
         b = self.account.baselines
         return Portfolio(
             self._market_now(),
             self.account.net_liquidation,
-            self.broker.position_sizes(),
+            self.manager.risk_positions(),
             prices,
             self.account.gross_exposure,
             b.day_start_equity,
@@ -218,6 +222,8 @@ class WorkerEngine:
             self.ledger.account_positions(self.strategy.symbols),
             self.strategy.symbols,
         )
+        for execution, commission in plan.new_fills:  # before statuses: a cancel after a
+            self.manager.on_execution(execution, commission)  # partial fill needs its fills
         for update in plan.updates:
             self.manager.on_order(update)
         for ref in plan.not_sent:
@@ -229,8 +235,6 @@ class WorkerEngine:
             )
         for ref in plan.vanished:
             self.manager.mark(ref, OrderStatus.CANCELLED, "no longer known to IB at reconciliation")
-        for execution, commission in plan.new_fills:
-            self.manager.on_execution(execution, commission)
         held = [PositionRow(p.symbol, p.quantity, p.avg_cost) for p in view.positions
                 if p.symbol in self.strategy.symbols]  # fmt: skip
         self.ledger.snapshot_positions(held, "broker")
@@ -318,7 +322,7 @@ class WorkerEngine:
         )
         self.save_state()
         if decision.close_symbols:
-            self.manager.close_positions(decision.close_symbols, f"risk: {decision.reason}")
+            self.close(decision.close_symbols, f"risk: {decision.reason}")
 
     def save_state(self) -> None:
         b, gate = self.account.baselines, self.manager.gate
@@ -346,7 +350,7 @@ class WorkerEngine:
             cash=_finite(self.account.cash),
             gross_exposure=self.account.gross_exposure,
             realized_pnl=book.realized_pnl,
-            unrealized_pnl=book.unrealized(prices),
+            unrealized_pnl=book.unrealized_known(prices),
             daily_pnl=self.account.daily_pnl,
         )
 

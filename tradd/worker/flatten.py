@@ -1,8 +1,11 @@
-"""Flatten: cancel every working order of the strategy, close every position, confirm.
+"""Flatten (and risk closes): cancel the working orders, close the positions, confirm.
 
 A small state machine advanced on every event and tick of the worker's loop, since the
-fills that confirm it arrive through that same loop. The strategy is HALTED first (it
-may not trade against the flatten) and stays halted until an operator resumes it.
+cancels and fills that finish it arrive through that same loop. It only sends closes
+once every order of the symbols is settled (finished at IB *and* its fills booked), so a
+fill in flight is never closed twice, and it goes round again until the book is flat,
+topping up whatever a close left. A flatten HALTs the strategy first (the caller does);
+a risk close leaves the state the gate set (REDUCING).
 """
 
 from __future__ import annotations
@@ -14,11 +17,9 @@ from typing import Any
 
 import structlog
 
-from tradd.persistence.models import OrderStatus
 from tradd.worker.orders import OrderManager
 
 log = structlog.get_logger("tradd.worker.flatten")
-FLAT = 1e-9
 
 
 @dataclass
@@ -27,49 +28,49 @@ class FlattenJob:
     requested_by: str
     deadline: float
     """Monotonic time after which the job reports failure."""
+    symbols: tuple[str, ...] | None = None
+    """Only these symbols (a risk close), or every position (None: a flatten)."""
     reply: Future[dict[str, Any]] | None = None
     before: dict[str, float] = field(default_factory=dict)
     cancelled: set[str] = field(default_factory=set)
     close_refs: list[str] = field(default_factory=list)
-    closing: bool = False
     done: bool = False
 
     def start(self) -> None:
-        self.before = {s: p.quantity for s, p in self.manager.book.positions().items()}
+        self.before = self._open()
         log.warning("flatten started", requested_by=self.requested_by, positions=self.before)
 
     def step(self, now: float, usable: bool) -> bool:
         """Advance; True once finished (flat, or timed out)."""
         if self.done:
             return True
-        working = self._working()
         if usable:
-            for ref in working - self.cancelled:
-                if self.manager.cancel(ref):
+            for ref in self._mine(self.manager.working.working()):
+                skip = ref in self.cancelled or ref in self.close_refs
+                if not skip and self.manager.cancel(ref):
                     self.cancelled.add(ref)
-        if not working and not self.closing and usable:
-            self.closing = True
-            self.close_refs = self.manager.close_positions(list(self._open()), "flatten")
-        if self.closing and not self._open() and not self._working():
-            return self._finish(True, "flat")
+        if not self._mine(self.manager.working.unsettled()):
+            open_positions = self._open()
+            if not open_positions:
+                return self._finish(True, "flat")
+            if usable:
+                self.close_refs += self.manager.close_now(list(open_positions), self.why)
         if now >= self.deadline:
-            return self._finish(False, "timed out before the strategy was confirmed flat")
+            return self._finish(False, "timed out before the positions were confirmed flat")
         return False
 
-    def _working(self) -> set[str]:
-        """Sent orders still working (a `Created` one was never sent: nothing to cancel)."""
-        return {
-            ref
-            for ref, status in self.manager.working_statuses().items()
-            if status != OrderStatus.CREATED and ref not in self.close_refs
-        }
+    @property
+    def why(self) -> str:
+        return self.requested_by if self.symbols is not None else "flatten"
+
+    def _mine(self, refs: list[str]) -> list[str]:
+        if self.symbols is None:
+            return refs
+        return [r for r in refs if self.manager.working.symbol_of(r) in self.symbols]
 
     def _open(self) -> dict[str, float]:
-        return {
-            s: p.quantity
-            for s, p in self.manager.book.positions().items()
-            if abs(p.quantity) > FLAT
-        }
+        return {s: p.quantity for s, p in self.manager.book.positions().items()
+                if self.symbols is None or s in self.symbols}  # fmt: skip
 
     def _finish(self, ok: bool, message: str) -> bool:
         self.done = True
@@ -82,30 +83,18 @@ class FlattenJob:
     def result(self, ok: bool, message: str) -> dict[str, Any]:
         after = self._open()
         symbols = {
-            symbol: {
-                "before": qty,
-                "after": after.get(symbol, 0.0),
-                "result": "flat" if symbol not in after else "not flat",
-            }
+            symbol: {"before": qty, "after": after.get(symbol, 0.0),
+                     "result": "flat" if symbol not in after else "not flat"}
             for symbol, qty in (self.before | after).items()
-        }
-        return {
-            "ok": ok,
-            "message": message,
-            "requested_by": self.requested_by,
-            "symbols": symbols,
-            "cancelled": sorted(self.cancelled),
-            "orders": list(self.close_refs),
-        }
+        }  # fmt: skip
+        return {"ok": ok, "message": message, "requested_by": self.requested_by,
+                "symbols": symbols, "cancelled": sorted(self.cancelled),
+                "orders": list(self.close_refs)}  # fmt: skip
 
 
-def flatten_job(
-    manager: OrderManager,
-    requested_by: str,
-    timeout: float,
-    monotonic: Callable[[], float],
-    reply: Future[dict[str, Any]] | None = None,
-) -> FlattenJob:
-    job = FlattenJob(manager, requested_by, monotonic() + timeout, reply)
+def flatten_job(manager: OrderManager, requested_by: str, timeout: float,
+                monotonic: Callable[[], float], reply: Future[dict[str, Any]] | None = None,
+                symbols: tuple[str, ...] | None = None) -> FlattenJob:  # fmt: skip
+    job = FlattenJob(manager, requested_by, monotonic() + timeout, symbols, reply)
     job.start()
     return job

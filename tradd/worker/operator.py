@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from tradd.persistence.models import OrderStatus
 from tradd.risk import TradingState
 from tradd.worker.channel import Command, CommandError
 from tradd.worker.flatten import FlattenJob, flatten_job
@@ -39,10 +38,15 @@ class Operator:
         self._stop_deadline = math.inf
 
     def handle(self, command: Command) -> None:
+        """Carry out one command; whatever goes wrong is the reply, never the worker's end."""
         try:
             result = self._run(command)
         except CommandError as exc:
             command.reply.set_exception(exc)
+            return
+        except Exception as exc:
+            log.exception("command failed", command=command.name)
+            command.reply.set_exception(CommandError("internal", f"{command.name}: {exc!r}"))
             return
         if result is not None:
             command.reply.set_result(result)
@@ -64,6 +68,8 @@ class Operator:
             since = since if isinstance(since, int) else 0
             return {"events": [e.as_dict() for e in engine.events.since(since)]}
         if name == "pause":
+            if gate.state is TradingState.HALTED:
+                raise CommandError("conflict", f"halted ({gate.reason}): resume it first")
             gate.set_state(TradingState.REDUCING, "paused by operator: exits only")
         elif name == "resume":
             gate.set_state(TradingState.ACTIVE, "resumed by operator")
@@ -75,9 +81,19 @@ class Operator:
         engine.save_state()
         return {"trading_state": str(gate.state), "reason": gate.reason}
 
+    def start_close(self, symbols: tuple[str, ...], why: str) -> None:
+        """Close some positions for a risk rule (a running flatten covers them already)."""
+        if self.flatten is not None:
+            return
+        engine = self._engine
+        self.flatten = flatten_job(engine.manager, why, engine.settings.flatten_timeout,
+                                   self._monotonic, symbols=symbols)  # fmt: skip
+        if self.flatten.step(self._monotonic(), engine.link.usable):
+            self.flatten = None
+
     def start_flatten(self, requested_by: str, command: Command | None = None) -> None:
         """HALT, then cancel and close everything; the reply comes once flat (or timed out)."""
-        if self.flatten is not None:
+        if self.flatten is not None and self.flatten.symbols is None:
             raise CommandError("conflict", "a flatten is already in progress")
         engine = self._engine
         engine.manager.gate.set_state(TradingState.HALTED, f"flattened by {requested_by}")
@@ -111,8 +127,7 @@ class Operator:
                 engine.manager.cancel(ref)
 
     def _working(self) -> list[str]:
-        statuses = self._engine.manager.working_statuses()
-        return [ref for ref, status in statuses.items() if status != OrderStatus.CREATED]
+        return self._engine.manager.working.working()
 
     def _advance_stop(self, now: float) -> None:
         engine = self._engine

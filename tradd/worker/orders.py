@@ -1,13 +1,14 @@
 """The one path every order takes, and every order event back.
 
-Out: trading gate (connection, stale data, stopping) -> risk gate -> ledger (the order
-and its `orderRef` committed) -> IB. Persisting before sending is what makes orders
-idempotent: whatever happens after the commit, the next reconciliation finds the ref at
-IB (adopt) or not (mark `NotSent`), and never sends it again.
+Out: trading gate (connection, stale data, stopping) -> risk gate -> ledger (the order,
+its `orderRef` and the decision committed together) -> IB. Persisting before sending is
+what makes orders idempotent: whatever happens after the commit, the next reconciliation
+finds the ref at IB (adopt) or not (mark `NotSent`), and never sends it again.
 
-Back: IB's order states and fills are persisted (fills deduplicated by execId) and then
-shown to Backtrader through the broker. A fill waits briefly for its commission report
-so the strategy's trade carries IB's real commission.
+Back: IB's order states are persisted and shown to Backtrader through the broker; fills
+go through `Fills`. Both client libraries mark an order Cancelled on their own when an
+error names it; tradd decides from the error code whether that is a rejection, a real
+cancel, or a notice about an order that keeps working.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.orderrefs import parse_order_ref
-from tradd.persistence.records import FillRecord, NewOrder, RiskDecisionInput
+from tradd.persistence.records import NewOrder, RiskDecisionInput
 from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate
 from tradd.worker.events import EventLog
+from tradd.worker.fills import Fills
+from tradd.worker.working import WorkingOrders
 
 log = structlog.get_logger("tradd.worker.orders")
 ACKNOWLEDGED = frozenset({"PreSubmitted", "Submitted", "Filled", "PendingCancel"})
-HARMLESS_CODES = frozenset({161, 202, 399, 404, 10147, 10148, 10167})
-"""Errors about an order that do not mean IB refused it (cancel races, notices)."""
+NOTICE_CODES = frozenset({161, 399, 404, 2109, 10147, 10148, 10167, 10349})
+"""Errors about an order that keeps working (cancel races, order-preset and locate notices,
+"outside regular hours"): the library's own Cancelled on them is ignored."""
+CANCEL_CODES = frozenset({202})
+"""IB cancelled the order itself (not a rejection: it may have been working)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class TradingContext(Protocol):
 
     def portfolio(self) -> Portfolio: ...
     def blocked_reason(self) -> str: ...
+    def close(self, symbols: tuple[str, ...], why: str) -> None: ...
 
 
 class OrderManager:
@@ -72,24 +79,37 @@ class OrderManager:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.strategy, self._ledger, self._link, self.gate = strategy, ledger, link, gate
-        self._events = events
+        self._events, self._failpoints = events, failpoints
         self.context: TradingContext | None = None
-        self._commission_wait, self._failpoints, self._monotonic = (
-            commission_wait,
-            failpoints,
-            monotonic,
-        )
-        self.broker: IBBroker | None = None
-        """Set once the broker exists (it needs this manager first)."""
-        self.book: Book = ledger.book()
+        self._broker: IBBroker | None = None
+        self.working = WorkingOrders()
+        self.fills = Fills(ledger, self.working, commission_wait=commission_wait,
+                           monotonic=monotonic)  # fmt: skip
         self.ib_ids: dict[int, str] = {}
         self._acknowledged: dict[str, None] = {}
-        self._booked: dict[str, None] = {}
-        """Exec ids booked by this process (insertion-ordered, so `trim` drops the oldest)."""
-        self._pending: dict[str, tuple[FillRecord, Execution, float]] = {}
         self._reports: dict[str, tuple[object, ...]] = {}
-        """The last status report seen per order: the library repeats them (openOrder and
+        """The last status report per order: the library repeats them (openOrder and
         orderStatus for one change), and a repeat is not worth a write transaction."""
+
+    @property
+    def broker(self) -> IBBroker | None:
+        return self._broker
+
+    @broker.setter
+    def broker(self, broker: IBBroker) -> None:
+        """Set once the broker exists (it needs this manager first)."""
+        self._broker = self.fills.broker = broker
+
+    @property
+    def book(self) -> Book:
+        return self.fills.book
+
+    def risk_positions(self) -> dict[str, float]:
+        """What the risk gate sees: the book, plus what working orders would add."""
+        positions = {s: p.quantity for s, p in self.book.positions().items()}
+        for symbol, quantity in self.working.exposure().items():
+            positions[symbol] = positions.get(symbol, 0.0) + quantity
+        return positions
 
     # -- out: the strategy's orders (OrderSink) ------------------------------------------
     def submit(self, intents: list[OrderIntent]) -> Accepted | Refused:
@@ -113,13 +133,15 @@ class OrderManager:
     ) -> Accepted | Refused:
         """A flatten or risk close: passes the gate as a system order, never refused by it."""
         request = OrderRequest(symbol, side, quantity, price, system=True)
-        decision = self.gate.check_order(request, self._context().portfolio())
-        intent = OrderIntent(symbol, side, quantity, "MKT", None, None, "DAY", price)
         if not self._link.usable:
             reason = f"cannot send the {why} order now: not connected ({self._link.state})"
             self._record_refusal(request, "TRADING_GATE", reason)
             return Refused(reason)
+        decision = self.gate.check_order(request, self._context().portfolio())
+        intent = OrderIntent(symbol, side, quantity, "MKT", None, None, "DAY", price)
         result = self._send([intent], quantity, _decision_input(request, decision))
+        if isinstance(result, Accepted) and self._broker is not None:
+            self._broker.track_system_order(result.refs[0], intent, why)
         log.warning("system order", why=why, symbol=symbol, side=side, quantity=quantity)
         return result
 
@@ -140,78 +162,48 @@ class OrderManager:
         self, intents: list[OrderIntent], quantity: float, decision: RiskDecisionInput
     ) -> Accepted | Refused:
         """Commit the orders (with the decision that let them through), then send them."""
-        records = self._ledger.create_orders(
-            [
-                NewOrder(
-                    it.symbol,
-                    it.side,
-                    quantity,
-                    it.order_type,
-                    it.limit_price,
-                    it.stop_price,
-                    it.tif,
-                    parent_index=it.parent_index,
-                )
-                for it in intents
-            ],
-            decision,
-        )
-        refs = [r.order_ref for r in records]
+        orders = [NewOrder(it.symbol, it.side, quantity, it.order_type, it.limit_price,
+                           it.stop_price, it.tif, parent_index=it.parent_index)
+                  for it in intents]  # fmt: skip
+        refs = [r.order_ref for r in self._ledger.create_orders(orders, decision)]
+        for ref, it in zip(refs, intents, strict=True):
+            self.working.add(ref, it.symbol, it.side, quantity, it.parent_index is not None)
         self._failpoints.hit("after_persist")
         specs = order_specs(intents, refs, quantity, self._link.client.account)
         try:
             ids = self._link.place(specs)
-        except (TemporaryError, ConnectionError, OSError) as exc:
+        except TemporaryError as exc:
             # Maybe sent, maybe not: left `Created` for the next reconciliation to decide.
-            log.error("order send failed", order_refs=refs, error=repr(exc))
+            log.error("order send failed", order_refs=refs, error=str(exc))
             return Refused(f"sending to IB failed ({exc}); the order will be reconciled")
         self.ib_ids.update(zip(ids, refs, strict=True))
         self._failpoints.hit("after_send")
-        log.info(
-            "order sent",
-            order_ref=refs[0],
-            legs=len(refs),
-            symbol=intents[0].symbol,
-            side=intents[0].side,
-            quantity=quantity,
-            type=intents[0].order_type,
-        )
+        log.info("order sent", order_ref=refs[0], legs=len(refs), symbol=intents[0].symbol,
+                 side=intents[0].side, quantity=quantity, type=intents[0].order_type)  # fmt: skip
         return Accepted(refs, quantity)
 
     def _after_decision(self, request: OrderRequest, decision: Decision) -> None:
         for hit in decision.alerts:
-            self._events.emit(
-                "risk_breach",
-                "warning",
-                hit.message,
-                rule=str(hit.rule),
-                action=hit.action,
-                symbol=request.symbol,
-            )
+            self._events.emit("risk_breach", "warning", hit.message, rule=str(hit.rule),
+                              action=hit.action, symbol=request.symbol)  # fmt: skip
         if decision.blocked or decision.resized:
-            self._events.emit(
-                "risk_breach",
-                "warning",
-                decision.reason,
-                symbol=request.symbol,
-                verdict=decision.verdict,
-            )
+            self._events.emit("risk_breach", "warning", decision.reason,
+                              symbol=request.symbol, verdict=decision.verdict)  # fmt: skip
         if decision.close_symbols:
-            self.close_positions(decision.close_symbols, f"risk: {decision.reason}")
+            self._context().close(decision.close_symbols, f"risk: {decision.reason}")
 
-    def close_positions(self, symbols: tuple[str, ...] | list[str], why: str) -> list[str]:
-        """Market orders taking each named position of this strategy to zero."""
+    def close_now(self, symbols: list[str], why: str) -> list[str]:
+        """Market orders taking each named position of the book to zero (the caller made
+        sure nothing of these symbols is still working or unbooked)."""
         refs = []
+        prices = self._context().portfolio().prices
         for symbol in symbols:
-            qty = self.book.position(symbol).quantity
-            if abs(qty) < 1e-9:
+            position = self.book.position(symbol)
+            if position.is_flat:
                 continue
-            side: Side = "SELL" if qty > 0 else "BUY"
-            price = (
-                self._context().portfolio().prices.get(symbol)
-                or self.book.position(symbol).avg_price
-            )
-            result = self.submit_system(symbol, side, abs(qty), price, why)
+            side: Side = "SELL" if position.quantity > 0 else "BUY"
+            price = prices.get(symbol) or position.avg_price
+            result = self.submit_system(symbol, side, abs(position.quantity), price, why)
             if isinstance(result, Accepted):
                 refs.extend(result.refs)
         return refs
@@ -231,15 +223,10 @@ class OrderManager:
 
     def _record_refusal(self, request: OrderRequest, rule: str, reason: str) -> None:
         self._ledger.record_risk_decision(
-            action="BLOCKED",
-            reason=reason,
-            trading_state=str(self.gate.state),
-            rule=rule,
-            symbol=request.symbol,
-            side=request.side,
-            requested_qty=request.quantity,
+            action="BLOCKED", reason=reason, trading_state=str(self.gate.state), rule=rule,
+            symbol=request.symbol, side=request.side, requested_qty=request.quantity,
             approved_qty=0.0,
-        )
+        )  # fmt: skip
         log.warning("order refused", symbol=request.symbol, reason=reason)
 
     # -- back: IB's order events ----------------------------------------------------------
@@ -248,173 +235,101 @@ class OrderManager:
         return parsed is not None and parsed[0] == self.strategy
 
     def on_order(self, update: OrderUpdate) -> None:
-        if not self.ours(update.order_ref):
+        ref = update.order_ref
+        if not self.ours(ref):
             return
         if update.ib_order_id:
-            self.ib_ids[update.ib_order_id] = update.order_ref
-        if self._is_rejection(update):
-            self._reject(update.order_ref, update.message, update.error_code)
-            return
+            self.ib_ids[update.ib_order_id] = ref
+        if update.status in ("Cancelled", "Inactive") and update.error_code:
+            if update.error_code in NOTICE_CODES or 2100 <= update.error_code < 2200:
+                return  # the library's guess: the order is still working at IB
+            if update.error_code not in CANCEL_CODES and ref not in self._acknowledged:
+                self._reject(ref, update.message, update.error_code)
+                return
         if update.status in ACKNOWLEDGED:
-            self._acknowledged[update.order_ref] = None
+            self._acknowledged[ref] = None
         report = (update.status, update.filled, update.remaining, update.avg_fill_price,
                   update.ib_order_id, update.perm_id, update.message)  # fmt: skip
-        if self._reports.get(update.order_ref) == report:
+        if self._reports.get(ref) == report:
             return
-        self._reports[update.order_ref] = report
+        self._reports[ref] = report
+        self.working.update(ref, update)
         self._ledger.update_order(
-            update.order_ref,
-            status=update.status,
-            filled=update.filled,
-            remaining=update.remaining,
-            avg_fill_price=update.avg_fill_price or None,
-            ib_order_id=update.ib_order_id or None,
-            perm_id=update.perm_id or None,
-            message=update.message or None,
-        )
-        if self.broker is not None:
-            self.broker.order_changed(update)
-
-    def _is_rejection(self, update: OrderUpdate) -> bool:
-        return (
-            update.status in ("Cancelled", "Inactive")
-            and update.error_code > 0
-            and update.error_code not in HARMLESS_CODES
-            and update.order_ref not in self._acknowledged
-        )
+            ref, status=update.status, filled=update.filled, remaining=update.remaining,
+            avg_fill_price=update.avg_fill_price or None, ib_order_id=update.ib_order_id or None,
+            perm_id=update.perm_id or None, message=update.message or None,
+        )  # fmt: skip
+        if self._broker is not None:
+            self._broker.order_changed(update)
 
     def on_notice(self, notice: Notice) -> None:
         """IB refused one of our orders with an error the library may not turn into a
         status (ib_insync treats 110 as a warning, ib_async parks 321 as ValidationError)."""
         ref = self.ib_ids.get(notice.req_id)
-        if ref is None or notice.code in HARMLESS_CODES or 2100 <= notice.code < 2200:
+        code = notice.code
+        if ref is None or code in NOTICE_CODES or code in CANCEL_CODES or 2100 <= code < 2200:
             return
         if ref not in self._acknowledged:
-            self._reject(ref, f"{notice.code} {notice.message}", notice.code)
+            self._reject(ref, f"{code} {notice.message}", code)
 
     def _reject(self, order_ref: str, reason: str, code: int) -> None:
         record = self._ledger.order(order_ref)
         if record is None or record.is_terminal:
             return
-        self._ledger.update_order(
-            order_ref,
-            status=OrderStatus.REJECTED,
-            filled=record.filled,
-            remaining=record.remaining,
-            avg_fill_price=None,
-            message=reason,
-        )
-        margin = code == 201 and "margin" in reason.lower()
-        if self.broker is not None:
-            self.broker.order_rejected(order_ref, reason, margin=margin)
-        self._events.emit(
-            "order_rejected",
-            "warning",
-            f"IB rejected {order_ref}: {reason}",
-            order_ref=order_ref,
-            code=code,
-        )
+        self._ledger.update_order(order_ref, status=OrderStatus.REJECTED, filled=record.filled,
+                                  remaining=record.remaining, avg_fill_price=None,
+                                  message=reason)  # fmt: skip
+        self.working.finish(order_ref)
+        if self._broker is not None:
+            margin = code == 201 and "margin" in reason.lower()
+            self._broker.order_rejected(order_ref, reason, margin=margin)
+        self._events.emit("order_rejected", "warning", f"IB rejected {order_ref}: {reason}",
+                          order_ref=order_ref, code=code)  # fmt: skip
 
     def mark(self, order_ref: str, status: str, reason: str) -> None:
         """Close an order the gateway does not know (never sent, or gone while down)."""
         record = self._ledger.order(order_ref)
         if record is None or record.is_terminal:
             return
-        self._ledger.update_order(
-            order_ref,
-            status=status,
-            filled=record.filled,
-            remaining=record.remaining,
-            avg_fill_price=record.avg_fill_price,
-            message=reason,
-        )
-        if self.broker is not None:
-            self.broker.order_rejected(order_ref, reason)
+        self._ledger.update_order(order_ref, status=status, filled=record.filled,
+                                  remaining=record.remaining,
+                                  avg_fill_price=record.avg_fill_price, message=reason)  # fmt: skip
+        self.working.finish(order_ref)
+        if self._broker is not None:
+            self._broker.order_rejected(order_ref, reason)
 
-    # -- back: fills and commissions ------------------------------------------------------
+    # -- back: fills -----------------------------------------------------------------------
     def on_execution(self, execution: Execution, commission: Commission | None = None) -> None:
-        if not self.ours(execution.order_ref):
-            return
-        if execution.exec_id in self._booked or execution.exec_id in self._pending:
-            return
-        fill = _fill_record(execution, commission)
-        if not self._ledger.add_fill(fill):
-            self._booked[execution.exec_id] = None  # booked before a restart, or a replay
-            return
-        if commission is not None:
-            self._book(fill, execution, commission.commission)
-        else:
-            deadline = self._monotonic() + self._commission_wait
-            self._pending[execution.exec_id] = (fill, execution, deadline)
+        if self.ours(execution.order_ref):
+            self.fills.on_execution(execution, commission)
 
     def on_commission(self, commission: Commission) -> None:
-        pending = self._pending.pop(commission.exec_id, None)
-        if pending is None and commission.exec_id not in self._booked:
-            return  # not one of our fills
-        self._ledger.set_commission(
-            commission.exec_id, commission.commission, commission.realized_pnl
-        )
-        if pending is not None:
-            self._book(pending[0], pending[1], commission.commission)
-        else:
-            fill = next((f for f in self._ledger.fills() if f.exec_id == commission.exec_id), None)
-            if fill is not None:
-                self.book.add_commission(fill.symbol, commission.commission)
+        self.fills.on_commission(commission)
 
     def expire_pending(self) -> float:
-        """Book fills whose commission report is overdue; seconds until the next is due."""
-        now = self._monotonic()
-        for exec_id, (fill, execution, deadline) in list(self._pending.items()):
-            if deadline <= now:
-                del self._pending[exec_id]
-                log.warning("fill booked without a commission report", exec_id=exec_id)
-                self._book(fill, execution, 0.0)
-        return min((d for _, _, d in self._pending.values()), default=now + 3600) - now
+        return self.fills.expire_pending()
 
-    def _book(self, fill: FillRecord, execution: Execution, commission: float) -> None:
-        self._booked[fill.exec_id] = None
-        self.book.apply(fill)
-        if commission:
-            self.book.add_commission(fill.symbol, commission)
-        if self.broker is not None:
-            self.broker.order_filled(execution, commission)
-        log.info(
-            "fill",
-            order_ref=fill.order_ref,
-            symbol=fill.symbol,
-            side=fill.side,
-            quantity=fill.quantity,
-            price=fill.price,
-            exec_id=fill.exec_id,
-            commission=commission,
-        )
-
+    # -- memory ----------------------------------------------------------------------------
     def trim(self, keep: int) -> None:
-        """Forget all but the newest `keep` ids, acknowledgements and bookings in memory: a
-        long-running worker must not grow with every order (the ledger keeps them all)."""
-        for cache in (self.ib_ids, self._acknowledged, self._booked, self._reports):
-            _keep_newest(cache, keep)
+        """Forget all but the newest `keep` finished orders' ids and reports, and fills, in
+        memory: a worker must not grow with every order (the ledger keeps them all)."""
+        live = set(self.working.unsettled())
+        for cache in (self._acknowledged, self._reports):
+            _keep_newest(cache, keep, live)
+        for ib_id in list(self.ib_ids)[: max(len(self.ib_ids) - keep, 0)]:
+            if self.ib_ids[ib_id] not in live:
+                del self.ib_ids[ib_id]
+        self.fills.trim(keep)
 
-    def working_statuses(self) -> dict[str, str]:
-        """This strategy's orders the ledger holds as not finished, with their status."""
-        return {o.order_ref: o.status for o in self._ledger.orders(open_only=True)}
+    def live_ib_ids(self) -> set[int]:
+        live = set(self.working.unsettled())
+        return {ib_id for ib_id, ref in self.ib_ids.items() if ref in live}
 
 
-def _fill_record(execution: Execution, commission: Commission | None) -> FillRecord:
-    return FillRecord(
-        execution.exec_id,
-        execution.order_ref,
-        execution.symbol,
-        execution.side,
-        execution.quantity,
-        execution.price,
-        execution.time,
-        execution.ib_order_id or None,
-        execution.perm_id or None,
-        execution.account or None,
-        commission.commission if commission else None,
-        commission.realized_pnl if commission else None,
-    )
+def _keep_newest(cache: dict[str, Any], keep: int, live: set[str]) -> None:
+    for key in list(cache)[: max(len(cache) - keep, 0)]:
+        if key not in live:
+            del cache[key]
 
 
 def _decision_input(request: OrderRequest, decision: Decision) -> RiskDecisionInput:
@@ -423,8 +338,3 @@ def _decision_input(request: OrderRequest, decision: Decision) -> RiskDecisionIn
         ",".join(h.rule for h in decision.hits) or None, request.symbol, request.side,
         decision.requested_quantity, decision.approved_quantity,
     )  # fmt: skip
-
-
-def _keep_newest(cache: dict[Any, Any], keep: int) -> None:
-    for key in list(cache)[: max(len(cache) - keep, 0)]:
-        del cache[key]

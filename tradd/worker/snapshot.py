@@ -46,11 +46,11 @@ def status_snapshot(engine: WorkerEngine) -> dict[str, Any]:
         "daily_pnl": account.daily_pnl,
         "drawdown_pct": drawdown,
         "realized_pnl": book.realized_pnl,
-        "unrealized_pnl": book.unrealized(prices),
+        "unrealized_pnl": book.unrealized_known(prices),
         "commission": book.commission,
         "last_bar": last_bar,
         "feeds": {s: str(h) for s, h in engine.watchdog.health.items()},
-        "working_orders": sorted(engine.manager.working_statuses()),
+        "working_orders": sorted(engine.manager.working.working()),
         "flatten_running": engine.operator.flatten is not None,
         "stopping": engine.operator.stopping or None,
     }
