@@ -123,3 +123,13 @@ def test_random_fills_match_backtrader_position_update() -> None:
         assert state.avg_price == pytest.approx(position.price, rel=1e-12)
         assert state.realized_pnl == pytest.approx(realized[symbol], abs=1e-6)
     assert book.realized_pnl == pytest.approx(sum(realized.values()), abs=1e-6)
+
+
+def test_unrealized_is_unknown_while_an_open_position_has_no_price() -> None:
+    """A worker restarted out of hours has positions before any price: its status and
+    snapshots report the open P&L as unknown instead of failing."""
+    book = Book([fill("BUY", 10, 100.0), fill("BUY", 5, 20.0, symbol="ORCL")])
+    assert book.unrealized_known({"GOOG": 101.0}) is None
+    assert book.unrealized_known({"GOOG": 101.0, "ORCL": 19.0}) == pytest.approx(10 - 5)
+    with pytest.raises(ValueError, match="ORCL"):
+        book.unrealized({"GOOG": 101.0})

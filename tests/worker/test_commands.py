@@ -137,3 +137,24 @@ def test_unexplained_position_halts_the_strategy(launch, ledger_for, simulator) 
     live.advance(120)  # bar 3's buy is refused
     assert ledger.risk_decisions()[-1].action == "BLOCKED"
     assert [o.order_ref for o in ledger.orders()] == ["s1-1"]
+
+
+def test_while_paused_a_second_exit_in_flight_is_not_an_exit(launch, ledger_for) -> None:
+    """Long 10, paused: the first SELL 10 reduces; the second, sent before the first has
+    filled, would take the position short, so it is refused."""
+    live = launch("1:BUY:10;2:SELL:10;2:SELL:10")
+    live.advance(60)
+    assert request(channel(live), "pause")["ok"]
+    live.advance(60)
+    ledger = ledger_for()
+    assert [(o.side, o.quantity) for o in ledger.orders()] == [("BUY", 10), ("SELL", 10)]
+    assert [d.action for d in ledger.risk_decisions()] == ["APPROVED", "APPROVED", "BLOCKED"]
+    assert ledger.account_positions() == {}
+
+
+def test_pause_does_not_lift_a_halt(launch) -> None:
+    live = launch("")
+    live.engine.halt("test")
+    reply = request(channel(live), "pause")
+    assert reply["ok"] is False and reply["error"]["code"] == "conflict"
+    assert live.engine.manager.gate.state == "HALTED"

@@ -47,6 +47,10 @@ def test_drop_mid_position_reconnects_and_books_fills_made_while_down(
     assert_ledger_matches_simulator(simulator, ledger)
     assert ledger.order("s1-2").status == OrderStatus.FILLED
     assert statuses(live, "s1-2")[-1] == "Completed"  # the strategy heard of the fill
+    # Every reqExecutions re-sends today's commission reports: each counted once.
+    book = live.engine.manager.book
+    assert book.commission == pytest.approx(sum(f.commission or 0 for f in ledger.fills()))
+    assert book.position("GOOG").quantity == 0
     assert live.engine.events.kinds().count("reconnected") == 1
     assert any(e.kind == "reconciled" and "1 new fills" in e.message
                for e in ledger.connection_events())  # fmt: skip
@@ -83,11 +87,12 @@ def test_stalled_gateway_is_detected_by_the_probe(launch, ledger_for, simulator)
     live.advance(60)
     simulator.call(simulator.gw.faults.stall)
     live.wait_until(lambda: not live.worker.link.usable, 15, "stall detected")
-    assert "probe" in live.worker.link.manager.reason or live.worker.link.manager.reason
     simulator.call(simulator.gw.faults.unstall)
     wait_ready_again(live, 2)
     live.settle()
     assert_ledger_matches_simulator(simulator, ledger_for())
+    reasons = [e.message for e in ledger_for().connection_events() if e.kind == "disconnected"]
+    assert any("did not answer a probe within 2s" in r for r in reasons), reasons
 
 
 def test_connectivity_lost_halts_orders_and_held_fills_arrive_on_1102(
@@ -237,6 +242,50 @@ def test_duplicate_exec_details_are_booked_once(launch, ledger_for, simulator, l
     assert len(ledger.fills()) == 2
     assert_ledger_matches_simulator(simulator, ledger)
     assert statuses(live, "s1-1").count("Completed") == 1
+
+
+def test_an_execution_reported_again_is_booked_once(launch, ledger_for, simulator) -> None:
+    """The libraries drop a duplicate execDetails within one connection themselves; across
+    reconnects and reconciliations the same execution comes back, and only tradd's own
+    deduplication stands between it and a doubled position."""
+    from tradd.ib.events import CommissionReceived, ExecutionReceived
+    from tradd.ib.types import Commission, Execution
+
+    live = launch("1:BUY:10")
+    live.advance(60)
+    live.settle()
+    (fill,) = ledger_for().fills()
+    again = Execution(fill.exec_id, fill.ib_order_id or 0, fill.perm_id or 0, fill.order_ref,
+                      fill.symbol, "BUY", fill.quantity, fill.price, fill.executed_at)  # fmt: skip
+    for _ in range(3):
+        live.worker.link.inbox.put(ExecutionReceived(again))
+        live.worker.link.inbox.put(CommissionReceived(Commission(fill.exec_id, 1.0, None)))
+    live.sync()
+    book = live.engine.manager.book
+    assert book.position("GOOG").quantity == 10 and book.commission == 1.0
+    assert statuses(live, "s1-1").count("Completed") == 1
+    assert live.worker.command("status")["positions"]["GOOG"]["quantity"] == 10
+    assert_ledger_matches_simulator(simulator, ledger_for())
+
+
+def test_a_library_cancel_on_a_notice_code_leaves_the_order_working(launch, ledger_for) -> None:
+    """Both libraries mark an order Cancelled on any error naming it; 10349 ("TIF set to
+    DAY based on order preset") is a notice about an order IB keeps working."""
+    from tradd.ib.events import OrderChanged
+    from tradd.ib.types import OrderUpdate
+
+    live = launch("1:LIMIT_BUY:10")
+    live.advance(60)
+    (order,) = ledger_for().orders()
+    assert order.status == "Submitted"
+    fake = OrderUpdate(order.ib_order_id or 0, order.perm_id or 0, order.order_ref, "GOOG",
+                       "Cancelled", 0.0, 10.0, 0.0, "Order TIF was set to DAY based on order "
+                       "preset", "BUY", 10.0, "LMT", error_code=10349)  # fmt: skip
+    live.worker.link.inbox.put(OrderChanged(fake))
+    live.sync()
+    assert ledger_for().order(order.order_ref).status == "Submitted"
+    assert live.engine.manager.working.working() == [order.order_ref]
+    assert statuses(live, order.order_ref)[-1] == "Accepted"
 
 
 def test_bracket_parent_and_children_reach_ib_as_one(launch, ledger_for, simulator) -> None:
