@@ -11,28 +11,23 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLE_DATA
+from tests.fixtures import simulator as shared
+from tests.fixtures.simulator import GOOG_OPEN
 from tradd.simgw.background import BackgroundGateway
 from tradd.simgw.config import SimConfig
 
-# 2006-01-10 09:30 US/Eastern: GOOG's session opens.
-GOOG_OPEN = 1136903400
+__all__ = ["GOOG_OPEN", "advance", "open_market", "sim_config", "sync", "wait_until"]
 LIBRARIES = ("ib_async", "ib_insync")
 
 
 def sim_config(**overrides: Any) -> SimConfig:
-    base: dict[str, Any] = {
-        "data_dir": SAMPLE_DATA, "port": 0, "speed": 0, "pacing": False, "start": date(2006, 1, 10),
-        "symbols": ("GOOG", "ORCL", "IDXFUT"),
-    }  # fmt: skip
-    base.update(overrides)
-    return SimConfig(**base)
+    """The shared simulator set-up, with the intraday IDXFUT in place of NVDA."""
+    return shared.sim_config(**{"symbols": ("GOOG", "ORCL", "IDXFUT"), **overrides})
 
 
 @pytest.fixture
