@@ -114,3 +114,13 @@ def test_working_orders_count_as_exposure_until_they_finish_and_settle() -> None
     assert "a" not in w.unsettled()
     w.finish("c")
     assert w.unsettled() == ["b"] and w.symbol_of("b") == "GOOG"
+
+
+def test_a_late_repeat_of_a_final_status_does_not_bring_a_settled_order_back() -> None:
+    w = WorkingOrders()
+    w.add("a", "GOOG", "SELL", 10, child=False)
+    w.update("a", status("a", "Filled", 10, 0))
+    w.booked("a", 10)
+    assert w.unsettled() == []
+    w.update("a", status("a", "Filled", 10, 0))  # e.g. the reconciliation's copy after 1102
+    assert w.unsettled() == []

@@ -46,8 +46,8 @@ class WorkingOrders:
         """IB's latest word on the order (adopts orders sent before a restart)."""
         order = self._orders.get(ref)
         if order is None:
-            if update.status in TERMINAL_STATUSES and update.filled <= QUANTITY_TOLERANCE:
-                return
+            if update.status in TERMINAL_STATUSES:
+                return  # settled already (a late repeat), or finished while nobody watched
             order = WorkingOrder(update.symbol, 1 if update.action == "BUY" else -1,
                                  update.remaining, update.parent_id > 0)  # fmt: skip
             self._orders[ref] = order
