@@ -49,6 +49,13 @@ def test_flatten_cancels_closes_confirms_and_halts(launch, ledger_for, simulator
     assert sim_ledger(simulator)["positions"] == {}
     assert_ledger_matches_simulator(simulator, ledger)
     assert ledger.state().trading_state == "HALTED"
+    # The strategy saw the close as an order of its own: its trade closed, as in a backtest.
+    (close_ref,) = result["orders"]
+    strategy = live.worker.cerebro.runningstrats[0]
+    assert [s for r, s, _, _ in strategy.notes if r == close_ref][-1] == "Completed"
+    assert strategy.getposition(strategy.datas[0]).size == 0
+    trades = [t for ts in strategy._trades[strategy.datas[0]].values() for t in ts]
+    assert len(trades) == 1 and trades[0].isclosed
     live.advance(60)  # bar 3: the strategy's buy is refused while halted
     assert ledger.risk_decisions()[-1].action == "BLOCKED"
     assert request(channel(live), "resume")["result"]["trading_state"] == "ACTIVE"
