@@ -11,9 +11,11 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tomli_w
 
 from tests.conftest import ROOT
@@ -36,14 +38,28 @@ def write_config(tmp_path: Path, sim: BackgroundGateway, url: str, **entry: Any)
     return path
 
 
-def spawn(config: Path, failpoints: str = "", name: str = "s1") -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADD_")}
-    if failpoints:
-        env["TRADD_FAILPOINTS"] = failpoints
-    return subprocess.Popen(
-        [sys.executable, "-m", "tradd.worker", "--config", str(config), "--strategy", name],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start `python -m tradd.worker`; any still running at the end is killed (a failed
+    assertion must not leave a worker trading against nobody)."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(config: Path, failpoints: str = "", name: str = "s1") -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRADD_")}
+        if failpoints:
+            env["TRADD_FAILPOINTS"] = failpoints
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tradd.worker", "--config", str(config), "--strategy", name],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 def wait_ready(tmp_path: Path, proc: subprocess.Popen[str]) -> Path:
@@ -72,7 +88,7 @@ def bar(sim: BackgroundGateway) -> None:
 
 
 def test_sigkill_after_persisting_before_sending_sends_nothing_twice(
-    tmp_path, simulator, sqlite_url, ledger_for
+    tmp_path, spawn, simulator, sqlite_url, ledger_for
 ) -> None:
     config = write_config(tmp_path, simulator, sqlite_url, params={"script": "1:BUY:10"})
     proc = spawn(config, failpoints="after_persist")
@@ -95,7 +111,7 @@ def test_sigkill_after_persisting_before_sending_sends_nothing_twice(
 
 
 def test_sigkill_after_sending_adopts_the_order_on_restart(
-    tmp_path, simulator, sqlite_url, ledger_for
+    tmp_path, spawn, simulator, sqlite_url, ledger_for
 ) -> None:
     config = write_config(
         tmp_path, simulator, sqlite_url, params={"script": "1:LIMIT_BUY:10", "offset": 0.3}
@@ -124,7 +140,7 @@ def test_sigkill_after_sending_adopts_the_order_on_restart(
 
 
 def test_sigterm_cancels_working_orders_and_keeps_positions(
-    tmp_path, simulator, sqlite_url, ledger_for
+    tmp_path, spawn, simulator, sqlite_url, ledger_for
 ) -> None:
     config = write_config(tmp_path, simulator, sqlite_url,
                           params={"script": "1:BUY:10;2:LIMIT_BUY:5"})  # fmt: skip
@@ -141,7 +157,7 @@ def test_sigterm_cancels_working_orders_and_keeps_positions(
     assert_ledger_matches_simulator(simulator, ledger)
 
 
-def test_unknown_strategy_name_exits_78(tmp_path, simulator, sqlite_url) -> None:
+def test_unknown_strategy_name_exits_78(tmp_path, spawn, simulator, sqlite_url) -> None:
     config = write_config(tmp_path, simulator, sqlite_url)
     proc = spawn(config, name="nope")
     _, err = proc.communicate(timeout=30)
@@ -149,7 +165,7 @@ def test_unknown_strategy_name_exits_78(tmp_path, simulator, sqlite_url) -> None
     assert "no strategy 'nope'" in err and "s1" in err
 
 
-def test_bad_strategy_class_exits_78_naming_the_key(tmp_path, simulator, sqlite_url) -> None:
+def test_bad_strategy_class_exits_78_naming_the_key(tmp_path, spawn, simulator, sqlite_url) -> None:
     config = write_config(tmp_path, simulator, sqlite_url, strategy="strategies.nope.Missing")
     proc = spawn(config)
     _, err = proc.communicate(timeout=30)
