@@ -81,9 +81,6 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
         position = self._positions[data.symbol]
         return position.clone() if clone else position
 
-    def position_sizes(self) -> dict[str, float]:
-        return {s: float(p.size) for s, p in self._positions.items()}
-
     def get_notification(self) -> bt.Order | None:
         return self.notifs.popleft() if self.notifs else None
 

@@ -18,7 +18,6 @@ from datetime import datetime
 import structlog
 
 from tradd.config.live import BrokerSettings
-from tradd.errors import TemporaryError
 from tradd.ib.client import IBClient
 from tradd.ib.connection import ConnectionManager
 from tradd.ib.events import (
@@ -183,8 +182,3 @@ class IBLink:
 
     def farm_notice(self, notice: Notice, healthy: bool) -> None:
         self.inbox.put(FarmNotice(notice, healthy))
-
-
-def require(ok: bool, what: str) -> None:
-    if not ok:
-        raise TemporaryError(what)

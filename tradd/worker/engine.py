@@ -86,7 +86,6 @@ class WorkerEngine:
         self._resync = Backoff(1.0, 60.0, 0.1)
         self._next_snapshot = 0.0
         self._saved_state = (manager.gate.state, manager.gate.reason)
-        self.last_reconcile: ReconcilePlan | None = None
 
     # -- gates ---------------------------------------------------------------------------
     def blocked_reason(self) -> str:
@@ -242,7 +241,6 @@ class WorkerEngine:
             self._recheck_at = self._monotonic() + MISMATCH_RECHECK
         self.ledger.record_connection_event("reconciled", f"{why}: {plan.summary()}")
         log.info("reconciled", why=why, summary=plan.summary())
-        self.last_reconcile = plan
         return plan
 
     def _broker_view(self) -> BrokerView:
