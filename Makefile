@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench bench-optimize bench-simgw bench-worker sim clean
+.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon sim clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
@@ -14,10 +14,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-# The main job on the embedded default: a grid optimization of the SMA cross
-# strategy on the shipped GOOG daily bars, ranked table on the terminal and the
-# report under results/demo/.
+# The main job on the embedded default: the supervisor with the shipped strategies
+# (etc/tradd.toml) trading the embedded IB simulator on the sample data, one simulated
+# minute per second. Watch with `.venv/bin/tradctl status` and
+# http://127.0.0.1:9464/metrics; Ctrl-C stops everything cleanly.
 run: $(STAMP)
+	$(BIN)/tradd run --config etc/tradd.toml --simulate --speed 60
+
+# The research demo: a grid optimization of the SMA cross strategy on GOOG daily bars.
+optimize-demo: $(STAMP)
 	$(BIN)/tradd optimize --config etc/tradd.toml \
 	    --strategy strategies.sma_cross.SmaCross --symbols GOOG \
 	    --start 2005-01-01 --end 2012-12-31 --method grid \
@@ -36,7 +41,7 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: bench-optimize bench-simgw bench-worker
+bench: bench-optimize bench-simgw bench-worker bench-daemon
 
 bench-optimize: $(STAMP)
 	$(BIN)/python bench/optimize_bench.py
@@ -46,6 +51,9 @@ bench-simgw: $(STAMP)
 
 bench-worker: $(STAMP)
 	$(BIN)/python bench/worker_bench.py
+
+bench-daemon: $(STAMP)
+	$(BIN)/python bench/daemon_bench.py
 
 # The IB Gateway simulator on the shipped sample data, port 4002, one simulated minute a second.
 sim: $(STAMP)

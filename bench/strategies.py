@@ -35,3 +35,14 @@ class EveryBar(Strategy):
             else:
                 self.sell(data=data, size=self.p.size)
         self.buying = not self.buying
+
+
+class BuyWhenFlat(Strategy):
+    """Buy `size` of the first data on any bar that finds the position flat: after each
+    flatten and resume the strategy holds a position again (the daemon bench)."""
+
+    params = (("size", 10),)
+
+    def next(self) -> None:
+        if not self.getposition(self.datas[0]).size:
+            self.buy(data=self.datas[0], size=self.p.size)

@@ -8,6 +8,7 @@ everything the gateway sent before has been processed by the client.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import time
 from collections.abc import Callable, Iterator
@@ -46,8 +47,12 @@ Connect = Callable[..., Any]
 
 @pytest.fixture
 def connect(sim: BackgroundGateway, iblib: ModuleType) -> Iterator[Connect]:
-    """Connect clients to ``sim``; all are disconnected at the end."""
+    """Connect clients to ``sim``; all are disconnected at the end. The clients run on a
+    fresh event loop of their own: an earlier test's `asyncio.run` leaves the main thread
+    without an implicit one, which the libraries' blocking API would otherwise need."""
     clients: list[Any] = []
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
 
     def _connect(client_id: int = 1, **kwargs: Any) -> Any:
         ib = iblib.IB()
@@ -58,6 +63,8 @@ def connect(sim: BackgroundGateway, iblib: ModuleType) -> Iterator[Connect]:
     yield _connect
     for ib in clients:
         ib.disconnect()
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def sync(ib: Any) -> None:

@@ -10,28 +10,42 @@ import sys
 
 import typer
 
-from tradd.cli import config_cmd, data_cmd, research_cmd, simgw_cmd
+from tradd.cli import run_cmd
 from tradd.cli.common import join_list_arguments
 from tradd.errors import EXIT_INTERRUPTED, ConfigError, TraddError
 
-app = typer.Typer(
-    name="tradd",
-    help="Trading daemon for Backtrader strategies on Interactive Brokers, and research tools.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(simgw_cmd.app, name="simgw")
-research_cmd.register(app)
+HELP = "Trading daemon for Backtrader strategies on Interactive Brokers, and research tools."
+
+
+def build_app(daemon_only: bool = False) -> typer.Typer:
+    """The command tree. `tradd run` gets only itself: the supervisor then never imports
+    the research stack (Backtrader, pandas, matplotlib), which keeps it small."""
+    app = typer.Typer(
+        name="tradd",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    run_cmd.register(app)
+    if daemon_only:
+        app.callback()(lambda: None)  # a group, so `run` stays a subcommand
+        return app
+    from tradd.cli import config_cmd, data_cmd, emergency_cmd, research_cmd, simgw_cmd
+
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(data_cmd.app, name="data")
+    app.add_typer(simgw_cmd.app, name="simgw")
+    research_cmd.register(app)
+    emergency_cmd.register(app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
     args = join_list_arguments(list(sys.argv[1:] if argv is None else argv))
     try:
         # Standalone: typer reports usage errors itself (exit 2) and honours typer.Exit.
-        app(args=args, prog_name="tradd")
+        build_app(daemon_only=args[:1] == ["run"])(args=args, prog_name="tradd")
     except ConfigError as exc:
         print(f"tradd: {exc}", file=sys.stderr)
         for problem in exc.problems:

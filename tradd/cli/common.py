@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -11,7 +12,9 @@ from tradd.config.loader import load_settings
 from tradd.config.settings import Settings
 from tradd.errors import UsageError
 from tradd.logs import configure_logging
-from tradd.marketdata.store import DataStore
+
+if TYPE_CHECKING:
+    from tradd.marketdata.store import DataStore
 
 
 def settings_for(config: Path | None, component: str = "cli") -> Settings:
@@ -21,6 +24,8 @@ def settings_for(config: Path | None, component: str = "cli") -> Settings:
 
 
 def data_store(settings: Settings, data_dir: Path | None) -> DataStore:
+    from tradd.marketdata.store import DataStore  # pandas: only for commands that read data
+
     return DataStore(data_dir or settings.data.dir)
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tradd.config.base import Section
+from tradd.config.daemon import ControlSettings, MetricsSettings, SupervisorSettings
 from tradd.config.live import (
     BrokerSettings,
     DatabaseSettings,
@@ -98,11 +99,20 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     worker: WorkerSettings = WorkerSettings()
     risk: RiskSettings = RiskSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
+    control: ControlSettings = ControlSettings()
+    metrics: MetricsSettings = MetricsSettings()
     strategies: tuple[StrategySettings, ...] = ()
 
     @model_validator(mode="after")
     def _strategies_consistent(self) -> Settings:
         check_unique_strategies(self.strategies)
+        if self.supervisor.heartbeat_timeout <= self.broker.request_timeout:
+            raise ValueError(
+                f"supervisor.heartbeat_timeout ({self.supervisor.heartbeat_timeout:g}) must exceed "
+                f"broker.request_timeout ({self.broker.request_timeout:g}): a worker waiting on "
+                "IB would be killed as hung"
+            )
         for strategy in self.strategies:
             self.strategy_risk(strategy)  # an invalid override fails at load time
         return self
@@ -133,6 +143,10 @@ class Settings(BaseSettings):
                 for e in exc.errors()
             ]
             raise ValueError("; ".join(problems)) from None
+
+    def worker_channel(self, name: str) -> Path:
+        """The command socket of strategy `name`'s worker."""
+        return (self.worker.channel_dir or self.state_dir / "run") / f"{name}.sock"
 
     def database_url(self) -> SecretStr:
         """The configured URL, or a SQLite file in the state directory."""

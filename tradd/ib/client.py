@@ -230,6 +230,16 @@ class IBClient:
                 return True
         return False
 
+    async def global_cancel(self) -> None:
+        """reqGlobalCancel: IB cancels every working order of the account, whichever client
+        (or TWS) placed it. Fire and forget: the cancels arrive as order events."""
+        self._ib.reqGlobalCancel()
+
+    async def all_open_orders(self) -> list[OrderUpdate]:
+        """Every working order of the account (reqAllOpenOrders), not only this client's."""
+        trades = await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self._timeout)
+        return [convert.order_update(t) for t in trades if not t.isDone()]
+
     async def open_orders(self) -> list[OrderUpdate]:
         """This client's working orders, fresh from the gateway."""
         await asyncio.wait_for(self._ib.reqOpenOrdersAsync(), self._timeout)
@@ -258,6 +268,24 @@ class IBClient:
             BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost), p.account)
             for p in rows
         ]
+
+    async def positions_by_con_id(self) -> list[tuple[int, BrokerPosition]]:
+        """The positions with their contracts' conIds (a symbol alone can be ambiguous)."""
+        rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
+        return [(int(p.contract.conId), BrokerPosition(p.contract.symbol, float(p.position),
+                 float(p.avgCost), p.account)) for p in rows]  # fmt: skip
+
+    async def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
+        """Resolve a contract by conId and keep it under `key` for `place` (a position's
+        contract comes without the exchange an order needs)."""
+        details = await self._ib.reqContractDetailsAsync(self._lib.Contract(conId=con_id))
+        if len(details) != 1:
+            raise TemporaryError(f"conId {con_id}: {len(details)} contracts match (need one)")
+        d = details[0]
+        self._contracts[key] = d.contract
+        self._zones[key] = d.timeZoneId or "US/Eastern"
+        return ContractInfo(key, con_id, d.timeZoneId or "US/Eastern",
+                            d.liquidHours or d.tradingHours or "", d.minTick or 0.01)  # fmt: skip
 
     async def account_values(self) -> dict[str, str]:
         return {

@@ -118,6 +118,26 @@ class IBLink:
     def positions(self) -> list[BrokerPosition]:
         return self.client.call(self.client.positions)
 
+    def qualify(self, symbols: list[str]) -> None:
+        """Resolve contracts for orders without subscribing market data (the supervisor's
+        emergency connections trade a strategy's symbols but need no bars)."""
+        for symbol in symbols:
+            if symbol not in self.contracts:
+                self.contracts[symbol] = self.client.call(self.client.qualify, symbol)
+
+    def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
+        self.contracts[key] = self.client.call(self.client.qualify_con_id, key, con_id)
+        return self.contracts[key]
+
+    def global_cancel(self) -> None:
+        self.client.call(self.client.global_cancel)
+
+    def all_open_orders(self) -> list[OrderUpdate]:
+        return self.client.call(self.client.all_open_orders)
+
+    def positions_by_con_id(self) -> list[tuple[int, BrokerPosition]]:
+        return self.client.call(self.client.positions_by_con_id)
+
     def account_values(self) -> dict[str, str]:
         return self.client.call(self.client.account_values)
 

@@ -75,6 +75,10 @@ class IBStore:
         self._warming: set[str] = set()
         self._backfilled = False
         """Feeds whose warm-up history is still to come (a backfill began, not finished)."""
+        self.bars_handed_at: float | None = None
+        """When (monotonic) this turn of the pump first handed completed live bars to the
+        feeds; None when it handed none. Orders the strategy sends before the next turn
+        were caused by those bars (the worker's bar-to-order latency)."""
 
     # -- Backtrader's store protocol -------------------------------------------------------
     def start(self) -> None:
@@ -114,6 +118,7 @@ class IBStore:
 
         A bar completed by this drain goes to the strategy before anything that arrived
         after it is handled: such an event waits (in `_deferred`) for the next turn."""
+        self.bars_handed_at = None
         event = self._next_event(wait)
         handled = 0
         while event is not None and handled < MAX_DRAIN:
@@ -168,7 +173,7 @@ class IBStore:
     # -- the per-period barrier --------------------------------------------------------------
     def _hold(self, bar: Bar) -> None:
         if self._released_until is not None and bar.start <= self._released_until:
-            self.feeds[bar.symbol].add_live(bar)  # its period already went out: no waiting
+            self._hand(bar)  # its period already went out: no waiting
             return
         self._held.setdefault(bar.start, {})[bar.symbol] = bar
         self._held_since.setdefault(bar.start, self._monotonic())
@@ -185,10 +190,15 @@ class IBStore:
             overdue = self._monotonic() - self._held_since[start] >= self._grace
             if waiting and not overdue:
                 break  # keep later periods behind this one: bars go out in time order
-            for symbol, bar in bars.items():
-                self.feeds[symbol].add_live(bar)
+            for bar in bars.values():
+                self._hand(bar)
             self._released_until = start
             del self._held[start], self._held_since[start]
+
+    def _hand(self, bar: Bar) -> None:
+        self.feeds[bar.symbol].add_live(bar)
+        if self.bars_handed_at is None:
+            self.bars_handed_at = self._monotonic()
 
     def set_contracts(self, contracts: Mapping[str, ContractInfo]) -> None:
         """Trading hours and zones from IB's contract details (refreshed on each connect)."""

@@ -16,6 +16,8 @@ from tradd.config.loader import load_settings
 from tradd.errors import EXIT_USAGE, ConfigError, TraddError
 from tradd.logs import configure_logging
 
+SUPERVISOR_ENV = "TRADD_SUPERVISOR_PID"
+"""Set by `tradd run`: the worker stops when that process is no longer its parent."""
 FAILPOINTS_ENV = "TRADD_FAILPOINTS"
 """Comma-separated crash points for crash-safety tests (`after_persist`, `after_send`)."""
 
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     from tradd.worker.app import Worker, WorkerOptions
     from tradd.worker.orders import Failpoints
 
-    environ = {k: v for k, v in os.environ.items() if k != FAILPOINTS_ENV}
+    environ = {k: v for k, v in os.environ.items() if k not in (FAILPOINTS_ENV, SUPERVISOR_ENV)}
+    supervisor = os.environ.get(SUPERVISOR_ENV, "")
     failpoints = frozenset(filter(None, os.environ.get(FAILPOINTS_ENV, "").split(",")))
     try:
         settings = load_settings(args.config, environ=environ)
@@ -46,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(
             settings.log, f"worker-{args.strategy}", context={"strategy": args.strategy}
         )
-        worker = Worker(settings, args.strategy, WorkerOptions(failpoints=Failpoints(failpoints)))
+        worker = Worker(
+            settings,
+            args.strategy,
+            WorkerOptions(
+                failpoints=Failpoints(failpoints),
+                supervisor_pid=int(supervisor) if supervisor.isdigit() else None,
+            ),
+        )
     except ConfigError as exc:
         print(f"tradd worker: {exc}", file=sys.stderr)
         for problem in exc.problems:

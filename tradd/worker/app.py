@@ -9,12 +9,12 @@ them together, and the command channel. `Worker.run` blocks until the worker sto
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import backtrader as bt
@@ -37,6 +37,7 @@ from tradd.worker.channel import Command, CommandChannel
 from tradd.worker.engine import WorkerEngine
 from tradd.worker.events import EventLog
 from tradd.worker.orders import Failpoints, OrderManager
+from tradd.worker.stats import WorkerStats
 from tradd.worker.strategy import live_strategy, resolve_strategy
 from tradd.worker.watchdog import StalenessWatchdog
 
@@ -53,6 +54,9 @@ class WorkerOptions:
     failpoints: Failpoints = field(default_factory=Failpoints)
     install_signals: bool = True
     """SIGTERM/SIGINT stop the worker (only possible on the main thread)."""
+    supervisor_pid: int | None = None
+    """Started by this supervisor: stop (as on SIGTERM) once it is no longer our parent,
+    so a killed supervisor never leaves workers trading on their own."""
     freeze_gc: bool = True
     """After the warm-up, move every object into the garbage collector's permanent
     generation: code, history and indicators live as long as the worker, and scanning
@@ -70,9 +74,7 @@ class Worker:
         self.settings = settings
         self.strategy_cls, self.params = resolve_strategy(self.config)
         self.risk = settings.strategy_risk(self.config)
-        self.channel_path = (settings.worker.channel_dir or settings.state_dir / "run") / (
-            f"{name}.sock"
-        )
+        self.channel_path = settings.worker_channel(name)
         self.link = IBLink(
             settings.broker,
             self.config.client_id,
@@ -159,6 +161,7 @@ class Worker:
         market_now = self.options.market_now or self._market_clock()
         events = EventLog(c.name, system_clock)
         cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
+        stats = WorkerStats()
         manager = OrderManager(
             c.name,
             ledger,
@@ -167,6 +170,7 @@ class Worker:
             events,
             commission_wait=self.settings.worker.commission_wait,
             failpoints=self.options.failpoints,
+            stats=stats,
         )
         broker = IBBroker(manager, IBCommission(**self._commission()))
         manager.broker = broker
@@ -197,6 +201,7 @@ class Worker:
             request_stop=cerebro.runstop,
             housekeeping=self._housekeeping,
             on_warmed_up=self._freeze_gc if self.options.freeze_gc else lambda: None,
+            orphaned=self._orphaned,
         )
         manager.context = engine
         store = IBStore(
@@ -209,9 +214,14 @@ class Worker:
             on_pump=self._pumped,
         )
         engine.store = store
+        stats.bar_clock = lambda: store.bars_handed_at
         cerebro.addstore(store)
         self.engine, self.cerebro = engine, cerebro
         return cerebro
+
+    def _orphaned(self) -> bool:
+        pid = self.options.supervisor_pid
+        return pid is not None and os.getppid() != pid
 
     @staticmethod
     def _freeze_gc() -> None:
@@ -254,10 +264,6 @@ class Worker:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-
-
-def channel_path_for(settings: Settings, name: str) -> Path:
-    return (settings.worker.channel_dir or settings.state_dir / "run") / f"{name}.sock"
 
 
 def trim_strategy_history(strategy: Any, keep: int) -> None:

@@ -70,12 +70,14 @@ class WorkerEngine:
         housekeeping: Callable[[], None] = lambda: None,
         on_warmed_up: Callable[[], None] = lambda: None,
         monotonic: Callable[[], float] = time.monotonic,
+        orphaned: Callable[[], bool] = lambda: False,
     ) -> None:
         self.strategy, self.settings = strategy, settings
         self.link, self.ledger, self.manager, self.broker = link, ledger, manager, broker
         self.account, self.events, self.watchdog = account, events, watchdog
         self._market_now, self._request_stop, self._monotonic = market_now, request_stop, monotonic
         self._housekeeping, self._on_warmed_up = housekeeping, on_warmed_up
+        self._orphaned = orphaned
         self.store: IBStore | None = None
         self.started = monotonic()
         self.ready_count = 0
@@ -150,6 +152,9 @@ class WorkerEngine:
         if (gate.state, gate.reason) != self._saved_state:  # e.g. a rule set REDUCING
             self.save_state()
         mono = self._monotonic()
+        if not self.operator.stopping and self._orphaned():
+            log.error("the supervisor is gone; stopping")
+            self.operator.begin_stop("supervisor gone")
         self.operator.tick(mono)
         if mono >= self._recheck_at:
             self._recheck_positions()
@@ -306,12 +311,14 @@ class WorkerEngine:
         decision = self.manager.gate.check_portfolio(self.portfolio())
         if decision is None:
             return
+        rule = ",".join(h.rule for h in decision.hits) or None
         self.ledger.record_risk_decision(
             action=decision.verdict,
             reason=decision.reason,
             trading_state=str(decision.state),
-            rule=",".join(h.rule for h in decision.hits) or None,
+            rule=rule,
         )
+        self.manager.stats.decision(decision.verdict, rule)
         self.events.emit(
             "risk_breach",
             "critical" if decision.close_symbols else "warning",

@@ -20,6 +20,7 @@ from tradd.ib.types import Commission, Execution
 from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.records import FillRecord
+from tradd.worker.stats import WorkerStats
 from tradd.worker.working import WorkingOrders
 
 if TYPE_CHECKING:
@@ -36,8 +37,10 @@ class Fills:
         *,
         commission_wait: float,
         monotonic: Callable[[], float] = time.monotonic,
+        stats: WorkerStats | None = None,
     ) -> None:
         self._ledger, self._working = ledger, working
+        self._stats = stats or WorkerStats(monotonic)
         self._wait, self._monotonic = commission_wait, monotonic
         self.book: Book = ledger.book()
         self.broker: IBBroker | None = None
@@ -60,6 +63,7 @@ class Fills:
         self.book.apply(replace(fill, commission=None))
         self._known[execution.exec_id] = (fill.symbol, None)
         self._working.booked(execution.order_ref, execution.quantity)
+        self._stats.fill(fill.side)
         log.info("fill", order_ref=fill.order_ref, symbol=fill.symbol, side=fill.side,
                  quantity=fill.quantity, price=fill.price, exec_id=fill.exec_id)  # fmt: skip
         if commission is not None:

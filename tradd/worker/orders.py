@@ -35,6 +35,7 @@ from tradd.persistence.records import NewOrder, RiskDecisionInput
 from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate
 from tradd.worker.events import EventLog
 from tradd.worker.fills import Fills
+from tradd.worker.stats import WorkerStats
 from tradd.worker.working import WorkingOrders
 
 log = structlog.get_logger("tradd.worker.orders")
@@ -77,14 +78,16 @@ class OrderManager:
         commission_wait: float,
         failpoints: Failpoints = Failpoints(),
         monotonic: Callable[[], float] = time.monotonic,
+        stats: WorkerStats | None = None,
     ) -> None:
         self.strategy, self._ledger, self._link, self.gate = strategy, ledger, link, gate
         self._events, self._failpoints = events, failpoints
+        self.stats = stats or WorkerStats(monotonic)
         self.context: TradingContext | None = None
         self._broker: IBBroker | None = None
         self.working = WorkingOrders()
         self.fills = Fills(ledger, self.working, commission_wait=commission_wait,
-                           monotonic=monotonic)  # fmt: skip
+                           monotonic=monotonic, stats=self.stats)  # fmt: skip
         self.ib_ids: dict[int, str] = {}
         self._acknowledged: dict[str, None] = {}
         self._reports: dict[str, tuple[object, ...]] = {}
@@ -166,6 +169,7 @@ class OrderManager:
                            it.stop_price, it.tif, parent_index=it.parent_index)
                   for it in intents]  # fmt: skip
         refs = [r.order_ref for r in self._ledger.create_orders(orders, decision)]
+        self.stats.decision(decision.action, decision.rule)
         for ref, it in zip(refs, intents, strict=True):
             self.working.add(ref, it.symbol, it.side, quantity, it.parent_index is not None)
         self._failpoints.hit("after_persist")
@@ -177,6 +181,7 @@ class OrderManager:
             log.error("order send failed", order_refs=refs, error=str(exc))
             return Refused(f"sending to IB failed ({exc}); the order will be reconciled")
         self.ib_ids.update(zip(ids, refs, strict=True))
+        self.stats.submitted(len(refs), after_bar=decision.action != "SYSTEM")
         self._failpoints.hit("after_send")
         log.info("order sent", order_ref=refs[0], legs=len(refs), symbol=intents[0].symbol,
                  side=intents[0].side, quantity=quantity, type=intents[0].order_type)  # fmt: skip
@@ -220,6 +225,7 @@ class OrderManager:
             symbol=d.symbol, side=d.side, requested_qty=d.requested_qty,
             approved_qty=d.approved_qty,
         )  # fmt: skip
+        self.stats.decision(d.action, d.rule)
 
     def _record_refusal(self, request: OrderRequest, rule: str, reason: str) -> None:
         self._ledger.record_risk_decision(
@@ -227,6 +233,7 @@ class OrderManager:
             symbol=request.symbol, side=request.side, requested_qty=request.quantity,
             approved_qty=0.0,
         )  # fmt: skip
+        self.stats.decision("BLOCKED", rule)
         log.warning("order refused", symbol=request.symbol, reason=reason)
 
     # -- back: IB's order events ----------------------------------------------------------
@@ -259,6 +266,7 @@ class OrderManager:
             avg_fill_price=update.avg_fill_price or None, ib_order_id=update.ib_order_id or None,
             perm_id=update.perm_id or None, message=update.message or None,
         )  # fmt: skip
+        self.stats.finished(ref, update.status)
         if self._broker is not None:
             self._broker.order_changed(update)
 
@@ -279,6 +287,7 @@ class OrderManager:
         self._ledger.update_order(order_ref, status=OrderStatus.REJECTED, filled=record.filled,
                                   remaining=record.remaining, avg_fill_price=None,
                                   message=reason)  # fmt: skip
+        self.stats.finished(order_ref, OrderStatus.REJECTED)
         self.working.finish(order_ref)
         if self._broker is not None:
             margin = code == 201 and "margin" in reason.lower()
@@ -294,6 +303,7 @@ class OrderManager:
         self._ledger.update_order(order_ref, status=status, filled=record.filled,
                                   remaining=record.remaining,
                                   avg_fill_price=record.avg_fill_price, message=reason)  # fmt: skip
+        self.stats.finished(order_ref, status)
         self.working.finish(order_ref)
         if self._broker is not None:
             self._broker.order_rejected(order_ref, reason)

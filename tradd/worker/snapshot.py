@@ -1,8 +1,15 @@
-"""The worker's state in one plain dict: what `status` answers and heartbeats carry."""
+"""The worker's state in one plain dict: what `status` answers and heartbeats carry.
+
+`stats` holds the worker's counters since it started (`WorkerStats.as_dict`: orders by
+status, fills by side, risk decisions, the bar-to-order latency histogram), which the
+supervisor exports as Prometheus counters; `last_bar_age` is the market seconds since the
+newest completed bar ended. Both are cheap: the snapshot is polled every second.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,10 +29,13 @@ def status_snapshot(engine: WorkerEngine) -> dict[str, Any]:
         }
         for symbol, p in book.positions().items()
     }
-    last_bar = None
+    last_bar, last_bar_age = None, None
     if store is not None:
-        ends = [f.last_bar.start for f in store.feeds.values() if f.last_bar is not None]
-        last_bar = max(ends).isoformat() if ends else None
+        bars = [f.last_bar for f in store.feeds.values() if f.last_bar is not None]
+        if bars:
+            last_bar = max(b.start for b in bars).isoformat()
+            end = max(b.start + timedelta(seconds=b.seconds) for b in bars)
+            last_bar_age = max(0.0, (engine._market_now() - end).total_seconds())
     b = account.baselines
     equity = account.net_liquidation
     drawdown = None
@@ -49,8 +59,10 @@ def status_snapshot(engine: WorkerEngine) -> dict[str, Any]:
         "unrealized_pnl": book.unrealized_known(prices),
         "commission": book.commission,
         "last_bar": last_bar,
+        "last_bar_age": last_bar_age,  # market seconds since the newest bar ended
         "feeds": {s: str(h) for s, h in engine.watchdog.health.items()},
         "working_orders": sorted(engine.manager.working.working()),
         "flatten_running": engine.operator.flatten is not None,
         "stopping": engine.operator.stopping or None,
+        "stats": engine.manager.stats.as_dict(),  # counters since the worker started
     }

@@ -1,0 +1,68 @@
+"""`tradctl` as operators run it: a separate process, against a real daemon."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+from tests.fixtures.simulator import eventually, strategy_entry
+from tests.supervisor.conftest import daemon_document
+
+TRADCTL = [sys.executable, "-m", "tradd.control.tradctl"]
+
+
+def tradctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TRADCTL, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+
+
+def test_tradctl_does_not_import_backtrader_pandas_or_pydantic() -> None:
+    code = ("import sys, tradd.control.tradctl; "
+            "print(sorted({'backtrader', 'pandas', 'pydantic', 'numpy', 'sqlalchemy'} & set(sys.modules)))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == "[]"
+
+
+def test_usage_and_unreachable_exit_codes(tmp_path) -> None:
+    assert tradctl("frobnicate").returncode == 2
+    assert tradctl("flatten").returncode == 2  # neither a strategy nor --all
+    missing = tradctl("--socket", str(tmp_path / "none.sock"), "status")
+    assert missing.returncode == 3 and "is tradd running" in missing.stderr
+
+
+def test_status_table_json_health_and_errors(tmp_path, simulator, sqlite_url, start_daemon) -> None:
+    entries = [strategy_entry("s1", params={"script": "1:BUY:10"}),
+               strategy_entry("s2", client_id=12, symbols=["ORCL"], enabled=False)]  # fmt: skip
+    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, entries))
+    daemon.wait_trading("s1")
+    simulator.call(simulator.gw.advance, 60)
+    sock = str(daemon.socket)
+    eventually(
+        lambda: "GOOG:10" in tradctl("--socket", sock, "status").stdout, 20, "position shown"
+    )
+    table = tradctl("--socket", sock, "status")
+    assert table.returncode == 0
+    header, *rows = table.stdout.splitlines()[1:]
+    for column in ("STRATEGY", "STATE", "UPTIME", "RESTARTS", "CONN", "POSITIONS", "P&L",
+                   "ACCT P&L TODAY", "ACCT EQUITY", "ACCT DD%", "BAR AGE", "RISK"):  # fmt: skip
+        assert column in header
+    by_name = {row.split()[0]: row for row in rows}
+    assert "RUNNING" in by_name["s1"] and "connected" in by_name["s1"] and "ACTIVE" in by_name["s1"]
+    assert "STOPPED" in by_name["s2"]
+    raw = json.loads(tradctl("--socket", sock, "--json", "status").stdout)
+    assert raw["ok"] and raw["v"] == 1
+    assert tradctl("--socket", sock, "health").returncode == 0
+    refused = tradctl("--socket", sock, "pause", "nope")
+    assert refused.returncode == 1 and "[unknown_strategy]" in refused.stderr
+    stopped = tradctl("--socket", sock, "stop", "s1")
+    assert stopped.returncode == 0 and "state=STOPPED" in stopped.stdout
+    unhealthy = tradctl("--socket", sock, "health")
+    assert (
+        unhealthy.returncode == 4 and "UNHEALTHY" in unhealthy.stdout and "s1" in unhealthy.stdout
+    )
+    flat = tradctl("--socket", sock, "flatten", "s1")
+    assert "s1: FLAT via emergency" in flat.stdout and "GOOG: 10.0 -> 0.0 (flat)" in flat.stdout
+    assert flat.returncode == 0 and "ALL FLAT" in flat.stdout

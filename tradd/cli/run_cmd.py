@@ -1,0 +1,131 @@
+"""`tradd run`: the supervisor daemon (thin: parse, load, set up logging, hand over).
+
+tradd run --config etc/tradd.toml                 foreground (systemd: Type=notify)
+tradd run --daemon --pidfile state/tradd.pid      detach; refuses while the PID file
+                                                  is locked by a running instance
+tradd run --simulate --speed 60                   with the embedded IB simulator on
+                                                  broker.port (rehearsals, `make run`)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tradd.config.loader import load_settings, resolve_config_path
+from tradd.config.settings import Settings
+from tradd.errors import UsageError
+from tradd.logs import configure_logging
+
+SIM_ENV = {"TRADD_BROKER__MARKET_CLOCK": "gateway"}
+"""With the simulator, market time is the simulator's (it runs faster than the wall)."""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
+
+def run(
+    config: Annotated[Path | None, typer.Option("--config", help="tradd.toml to run.")] = None,
+    daemon: Annotated[bool, typer.Option("--daemon", help="Detach and write a PID file.")] = False,
+    pidfile: Annotated[
+        Path | None, typer.Option("--pidfile", help="PID file (default supervisor.pidfile).")
+    ] = None,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Start the IB simulator (tradd simgw) too.")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option(help="With --simulate: simulated seconds per real second.")
+    ] = 60.0,
+) -> None:
+    """Run every configured strategy in its own worker process until SIGTERM/Ctrl-C."""
+    environ = dict(os.environ)
+    if simulate:
+        environ.update(SIM_ENV)
+    path = resolve_config_path(config, environ)
+    if path is None or not path.is_file():
+        raise UsageError(f"--config {path or '(none found)'}: tradd run needs a config file")
+    settings = load_settings(path, environ=environ)
+    if daemon:
+        from tradd.supervisor.daemonize import daemonize
+
+        with daemonize(pidfile or _default_pidfile(settings), Path.cwd()):
+            _serve(settings, path, environ, simulate, speed, console=False)
+        return
+    with _locked(pidfile):
+        _serve(settings, path, environ, simulate, speed, console=None)
+
+
+@contextlib.contextmanager
+def _locked(pidfile: Path | None) -> Iterator[None]:
+    if pidfile is None:
+        yield
+        return
+    from tradd.supervisor.daemonize import PidFile
+
+    with PidFile(pidfile):
+        yield
+
+
+def _serve(
+    settings: Settings,
+    path: Path,
+    environ: dict[str, str],
+    simulate: bool,
+    speed: float,
+    console: bool | None,
+) -> None:
+    from tradd.supervisor.daemon import SupervisorOptions
+    from tradd.supervisor.main import run_daemon
+
+    configure_logging(settings.log, "supervisor", console=console)
+    options = SupervisorOptions(environ=environ)
+    with _simulator(settings, simulate, speed):
+        code = run_daemon(settings, path, options)
+    if code:
+        raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _simulator(settings: Settings, simulate: bool, speed: float) -> Iterator[None]:
+    if not simulate:
+        yield
+        return
+    from tradd.simgw.background import BackgroundGateway
+    from tradd.simgw.config import SimConfig
+
+    symbols = tuple(sorted({s for st in settings.strategies for s in st.symbols}))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    config = SimConfig(
+        data_dir=settings.data.dir,
+        host=settings.broker.host,
+        port=settings.broker.port,
+        symbols=symbols,
+        speed=speed,
+        state_file=settings.state_dir / "simgw.json",  # the account lives on, as the ledger does
+    )
+    with BackgroundGateway(config) as sim:
+        typer.echo(f"IB simulator on {settings.broker.host}:{sim.port} at {speed:g}x", err=True)
+        typer.echo(_watch_hint(settings), err=True)
+        yield
+
+
+def _default_pidfile(settings: Settings) -> Path:
+    return settings.supervisor.pidfile or settings.state_dir / "tradd.pid"
+
+
+def _watch_hint(settings: Settings) -> str:
+    metrics = settings.metrics
+    url = f"http://{metrics.host}:{metrics.port}/metrics" if metrics.enabled else "(off)"
+    return (
+        f"tradd running {len(settings.strategies)} strategies. Watch it:\n"
+        f"  .venv/bin/tradctl status        (add --json for scripts)\n"
+        f"  metrics: {url}\n"
+        f"  logs:    {settings.log.dir}/supervisor.log, {settings.log.dir}/worker-<name>.log\n"
+        f"Ctrl-C stops everything cleanly."
+    )

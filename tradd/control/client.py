@@ -1,0 +1,91 @@
+"""tradctl's side of the control socket: find it, send one request, read one reply.
+
+Standard library only, so `tradctl` starts in tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tradd.control.protocol import encode_request
+
+SYSTEMD_SOCKET = Path("/run/tradd/control.sock")
+DEFAULT_CONFIGS = (Path("etc/tradd.toml"), Path("/etc/tradd/tradd.toml"))
+
+
+class Unreachable(Exception):
+    """No daemon answered on the socket (not running, wrong path, timed out)."""
+
+
+def find_socket(explicit: Path | None, config: Path | None, environ: Mapping[str, str]) -> Path:
+    """--socket, else $TRADD_CONTROL__SOCKET, else the config's [control].socket, else the
+    systemd default if it exists, else <state_dir>/run/control.sock."""
+    if explicit is not None:
+        return explicit
+    if environ.get("TRADD_CONTROL__SOCKET"):
+        return Path(environ["TRADD_CONTROL__SOCKET"])
+    document = _read_config(config, environ)
+    control = document.get("control", {})
+    if isinstance(control, dict) and control.get("socket"):
+        return Path(str(control["socket"]))
+    if SYSTEMD_SOCKET.exists():
+        return SYSTEMD_SOCKET
+    state_dir = environ.get("TRADD_STATE_DIR") or str(document.get("state_dir", "state"))
+    return Path(state_dir) / "run" / "control.sock"
+
+
+def _read_config(config: Path | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    path = config or (Path(environ["TRADD_CONFIG"]) if environ.get("TRADD_CONFIG") else None)
+    path = path or next((p for p in DEFAULT_CONFIGS if p.is_file()), None)
+    if path is None:
+        return {}
+    import tomllib  # only when the socket is not given
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, ValueError) as exc:  # TOMLDecodeError is a ValueError
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def call(path: Path, cmd: str, args: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
+    """The decoded reply to one request; Unreachable if nobody answers in time."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path))
+            sock.sendall(encode_request(cmd, args))
+            data = _read_line(sock)
+    except FileNotFoundError:
+        raise Unreachable(f"no control socket at {path}: is tradd running?") from None
+    except ConnectionRefusedError:
+        raise Unreachable(f"nothing listens on {path}: is tradd running?") from None
+    except TimeoutError:
+        raise Unreachable(f"no answer from {path} within {timeout:g}s") from None
+    except OSError as exc:
+        raise Unreachable(f"{path}: {exc}") from None
+    if not data:
+        raise Unreachable(f"{path}: the daemon closed the connection without answering")
+    reply: dict[str, Any] = json.loads(data)
+    return reply
+
+
+def _read_line(sock: socket.socket) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return b"".join(chunks)
+
+
+def environment() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,236 @@
+"""One class per control command: `validate` the arguments, then `execute` on the daemon.
+
+`mutating` commands change what runs or trades; the server runs at most one at a time
+and answers any other with `conflict` (a flatten during a reload is refused, never
+interleaved). Read-only commands (status, health, events) always run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tradd.control.protocol import ErrorCode, ProtocolError
+from tradd.errors import ConfigError
+from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
+from tradd.supervisor.states import ALIVE, WorkerState
+
+if TYPE_CHECKING:
+    from tradd.supervisor.daemon import Supervisor
+    from tradd.supervisor.process import WorkerProcess
+
+
+class Command:
+    name: ClassVar[str]
+    mutating: ClassVar[bool] = True
+    arguments: ClassVar[frozenset[str]] = frozenset()
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(args) - self.arguments)
+        if unknown:
+            allowed = ", ".join(sorted(self.arguments)) or "none"
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT,
+                f"{self.name}: unknown argument(s) {unknown} (allowed: {allowed})",
+            )
+        return dict(args)
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class StrategyCommand(Command):
+    """A command on one strategy: `{"strategy": NAME}`."""
+
+    arguments = frozenset({"strategy"})
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().validate(args)
+        name = out.get("strategy")
+        if not isinstance(name, str) or not name:
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT, f"{self.name}: strategy must be a name, got {name!r}"
+            )
+        return out
+
+    @staticmethod
+    def worker(daemon: Supervisor, name: str) -> WorkerProcess:
+        try:
+            return daemon.fleet[name]
+        except KeyError as exc:
+            raise ProtocolError(ErrorCode.UNKNOWN_STRATEGY, str(exc.args[0])) from None
+
+
+class Status(Command):
+    name, mutating = "status", False
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        return {
+            "supervisor": daemon.health(),
+            "status_line": daemon.status_line(),
+            "strategies": [view_dict(v) for v in daemon.views],
+        }
+
+
+class Health(Command):
+    name, mutating = "health", False
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        return daemon.health()
+
+
+class Events(Command):
+    name, mutating = "events", False
+    arguments = frozenset({"since"})
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().validate(args)
+        since = out.setdefault("since", 0)
+        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT, f"events: since must be an integer >= 0, got {since!r}"
+            )
+        return out
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        return {"events": [e.as_dict() for e in daemon.events.since(args["since"])]}
+
+
+class Start(StrategyCommand):
+    name = "start"
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        worker = self.worker(daemon, args["strategy"])
+        if worker.state in ALIVE:
+            raise ProtocolError(ErrorCode.CONFLICT, f"{worker.name} is already {worker.state}")
+        await worker.start("started by operator")
+        return {"strategy": worker.name, "state": str(worker.state)}
+
+
+class Stop(StrategyCommand):
+    name = "stop"
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        worker = self.worker(daemon, args["strategy"])
+        worker.stop("stopped by operator")
+        await worker.wait_exit(daemon.settings.supervisor.stop_timeout + 10)
+        await worker.settle()
+        return {"strategy": worker.name, "state": str(worker.state)}
+
+
+class Restart(StrategyCommand):
+    name = "restart"
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        await Stop().execute(daemon, args)
+        worker = self.worker(daemon, args["strategy"])
+        await worker.start("restarted by operator")
+        return {"strategy": worker.name, "state": str(worker.state)}
+
+
+class Forwarded(StrategyCommand):
+    """Pause and resume are the worker's own decisions (its risk gate); pass them on."""
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        worker = self.worker(daemon, args["strategy"])
+        if worker.state is not WorkerState.RUNNING:
+            raise ProtocolError(
+                ErrorCode.UNAVAILABLE, f"{worker.name} is {worker.state}, not RUNNING"
+            )
+        try:
+            result = await worker_request(worker.channel, self.name, 10.0)
+        except WorkerRefused as exc:
+            raise ProtocolError(exc.code, f"{worker.name}: {exc}") from None
+        except WorkerUnreachable as exc:
+            raise ProtocolError(ErrorCode.TIMEOUT, f"{worker.name}: {exc}") from None
+        return {"strategy": worker.name, **result}
+
+
+class Pause(Forwarded):
+    name = "pause"
+
+
+class Resume(Forwarded):
+    name = "resume"
+
+
+class Flatten(Command):
+    """`{"strategy": NAME}` or `{"all": true}`; the reply comes once flat (or failed)."""
+
+    name = "flatten"
+    arguments = frozenset({"strategy", "all", "requested_by"})
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().validate(args)
+        name, every = out.get("strategy"), out.get("all", False)
+        if not isinstance(every, bool) or (name is None) == (not every):
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT, "flatten: give exactly one of strategy or all=true"
+            )
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT, f"flatten: strategy must be a name, got {name!r}"
+            )
+        by = out.setdefault("requested_by", "tradctl")
+        if not isinstance(by, str) or len(by) > 64:
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT, "flatten: requested_by must be a short string"
+            )
+        return out
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        if args.get("all"):
+            workers = list(daemon.fleet.workers.values())
+        else:
+            workers = [StrategyCommand.worker(daemon, args["strategy"])]
+        return await daemon.flattener.flatten(
+            daemon.settings, workers, args["requested_by"], sweep=bool(args.get("all"))
+        )
+
+
+class Reload(Command):
+    name = "reload"
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        try:
+            return await daemon.reload()
+        except ConfigError as exc:
+            raise ProtocolError(
+                ErrorCode.CONFIG_INVALID, f"{exc}; nothing changed", details=exc.problems
+            ) from None
+
+
+COMMANDS: Mapping[str, Command] = MappingProxyType(
+    {
+        c.name: c
+        for c in (
+            Status(),
+            Health(),
+            Events(),
+            Start(),
+            Stop(),
+            Restart(),
+            Pause(),
+            Resume(),
+            Flatten(),
+            Reload(),
+        )
+    }
+)
+
+
+def view_dict(view: Any) -> dict[str, Any]:
+    """A WorkerView for the wire: the supervisor's facts plus the worker's snapshot."""
+    snap = view.snapshot
+    return {
+        "name": view.name,
+        "state": view.state,
+        "pid": view.pid,
+        "restarts": view.restarts,
+        "uptime": view.uptime,
+        "heartbeat_age": view.heartbeat_age,
+        "exit_code": view.exit_code,
+        "reason": view.reason,
+        "worker": dict(snap),
+    }

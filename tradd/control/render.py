@@ -1,0 +1,123 @@
+"""tradctl's human output: the status table and flatten results (plain text, no deps)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+STATUS_COLUMNS = (
+    "STRATEGY", "STATE", "UPTIME", "RESTARTS", "CONN", "POSITIONS", "P&L",
+    "ACCT P&L TODAY", "ACCT EQUITY", "ACCT DD%", "BAR AGE", "RISK",
+)  # fmt: skip
+"""P&L is the strategy's own (realized + unrealized, from its fills); equity, today's P&L
+and drawdown are the IB account's, which all strategies of the account share."""
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+        for r in (header, *rows)
+    ]
+    return "\n".join(lines)
+
+
+def status_text(result: dict[str, Any]) -> str:
+    rows = [status_row(s) for s in result.get("strategies", [])]
+    sup = result.get("supervisor", {})
+    up = duration(sup.get("uptime"))
+    head = f"tradd (pid {sup.get('pid')}, up {up}): {result.get('status_line', '')}"
+    return head + "\n" + table(STATUS_COLUMNS, rows) if rows else head + "\n(no strategies)"
+
+
+def status_row(s: dict[str, Any]) -> list[str]:
+    w = s.get("worker") or {}
+    positions = (
+        " ".join(
+            f"{sym}:{p.get('quantity', 0):g}"
+            for sym, p in sorted((w.get("positions") or {}).items())
+        )
+        or "-"
+    )
+    risk = w.get("trading_state") or "-"
+    if w.get("trading_reason") and risk != "ACTIVE":
+        risk += f" ({w['trading_reason']})"
+    state = s.get("state", "?")
+    if state in ("BACKOFF", "FATAL", "EXITED") and s.get("reason"):
+        state += f" ({s['reason']})"
+    return [
+        s.get("name", "?"),
+        state,
+        duration(s.get("uptime")),
+        str(s.get("restarts", 0)),
+        w.get("connection") or "-",
+        positions,
+        money(strategy_pnl(w)),
+        money(w.get("daily_pnl")),
+        money(w.get("equity")),
+        number(w.get("drawdown_pct"), 2),
+        duration(w.get("last_bar_age", bar_age(w.get("last_bar")))),
+        risk,
+    ]
+
+
+def flatten_text(result: dict[str, Any]) -> str:
+    lines = []
+    for name, r in sorted((result.get("strategies") or {}).items()):
+        verdict = "FLAT" if r.get("ok") else "NOT CONFIRMED FLAT"
+        lines.append(f"{name}: {verdict} via {r.get('path', '?')} - {r.get('message', '')}")
+        for sym, p in sorted((r.get("symbols") or {}).items()):
+            lines.append(
+                f"  {sym}: {p.get('before', '?')} -> {p.get('after', '?')} ({p.get('result', '?')})"
+            )
+    sweep = result.get("sweep")
+    if sweep:
+        lines.append(
+            f"account sweep: {'FLAT' if sweep.get('ok') else 'NOT FLAT'}"
+            f" - {sweep.get('message', '')}"
+        )
+        for sym, p in sorted((sweep.get("symbols") or {}).items()):
+            lines.append(
+                f"  {sym}: {p.get('before', '?')} -> {p.get('after', '?')} ({p.get('result', '?')})"
+            )
+    lines.append("ALL FLAT" if result.get("ok") else "NOT ALL FLAT: check the positions now")
+    return "\n".join(lines)
+
+
+def duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def money(value: Any) -> str:
+    return f"{value:,.2f}" if isinstance(value, int | float) else "-"
+
+
+def number(value: Any, digits: int) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "-"
+
+
+def bar_age(stamp: Any) -> float | None:
+    """Wall-clock age of an ISO bar time (when the worker does not report its own)."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        at = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - at).total_seconds())
+
+
+def strategy_pnl(worker: dict[str, Any]) -> float | None:
+    realized, unrealized = worker.get("realized_pnl"), worker.get("unrealized_pnl")
+    if not isinstance(realized, int | float):
+        return None
+    return realized + (unrealized if isinstance(unrealized, int | float) else 0.0)

@@ -1,0 +1,1 @@
+"""Prometheus metrics: definitions over the supervisor's view, and the /metrics endpoint."""

@@ -1,0 +1,1 @@
+"""The supervisor (`tradd run`): one worker process per strategy, kept alive and answerable."""

@@ -1,0 +1,54 @@
+"""The supervisor's side of a worker's command channel (asyncio, one request per call).
+
+Each call opens the worker's Unix socket, sends one JSON line and waits for one line
+back, all bounded by `timeout`: a hung worker costs a `WorkerUnreachable`, never a
+stuck supervisor loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+MAX_REPLY = 16 * 1024 * 1024
+
+
+class WorkerUnreachable(Exception):
+    """The worker did not answer: no socket, refused, timed out or closed early."""
+
+
+class WorkerRefused(Exception):
+    """The worker answered with an error reply."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+async def worker_request(path: Path, cmd: str, timeout: float, **args: Any) -> Any:
+    """The `result` of command `cmd`; WorkerRefused for an error reply."""
+    try:
+        return await asyncio.wait_for(_exchange(path, {"cmd": cmd, **args}), timeout)
+    except TimeoutError:
+        raise WorkerUnreachable(f"{cmd}: no answer within {timeout:g}s") from None
+    except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+        raise WorkerUnreachable(f"{cmd}: {exc!r}") from None
+
+
+async def _exchange(path: Path, request: dict[str, Any]) -> Any:
+    reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_REPLY)
+    try:
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await reader.readuntil(b"\n")
+    finally:
+        writer.close()
+    reply = json.loads(line)
+    if not isinstance(reply, dict):
+        raise ValueError("reply is not a JSON object")
+    if reply.get("ok"):
+        return reply.get("result")
+    error = reply.get("error") or {}
+    raise WorkerRefused(str(error.get("code", "error")), str(error.get("message", "")))

@@ -1,0 +1,227 @@
+"""`tradd run`: the supervisor's main loop, signals, systemd notifications and reload.
+
+Single-threaded asyncio: the loop turns every `heartbeat_interval` (or at once when a
+worker exits), advances every worker's state machine, heartbeats the live ones, pings
+systemd's watchdog and publishes a fresh tuple of `WorkerView`s that the control server
+and the metrics endpoint read. SIGTERM/SIGINT stop it gracefully, SIGHUP reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from tradd.config.loader import load_settings
+from tradd.config.settings import Settings
+from tradd.errors import EXIT_OK, ConfigError
+from tradd.supervisor.configfile import ConfigSnapshots
+from tradd.supervisor.flatten import EmergencyOps, Flattener, LibraryEmergency
+from tradd.supervisor.fleet import Fleet, worker_spawn_spec
+from tradd.supervisor.notify import SystemdNotifier, without_notify_env
+from tradd.supervisor.reload import plan_reload
+from tradd.supervisor.states import WorkerState
+from tradd.supervisor.view import WorkerView
+from tradd.worker.events import EventLog
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+log = structlog.get_logger("tradd.supervisor")
+
+
+@dataclass(frozen=True)
+class SupervisorOptions:
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    """The environment workers inherit, and where NOTIFY_SOCKET/RUNTIME_DIRECTORY are read."""
+    cwd: Path = field(default_factory=Path.cwd)
+    monotonic: Callable[[], float] = time.monotonic
+    install_signals: bool = True
+    emergency: EmergencyOps = field(default_factory=LibraryEmergency)
+    metrics: bool = True
+    """Serve /metrics when the configuration enables it (tests of other parts switch it off)."""
+
+
+class Supervisor:
+    def __init__(
+        self, settings: Settings, config_path: Path, options: SupervisorOptions | None = None
+    ) -> None:
+        self.settings, self.config_path = settings, config_path
+        self.options = options or SupervisorOptions()
+        self.events = EventLog("supervisor", lambda: datetime.now(UTC))
+        self.notifier = SystemdNotifier(self.options.environ)
+        self.snapshots = ConfigSnapshots(settings.state_dir / "run" / "config")
+        self.fleet = Fleet(
+            monotonic=self.options.monotonic, emit=self.events.emit, wake=self._wake_loop
+        )
+        self.flattener = Flattener(self.options.emergency, self._sessions)
+        self.views: tuple[WorkerView, ...] = ()
+        """The latest published views (a tuple swap: safe to read from any thread)."""
+        self.started = self.options.monotonic()
+        self.ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._reload_requested = False
+        self.metrics_url: str | None = None
+        """Where /metrics is served (set by the daemon once it listens)."""
+        self.busy: str | None = None
+        """The state-changing command in progress (one at a time; others get `conflict`)."""
+        self._sessionmaker: sessionmaker[Session] | None = None
+        self._engine: Any = None
+        self._spawn = worker_spawn_spec(
+            self.snapshots.write(config_path), self.options.cwd, self._worker_env()
+        )
+
+    # -- running ------------------------------------------------------------------------------
+    async def run(self, on_started: Callable[[Supervisor], Any] | None = None) -> int:
+        """Run until stopped; `on_started` starts the control server, metrics and friends."""
+        self._install_signals()
+        log.info(
+            "supervisor starting",
+            strategies=[s.name for s in self.settings.strategies],
+            config=str(self.config_path),
+            pid=os.getpid(),
+        )
+        await self.fleet.start_all(self.settings, self._spawn)
+        if on_started is not None:
+            await on_started(self)
+        try:
+            await self._loop()
+        finally:
+            await self._shutdown()
+        return EXIT_OK
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._wake_loop()
+
+    def request_reload(self) -> None:
+        self._reload_requested = True
+        self._wake_loop()
+
+    async def _loop(self) -> None:
+        interval = self.settings.supervisor.heartbeat_interval
+        while not self._stop.is_set():
+            if self._reload_requested and self.busy is None:
+                await self._signalled_reload()
+            await self.fleet.turn()
+            self.publish()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+
+    def publish(self) -> None:
+        self.views = self.fleet.views()
+        if not self.ready.is_set() and not self.fleet.starting():
+            self.ready.set()
+            self.notifier.ready(self.status_line())
+            log.info("supervisor ready", status=self.status_line())
+        elif self.ready.is_set():
+            self.notifier.status(self.status_line())
+        self.notifier.watchdog()
+
+    def status_line(self) -> str:
+        counts: dict[str, int] = {}
+        for view in self.views:
+            counts[view.state] = counts.get(view.state, 0) + 1
+        parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        return f"{len(self.views)} strategies: {parts or 'none'}"
+
+    async def _shutdown(self) -> None:
+        self.notifier.stopping()
+        log.info("supervisor stopping: stopping workers")
+        await self.fleet.stop_all(self.settings.supervisor.stop_timeout)
+        self.publish()
+        if self._engine is not None:
+            self._engine.dispose()
+        self.snapshots.clear()
+        self.notifier.close()
+        log.info("supervisor stopped")
+
+    # -- reload -------------------------------------------------------------------------------
+    async def _signalled_reload(self) -> None:
+        self._reload_requested, self.busy = False, "reload (SIGHUP)"
+        try:
+            with contextlib.suppress(ConfigError):
+                await self.reload()
+        finally:
+            self.busy = None
+
+    async def reload(self) -> dict[str, list[str]]:
+        """Re-read the config; apply it, or raise ConfigError and change nothing."""
+        self.notifier.reloading()
+        try:
+            new = load_settings(self.config_path, environ=self.options.environ)
+        except ConfigError as exc:
+            log.error("reload rejected: invalid configuration", problems=exc.problems)
+            self.events.emit("reload_rejected", "warning", str(exc), problems=exc.problems)
+            self.notifier.ready(self.status_line())
+            raise
+        plan = plan_reload(self.settings, new)
+        log.info("reloading", **plan.as_dict())
+        spawn = worker_spawn_spec(
+            self.snapshots.write(self.config_path), self.options.cwd, self._worker_env()
+        )
+        self.settings = new
+        await self.fleet.apply(plan, new, spawn, new.supervisor.stop_timeout)
+        self._spawn = spawn
+        self.publish()
+        self.notifier.ready(self.status_line())
+        return plan.as_dict()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        enabled = {s.name for s in self.settings.strategies if s.enabled}
+        unhealthy = [
+            v.name for v in self.views if v.name in enabled and v.state != WorkerState.RUNNING
+        ]
+        disconnected = [
+            v.name
+            for v in self.views
+            if v.state == WorkerState.RUNNING
+            and v.snapshot.get("connection") not in (None, "connected")
+        ]
+        return {
+            "ok": not unhealthy,
+            "ready": self.ready.is_set(),
+            "not_running": unhealthy,
+            "disconnected": disconnected,
+            "pid": os.getpid(),
+            "uptime": self.options.monotonic() - self.started,
+            "metrics_url": self.metrics_url,
+        }
+
+    def _sessions(self) -> sessionmaker[Session]:
+        if self._sessionmaker is None:
+            from tradd.persistence.db import open_database
+
+            self._engine, self._sessionmaker = open_database(self.settings.database_url())
+        return self._sessionmaker
+
+    def _worker_env(self) -> dict[str, str]:
+        """The daemon's environment minus systemd's notify variables, plus our pid (a worker
+        stops when it loses its supervisor)."""
+        env = without_notify_env(self.options.environ)
+        env.pop("TRADD_CONFIG", None)
+        env["TRADD_SUPERVISOR_PID"] = str(os.getpid())
+        return env
+
+    def _wake_loop(self) -> None:
+        self._wake.set()
+
+    def _install_signals(self) -> None:
+        if not self.options.install_signals:
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)

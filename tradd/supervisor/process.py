@@ -1,0 +1,278 @@
+"""One strategy's worker process: spawn, watch, restart, stop — the state machine's owner.
+
+The supervisor loop calls `step(now)` on every turn; everything time-based (backoff,
+start and heartbeat timeouts, the stop deadline) is decided there against an injected
+monotonic clock, and every state change goes through `_enter`, which checks it against
+`states.TRANSITIONS`, so the lifecycle cannot drift from the documented one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from tradd.config.daemon import SupervisorSettings
+from tradd.config.live import StrategySettings
+from tradd.errors import EXIT_CONFIG, EXIT_OK
+from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
+from tradd.supervisor.policy import RestartPolicy
+from tradd.supervisor.states import ALIVE, WorkerState, check_transition
+from tradd.supervisor.view import WorkerView
+
+log = structlog.get_logger("tradd.supervisor.process")
+Emit = Callable[..., object]
+"""emit(kind, severity, message, **data): the supervisor's event log."""
+
+
+@dataclass(frozen=True)
+class SpawnSpec:
+    """How to start a worker: argv prefix, working directory, environment."""
+
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        config: StrategySettings,
+        settings: SupervisorSettings,
+        spawn: SpawnSpec,
+        channel: Path,
+        *,
+        monotonic: Callable[[], float],
+        emit: Emit,
+        wake: Callable[[], None],
+    ) -> None:
+        self.config, self.settings, self.spawn_spec = config, settings, spawn
+        self.channel, self._monotonic, self._emit, self._wake = channel, monotonic, emit, wake
+        self.state = WorkerState.STOPPED
+        self.reason = ""
+        self.policy = RestartPolicy(settings)
+        self.process: asyncio.subprocess.Process | None = None
+        self.exit_code: int | None = None
+        self.restarts = 0
+        self.snapshot: dict[str, Any] = {}
+        self.held = False
+        """Held by a flatten: not restarted while the supervisor trades its account."""
+        self._started_at = self._entered_at = self._last_answer = math.nan
+        self._retry_at = self._kill_at = math.inf
+        self._polling = False
+        self._exited = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    # -- operator actions ---------------------------------------------------------------------
+    async def start(self, why: str) -> None:
+        """Start from STOPPED/EXITED/FATAL/BACKOFF (an operator start forgets the history)."""
+        if self.state in ALIVE:
+            return
+        if self.state is not WorkerState.BACKOFF:
+            self.policy.reset()
+        await self._spawn(why)
+
+    def stop(self, why: str) -> None:
+        """SIGTERM now (the worker cancels its orders and exits); SIGKILL at the deadline."""
+        if self.state is WorkerState.BACKOFF:
+            self._enter(WorkerState.STOPPED, why)
+            return
+        if self.state not in (WorkerState.STARTING, WorkerState.RUNNING):
+            return
+        self._enter(WorkerState.STOPPING, why)
+        self._kill_at = self._monotonic() + self.settings.stop_timeout
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def hold(self) -> bool:
+        """Keep the worker down (a flatten trades its account); True if it was meant to run."""
+        self.held = True
+        return self.state in (WorkerState.STARTING, WorkerState.RUNNING, WorkerState.BACKOFF)
+
+    def release(self, restart: bool) -> None:
+        """End a hold; a worker that was meant to run starts again on the next turn."""
+        self.held = False
+        if restart and self.state is WorkerState.BACKOFF:
+            self._retry_at = self._monotonic()
+
+    async def wait_exit(self, timeout: float) -> bool:
+        if not self.alive:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._exited.wait(), timeout)
+        return not self.alive
+
+    # -- the loop's turn ----------------------------------------------------------------------
+    async def step(self, now: float) -> None:
+        state = self.state
+        if state in ALIVE and not self.alive and self.process is not None:
+            self._on_exit(now)
+        elif state is WorkerState.BACKOFF and now >= self._retry_at and self._may_respawn():
+            await self._spawn("backoff over")
+        elif state is WorkerState.STARTING and now - self._started_at > self.settings.start_timeout:
+            self._hung(now, f"no answer within start_timeout {self.settings.start_timeout:g}s")
+        elif (
+            state is WorkerState.RUNNING
+            and now - self._last_answer > self.settings.heartbeat_timeout
+        ):
+            self._hung(now, f"no heartbeat for {now - self._last_answer:.1f}s")
+        elif state is WorkerState.STOPPING and now >= self._kill_at:
+            log.warning("worker did not stop in time; killing it", strategy=self.name)
+            self.kill()
+            self._kill_at = math.inf
+
+    async def settle(self) -> None:
+        """Take note of an exit now rather than on the next turn of the loop."""
+        await self.step(self._monotonic())
+
+    async def heartbeat(self) -> None:
+        """Ask for the worker's status; an answer is the heartbeat. One request at a time."""
+        if self._polling or not self.alive or self.state is WorkerState.STOPPING:
+            return
+        self._polling = True
+        try:
+            timeout = max(self.settings.heartbeat_interval * 2, 1.0)
+            snapshot = await worker_request(self.channel, "status", timeout)
+        except (WorkerUnreachable, WorkerRefused):
+            return
+        finally:
+            self._polling = False
+        if not self.alive:
+            return
+        self.snapshot = snapshot if isinstance(snapshot, dict) else {}
+        self._last_answer = self._monotonic()
+        if self.state is WorkerState.STARTING:
+            self._enter(WorkerState.RUNNING, "answering")
+
+    def view(self, now: float) -> WorkerView:
+        running = self.state in ALIVE
+        age = now - self._last_answer if math.isfinite(self._last_answer) else None
+        return WorkerView(
+            name=self.name,
+            state=str(self.state),
+            pid=self.process.pid if self.process is not None and running else None,
+            restarts=self.restarts,
+            uptime=now - self._started_at if running else None,
+            heartbeat_age=age if running else None,
+            exit_code=self.exit_code,
+            reason=self.reason,
+            snapshot=dict(self.snapshot),
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+    def _may_respawn(self) -> bool:
+        """Not while a flatten holds it, nor before the killed process is gone (its IB
+        clientId and channel socket are still its own)."""
+        return not self.held and not self.alive
+
+    async def _spawn(self, why: str) -> None:
+        argv = [*self.spawn_spec.argv, "--strategy", self.name]
+        was_backoff = self.state is WorkerState.BACKOFF
+        self.process = None  # the old one is gone; the loop must not see its exit again
+        self._enter(WorkerState.STARTING, why)
+        self._exited = asyncio.Event()
+        self.exit_code, self.snapshot = None, {}
+        self._started_at = self._monotonic()
+        self._last_answer = math.nan
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=self.spawn_spec.cwd,
+                env=dict(self.spawn_spec.env),
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.process = None
+            self._enter(WorkerState.FATAL, f"cannot start: {exc}")
+            self._emit(
+                "worker_fatal", "critical", f"{self.name}: cannot start: {exc}", strategy=self.name
+            )
+            return
+        if was_backoff:
+            self.restarts += 1
+        log.info("worker spawned", strategy=self.name, pid=self.process.pid, why=why)
+        asyncio.get_running_loop().create_task(self._watch(self.process))
+
+    async def _watch(self, process: asyncio.subprocess.Process) -> None:
+        await process.wait()
+        if process is self.process:
+            self._exited.set()
+        self._wake()
+
+    def _on_exit(self, now: float) -> None:
+        assert self.process is not None
+        code = self.exit_code = self.process.returncode
+        ran_for = now - self._started_at
+        if self.held:
+            self._retry_at = now
+            self._enter(WorkerState.BACKOFF, f"killed for a flatten (exit {code})")
+            return
+        if self.state is WorkerState.STOPPING:
+            self._enter(WorkerState.STOPPED, f"stopped (exit {code})")
+            return
+        if code == EXIT_OK:
+            self._enter(WorkerState.EXITED, "exited on its own (exit 0)")
+            return
+        if code == EXIT_CONFIG:
+            self._enter(WorkerState.EXITED, "configuration error (exit 78): fix it, then start")
+            self._emit(
+                "worker_config_error",
+                "critical",
+                f"{self.name}: configuration error, not restarted",
+                strategy=self.name,
+            )
+            return
+        self._crashed(now, ran_for, f"exit {code}")
+
+    def _hung(self, now: float, why: str) -> None:
+        log.error("worker hung; killing it", strategy=self.name, why=why)
+        self._emit("worker_hung", "critical", f"{self.name}: {why}; killed", strategy=self.name)
+        self.kill()
+        self._crashed(now, now - self._started_at, why)
+
+    def _crashed(self, now: float, ran_for: float, why: str) -> None:
+        delay = self.policy.on_crash(now, ran_for)
+        if delay is None:
+            s = self.settings
+            message = f"{self.name}: {s.crash_limit} crashes within {s.crash_window:g}s ({why})"
+            self._enter(WorkerState.FATAL, f"crash loop: {why}")
+            self._emit("crash_loop", "critical", message, strategy=self.name)
+            return
+        self._retry_at = now + delay
+        self._enter(WorkerState.BACKOFF, f"{why}; restart in {delay:g}s")
+        self._emit(
+            "worker_crashed",
+            "warning",
+            f"{self.name}: {why}; restart in {delay:g}s",
+            strategy=self.name,
+        )
+
+    def _enter(self, new: WorkerState, reason: str) -> None:
+        check_transition(self.state, new)
+        log.info(
+            "worker state", strategy=self.name, old=str(self.state), new=str(new), reason=reason
+        )
+        self.state, self.reason, self._entered_at = new, reason, self._monotonic()
+
+    def _signal(self, signum: signal.Signals) -> None:
+        if self.alive:
+            assert self.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signum)

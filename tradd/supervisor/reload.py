@@ -1,0 +1,58 @@
+"""What a reload changes: strategies added, removed, changed and untouched.
+
+A worker's behaviour depends on its own `[[strategies]]` entry and on the shared sections
+it reads (broker, database, worker, risk, log, state_dir, commission), so a strategy
+counts as changed when any of those differ for it; the rest keep running untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from tradd.config.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReloadPlan:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "changed": list(self.changed),
+            "unchanged": list(self.unchanged),
+        }
+
+
+def fingerprint(settings: Settings, name: str) -> str:
+    """Everything one worker reads, as canonical JSON (secrets by value, never logged)."""
+    strategy = settings.strategy(name)
+    parts = {
+        "strategy": strategy.model_dump(mode="json"),
+        "risk": settings.strategy_risk(strategy).model_dump(mode="json"),
+        "broker": settings.broker.model_dump(mode="json"),
+        "worker": settings.worker.model_dump(mode="json"),
+        "log": settings.log.model_dump(mode="json"),
+        "commission": settings.backtest.commission.model_dump(mode="json"),
+        "state_dir": str(settings.state_dir),
+        "database": settings.database_url().get_secret_value(),
+    }
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def plan_reload(old: Settings, new: Settings) -> ReloadPlan:
+    before = {s.name for s in old.strategies if s.enabled}
+    after = {s.name for s in new.strategies if s.enabled}
+    kept = sorted(before & after)
+    changed = tuple(n for n in kept if fingerprint(old, n) != fingerprint(new, n))
+    return ReloadPlan(
+        added=tuple(sorted(after - before)),
+        removed=tuple(sorted(before - after)),
+        changed=changed,
+        unchanged=tuple(n for n in kept if n not in changed),
+    )

@@ -1,0 +1,31 @@
+"""What the supervisor knows of one strategy's worker, as plain data.
+
+`tradctl status`, the metrics collector and alerts read these views, never the
+supervisor's live objects, so none of them can change or block it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    name: str
+    state: str
+    """A `WorkerState` value: STOPPED STARTING RUNNING BACKOFF STOPPING EXITED FATAL."""
+    pid: int | None
+    restarts: int
+    """Times the supervisor has restarted this worker (crashes and hangs) since it began."""
+    uptime: float | None
+    """Seconds since the current process started (None when not running)."""
+    heartbeat_age: float | None
+    """Seconds since the worker last answered a status request (None: never answered)."""
+    exit_code: int | None = None
+    """The last process's exit code (negative: killed by that signal)."""
+    reason: str = ""
+    """Why it is in this state (e.g. the crash loop, the config error)."""
+    snapshot: Mapping[str, Any] = field(default_factory=dict)
+    """The worker's latest `status` reply (see tradd.worker.snapshot), {} before the first."""
