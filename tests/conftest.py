@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -17,6 +18,17 @@ pytest_plugins = ["tests.fixtures.database", "tests.fixtures.simulator"]
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "tradd" / "sample_data"
 CONFIG = ROOT / "etc" / "tradd.toml"
+
+
+@pytest.fixture(autouse=True)
+def main_thread_event_loop() -> None:
+    """The client libraries' blocking API runs on the main thread's implicit event loop; a
+    previous test's `asyncio.run` leaves the thread with none. Give such a test a fresh one,
+    whatever ran before it in this process."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import SAMPLE_DATA, RunCli
 from tradd.errors import DataError, TemporaryError, UsageError
-from tradd.ib.client import ClientListener, IBClient
+from tradd.ib.client import IBClient
 from tradd.ib.download import download
 from tradd.ib.download_plan import (
     STEPS,
@@ -34,7 +34,7 @@ from tradd.ib.download_plan import (
     plan_ranges,
 )
 from tradd.ib.pacing import HistoryPacer, RetryPolicy
-from tradd.ib.types import HistoryResult
+from tradd.ib.types import ClientListener, HistoryResult
 from tradd.marketdata.bars import Bars
 from tradd.marketdata.store import DataStore
 from tradd.marketdata.validate import QualityRules, validate_file

@@ -14,14 +14,14 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from tradd.errors import TemporaryError
 from tradd.ib import convert
 from tradd.ib.types import (
-    Bar,
     BrokerPosition,
+    ClientListener,
     Commission,
     ContractInfo,
     Execution,
@@ -29,8 +29,6 @@ from tradd.ib.types import (
     Notice,
     OrderSpec,
     OrderUpdate,
-    PortfolioLine,
-    Quote,
 )
 
 T = TypeVar("T")
@@ -46,20 +44,6 @@ def load_library(name: str = "auto") -> ModuleType:
         except ImportError:
             continue
     raise TemporaryError(f"IB client library not installed (tried {', '.join(names)})")
-
-
-class ClientListener(Protocol):
-    """Receives events on the client thread. Implementations must not block."""
-
-    def on_order(self, update: OrderUpdate) -> None: ...
-    def on_execution(self, execution: Execution) -> None: ...
-    def on_commission(self, commission: Commission) -> None: ...
-    def on_bar(self, bar: Bar) -> None: ...
-    def on_quote(self, quote: Quote) -> None: ...
-    def on_notice(self, notice: Notice) -> None: ...
-    def on_account_value(self, tag: str, value: str, currency: str) -> None: ...
-    def on_portfolio(self, line: PortfolioLine) -> None: ...
-    def on_disconnected(self) -> None: ...
 
 
 class IBClient:

@@ -29,7 +29,7 @@ import structlog
 
 from tradd.errors import DataError, TemporaryError, TraddError
 from tradd.ib import types as ib
-from tradd.ib.client import ClientListener, IBClient
+from tradd.ib.client import IBClient
 from tradd.ib.download_plan import (
     NO_QUERY_FOUND,
     OHLCV,
@@ -45,7 +45,7 @@ from tradd.ib.download_plan import (
     plan_ranges,
 )
 from tradd.ib.pacing import HistoryPacer
-from tradd.ib.types import Bar, ContractInfo, HistoryResult, Notice
+from tradd.ib.types import Bar, ClientListener, ContractInfo, HistoryResult, Notice
 from tradd.marketdata.bars import Bars
 from tradd.marketdata.store import DataStore
 

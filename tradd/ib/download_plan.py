@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from tradd.errors import DataError, TemporaryError, TraddError, UsageError
-from tradd.ib.client import ClientListener, IBClient
+from tradd.ib.client import IBClient
+from tradd.ib.types import ClientListener
 from tradd.marketdata.bars import normalize_symbol
 
 WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "ADJUSTED_LAST")
