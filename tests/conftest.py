@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.simulator"]
+pytest_plugins = [
+    "tests.fixtures.alert_servers",
+    "tests.fixtures.database",
+    "tests.fixtures.simulator",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "tradd" / "sample_data"

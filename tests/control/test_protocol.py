@@ -46,7 +46,12 @@ def test_replies_are_single_json_lines_even_with_nan() -> None:
 
 
 def test_only_mutating_commands_are_serialised() -> None:
-    assert {n for n, c in COMMANDS.items() if not c.mutating} == {"status", "health", "events"}
+    assert {n for n, c in COMMANDS.items() if not c.mutating} == {
+        "status",
+        "health",
+        "events",
+        "alerts",
+    }
 
 
 def test_peer_policy() -> None:

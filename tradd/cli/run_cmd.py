@@ -10,6 +10,7 @@ tradd run --simulate --speed 60                   with the embedded IB simulator
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,8 @@ def _serve(
     from tradd.supervisor.main import run_daemon
 
     configure_logging(settings.log, "supervisor", console=console)
+    # twilio logs every request's URL and headers at INFO; tradd logs each alert itself
+    logging.getLogger("twilio").setLevel(logging.WARNING)
     options = SupervisorOptions(environ=environ)
     with _simulator(settings, simulate, speed):
         code = run_daemon(settings, path, options)

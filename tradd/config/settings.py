@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tradd.config.alerts import AlertSettings
 from tradd.config.base import Section
 from tradd.config.daemon import ControlSettings, MetricsSettings, SupervisorSettings
 from tradd.config.live import (
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     supervisor: SupervisorSettings = SupervisorSettings()
     control: ControlSettings = ControlSettings()
     metrics: MetricsSettings = MetricsSettings()
+    alerts: AlertSettings = AlertSettings()
     strategies: tuple[StrategySettings, ...] = ()
 
     @model_validator(mode="after")

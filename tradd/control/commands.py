@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tradd.control.protocol import ErrorCode, ProtocolError
+from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
 from tradd.supervisor.states import ALIVE, WorkerState
@@ -184,9 +185,22 @@ class Flatten(Command):
             workers = list(daemon.fleet.workers.values())
         else:
             workers = [StrategyCommand.worker(daemon, args["strategy"])]
-        return await daemon.flattener.flatten(
+        result = await daemon.flattener.flatten(
             daemon.settings, workers, args["requested_by"], sweep=bool(args.get("all"))
         )
+        target = "--all" if args.get("all") else args["strategy"]
+        verdict = "confirmed flat" if result["ok"] else "NOT confirmed flat"
+        paths = {n: r.get("path") for n, r in result["strategies"].items()}
+        daemon.events.emit(
+            "flatten",
+            "warning" if result["ok"] else "critical",
+            f"flatten {target} requested by {args['requested_by']}: {verdict}",
+            requested_by=args["requested_by"],
+            ok=result["ok"],
+            paths=paths,
+            table=flatten_text(result),
+        )
+        return result
 
 
 class Reload(Command):
@@ -199,6 +213,49 @@ class Reload(Command):
             raise ProtocolError(
                 ErrorCode.CONFIG_INVALID, f"{exc}; nothing changed", details=exc.problems
             ) from None
+
+
+class Alerts(Command):
+    """`{"action": "test", "channel": C?}` sends a test alert and waits for the result;
+    `{"action": "list", "limit": N?}` shows recent alerts and their deliveries."""
+
+    name, mutating = "alerts", False
+    arguments = frozenset({"action", "channel", "limit"})
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().validate(args)
+        if out.get("action") not in ("test", "list"):
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT,
+                f"alerts: action must be test or list, got {out.get('action')!r}",
+            )
+        channel = out.get("channel")
+        if channel is not None and channel not in ("email", "sms", "webhook"):
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT,
+                f"alerts: channel must be email, sms or webhook, got {channel!r}",
+            )
+        limit = out.setdefault("limit", 20)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500:
+            raise ProtocolError(
+                ErrorCode.BAD_ARGUMENT, f"alerts: limit must be 1..500, got {limit!r}"
+            )
+        return out
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        service = daemon.alerts
+        if service is None:
+            raise ProtocolError(ErrorCode.UNAVAILABLE, "alerts are not running in this daemon")
+        if args["action"] == "list":
+            return {"alerts": await service.recent(args["limit"])}
+        channel = args.get("channel")
+        enabled = daemon.settings.alerts.enabled_channels()
+        if channel is not None and channel not in enabled:
+            raise ProtocolError(
+                ErrorCode.UNAVAILABLE,
+                f"alerts: channel {channel} is not enabled ({', '.join(enabled) or 'none are'})",
+            )
+        return await service.test([channel] if channel else [], timeout=60.0)
 
 
 COMMANDS: Mapping[str, Command] = MappingProxyType(
@@ -215,6 +272,7 @@ COMMANDS: Mapping[str, Command] = MappingProxyType(
             Resume(),
             Flatten(),
             Reload(),
+            Alerts(),
         )
     }
 )

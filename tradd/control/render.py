@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 STATUS_COLUMNS = (
-    "STRATEGY", "STATE", "UPTIME", "RESTARTS", "CONN", "POSITIONS", "P&L",
-    "ACCT P&L TODAY", "ACCT EQUITY", "ACCT DD%", "BAR AGE", "RISK",
-)  # fmt: skip
+    "STRATEGY",
+    "STATE",
+    "UPTIME",
+    "RESTARTS",
+    "CONN",
+    "POSITIONS",
+    "P&L",
+    "ACCT P&L TODAY",
+    "ACCT EQUITY",
+    "ACCT DD%",
+    "BAR AGE",
+    "RISK",
+)
 """P&L is the strategy's own (realized + unrealized, from its fills); equity, today's P&L
 and drawdown are the IB account's, which all strategies of the account share."""
 
@@ -121,3 +132,68 @@ def strategy_pnl(worker: dict[str, Any]) -> float | None:
     if not isinstance(realized, int | float):
         return None
     return realized + (unrealized if isinstance(unrealized, int | float) else 0.0)
+
+
+def alerts_text(result: dict[str, Any]) -> str:
+    if "deliveries" in result:  # alerts test
+        lines = [
+            f"test alert {result.get('id')}: "
+            + ("DELIVERED" if result.get("ok") else "NOT DELIVERED")
+        ]
+        for channel, d in sorted((result.get("deliveries") or {}).items()):
+            error = f" - {d['error']}" if d.get("error") else ""
+            lines.append(
+                f"  {channel}: {d.get('status')} after {d.get('attempts')} attempt(s){error}"
+            )
+        return "\n".join(lines)
+    rows = [
+        [
+            str(a.get("id")),
+            str(a.get("created_at", ""))[:19],
+            a.get("severity", ""),
+            a.get("kind", ""),
+            a.get("strategy") or "-",
+            str(a.get("subject", ""))[:60],
+            " ".join(
+                f"{d['channel']}:{d['status']}"
+                + (f"({d['attempts']})" if d.get("attempts", 0) > 1 else "")
+                for d in a.get("deliveries", [])
+            )
+            or "-",
+        ]
+        for a in result.get("alerts", [])
+    ]
+    header = ("ID", "CREATED", "SEVERITY", "KIND", "STRATEGY", "SUBJECT", "DELIVERIES")
+    return table(header, rows) if rows else "(no alerts)"
+
+
+def health_text(result: dict[str, Any]) -> str:
+    verdict = "healthy" if result.get("ok") else "UNHEALTHY"
+    extra = ", ".join(
+        f"{k}: {', '.join(v)}" for k in ("not_running", "disconnected") if (v := result.get(k))
+    )
+    return f"{verdict}{' - ' + extra if extra else ''}"
+
+
+def events_text(result: dict[str, Any]) -> str:
+    lines = [
+        f"{e['seq']:>5} {e['at']} {e['severity']:<8} {e['kind']}: {e['message']}"
+        for e in result.get("events", [])
+    ]
+    return "\n".join(lines) or "(no events)"
+
+
+def reload_text(result: dict[str, Any]) -> str:
+    return "reloaded: " + "; ".join(f"{k} {', '.join(v) or '-'}" for k, v in result.items())
+
+
+RENDERERS: Mapping[str, Callable[[Any], str]] = MappingProxyType(
+    {
+        "status": status_text,
+        "flatten": flatten_text,
+        "health": health_text,
+        "events": events_text,
+        "reload": reload_text,
+        "alerts": alerts_text,
+    }
+)

@@ -9,9 +9,11 @@
     tradctl resume STRATEGY
     tradctl reload                      re-read the configuration
     tradctl events [--since N]          the supervisor's recent events
+    tradctl alerts test [--channel C]   send a test alert (email, sms, webhook) and report
+    tradctl alerts list [--limit N]     recent alerts and their delivery state
 
 Exit codes: 0 done; 1 the daemon refused or the command failed; 2 usage; 3 the daemon
-is unreachable; 4 not flat (flatten) or unhealthy (health).
+is unreachable; 4 not flat (flatten), unhealthy (health) or not delivered (alerts test).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from tradd.control.client import Unreachable, call, environment, find_socket
-from tradd.control.render import flatten_text, status_text
+from tradd.control.render import RENDERERS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_DONE = 0, 1, 2, 3, 4
-LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload"})
+LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload", "alerts"})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
     events.add_argument("--since", type=int, default=0)
     for name in ("stop", "start", "restart", "pause", "resume"):
         sub.add_parser(name).add_argument("strategy")
+    alerts = sub.add_parser("alerts").add_subparsers(dest="action", required=True)
+    alerts.add_parser("test").add_argument("--channel", choices=("email", "sms", "webhook"))
+    alerts.add_parser("list").add_argument("--limit", type=int, default=20)
     flatten = sub.add_parser("flatten")
     target = flatten.add_mutually_exclusive_group(required=True)
     target.add_argument("strategy", nargs="?")
@@ -60,6 +65,13 @@ def request_args(ns: argparse.Namespace) -> dict[str, Any]:
         return {"all": True} if ns.all else {"strategy": ns.strategy}
     if ns.cmd == "events":
         return {"since": ns.since}
+    if ns.cmd == "alerts":
+        extra = {"channel": ns.channel} if ns.action == "test" and ns.channel else {}
+        return {
+            "action": ns.action,
+            **extra,
+            **({"limit": ns.limit} if ns.action == "list" else {}),
+        }
     return {"strategy": ns.strategy} if getattr(ns, "strategy", None) else {}
 
 
@@ -97,35 +109,19 @@ def report(ns: argparse.Namespace, reply: dict[str, Any]) -> int:
     result = reply.get("result")
     if not ns.json:
         print(human(ns.cmd, result))
-    if ns.cmd in ("flatten", "health") and not (isinstance(result, dict) and result.get("ok")):
+    checked = ns.cmd in ("flatten", "health") or (ns.cmd == "alerts" and ns.action == "test")
+    if checked and not (isinstance(result, dict) and result.get("ok")):
         return EXIT_NOT_DONE
     return EXIT_OK
 
 
 def human(cmd: str, result: Any) -> str:
-    if cmd == "status":
-        return status_text(result)
-    if cmd == "flatten":
-        return flatten_text(result)
-    if cmd == "health":
-        verdict = "healthy" if result.get("ok") else "UNHEALTHY"
-        extra = ", ".join(
-            f"{k}: {', '.join(v)}" for k in ("not_running", "disconnected") if (v := result.get(k))
-        )
-        return f"{verdict}{' - ' + extra if extra else ''}"
-    if cmd == "events":
-        return (
-            "\n".join(
-                f"{e['seq']:>5} {e['at']} {e['severity']:<8} {e['kind']}: {e['message']}"
-                for e in result.get("events", [])
-            )
-            or "(no events)"
-        )
-    if cmd == "reload":
-        return "reloaded: " + "; ".join(f"{k} {', '.join(v) or '-'}" for k, v in result.items())
-    return (
-        " ".join(f"{k}={v}" for k, v in result.items()) if isinstance(result, dict) else str(result)
-    )
+    render = RENDERERS.get(cmd)
+    if render is not None:
+        return render(result)
+    if isinstance(result, dict):
+        return " ".join(f"{k}={v}" for k, v in result.items())
+    return str(result)
 
 
 if __name__ == "__main__":

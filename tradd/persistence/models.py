@@ -1,10 +1,11 @@
-"""The tables: what a worker must remember across crashes, and what it did and why.
+"""The tables: what a worker must remember across crashes, and what it did and why;
+and the supervisor's alert outbox (`alerts`, `alert_deliveries`).
 
 These classes describe the schema; they do not create it. The schema is created and
 evolved only by the Alembic revisions in `tradd.persistence.migrations` (the test suite
-checks that the two agree), so a change here needs a new revision too. Outside this
-package nothing uses these classes: `tradd.persistence.ledger.Ledger` hands out plain
-records instead.
+checks that the two agree), so a change here needs a new revision too. Only
+`tradd.persistence.ledger.Ledger` and `tradd.alerts.outbox.Outbox` use these classes, and
+both hand out plain records instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -317,3 +319,50 @@ class StrategyState(Base):
     equity_peak: Mapped[float | None] = mapped_column(Float)
     day: Mapped[date | None] = mapped_column(Date)
     day_start_equity: Mapped[float | None] = mapped_column(Float)
+
+
+ALERT_SEVERITIES = ("info", "warning", "critical")
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+
+
+class StoredAlert(Base):
+    """One alert as it went into the outbox, before any channel was tried (never changed)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (CheckConstraint(in_list("severity", ALERT_SEVERITIES), name="severity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    suppressed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertDelivery(Base):
+    """One alert on one channel: pending until sent, or failed for good.
+
+    The dispatcher looks up a channel's pending deliveries by due time, hence the index.
+    `last_error` is the channel's (scrubbed, truncated) complaint about the latest attempt.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel"),
+        Index(None, "channel", "status", "next_attempt_at"),
+        CheckConstraint(in_list("status", DELIVERY_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

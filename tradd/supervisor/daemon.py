@@ -24,6 +24,7 @@ import structlog
 from tradd.config.loader import load_settings
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_OK, ConfigError
+from tradd.supervisor import alerting
 from tradd.supervisor.configfile import ConfigSnapshots
 from tradd.supervisor.flatten import EmergencyOps, Flattener, LibraryEmergency
 from tradd.supervisor.fleet import Fleet, worker_spawn_spec
@@ -31,10 +32,12 @@ from tradd.supervisor.notify import SystemdNotifier, without_notify_env
 from tradd.supervisor.reload import plan_reload
 from tradd.supervisor.states import WorkerState
 from tradd.supervisor.view import WorkerView
-from tradd.worker.events import EventLog
+from tradd.worker.events import EventLog, WorkerEvent
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from tradd.alerts.service import AlertService
 
 log = structlog.get_logger("tradd.supervisor")
 
@@ -47,6 +50,10 @@ class SupervisorOptions:
     monotonic: Callable[[], float] = time.monotonic
     install_signals: bool = True
     emergency: EmergencyOps = field(default_factory=LibraryEmergency)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """Wall time (the daily summary's schedule, alert timestamps)."""
+    alerts: bool = True
+    """Run the alert service ([alerts]); tests of other parts switch it off."""
     metrics: bool = True
     """Serve /metrics when the configuration enables it (tests of other parts switch it off)."""
 
@@ -61,8 +68,13 @@ class Supervisor:
         self.notifier = SystemdNotifier(self.options.environ)
         self.snapshots = ConfigSnapshots(settings.state_dir / "run" / "config")
         self.fleet = Fleet(
-            monotonic=self.options.monotonic, emit=self.events.emit, wake=self._wake_loop
+            monotonic=self.options.monotonic,
+            emit=self.events.emit,
+            wake=self._wake_loop,
+            on_event=self._worker_event,
         )
+        self.events.on_emit = self._supervisor_event
+        self.alerts: AlertService | None = None
         self.flattener = Flattener(self.options.emergency, self._sessions)
         self.views: tuple[WorkerView, ...] = ()
         """The latest published views (a tuple swap: safe to read from any thread)."""
@@ -85,6 +97,8 @@ class Supervisor:
     async def run(self, on_started: Callable[[Supervisor], Any] | None = None) -> int:
         """Run until stopped; `on_started` starts the control server, metrics and friends."""
         self._install_signals()
+        if self.options.alerts:
+            await self._start_alerts()
         log.info(
             "supervisor starting",
             strategies=[s.name for s in self.settings.strategies],
@@ -115,6 +129,8 @@ class Supervisor:
                 await self._signalled_reload()
             await self.fleet.turn()
             self.publish()
+            if self.alerts is not None:
+                await self.alerts.tick()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
@@ -141,6 +157,8 @@ class Supervisor:
         log.info("supervisor stopping: stopping workers")
         await self.fleet.stop_all(self.settings.supervisor.stop_timeout)
         self.publish()
+        if self.alerts is not None:
+            await self.alerts.stop()
         if self._engine is not None:
             self._engine.dispose()
         self.snapshots.clear()
@@ -177,6 +195,29 @@ class Supervisor:
         self.publish()
         self.notifier.ready(self.status_line())
         return plan.as_dict()
+
+    # -- alerts -------------------------------------------------------------------------------
+    async def _start_alerts(self) -> None:
+        from tradd.alerts.channels import build_channels
+        from tradd.alerts.service import AlertService
+
+        self.alerts = AlertService(
+            self.settings,
+            self._sessions(),
+            build_channels(self.settings.alerts),
+            lambda: self.views,
+            clock=self.options.clock,
+            monotonic=self.options.monotonic,
+        )
+        await self.alerts.start()
+
+    def _worker_event(self, strategy: str, event: dict[str, Any]) -> None:
+        if self.alerts is not None:
+            self.alerts.submit(alerting.from_worker(strategy, event))
+
+    def _supervisor_event(self, event: WorkerEvent) -> None:
+        if self.alerts is not None:
+            self.alerts.submit(alerting.from_supervisor(event))
 
     # -- helpers ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -26,10 +27,16 @@ def worker_spawn_spec(config_file: Path, cwd: Path, env: Mapping[str, str]) -> S
 
 class Fleet:
     def __init__(
-        self, *, monotonic: Callable[[], float], emit: Emit, wake: Callable[[], None]
+        self,
+        *,
+        monotonic: Callable[[], float],
+        emit: Emit,
+        wake: Callable[[], None],
+        on_event: Callable[[str, dict[str, Any]], object] = lambda _name, _event: None,
     ) -> None:
         self.workers: dict[str, WorkerProcess] = {}
         self._monotonic, self._emit, self._wake = monotonic, emit, wake
+        self._on_event = on_event
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __getitem__(self, name: str) -> WorkerProcess:
@@ -48,6 +55,8 @@ class Fleet:
             monotonic=self._monotonic,
             emit=self._emit,
             wake=self._wake,
+            on_event=self._on_event,
+            log_file=settings.log.dir / f"worker-{name}.log",
         )
         self.workers[name] = worker
         return worker

@@ -14,6 +14,7 @@ import math
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,15 @@ from tradd.config.daemon import SupervisorSettings
 from tradd.config.live import StrategySettings
 from tradd.errors import EXIT_CONFIG, EXIT_OK
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
+from tradd.supervisor.lastwords import last_error
 from tradd.supervisor.policy import RestartPolicy
 from tradd.supervisor.states import ALIVE, WorkerState, check_transition
 from tradd.supervisor.view import WorkerView
 
 log = structlog.get_logger("tradd.supervisor.process")
 Emit = Callable[..., object]
+EVENT_WAIT = 5.0
+"""Seconds each long poll of a worker's events may wait (the worker caps it at 5)."""
 """emit(kind, severity, message, **data): the supervisor's event log."""
 
 
@@ -52,6 +56,8 @@ class WorkerProcess:
         monotonic: Callable[[], float],
         emit: Emit,
         wake: Callable[[], None],
+        on_event: Callable[[str, dict[str, Any]], object] = lambda _name, _event: None,
+        log_file: Path | None = None,
     ) -> None:
         self.config, self.settings, self.spawn_spec = config, settings, spawn
         self.channel, self._monotonic, self._emit, self._wake = channel, monotonic, emit, wake
@@ -68,6 +74,11 @@ class WorkerProcess:
         self._retry_at = self._kill_at = math.inf
         self._polling = False
         self._exited = asyncio.Event()
+        self._on_event = on_event
+        self._log_file = log_file
+        self._started_wall = ""
+        self._event_seq = 0
+        self._listener: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -159,6 +170,27 @@ class WorkerProcess:
         self._last_answer = self._monotonic()
         if self.state is WorkerState.STARTING:
             self._enter(WorkerState.RUNNING, "answering")
+        if self._listener is None or self._listener.done():
+            process = self.process
+            self._listener = asyncio.get_running_loop().create_task(self._listen(process))
+
+    async def _listen(self, process: asyncio.subprocess.Process | None) -> None:
+        """Long-poll the worker's events (it answers as soon as one happens) and hand each
+        to the supervisor once, in order, until this process is gone."""
+        while process is self.process and self.alive:
+            try:
+                reply = await worker_request(
+                    self.channel, "events", EVENT_WAIT + 10, since=self._event_seq, wait=EVENT_WAIT
+                )
+            except (WorkerUnreachable, WorkerRefused):
+                return  # the next heartbeat starts a new listener
+            if process is not self.process:
+                return
+            for event in reply.get("events", []) if isinstance(reply, dict) else []:
+                seq = event.get("seq")
+                if isinstance(seq, int) and seq > self._event_seq:
+                    self._event_seq = seq
+                    self._on_event(self.name, event)
 
     def view(self, now: float) -> WorkerView:
         running = self.state in ALIVE
@@ -188,7 +220,9 @@ class WorkerProcess:
         self._enter(WorkerState.STARTING, why)
         self._exited = asyncio.Event()
         self.exit_code, self.snapshot = None, {}
+        self._event_seq, self._listener = 0, None  # a new process numbers its events anew
         self._started_at = self._monotonic()
+        self._started_wall = datetime.now(UTC).isoformat()
         self._last_answer = math.nan
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -239,7 +273,8 @@ class WorkerProcess:
                 strategy=self.name,
             )
             return
-        self._crashed(now, ran_for, f"exit {code}")
+        said = last_error(self._log_file, self._started_wall) if self._log_file else ""
+        self._crashed(now, ran_for, f"exit {code}" + (f": {said}" if said else ""))
 
     def _hung(self, now: float, why: str) -> None:
         log.error("worker hung; killing it", strategy=self.name, why=why)

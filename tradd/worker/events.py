@@ -40,6 +40,8 @@ class EventLog:
         self._strategy, self._clock = strategy, clock
         self._events: deque[WorkerEvent] = deque(maxlen=keep)
         self._seq = 0
+        self.on_emit: Callable[[WorkerEvent], None] = lambda _event: None
+        """Called after each event (the operator answers waiting `events` requests)."""
 
     def emit(self, kind: str, severity: Severity, message: str, **data: Any) -> WorkerEvent:
         self._seq += 1
@@ -47,7 +49,13 @@ class EventLog:
         self._events.append(event)
         level = {"info": log.info, "warning": log.warning, "critical": log.error}[severity]
         level("worker event", kind=kind, message=message, **data)
+        self.on_emit(event)
         return event
+
+    @property
+    def seq(self) -> int:
+        """The newest event's number (0: none yet); status snapshots carry it."""
+        return self._seq
 
     def since(self, seq: int) -> list[WorkerEvent]:
         return [e for e in self._events if e.seq > seq]

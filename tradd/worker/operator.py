@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from tradd.worker.engine import WorkerEngine
 
 log = structlog.get_logger("tradd.worker.operator")
+MAX_EVENT_WAIT = 5.0
+"""Longest an `events` request waits for an event (well inside the channel's timeout)."""
 
 
 class Operator:
@@ -36,6 +38,8 @@ class Operator:
         self.stopping: str = ""
         """Why the worker is stopping ("" while it is not)."""
         self._stop_deadline = math.inf
+        self._waiting: list[tuple[Command, int, float]] = []
+        engine.events.on_emit = self.on_event
 
     def handle(self, command: Command) -> None:
         """Carry out one command; whatever goes wrong is the reply, never the worker's end."""
@@ -52,6 +56,8 @@ class Operator:
             command.reply.set_result(result)
 
     def tick(self, now: float) -> None:
+        if self._waiting:
+            self._answer_waiting(now)
         usable = self._engine.link.usable
         if self.flatten is not None and self.flatten.step(now, usable):
             self.flatten = None
@@ -64,9 +70,7 @@ class Operator:
         if name in ("status", "ping"):
             return status_snapshot(engine)
         if name == "events":
-            since = command.args.get("since", 0)
-            since = since if isinstance(since, int) else 0
-            return {"events": [e.as_dict() for e in engine.events.since(since)]}
+            return self._events(command)
         if name == "pause":
             if gate.state is TradingState.HALTED:
                 raise CommandError("conflict", f"halted ({gate.reason}): resume it first")
@@ -80,6 +84,31 @@ class Operator:
             self.begin_stop("stop command")
         engine.save_state()
         return {"trading_state": str(gate.state), "reason": gate.reason}
+
+    def _events(self, command: Command) -> dict[str, Any] | None:
+        """Events after `since`; with `wait` (seconds, <= MAX_EVENT_WAIT) and none yet, the
+        reply waits for the next event: the supervisor's long poll, so alerts leave at once."""
+        since, wait = command.args.get("since", 0), command.args.get("wait", 0)
+        since = since if isinstance(since, int) and not isinstance(since, bool) else 0
+        found = self._engine.events.since(since)
+        if found or not isinstance(wait, int | float) or wait <= 0:
+            return {"events": [e.as_dict() for e in found]}
+        deadline = self._monotonic() + min(float(wait), MAX_EVENT_WAIT)
+        self._waiting.append((command, since, deadline))
+        return None
+
+    def on_event(self, _event: object) -> None:
+        self._answer_waiting(math.inf)
+
+    def _answer_waiting(self, now: float) -> None:
+        keep = []
+        for command, since, deadline in self._waiting:
+            found = self._engine.events.since(since)
+            if found or now >= deadline or self.stopping:
+                command.reply.set_result({"events": [e.as_dict() for e in found]})
+            else:
+                keep.append((command, since, deadline))
+        self._waiting = keep
 
     def start_close(self, symbols: tuple[str, ...], why: str) -> None:
         """Close some positions for a risk rule (a running flatten covers them already)."""

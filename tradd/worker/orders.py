@@ -192,7 +192,8 @@ class OrderManager:
             self._events.emit("risk_breach", "warning", hit.message, rule=str(hit.rule),
                               action=hit.action, symbol=request.symbol)  # fmt: skip
         if decision.blocked or decision.resized:
-            self._events.emit("risk_breach", "warning", decision.reason,
+            rule = ",".join(str(h.rule) for h in decision.hits) or None
+            self._events.emit("risk_breach", "warning", decision.reason, rule=rule,
                               symbol=request.symbol, verdict=decision.verdict)  # fmt: skip
         if decision.close_symbols:
             self._context().close(decision.close_symbols, f"risk: {decision.reason}")

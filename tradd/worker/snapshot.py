@@ -64,5 +64,6 @@ def status_snapshot(engine: WorkerEngine) -> dict[str, Any]:
         "working_orders": sorted(engine.manager.working.working()),
         "flatten_running": engine.operator.flatten is not None,
         "stopping": engine.operator.stopping or None,
+        "event_seq": engine.events.seq,
         "stats": engine.manager.stats.as_dict(),  # counters since the worker started
     }

@@ -1,0 +1,222 @@
+"""The supervisor's alert service: events in, through the router and the outbox, out.
+
+Everything that happens reaches `submit` (worker events, supervisor events, the daily
+loss watch, the daily summary); a task routes each one, stores the resulting alert with
+one delivery per channel in the outbox (before anything is sent) and wakes the
+dispatcher, which delivers and retries. `tick` runs on every turn of the supervisor's
+loop: repeats to flush, the summary when due, the account's daily loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradd.alerts.dispatch import Dispatcher
+from tradd.alerts.model import Alert, AlertEvent, Channel
+from tradd.alerts.outbox import Outbox
+from tradd.alerts.router import AlertRouter
+from tradd.alerts.summary import SummarySchedule, summary_event
+from tradd.config.settings import Settings
+from tradd.supervisor.view import WorkerView
+
+log = structlog.get_logger("tradd.alerts")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlertService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        views: Callable[[], Sequence[WorkerView]],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.settings, self._sessions, self._views, self._clock = settings, sessions, views, clock
+        a = settings.alerts
+        self.outbox = Outbox(sessions, clock)
+        self.router = AlertRouter(a, monotonic)
+        self.dispatcher = Dispatcher(self.outbox, channels, a, clock=clock, monotonic=monotonic)
+        self.summary = SummarySchedule(a.summary)
+        self._queue: asyncio.Queue[AlertEvent] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._loss_day: date | None = None
+
+    async def start(self) -> None:
+        recent = await asyncio.to_thread(self.outbox.recent, 200)
+        days = [r.alert.data.get("day") for r in recent if r.alert.kind == "daily_summary"]
+        self.summary.last_sent = max(
+            (date.fromisoformat(d) for d in days if isinstance(d, str)), default=None
+        )
+        await self.dispatcher.start()
+        self._task = asyncio.get_running_loop().create_task(self._consume())
+        log.info(
+            "alerts started",
+            channels=list(self.settings.alerts.enabled_channels()),
+            pending=await asyncio.to_thread(self.outbox.pending_count),
+        )
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout)  # stored, if not yet sent
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.dispatcher.stop(timeout)
+
+    def submit(self, event: AlertEvent) -> None:
+        self._queue.put_nowait(event)
+
+    async def _consume(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                alert = self.router.route(event)
+                if alert is not None:
+                    await self._store(alert)
+            except Exception:
+                log.exception("alert could not be stored", kind=event.kind)
+            finally:
+                self._queue.task_done()
+
+    async def _store(self, alert: Alert, channels: Sequence[str] | None = None) -> Alert:
+        wanted = self.router.channels(alert.kind, alert.severity) if channels is None else channels
+        stored = await asyncio.to_thread(self.outbox.add, alert, list(wanted))
+        log.info(
+            "alert",
+            kind=alert.kind,
+            severity=alert.severity,
+            subject=alert.subject,
+            channels=list(wanted),
+            id=stored.id,
+        )
+        self.dispatcher.wake()
+        return stored
+
+    # -- the loop's turn ----------------------------------------------------------------------
+    async def tick(self) -> None:
+        for alert in self.router.flush():
+            await self._store(alert)
+        now = self._clock()
+        day = self.summary.due(now)
+        if day is not None:
+            self.summary.last_sent = day
+            views = self._views()
+            event = await asyncio.to_thread(
+                summary_event,
+                self._sessions,
+                [s.name for s in self.settings.strategies],
+                day,
+                self.summary.zone,
+                {v.name: v.snapshot for v in views},
+                now,
+            )
+            self.submit(event)
+        self._watch_daily_loss(now)
+
+    def _watch_daily_loss(self, now: datetime) -> None:
+        a, local_day = self.settings.alerts, now.astimezone(self.summary.zone).date()
+        if self._loss_day == local_day:
+            return
+        for view in self._views():
+            pnl, equity = view.snapshot.get("daily_pnl"), view.snapshot.get("equity")
+            if not isinstance(pnl, int | float) or not isinstance(equity, int | float):
+                continue
+            start = equity - pnl
+            limits = [
+                x for x in (a.daily_loss, a.daily_loss_pct and start * a.daily_loss_pct / 100) if x
+            ]
+            if limits and pnl <= -min(limits):
+                self._loss_day = local_day
+                self.submit(
+                    AlertEvent(
+                        "daily_loss",
+                        "critical",
+                        f"account P&L today {pnl:,.2f} is past the alert threshold "
+                        f"{-min(limits):,.2f}",
+                        now,
+                        data={"daily_pnl": pnl, "equity": equity, "threshold": -min(limits)},
+                        key=local_day.isoformat(),
+                    )
+                )
+                return
+
+    # -- tradctl alerts -----------------------------------------------------------------------
+    async def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Recent alerts and where each delivery stands (no secrets are ever stored)."""
+        records = await asyncio.to_thread(self.outbox.recent, limit)
+        return [
+            {
+                "id": r.alert.id,
+                "created_at": r.alert.created_at.isoformat(),
+                "kind": r.alert.kind,
+                "severity": r.alert.severity,
+                "strategy": r.alert.strategy,
+                "subject": r.alert.subject,
+                "suppressed": r.alert.suppressed,
+                "deliveries": [
+                    {
+                        "channel": d.channel,
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "error": d.last_error,
+                    }
+                    for d in r.deliveries
+                ],
+            }
+            for r in records
+        ]
+
+    async def test(self, channels: Sequence[str], timeout: float) -> dict[str, Any]:
+        """Send a test alert on `channels` (default: every enabled one) and wait for the result."""
+        chosen = list(channels) or list(self.settings.alerts.enabled_channels())
+        if not chosen:
+            return {"ok": False, "message": "no alert channel is enabled", "deliveries": {}}
+        now = self._clock()
+        alert = Alert(
+            "test", "info", "test alert from tradd", "If you can read this, alerts work.", now
+        )
+        stored = await self._store(alert, chosen)
+        return await self._outcome(stored, chosen, timeout)
+
+    async def _outcome(
+        self, alert: Alert, channels: Sequence[str], timeout: float
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            record = await asyncio.to_thread(self.outbox.find, alert.id)  # type: ignore[arg-type]
+            states = {d.channel: d for d in record.deliveries} if record else {}
+            done = all(
+                c in states and (states[c].status != "pending" or states[c].attempts)
+                for c in channels
+            )
+            if done or loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)  # polling the outbox: the dispatcher marks it
+        out = {
+            c: {
+                "status": states[c].status if c in states else "unknown",
+                "attempts": states[c].attempts if c in states else 0,
+                "error": states[c].last_error if c in states else None,
+            }
+            for c in channels
+        }
+        return {
+            "ok": all(v["status"] == "sent" for v in out.values()),
+            "id": alert.id,
+            "deliveries": out,
+        }
