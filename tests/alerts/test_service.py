@@ -73,7 +73,7 @@ def test_a_storm_of_1000_identical_events_is_one_email_plus_a_count(
     first, second = smtp_server.messages
     assert "data stale: GOOG: no market data" in first.subject
     assert "999 more like this" in second.subject
-    assert "999 similar alert(s) suppressed" in second.body
+    assert "999 similar alerts were suppressed" in second.body
     assert len(smtp_server.messages) == 2
 
 

@@ -285,7 +285,7 @@ def test_oversized_line_gets_one_reply_and_its_tail_is_not_a_command(chan) -> No
     assert [c.name for c in seen] == ["ping"]
 
 
-def test_socket_file_replaces_a_stale_one_is_group_only_and_is_removed_on_close() -> None:
+def test_socket_file_replaces_a_stale_one_is_owner_only_and_is_removed_on_close() -> None:
     folder = short_dir()
     try:
         path = folder / "run" / "w.sock"
@@ -296,7 +296,7 @@ def test_socket_file_replaces_a_stale_one_is_group_only_and_is_removed_on_close(
         channel.start()
         try:
             assert stat.S_ISSOCK(path.stat().st_mode)
-            assert stat.S_IMODE(path.stat().st_mode) == 0o660
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
             assert request(path, "nonsense", timeout=5)["error"]["code"] == "unknown_command"
         finally:
             channel.close()

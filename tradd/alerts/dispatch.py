@@ -102,6 +102,10 @@ class _Lane:
     task: asyncio.Task[None] | None = None
 
 
+SEND_MARGIN = 5.0
+"""Seconds the dispatcher waits beyond a channel's own timeout."""
+
+
 class Dispatcher:
     """Delivers the outbox's pending alerts through `channels` (name -> channel)."""
 
@@ -127,6 +131,11 @@ class Dispatcher:
         self._lanes: dict[str, _Lane] = {}
         self._progress: asyncio.Condition | None = None
         self._stopping = False
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels this dispatcher delivers on."""
+        return tuple(self._channels)
 
     async def start(self) -> None:
         """Start one task per channel; each begins with whatever is pending already."""
@@ -261,14 +270,17 @@ class Dispatcher:
             bound.error("alert send failed for good", error=outcome.error)
 
     async def _attempt(self, lane: _Lane, delivery: Delivery) -> _Outcome:
-        timeout = lane.settings.timeout
+        # The channel bounds its own attempt by `timeout` and knows what it managed to send
+        # (SMS: which numbers); this outer bound, a little longer, only catches a channel
+        # that does not stop, so a slow provider is not cut off before the channel can tell.
+        timeout = lane.settings.timeout + min(SEND_MARGIN, lane.settings.timeout / 2)
         try:
             receipt = await asyncio.wait_for(lane.channel.send(delivery.alert), timeout)
         except ChannelError as exc:
             error = self._scrub(str(exc)) or type(exc).__name__
             return _Outcome(error=error, temporary=exc.temporary)
         except TimeoutError:
-            return _Outcome(error=f"no answer within {timeout:g}s", temporary=True)
+            return _Outcome(error=f"no answer within {lane.settings.timeout:g}s", temporary=True)
         except Exception as exc:  # a bug in a channel must not lose the alert: retry it
             return _Outcome(error=f"unexpected {type(exc).__name__} in the channel", temporary=True)
         return _Outcome(receipt=self._scrub(str(receipt)))

@@ -233,6 +233,13 @@ class Outbox:
             alerts = list(session.scalars(query))
             return self._records(session, alerts)
 
+    def latest(self, kind: str) -> Alert | None:
+        """The newest alert of `kind` (e.g. the last daily summary), however old."""
+        query = select(StoredAlert).where(StoredAlert.kind == kind).order_by(StoredAlert.id.desc())
+        with read_transaction(self._sessions) as session:
+            row = session.scalars(query.limit(1)).first()
+            return None if row is None else _alert(row)
+
     def find(self, alert_id: int) -> AlertRecord | None:
         """One alert and its deliveries; None if there is no such alert."""
         with read_transaction(self._sessions) as session:

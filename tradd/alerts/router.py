@@ -50,11 +50,12 @@ class AlertRouter:
         self._seen[event.dedup_key] = _Seen(now, 0, event)
         return render(event, suppressed)
 
-    def flush(self) -> list[Alert]:
-        """Alerts for suppressed repeats whose window has passed (nothing else carried them)."""
+    def flush(self, force: bool = False) -> list[Alert]:
+        """Alerts for suppressed repeats whose window has passed (nothing else carried them);
+        `force`: every pending count now (at shutdown)."""
         now, out = self._monotonic(), []
         for key, seen in list(self._seen.items()):
-            if now - seen.sent_at < self.settings.dedup_window:
+            if not force and now - seen.sent_at < self.settings.dedup_window:
                 continue
             if seen.suppressed:
                 out.append(render(seen.last, seen.suppressed, repeat=True))
@@ -86,8 +87,6 @@ def render(event: AlertEvent, suppressed: int, repeat: bool = False) -> Alert:
         for k, v in sorted(event.data.items())
         if k != "table" and not isinstance(v, list | dict)
     ]
-    if suppressed:
-        lines += ["", f"{suppressed} similar alert(s) suppressed since the last one sent"]
     return Alert(
         kind=event.kind,
         severity=event.severity,

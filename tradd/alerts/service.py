@@ -27,6 +27,10 @@ from tradd.config.settings import Settings
 from tradd.supervisor.view import WorkerView
 
 log = structlog.get_logger("tradd.alerts")
+STORE_ATTEMPTS = 8
+"""Tries to write an alert to the outbox (about 25 s in all) before it is given up, loudly."""
+FRESH_SECONDS = 30.0
+"""Only snapshots this recent count for the daily-loss watch (a dead worker's do not)."""
 
 
 def utc_now() -> datetime:
@@ -55,11 +59,17 @@ class AlertService:
         self._loss_day: date | None = None
 
     async def start(self) -> None:
-        recent = await asyncio.to_thread(self.outbox.recent, 200)
-        days = [r.alert.data.get("day") for r in recent if r.alert.kind == "daily_summary"]
-        self.summary.last_sent = max(
-            (date.fromisoformat(d) for d in days if isinstance(d, str)), default=None
-        )
+        """Pick up where the last run left off: the day of the last summary and of the last
+        daily-loss alert (neither goes out twice), and every delivery still pending."""
+        for kind in ("daily_summary", "daily_loss"):
+            last = await asyncio.to_thread(self.outbox.latest, kind)
+            day = last.data.get("day") if last is not None else None
+            if isinstance(day, str):
+                seen = date.fromisoformat(day)
+                if kind == "daily_summary":
+                    self.summary.last_sent = seen
+                else:
+                    self._loss_day = seen
         await self.dispatcher.start()
         self._task = asyncio.get_running_loop().create_task(self._consume())
         log.info(
@@ -69,8 +79,14 @@ class AlertService:
         )
 
     async def stop(self, timeout: float = 10.0) -> None:
+        """Store what is queued and every suppressed count (sent after the next start if
+        not now), then stop the senders."""
+        for alert in self.router.flush(force=True):
+            await self._store_safely(alert)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout)  # stored, if not yet sent
+            await asyncio.wait_for(self._queue.join(), timeout)
+        if self._queue.qsize():
+            log.error("alert events not stored at shutdown", count=self._queue.qsize())
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -86,11 +102,27 @@ class AlertService:
             try:
                 alert = self.router.route(event)
                 if alert is not None:
-                    await self._store(alert)
-            except Exception:
-                log.exception("alert could not be stored", kind=event.kind)
+                    await self._store_safely(alert)
             finally:
                 self._queue.task_done()
+
+    async def _store_safely(self, alert: Alert) -> None:
+        """Store with retries: the database may be busy (SQLite, shared with the workers)
+        or briefly unreachable. Only after STORE_ATTEMPTS failures is the alert lost, loudly."""
+        pause = 0.2
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                await self._store(alert)
+                return
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.exception(
+                        "alert LOST: could not be stored", kind=alert.kind, subject=alert.subject
+                    )
+                    return
+                log.warning("alert not stored yet; retrying", kind=alert.kind, error=repr(exc))
+                await asyncio.sleep(pause)  # backoff before the next database attempt
+                pause = min(pause * 2, 5.0)
 
     async def _store(self, alert: Alert, channels: Sequence[str] | None = None) -> Alert:
         wanted = self.router.channels(alert.kind, alert.severity) if channels is None else channels
@@ -108,12 +140,28 @@ class AlertService:
 
     # -- the loop's turn ----------------------------------------------------------------------
     async def tick(self) -> None:
-        for alert in self.router.flush():
-            await self._store(alert)
+        """Never raises: the supervisor's loop (and every strategy) must not stop for an alert."""
+        try:
+            for alert in self.router.flush():
+                await self._store_safely(alert)
+            await self._summary_if_due()
+            self._watch_daily_loss(self._clock())
+        except Exception:
+            log.exception("alert tick failed")
+
+    def update(self, settings: Settings) -> None:
+        """A reload: routes, thresholds, dedup, summary and strategies apply at once; the
+        channels themselves (servers, credentials) only after a restart."""
+        if settings.alerts.enabled_channels() != self.settings.alerts.enabled_channels():
+            log.warning("alert channels changed: they apply after a restart of tradd")
+        self.settings = settings
+        self.router.settings = settings.alerts
+        self.summary = SummarySchedule(settings.alerts.summary, self.summary.last_sent)
+
+    async def _summary_if_due(self) -> None:
         now = self._clock()
         day = self.summary.due(now)
         if day is not None:
-            self.summary.last_sent = day
             views = self._views()
             event = await asyncio.to_thread(
                 summary_event,
@@ -124,14 +172,21 @@ class AlertService:
                 {v.name: v.snapshot for v in views},
                 now,
             )
+            self.summary.last_sent = day
             self.submit(event)
-        self._watch_daily_loss(now)
 
     def _watch_daily_loss(self, now: datetime) -> None:
         a, local_day = self.settings.alerts, now.astimezone(self.summary.zone).date()
         if self._loss_day == local_day:
             return
-        for view in self._views():
+        fresh = [
+            v
+            for v in self._views()
+            if v.state == "RUNNING"
+            and v.heartbeat_age is not None
+            and v.heartbeat_age < FRESH_SECONDS
+        ]
+        for view in fresh:
             pnl, equity = view.snapshot.get("daily_pnl"), view.snapshot.get("equity")
             if not isinstance(pnl, int | float) or not isinstance(equity, int | float):
                 continue
@@ -148,7 +203,12 @@ class AlertService:
                         f"account P&L today {pnl:,.2f} is past the alert threshold "
                         f"{-min(limits):,.2f}",
                         now,
-                        data={"daily_pnl": pnl, "equity": equity, "threshold": -min(limits)},
+                        data={
+                            "daily_pnl": pnl,
+                            "equity": equity,
+                            "threshold": -min(limits),
+                            "day": local_day.isoformat(),
+                        },
                         key=local_day.isoformat(),
                     )
                 )
@@ -182,7 +242,7 @@ class AlertService:
 
     async def test(self, channels: Sequence[str], timeout: float) -> dict[str, Any]:
         """Send a test alert on `channels` (default: every enabled one) and wait for the result."""
-        chosen = list(channels) or list(self.settings.alerts.enabled_channels())
+        chosen = list(channels) or list(self.dispatcher.channels)
         if not chosen:
             return {"ok": False, "message": "no alert channel is enabled", "deliveries": {}}
         now = self._clock()

@@ -20,6 +20,30 @@ EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>.][^@\s,;<>]*$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 """E.164, as Twilio wants it: +, country code, number, no spaces."""
 ChannelName = Literal["email", "sms", "webhook"]
+ALERT_KINDS = (
+    "risk_breach",
+    "daily_loss",
+    "mismatch",
+    "disconnected",
+    "reconnected",
+    "circuit_open",
+    "data_stale",
+    "data_resumed",
+    "strategy_error",
+    "halted",
+    "order_rejected",
+    "resync_failed",
+    "flatten",
+    "crash_loop",
+    "worker_crashed",
+    "worker_hung",
+    "worker_config_error",
+    "worker_fatal",
+    "reload_rejected",
+    "daily_summary",
+    "test",
+)
+"""Every kind of alert tradd raises (`[alerts.events]` keys must be one of them)."""
 
 
 class ChannelBase(Section):
@@ -128,6 +152,14 @@ class SummarySettings(Section):
     time: dt.time = dt.time(16, 30)
     """When the daily P&L summary goes out, on trading days (Monday to Friday)."""
     timezone: str = "US/Eastern"
+    """The exchange's zone: it also says which calendar day the summary is about."""
+
+    @field_validator("time")
+    @classmethod
+    def _local(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("a local time without offset (the zone is `timezone`)")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -140,8 +172,11 @@ class SummarySettings(Section):
 
 
 def _default_routes() -> dict[str, tuple[ChannelName, ...]]:
-    return {"critical": ("sms", "email", "webhook"), "warning": ("email", "webhook"),
-            "info": ("email",)}  # fmt: skip
+    return {
+        "critical": ("sms", "email", "webhook"),
+        "warning": ("email", "webhook"),
+        "info": ("email",),
+    }
 
 
 class AlertSettings(Section):
@@ -155,7 +190,7 @@ class AlertSettings(Section):
     not sent; the count goes out with the next one."""
     daily_loss: float | None = Field(None, gt=0)
     """Alert (once a day) when the account's P&L today falls below minus this much."""
-    daily_loss_pct: float | None = Field(2.0, gt=0)
+    daily_loss_pct: float | None = Field(2.0, gt=0, le=100)
     """... or below minus this % of the day's starting equity."""
     retry_initial: float = Field(5.0, gt=0)
     retry_max: float = Field(300.0, gt=0)
@@ -168,6 +203,14 @@ class AlertSettings(Section):
     @classmethod
     def _off(cls, value: object) -> object:
         return None if value == "off" else value
+
+    @field_validator("events")
+    @classmethod
+    def _kinds(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = sorted(set(value) - set(ALERT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown alert kinds {unknown}: one of {', '.join(ALERT_KINDS)}")
+        return value
 
     @field_validator("routes")
     @classmethod

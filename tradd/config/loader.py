@@ -139,7 +139,11 @@ def _describe(error: Mapping[str, Any], env: Mapping[str, str]) -> str:
     if not error["loc"] and error["type"] == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")  # names its own key path
     value = error.get("input")
-    shown = "<redacted>" if _is_secret_path(path) else repr(value)
+    if isinstance(value, dict) and error["type"] == "value_error":
+        # A whole section failed a check that names its own keys: echoing the section
+        # would print every value in it, secrets included.
+        return f"{path}: " + str(error["msg"]).removeprefix("Value error, ")
+    shown = "<redacted>" if _is_secret_path(path) or isinstance(value, dict) else repr(value)
     source = _env_source(path, env)
     return f"{path}: {error['msg']} (got {shown}{source})"
 

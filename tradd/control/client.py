@@ -33,7 +33,7 @@ def find_socket(explicit: Path | None, config: Path | None, environ: Mapping[str
     control = document.get("control", {})
     if isinstance(control, dict) and control.get("socket"):
         return Path(str(control["socket"]))
-    if SYSTEMD_SOCKET.exists():
+    if _exists(SYSTEMD_SOCKET):
         return SYSTEMD_SOCKET
     state_dir = environ.get("TRADD_STATE_DIR") or str(document.get("state_dir", "state"))
     return Path(state_dir) / "run" / "control.sock"
@@ -71,7 +71,12 @@ def call(path: Path, cmd: str, args: dict[str, Any] | None, timeout: float) -> d
         raise Unreachable(f"{path}: {exc}") from None
     if not data:
         raise Unreachable(f"{path}: the daemon closed the connection without answering")
-    reply: dict[str, Any] = json.loads(data)
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        raise Unreachable(f"{path}: an answer that is not JSON: {data[:80]!r}") from None
+    if not isinstance(reply, dict):
+        raise Unreachable(f"{path}: an answer that is not a reply object")
     return reply
 
 
@@ -89,3 +94,10 @@ def _read_line(sock: socket.socket) -> bytes:
 
 def environment() -> dict[str, str]:
     return dict(os.environ)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. /run/tradd is not ours to look into
+        return False

@@ -185,21 +185,24 @@ class Flatten(Command):
             workers = list(daemon.fleet.workers.values())
         else:
             workers = [StrategyCommand.worker(daemon, args["strategy"])]
-        result = await daemon.flattener.flatten(
-            daemon.settings, workers, args["requested_by"], sweep=bool(args.get("all"))
-        )
         target = "--all" if args.get("all") else args["strategy"]
-        verdict = "confirmed flat" if result["ok"] else "NOT confirmed flat"
-        paths = {n: r.get("path") for n, r in result["strategies"].items()}
-        daemon.events.emit(
-            "flatten",
-            "warning" if result["ok"] else "critical",
-            f"flatten {target} requested by {args['requested_by']}: {verdict}",
-            requested_by=args["requested_by"],
-            ok=result["ok"],
-            paths=paths,
-            table=flatten_text(result),
-        )
+        result: dict[str, Any] = {"ok": False, "strategies": {}}
+        try:
+            result = await daemon.flattener.flatten(
+                daemon.settings, workers, args["requested_by"], sweep=bool(args.get("all"))
+            )
+        finally:  # the alert goes out whatever happened, a failed kill switch above all
+            verdict = "confirmed flat" if result["ok"] else "NOT confirmed flat"
+            paths = {n: r.get("path") for n, r in result["strategies"].items()}
+            daemon.events.emit(
+                "flatten",
+                "warning" if result["ok"] else "critical",
+                f"flatten {target} requested by {args['requested_by']}: {verdict}",
+                requested_by=args["requested_by"],
+                ok=result["ok"],
+                paths=paths,
+                table=flatten_text(result),
+            )
         return result
 
 
@@ -249,7 +252,7 @@ class Alerts(Command):
         if args["action"] == "list":
             return {"alerts": await service.recent(args["limit"])}
         channel = args.get("channel")
-        enabled = daemon.settings.alerts.enabled_channels()
+        enabled = service.dispatcher.channels
         if channel is not None and channel not in enabled:
             raise ProtocolError(
                 ErrorCode.UNAVAILABLE,

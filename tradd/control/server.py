@@ -122,6 +122,8 @@ class ControlServer:
             if not command.mutating:
                 return ok_reply(await command.execute(self.daemon, args))
             daemon = self.daemon
+            if getattr(daemon, "stopping", False) and command.name != "flatten":
+                raise ProtocolError(ErrorCode.UNAVAILABLE, "the daemon is stopping")
             if daemon.busy is not None:
                 raise ProtocolError(
                     ErrorCode.CONFLICT, f"{daemon.busy} in progress; try again when it is done"

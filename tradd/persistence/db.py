@@ -33,7 +33,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BEGIN = "tradd_sqlite_begin"
 """Execution option naming the SQLite BEGIN mode ("DEFERRED" or "IMMEDIATE")."""
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_BUSY_TIMEOUT_MS = 15000
+"""How long a write waits for another process's lock: ten workers, the supervisor's alert
+outbox and a migration at start-up share one SQLite file on a busy host."""
 SQLITE_WAL_LIMIT = 16 * 1024 * 1024
 """Bytes a WAL file is cut back to once checkpointed (it never shrinks otherwise)."""
 PG_CONNECT_TIMEOUT_S = 10

@@ -86,12 +86,16 @@ class Supervisor:
         self.metrics_url: str | None = None
         """Where /metrics is served (set by the daemon once it listens)."""
         self.busy: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._alert_tick: asyncio.Task[Any] | None = None
         """The state-changing command in progress (one at a time; others get `conflict`)."""
         self._sessionmaker: sessionmaker[Session] | None = None
         self._engine: Any = None
         self._spawn = worker_spawn_spec(
             self.snapshots.write(config_path), self.options.cwd, self._worker_env()
         )
+        self.fleet.build_all(settings, self._spawn)  # every strategy known (STOPPED) at once
+        self.views = self.fleet.views()
 
     # -- running ------------------------------------------------------------------------------
     async def run(self, on_started: Callable[[Supervisor], Any] | None = None) -> int:
@@ -105,7 +109,7 @@ class Supervisor:
             config=str(self.config_path),
             pid=os.getpid(),
         )
-        await self.fleet.start_all(self.settings, self._spawn)
+        await self.fleet.start_enabled()
         if on_started is not None:
             await on_started(self)
         try:
@@ -123,17 +127,35 @@ class Supervisor:
         self._wake_loop()
 
     async def _loop(self) -> None:
-        interval = self.settings.supervisor.heartbeat_interval
+        """Turn until stopped. Nothing that goes wrong in one turn ends the loop (and with it
+        every strategy); slow work (a SIGHUP reload, alerts) runs beside it as tasks, so
+        heartbeats and systemd's watchdog keep going."""
         while not self._stop.is_set():
             if self._reload_requested and self.busy is None:
-                await self._signalled_reload()
-            await self.fleet.turn()
-            self.publish()
-            if self.alerts is not None:
-                await self.alerts.tick()
+                self._reload_requested, self.busy = False, "reload (SIGHUP)"
+                self._spawn_task(self._signalled_reload())
+            try:
+                await self.fleet.turn()
+                self.publish()
+            except Exception:
+                log.exception("supervisor turn failed; carrying on")
+            if self.alerts is not None and (self._alert_tick is None or self._alert_tick.done()):
+                self._alert_tick = self._spawn_task(self.alerts.tick())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                await asyncio.wait_for(
+                    self._wake.wait(), self.settings.supervisor.heartbeat_interval
+                )
             self._wake.clear()
+
+    def _spawn_task(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def publish(self) -> None:
         self.views = self.fleet.views()
@@ -157,6 +179,8 @@ class Supervisor:
         log.info("supervisor stopping: stopping workers")
         await self.fleet.stop_all(self.settings.supervisor.stop_timeout)
         self.publish()
+        if self._tasks:  # an alert tick or a SIGHUP reload still under way
+            await asyncio.wait(list(self._tasks), timeout=self.settings.supervisor.stop_timeout)
         if self.alerts is not None:
             await self.alerts.stop()
         if self._engine is not None:
@@ -167,29 +191,35 @@ class Supervisor:
 
     # -- reload -------------------------------------------------------------------------------
     async def _signalled_reload(self) -> None:
-        self._reload_requested, self.busy = False, "reload (SIGHUP)"
         try:
-            with contextlib.suppress(ConfigError):
-                await self.reload()
+            await self.reload()
+        except ConfigError:
+            pass  # logged and raised as an event by reload()
+        except Exception:
+            log.exception("reload failed")
         finally:
             self.busy = None
 
     async def reload(self) -> dict[str, list[str]]:
         """Re-read the config; apply it, or raise ConfigError and change nothing."""
         self.notifier.reloading()
+        snapshot = self.snapshots.write(self.config_path)  # validate exactly what workers read
         try:
-            new = load_settings(self.config_path, environ=self.options.environ)
+            new = load_settings(snapshot, environ=self.options.environ)
         except ConfigError as exc:
+            named = ConfigError(
+                str(exc).replace(str(snapshot), str(self.config_path)), exc.problems
+            )
             log.error("reload rejected: invalid configuration", problems=exc.problems)
-            self.events.emit("reload_rejected", "warning", str(exc), problems=exc.problems)
+            self.events.emit("reload_rejected", "warning", str(named), problems=exc.problems)
             self.notifier.ready(self.status_line())
-            raise
+            raise named from None
         plan = plan_reload(self.settings, new)
         log.info("reloading", **plan.as_dict())
-        spawn = worker_spawn_spec(
-            self.snapshots.write(self.config_path), self.options.cwd, self._worker_env()
-        )
+        spawn = worker_spawn_spec(snapshot, self.options.cwd, self._worker_env())
         self.settings = new
+        if self.alerts is not None:
+            self.alerts.update(new)
         await self.fleet.apply(plan, new, spawn, new.supervisor.stop_timeout)
         self._spawn = spawn
         self.publish()
@@ -222,9 +252,8 @@ class Supervisor:
     # -- helpers ------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         enabled = {s.name for s in self.settings.strategies if s.enabled}
-        unhealthy = [
-            v.name for v in self.views if v.name in enabled and v.state != WorkerState.RUNNING
-        ]
+        running = {v.name for v in self.views if v.state == WorkerState.RUNNING}
+        unhealthy = sorted(enabled - running)
         disconnected = [
             v.name
             for v in self.views

@@ -83,11 +83,15 @@ class Flattener:
     ) -> dict[str, Any]:
         held: list[tuple[WorkerProcess, bool]] = []
         try:
-            results = await asyncio.gather(
-                *(self.flatten_one(settings, w, requested_by, held) for w in workers)
+            outcomes = await asyncio.gather(
+                *(self.flatten_one(settings, w, requested_by, held) for w in workers),
+                return_exceptions=True,
             )
+            results = [_as_result(w.name, r) for w, r in zip(workers, outcomes, strict=True)]
             by_name = {w.name: r for w, r in zip(workers, results, strict=True)}
-            out: dict[str, Any] = {"ok": all(r.get("ok") for r in results), "strategies": by_name}
+            # `--all` with nothing to flatten through is not "all flat": the sweep decides
+            ok = all(r.get("ok") for r in results) and bool(results)
+            out: dict[str, Any] = {"ok": ok, "strategies": by_name}
             if sweep and not out["ok"]:
                 out["sweep"] = await self._sweep(settings, requested_by)
                 out["ok"] = bool(out["sweep"].get("ok"))
@@ -98,6 +102,18 @@ class Flattener:
 
     async def _sweep(self, settings: Settings, requested_by: str) -> dict[str, Any]:
         log.error("flatten --all not confirmed for every strategy: sweeping the account")
+        try:
+            return await self._sweep_account(settings, requested_by)
+        except Exception as exc:
+            log.exception("account sweep failed")
+            return {
+                "ok": False,
+                "message": f"account sweep failed: {exc!r}",
+                "path": "sweep",
+                "symbols": {},
+            }
+
+    async def _sweep_account(self, settings: Settings, requested_by: str) -> dict[str, Any]:
         return await asyncio.to_thread(
             self._ops.sweep_account,
             settings,
@@ -120,7 +136,9 @@ class Flattener:
                 result = await worker_request(
                     worker.channel, "flatten", s.flatten_timeout + 5, requested_by=requested_by
                 )
-                return {**result, "path": "worker"}
+                if isinstance(result, dict):
+                    return {**result, "path": "worker"}
+                log.error("malformed flatten reply", strategy=worker.name, reply=repr(result)[:200])
             except WorkerRefused as exc:
                 if exc.code == "conflict":
                     return {"ok": False, "message": str(exc), "path": "worker", "symbols": {}}
@@ -159,3 +177,11 @@ class Flattener:
                 "path": "emergency",
                 "symbols": {},
             }
+
+
+def _as_result(name: str, outcome: object) -> dict[str, Any]:
+    """A strategy's flatten outcome; an unexpected exception is a failed flatten, reported."""
+    if isinstance(outcome, dict):
+        return outcome
+    log.error("flatten failed", strategy=name, error=repr(outcome))
+    return {"ok": False, "message": f"flatten failed: {outcome!r}", "path": "?", "symbols": {}}

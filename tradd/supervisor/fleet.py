@@ -61,10 +61,13 @@ class Fleet:
         self.workers[name] = worker
         return worker
 
-    async def start_all(self, settings: Settings, spawn: SpawnSpec) -> None:
+    def build_all(self, settings: Settings, spawn: SpawnSpec) -> None:
         for strategy in settings.strategies:
-            worker = self.build(settings, strategy.name, spawn)
-            if strategy.enabled:
+            self.build(settings, strategy.name, spawn)
+
+    async def start_enabled(self) -> None:
+        for worker in list(self.workers.values()):
+            if worker.config.enabled:
                 await worker.start("supervisor started")
 
     async def turn(self) -> None:
@@ -120,6 +123,13 @@ class Fleet:
         for name in plan.removed:
             del self.workers[name]
         for name in (*plan.added, *plan.changed):
+            old = self.workers.get(name)
+            if old is not None and old.alive:  # e.g. started by hand while disabled
+                old.stop("reload")
+                if not await old.wait_exit(stop_timeout):
+                    old.kill()
+                    await old.wait_exit(5.0)
+                await old.settle()
             await self.build(settings, name, spawn).start("reload")
         disabled = {s.name for s in settings.strategies if not s.enabled}
         for name in disabled - set(self.workers):

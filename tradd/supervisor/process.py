@@ -91,7 +91,7 @@ class WorkerProcess:
     # -- operator actions ---------------------------------------------------------------------
     async def start(self, why: str) -> None:
         """Start from STOPPED/EXITED/FATAL/BACKOFF (an operator start forgets the history)."""
-        if self.state in ALIVE:
+        if self.state in ALIVE or self.alive:  # a killed process not yet reaped: wait for it
             return
         if self.state is not WorkerState.BACKOFF:
             self.policy.reset()
@@ -234,13 +234,18 @@ class WorkerProcess:
             )
         except OSError as exc:
             self.process = None
-            self._enter(WorkerState.FATAL, f"cannot start: {exc}")
+            self._enter(
+                WorkerState.STOPPED if self.state is WorkerState.STOPPING else WorkerState.FATAL,
+                f"cannot start: {exc}",
+            )
             self._emit(
                 "worker_fatal", "critical", f"{self.name}: cannot start: {exc}", strategy=self.name
             )
             return
         if was_backoff:
             self.restarts += 1
+        if self.state is WorkerState.STOPPING:  # stopped while it was being spawned
+            self._signal(signal.SIGTERM)
         log.info("worker spawned", strategy=self.name, pid=self.process.pid, why=why)
         asyncio.get_running_loop().create_task(self._watch(self.process))
 
@@ -254,12 +259,12 @@ class WorkerProcess:
         assert self.process is not None
         code = self.exit_code = self.process.returncode
         ran_for = now - self._started_at
+        if self.state is WorkerState.STOPPING:
+            self._enter(WorkerState.STOPPED, f"stopped (exit {code})")
+            return
         if self.held:
             self._retry_at = now
             self._enter(WorkerState.BACKOFF, f"killed for a flatten (exit {code})")
-            return
-        if self.state is WorkerState.STOPPING:
-            self._enter(WorkerState.STOPPED, f"stopped (exit {code})")
             return
         if code == EXIT_OK:
             self._enter(WorkerState.EXITED, "exited on its own (exit 0)")

@@ -77,7 +77,7 @@ class CommandChannel:
 
         self._server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
         self._server.daemon_threads = True
-        os.chmod(path, 0o660)
+        os.chmod(path, 0o600)  # the supervisor runs as the same user; operators use tradctl
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="channel", daemon=True
         )

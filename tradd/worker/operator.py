@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("tradd.worker.operator")
 MAX_EVENT_WAIT = 5.0
+MAX_WAITING = 8
+"""Waiting `events` requests at most (the supervisor keeps one)."""
 """Longest an `events` request waits for an event (well inside the channel's timeout)."""
 
 
@@ -91,7 +93,8 @@ class Operator:
         since, wait = command.args.get("since", 0), command.args.get("wait", 0)
         since = since if isinstance(since, int) and not isinstance(since, bool) else 0
         found = self._engine.events.since(since)
-        if found or not isinstance(wait, int | float) or wait <= 0:
+        usable = isinstance(wait, int | float) and math.isfinite(wait) and wait > 0
+        if found or not usable or len(self._waiting) >= MAX_WAITING:
             return {"events": [e.as_dict() for e in found]}
         deadline = self._monotonic() + min(float(wait), MAX_EVENT_WAIT)
         self._waiting.append((command, since, deadline))
