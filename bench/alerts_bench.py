@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import signal
@@ -35,7 +34,7 @@ from typing import Any
 import tomli_w
 from aiosmtpd.controller import Controller
 
-from bench.daemon_bench import all_trading, wait
+from bench.daemon_bench import all_trading, wait, write_results
 from tradd.simgw.background import BackgroundGateway
 from tradd.simgw.config import SimConfig
 
@@ -184,10 +183,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--workdir", help="keep configs, logs and database here (debugging)")
     args = parser.parse_args()
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results(run(args), args.output)
 
 
 if __name__ == "__main__":

@@ -261,9 +261,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--workdir", help="keep configs, logs and database here (debugging)")
     args = parser.parse_args()
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(run(args), args.output)
+
+
+def write_results(results: dict[str, Any], output: Path) -> None:
+    """Print the results and keep them in `output` (JSON)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

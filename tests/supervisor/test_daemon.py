@@ -23,15 +23,20 @@ def two_strategies() -> list[dict]:
     ]
 
 
+def both_holding(tmp_path, simulator, sqlite_url, start_daemon):
+    """A daemon running both strategies, each holding its first fill; and their pids."""
+    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, two_strategies()))
+    pids = {n: daemon.wait_trading(n)["pid"] for n in ("s1", "s2")}
+    bar(simulator)
+    eventually(lambda: sim_ledger(simulator, "s")["positions"] == {"GOOG": 10.0, "ORCL": 20.0},
+               20, "both strategies filled")  # fmt: skip
+    return daemon, pids
+
+
 def test_status_shows_both_strategies_trading(
     tmp_path, simulator, sqlite_url, start_daemon
 ) -> None:
-    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, two_strategies()))
-    for name in ("s1", "s2"):
-        daemon.wait_trading(name)
-    bar(simulator)
-    eventually(lambda: sim_ledger(simulator, "s1-")["positions"] == {"GOOG": 10.0, "ORCL": 20.0},
-               20, "both strategies filled")  # fmt: skip
+    daemon, _ = both_holding(tmp_path, simulator, sqlite_url, start_daemon)
     status = daemon.strategies()
     assert status["s1"]["worker"]["connection"] == "connected"
     eventually(
@@ -93,11 +98,7 @@ def test_a_config_error_exits_78_and_is_not_restarted(
 def test_flatten_all_leaves_the_account_flat_and_strategies_halted(
     tmp_path, simulator, sqlite_url, start_daemon
 ) -> None:
-    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, two_strategies()))
-    for name in ("s1", "s2"):
-        daemon.wait_trading(name)
-    bar(simulator)
-    eventually(lambda: sim_ledger(simulator, "s")["positions"] == {"GOOG": 10.0, "ORCL": 20.0}, 20)
+    daemon, _ = both_holding(tmp_path, simulator, sqlite_url, start_daemon)
     result = daemon.result("flatten", all=True)
     assert result["ok"], result
     assert {n: r["path"] for n, r in result["strategies"].items()} == {
@@ -156,10 +157,7 @@ def test_sigterm_stops_workers_and_the_daemon_cleanly(
 def test_flatten_with_a_hung_worker_still_flattens(
     tmp_path, simulator, sqlite_url, start_daemon, ledger_for
 ) -> None:
-    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, two_strategies()))
-    pids = {n: daemon.wait_trading(n)["pid"] for n in ("s1", "s2")}
-    bar(simulator)
-    eventually(lambda: sim_ledger(simulator, "s")["positions"] == {"GOOG": 10.0, "ORCL": 20.0}, 20)
+    daemon, pids = both_holding(tmp_path, simulator, sqlite_url, start_daemon)
     os.kill(pids["s1"], signal.SIGSTOP)  # hung: alive, holding its IB socket, answering nothing
     try:
         result = daemon.result("flatten", all=True, timeout=120)

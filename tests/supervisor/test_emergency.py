@@ -66,6 +66,21 @@ def kill_hung(proc: subprocess.Popen[str]) -> None:
     assert proc.wait(10) == -signal.SIGKILL
 
 
+def hung_with_a_working_limit(tmp_path, spawn, simulator, sqlite_url, ledger_for) -> Any:
+    """A worker process that bought 10 GOOG and has a limit buy of 5 working, then hung and
+    killed as the supervisor would; its config and ledger."""
+    config = write_config(tmp_path, simulator, sqlite_url,
+                          params={"script": "1:BUY:10;2:LIMIT_BUY:5"})  # fmt: skip
+    proc = spawn(config)
+    wait_ready(tmp_path, proc)
+    bar(simulator)
+    bar(simulator)
+    ledger = ledger_for()
+    eventually(lambda: working(ledger, "s1-2"), 10, "limit working")
+    kill_hung(proc)
+    return config, ledger
+
+
 def sim_open_orders(sim: BackgroundGateway) -> list[str]:
     return sim.call(lambda: [o.order_ref for o in sim.gw.state.orders.values() if not o.is_done])
 
@@ -152,15 +167,7 @@ def test_flatten_strategy_cancels_a_working_order(
     tmp_path, spawn, simulator, sqlite_url, ledger_for, sessions, library
 ) -> None:
     """With either client library on the supervisor's side (the worker uses ib_async)."""
-    config = write_config(tmp_path, simulator, sqlite_url,
-                          params={"script": "1:BUY:10;2:LIMIT_BUY:5"})  # fmt: skip
-    proc = spawn(config)
-    wait_ready(tmp_path, proc)
-    bar(simulator)
-    bar(simulator)
-    ledger = ledger_for()
-    eventually(lambda: working(ledger, "s1-2"), 10, "limit working")
-    kill_hung(proc)
+    config, ledger = hung_with_a_working_limit(tmp_path, spawn, simulator, sqlite_url, ledger_for)
     assert sim_open_orders(simulator) == ["s1-2"]
 
     settings = load(config)
@@ -264,15 +271,7 @@ def test_flatten_strategy_without_a_gateway_fails_within_its_timeout(
 def test_sweep_closes_every_position_of_the_account_whoever_opened_it(
     tmp_path, spawn, simulator, sqlite_url, ledger_for, sessions
 ) -> None:
-    config = write_config(tmp_path, simulator, sqlite_url,
-                          params={"script": "1:BUY:10;2:LIMIT_BUY:5"})  # fmt: skip
-    proc = spawn(config)
-    wait_ready(tmp_path, proc)
-    bar(simulator)
-    bar(simulator)
-    ledger = ledger_for()
-    eventually(lambda: working(ledger, "s1-2"), 10, "limit working")
-    kill_hung(proc)
+    config, ledger = hung_with_a_working_limit(tmp_path, spawn, simulator, sqlite_url, ledger_for)
     settings = load(config)
     with Manual(settings) as manual:
         manual.order("ORCL", "SELL", 7)

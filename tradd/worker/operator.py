@@ -101,7 +101,7 @@ class Operator:
         return None
 
     def on_event(self, _event: object) -> None:
-        self._answer_waiting(math.inf)
+        self._answer_waiting(-math.inf)  # only those the new event is news to; none expire
 
     def _answer_waiting(self, now: float) -> None:
         keep = []
