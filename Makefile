@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon bench-alerts sim clean
+.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan sim clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
@@ -41,7 +41,7 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: bench-optimize bench-simgw bench-worker bench-daemon bench-alerts
+bench: bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan
 
 bench-optimize: $(STAMP)
 	$(BIN)/python bench/optimize_bench.py
@@ -57,6 +57,12 @@ bench-daemon: $(STAMP)
 
 bench-alerts: $(STAMP)
 	$(BIN)/python -m bench.alerts_bench
+
+bench-walkforward: $(STAMP)
+	$(BIN)/python -m bench.walkforward_bench
+
+bench-scan: $(STAMP)
+	$(BIN)/python -m bench.scan_bench
 
 # The IB Gateway simulator on the shipped sample data, port 4002, one simulated minute a second.
 sim: $(STAMP)

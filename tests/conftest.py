@@ -15,6 +15,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.alert_servers",
+    "tests.fixtures.browser",
     "tests.fixtures.database",
     "tests.fixtures.simulator",
 ]
@@ -59,7 +60,10 @@ def run_cli(tmp_path: Path) -> RunCli:
     def run(
         *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
     ) -> CliResult:
-        extra = {"TRADD_LOG__DIR": str(tmp_path / "logs"), **(env or {})}
+        # State (and with it the default SQLite file, where research runs are recorded)
+        # under tmp_path: tests never write the checkout's state/ nor share a database.
+        extra = {"TRADD_LOG__DIR": str(tmp_path / "logs"),
+                 "TRADD_STATE_DIR": str(tmp_path / "state"), **(env or {})}  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-m", "tradd", *args],
             cwd=cwd or ROOT,
@@ -82,7 +86,8 @@ def spawn_cli(tmp_path: Path) -> SpawnCli:
     """Start `python -m tradd ...` in the background (same environment as run_cli)."""
 
     def spawn(*args: str) -> subprocess.Popen[str]:
-        env = _clean_env({"TRADD_LOG__DIR": str(tmp_path / "logs")})
+        env = _clean_env({"TRADD_LOG__DIR": str(tmp_path / "logs"),
+                          "TRADD_STATE_DIR": str(tmp_path / "state")})  # fmt: skip
         return subprocess.Popen(
             [sys.executable, "-m", "tradd", *args],
             cwd=ROOT,

@@ -50,6 +50,13 @@ def test_every_problem_is_listed_with_its_key_path(tmp_path: Path) -> None:
     assert len(caught.value.problems) == 4
 
 
+def test_program_variables_are_not_settings(tmp_path: Path) -> None:
+    """TRADD_CHROMIUM names the browser for PDFs; like TRADD_CONFIG it is not refused."""
+    environ = {"TRADD_CHROMIUM": "/usr/bin/chromium", "TRADD_BACKTEST__CASH": "7"}
+    settings = load_settings(write(tmp_path, ""), environ=environ, dotenv_path=None)
+    assert settings.backtest.cash == 7.0
+
+
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tradd.toml: not valid TOML"):
         load_settings(write(tmp_path, "[backtest\n"), environ={}, dotenv_path=None)

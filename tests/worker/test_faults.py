@@ -208,6 +208,25 @@ def test_pacing_violation_on_warm_up_history_is_retried(
     assert len(live.worker.cerebro.runningstrats[0]) > 0 or live.engine.store.feeds["GOOG"].pending
 
 
+def test_no_order_goes_out_until_the_reconnect_is_reconciled(launch, simulator) -> None:
+    """The gap-fill after a reconnect fails (pacing) and is retried: in between, the
+    link is usable but the ledger may be stale, so the trading gate stays shut."""
+    live = launch("1:BUY:10")
+    live.advance(60)
+    simulator.call(simulator.gw.faults.drop, reset=False)
+    live.wait_until(lambda: not live.worker.link.usable, 10, "link down")
+    simulator.run(lambda: simulator.gw.faults.refuse(None))
+    simulator.call(simulator.gw.advance, 600)  # bars missed while away: a gap to fill
+    live.clock.catch_up()
+    simulator.call(simulator.gw.faults.pacing_violations, 1)
+    simulator.run(simulator.gw.faults.accept)
+    live.wait_until(lambda: "resync_failed" in live.engine.events.kinds(), 20, "re-sync failed")
+    assert live.worker.link.usable and live.engine.ready_count == 1
+    assert "re-syncing with IB" in live.engine.blocked_reason()
+    wait_ready_again(live, 2)
+    assert live.engine.blocked_reason() == ""
+
+
 def test_partial_fills_are_booked_each_once(launch, ledger_for, simulator, library) -> None:
     live = launch("1:BUY:30", library=library)
     simulator.call(simulator.gw.faults.partial_fills, 3)

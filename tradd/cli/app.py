@@ -31,12 +31,24 @@ def build_app(daemon_only: bool = False) -> typer.Typer:
     if daemon_only:
         app.callback()(lambda: None)  # a group, so `run` stays a subcommand
         return app
-    from tradd.cli import config_cmd, data_cmd, emergency_cmd, research_cmd, simgw_cmd
+    from tradd.cli import (
+        compare_cmd,
+        config_cmd,
+        data_cmd,
+        emergency_cmd,
+        research_cmd,
+        scan_cmd,
+        simgw_cmd,
+        walkforward_cmd,
+    )
 
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(simgw_cmd.app, name="simgw")
     research_cmd.register(app)
+    walkforward_cmd.register(app)
+    compare_cmd.register(app)
+    scan_cmd.register(app)
     emergency_cmd.register(app)
     return app
 

@@ -53,7 +53,7 @@ def log() -> structlog.stdlib.BoundLogger:
     return structlog.get_logger("tradd.cli")  # type: ignore[no-any-return]
 
 
-LIST_OPTIONS = ("--symbols", "--strategies")
+LIST_OPTIONS = ("--symbols", "--strategies", "--params-from")
 
 
 def join_list_arguments(argv: list[str]) -> list[str]:

@@ -15,6 +15,7 @@ from tradd.errors import EXIT_INTERRUPTED, UsageError
 
 if TYPE_CHECKING:
     from tradd.research.optimize.report import Summary
+    from tradd.research.runs.tracked import RunHandle
     from tradd.research.setup import ResearchInputs
 
 StrategyOption = Annotated[
@@ -141,7 +142,8 @@ def optimize(
     trials: Annotated[int, typer.Option("--trials", help="Bayesian: trials in the study.")] = 100,
     param: ParamOption = None,
     params_file: Annotated[
-        Path | None, typer.Option("--params-file", help="TOML file with ranges under [params].")
+        Path | None,
+        typer.Option("--params-file", help="TOML file with ranges under a params table."),
     ] = None,
     objective: Annotated[
         str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
@@ -200,7 +202,42 @@ def optimize(
         output=str(output),
         study=study,
     )
-    summary = _run_with_progress(request, settings, data_dir)
+    from tradd.research.runs.tracked import tracked_run
+
+    with tracked_run(settings, "optimize", _run_request(request), output) as run:
+        summary = _run_with_progress(request, settings, data_dir, run)
+        run.complete(_run_summary(summary, output))
+        _report_optimization(summary, output)
+        typer.echo(f"run {run.id} (tradd runs show {run.id})")
+        if summary.interrupted:
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _run_request(request: Any) -> dict[str, Any]:
+    """What the persisted run shows as its request."""
+    from tradd.cli.progress import inputs_request
+
+    trials = request.trials if request.method == "bayesian" else None
+    return {**inputs_request(request.inputs, request), "trials": trials, "study": request.study}
+
+
+def _run_summary(summary: Summary, output: Path) -> dict[str, Any]:
+    best = summary.ranked[0] if summary.ranked else None
+    overfitting = summary.overfitting.as_dict() if summary.overfitting is not None else None
+    return {
+        "optimization_id": summary.optimization_id,
+        "study": summary.study,
+        "complete": summary.count("complete"),
+        "failed": summary.count("failed"),
+        "best_params": best.params if best else None,
+        "best_value": best.value if best else None,
+        "overfitting": overfitting,
+        "interrupted": summary.interrupted,
+        "result": str(output / "optimization.json"),
+    }
+
+
+def _report_optimization(summary: Summary, output: Path) -> None:
     log().info(
         "optimization finished",
         optimization_id=summary.optimization_id,
@@ -213,37 +250,36 @@ def optimize(
         best_params=summary.ranked[0].params if summary.ranked else None,
     )
     _print_summary(summary, output)
-    if summary.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _run_with_progress(request: Any, settings: Settings, data_dir: Path | None) -> Summary:
+def _run_with_progress(
+    request: Any, settings: Settings, data_dir: Path | None, run: RunHandle
+) -> Summary:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tradd.cli.progress import TrialCount, progress_bar
     from tradd.research.optimize.runner import Progress as Callbacks
     from tradd.research.optimize.runner import run_optimization
 
     console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    bar = progress_bar(console)
     task = bar.add_task("optimizing", total=None)
     best: list[float] = []
+    count = TrialCount(run)
+
+    def start(total: int) -> None:
+        bar.update(task, total=total)
+        count.start(total)
 
     def advance(outcome: Any) -> None:
+        count.advance()
         if outcome.value is not None and (not best or outcome.value > best[0]):
             best[:] = [outcome.value]
         label = f"optimizing (best {request.objective} {best[0]:.3f})" if best else "optimizing"
         bar.update(task, advance=1, description=label)
 
     callbacks = Callbacks(
-        start=lambda total: bar.update(task, total=total),
+        start=start,
         advance=advance,
         notice=lambda text: console.print(f"[yellow]{text}[/yellow]"),
     )
@@ -279,4 +315,10 @@ def _print_summary(summary: Summary, output: Path) -> None:
         f"{summary.skipped_combinations + summary.count('skipped')} skipped as invalid"
     )
     console.print(f"study {summary.study} ({summary.storage}): {counts}")
+    if summary.overfitting is not None:
+        console.print(summary.overfitting.headline(), markup=False, soft_wrap=True)
+        for note in summary.overfitting.notes:
+            console.print(f"  {note}", style="dim", markup=False, soft_wrap=True)
+        for warning in summary.overfitting.warnings:
+            console.print(f"  warning: {warning}", style="yellow", markup=False, soft_wrap=True)
     console.print(f"report: {output / 'optimization.json'} ({', '.join(summary.files.values())})")

@@ -20,6 +20,9 @@ from tradd.errors import ConfigError
 
 CONFIG_ENV_VAR = "TRADD_CONFIG"
 """Names the config file; not itself a setting."""
+NON_SETTING_ENV_VARS = (CONFIG_ENV_VAR, "TRADD_CHROMIUM")
+"""`TRADD_*` variables that are not settings: the config file, and the browser that prints
+the comparison PDFs (a program for one command, not part of the configuration)."""
 DEFAULT_CONFIG_PATHS = (Path("etc/tradd.toml"), Path("/etc/tradd/tradd.toml"))
 
 
@@ -49,7 +52,8 @@ def load_settings(
     problems = _unknown_env_keys(env, "environment") + _unknown_env_keys(dotenv, str(dotenv_path))
     # Only our own prefixed keys take part; the rest of a .env file belongs to other tools.
     merged_env = {**dotenv, **env}
-    merged_env.pop(CONFIG_ENV_VAR, None)
+    for name in NON_SETTING_ENV_VARS:
+        merged_env.pop(name, None)
     try:
         settings = Settings(**_deep_merge(file_values, _env_tree(merged_env)))
     except ValidationError as exc:
@@ -65,7 +69,7 @@ def _env_tree(env: Mapping[str, str]) -> dict[str, Any]:
     """`TRADD_BACKTEST__CASH=5` -> {"backtest": {"cash": "5"}}; pydantic converts the strings."""
     tree: dict[str, Any] = {}
     for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV_VAR:
+        if not key.startswith(ENV_PREFIX) or key in NON_SETTING_ENV_VARS:
             continue
         parts = key[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
         if not _is_setting(Settings, parts):
@@ -113,7 +117,7 @@ def _unknown_env_keys(env: Mapping[str, str], source: str) -> list[str]:
     """`TRADD_*` variables that name no setting: a typo must not be silently ignored."""
     problems = []
     for key in sorted(env):
-        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV_VAR:
+        if not key.startswith(ENV_PREFIX) or key in NON_SETTING_ENV_VARS:
             continue
         parts = key[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
         if not _is_setting(Settings, parts):

@@ -2,11 +2,13 @@
 
 `mutating` commands change what runs or trades; the server runs at most one at a time
 and answers any other with `conflict` (a flatten during a reload is refused, never
-interleaved). Read-only commands (status, health, events) always run.
+interleaved). Read-only commands (status, health, events) always run, and so does
+`enter`: its worker decides (see `Enter`), so entries to several strategies may overlap.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -16,8 +18,10 @@ from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
 from tradd.supervisor.states import ALIVE, WorkerState
+from tradd.supervisor.view import view_dict
 
 if TYPE_CHECKING:
+    from tradd.config.live import StrategySettings
     from tradd.supervisor.daemon import Supervisor
     from tradd.supervisor.process import WorkerProcess
 
@@ -70,8 +74,13 @@ class Status(Command):
         return {
             "supervisor": daemon.health(),
             "status_line": daemon.status_line(),
-            "strategies": [view_dict(v) for v in daemon.views],
+            "strategies": [view_dict(v, _config(daemon, v.name)) for v in daemon.views],
         }
+
+
+def _config(daemon: Supervisor, name: str) -> StrategySettings | None:
+    process = daemon.fleet.workers.get(name)
+    return process.config if process is not None else None
 
 
 class Health(Command):
@@ -206,6 +215,85 @@ class Flatten(Command):
         return result
 
 
+class Enter(StrategyCommand):
+    """An operator entry, `{"strategy", "symbol", "side": BUY|SELL, "value" | "quantity"
+    (whole shares), "requested_by"?, "client_ref"?}`, placed by the strategy's worker
+    through its own order path (trading gate, risk gate, ledger, IB; see
+    tradd.worker.entry), so it is checked and persisted like any order and the strategy's
+    Backtrader code owns the position after.
+
+    Answers once the order is sent (not filled): `{"status": "executed", ...}`, or
+    `{"status": "blocked", "reason", "rules"}` when a gate refused it. Not `mutating`: the
+    worker serialises its own entries, and one during a flatten is `blocked`, not a conflict.
+    """
+
+    name, mutating = "enter", False
+    arguments = frozenset(
+        {"strategy", "symbol", "side", "value", "quantity", "requested_by", "client_ref"}
+    )
+    timeout = 15.0
+    """Seconds the worker has to answer (its loop has 10, the IB send included)."""
+    limits: ClassVar[Mapping[str, float]] = MappingProxyType({"quantity": 1e8, "value": 1e11})
+    """Largest amounts taken: guards against nonsense, not risk limits (the worker's are)."""
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().validate(args)
+        for key in ("symbol", "side"):
+            if not isinstance(out.get(key), str) or not out[key]:
+                raise _bad(f"enter: {key} must be given as text, got {out.get(key)!r}")
+        if out["side"] not in ("BUY", "SELL"):
+            raise _bad(f"enter: side must be BUY or SELL, got {out['side']!r}")
+        given = [k for k in ("value", "quantity") if out.get(k) is not None]
+        if len(given) != 1:
+            raise _bad(f"enter: give exactly one of value or quantity, got {given or 'neither'}")
+        name, amount = given[0], out[given[0]]
+        usable = isinstance(amount, int | float) and not isinstance(amount, bool)
+        if not usable or not 0 < amount <= self.limits[name]:  # NaN, inf, 10**400 fail here
+            raise _bad(f"enter: {name} must be a positive number up to "
+                       f"{self.limits[name]:g}, got {amount!r}")  # fmt: skip
+        if name == "quantity" and amount != math.floor(amount):
+            raise _bad(f"enter: quantity must be whole shares, got {amount!r}")
+        by = out.setdefault("requested_by", "tradctl")
+        ref = out.get("client_ref")
+        for key, text in (("requested_by", by), ("client_ref", ref)):
+            short = isinstance(text, str) and 0 < len(text) <= 64 and text.isprintable()
+            if text is not None and not short:
+                raise _bad(f"enter: {key} must be 1 to 64 printable characters, got {text!r}")
+        return out
+
+    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
+        worker = self.worker(daemon, args["strategy"])
+        symbols = worker.config.symbols
+        if args["symbol"] not in symbols:
+            raise _bad(f"enter: {worker.name} does not trade {args['symbol']!r} "
+                       f"(its symbols: {', '.join(symbols)})")  # fmt: skip
+        if daemon.busy is not None and daemon.busy.startswith("flatten"):
+            reason = f"{daemon.busy} in progress"
+            rule = {"rule": "TRADING_GATE", "action": "BLOCK", "message": reason,
+                    "value": None, "limit": None}  # fmt: skip
+            return {"status": "blocked", "strategy": worker.name, "symbol": args["symbol"],
+                    "side": args["side"], "reason": reason, "rules": [rule]}  # fmt: skip
+        if getattr(daemon, "stopping", False) or worker.state is not WorkerState.RUNNING:
+            state = "stopping" if getattr(daemon, "stopping", False) else str(worker.state)
+            raise ProtocolError(ErrorCode.UNAVAILABLE, f"{worker.name} is {state}, not RUNNING")
+        forward = {k: v for k, v in args.items() if k != "strategy" and v is not None}
+        try:
+            return await worker_request(worker.channel, self.name, self.timeout, **forward)
+        except WorkerRefused as exc:
+            raise ProtocolError(exc.code, f"{worker.name}: {exc}") from None
+        except WorkerUnreachable as exc:
+            retry = ("repeat it with the same client_ref to learn" if args.get("client_ref")
+                     else "check `tradctl status` for")  # fmt: skip
+            raise ProtocolError(
+                ErrorCode.TIMEOUT,
+                f"{worker.name}: {exc}; the entry may have been placed: {retry} its outcome",
+            ) from None
+
+
+def _bad(message: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.BAD_ARGUMENT, message)
+
+
 class Reload(Command):
     name = "reload"
 
@@ -274,24 +362,9 @@ COMMANDS: Mapping[str, Command] = MappingProxyType(
             Pause(),
             Resume(),
             Flatten(),
+            Enter(),
             Reload(),
             Alerts(),
         )
     }
 )
-
-
-def view_dict(view: Any) -> dict[str, Any]:
-    """A WorkerView for the wire: the supervisor's facts plus the worker's snapshot."""
-    snap = view.snapshot
-    return {
-        "name": view.name,
-        "state": view.state,
-        "pid": view.pid,
-        "restarts": view.restarts,
-        "uptime": view.uptime,
-        "heartbeat_age": view.heartbeat_age,
-        "exit_code": view.exit_code,
-        "reason": view.reason,
-        "worker": dict(snap),
-    }

@@ -1,4 +1,4 @@
-"""tradctl's human output: the status table and flatten results (plain text, no deps)."""
+"""tradctl's human output: the status table, flatten and entry results (plain text, no deps)."""
 
 from __future__ import annotations
 
@@ -183,6 +183,23 @@ def events_text(result: dict[str, Any]) -> str:
     return "\n".join(lines) or "(no events)"
 
 
+def enter_text(result: dict[str, Any]) -> str:
+    """`enter`: the order sent (its fill follows), or which gate and rules refused it."""
+    get = result.get
+    quantity = get("quantity")
+    shares = f"{quantity:g}" if isinstance(quantity, int | float) else "?"
+    what = f"{get('side', '?')} {shares} {get('symbol', '?')} for {get('strategy', '?')}"
+    if get("status") == "executed":
+        return (
+            f"executed: {what} at ~{money(get('price'))} (value {money(get('value'))}), "
+            f"order {get('order_ref')}"
+        )
+    lines = [f"BLOCKED: {what}: {get('reason', '')}"]
+    lines += [f"  {r.get('rule')} ({r.get('action')}): {r.get('message')}"
+              for r in get("rules") or []]  # fmt: skip
+    return "\n".join(lines)
+
+
 def reload_text(result: dict[str, Any]) -> str:
     return "reloaded: " + "; ".join(f"{k} {', '.join(v) or '-'}" for k, v in result.items())
 
@@ -195,5 +212,6 @@ RENDERERS: Mapping[str, Callable[[Any], str]] = MappingProxyType(
         "events": events_text,
         "reload": reload_text,
         "alerts": alerts_text,
+        "enter": enter_text,
     }
 )

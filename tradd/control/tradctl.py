@@ -11,15 +11,24 @@
     tradctl events [--since N]          the supervisor's recent events
     tradctl alerts test [--channel C]   send a test alert (email, sms, webhook) and report
     tradctl alerts list [--limit N]     recent alerts and their delivery state
+    tradctl enter STRATEGY SYMBOL BUY|SELL (--quantity N | --value X) [--client-ref R]
+                                        a market order through the strategy's worker:
+                                        risk-checked, persisted, then owned by the strategy
 
-Exit codes: 0 done; 1 the daemon refused or the command failed; 2 usage; 3 the daemon
-is unreachable; 4 not flat (flatten), unhealthy (health) or not delivered (alerts test).
+Exit codes: 0 done (enter: executed, i.e. sent; the fill follows); 1 the daemon refused or
+the command failed (enter: blocked by the trading or risk gate, or refused); 2 usage; 3 the
+daemon is unreachable; 4 not flat (flatten), unhealthy (health) or not delivered (alerts
+test). An `enter` whose outcome is unknown (a timeout after it was sent: exit 3 or 1) says
+so with its client_ref (one is made up when not given): repeating it with that
+--client-ref answers its outcome and never places it twice.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +38,10 @@ from tradd.control.render import RENDERERS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_DONE = 0, 1, 2, 3, 4
 LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload", "alerts"})
+NOT_SENT = (FileNotFoundError, ConnectionRefusedError, PermissionError)
+"""Why a connection failed before a request could be sent (`Unreachable.__context__`)."""
+UNKNOWN_OUTCOME = frozenset({"timeout", "internal"})
+"""Error codes after which an `enter` may have been placed (as may any that says so)."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout",
         type=float,
-        help="seconds to wait (default 10; 300 for flatten, stop, restart, reload)",
+        help="seconds to wait (default 10; 30 for enter; 300 for flatten, stop, restart, reload)",
     )
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     for name in ("status", "health", "reload"):
@@ -53,6 +66,22 @@ def parser() -> argparse.ArgumentParser:
     alerts = sub.add_parser("alerts").add_subparsers(dest="action", required=True)
     alerts.add_parser("test").add_argument("--channel", choices=("email", "sms", "webhook"))
     alerts.add_parser("list").add_argument("--limit", type=int, default=20)
+    enter = sub.add_parser(
+        "enter",
+        description="A market order through STRATEGY's worker: trading gate, risk gate, "
+        "ledger, IB; the strategy then owns the position. Exit 0: executed (sent; the fill "
+        "follows); 1: blocked by a gate, or refused (the reason is printed).",
+    )
+    enter.add_argument("strategy")
+    enter.add_argument("symbol", type=str.upper)
+    enter.add_argument("side", type=str.upper, choices=("BUY", "SELL"))
+    amount = enter.add_mutually_exclusive_group(required=True)
+    amount.add_argument("--quantity", type=positive, help="whole shares")
+    amount.add_argument("--value", type=positive, help="money: floor(value / last price) shares")
+    enter.add_argument("--client-ref", help="repeat-safe id: the same ref is placed once "
+                       "(default: a new one, printed if the outcome is unknown)")  # fmt: skip
+    enter.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print the raw JSON reply")  # fmt: skip
     flatten = sub.add_parser("flatten")
     target = flatten.add_mutually_exclusive_group(required=True)
     target.add_argument("strategy", nargs="?")
@@ -60,11 +89,26 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def positive(text: str) -> float:
+    """An amount for `enter` (NaN and inf would reach the daemon as null)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
 def request_args(ns: argparse.Namespace) -> dict[str, Any]:
     if ns.cmd == "flatten":
         return {"all": True} if ns.all else {"strategy": ns.strategy}
     if ns.cmd == "events":
         return {"since": ns.since}
+    if ns.cmd == "enter":
+        amount = {"quantity": ns.quantity} if ns.quantity is not None else {"value": ns.value}
+        ref = {"client_ref": ns.client_ref} if ns.client_ref else {}
+        return {"strategy": ns.strategy, "symbol": ns.symbol, "side": ns.side, **amount, **ref}
     if ns.cmd == "alerts":
         extra = {"channel": ns.channel} if ns.action == "test" and ns.channel else {}
         return {
@@ -81,17 +125,42 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
     environ = environment()
-    timeout = ns.timeout or (300.0 if ns.cmd in LONG_COMMANDS else 10.0)
+    timeout = ns.timeout or (
+        300.0 if ns.cmd in LONG_COMMANDS else 30.0 if ns.cmd == "enter" else 10.0
+    )
+    args = request_args(ns)
+    if ns.cmd == "enter":  # always repeat-safe: a timeout can then be asked about
+        args.setdefault("client_ref", f"tradctl-{secrets.token_hex(6)}")
     try:
         path = find_socket(ns.socket, ns.config, environ)
-        reply = call(path, ns.cmd, request_args(ns), timeout)
+        reply = call(path, ns.cmd, args, timeout)
     except ValueError as exc:
         print(f"tradctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Unreachable as exc:
         print(f"tradctl: {exc}", file=sys.stderr)
+        if ns.cmd == "enter" and not isinstance(exc.__context__, NOT_SENT):
+            unknown_outcome(args)
         return EXIT_UNREACHABLE
-    return report(ns, reply)
+    code = report(ns, reply)
+    if ns.cmd == "enter" and may_be_placed(reply.get("error")):
+        unknown_outcome(args)
+    return code
+
+
+def may_be_placed(error: Any) -> bool:
+    """Whether an `enter` error leaves its outcome unknown (a refusal placed nothing)."""
+    if not isinstance(error, dict):
+        return False
+    said = str(error.get("message"))
+    unknown = error.get("code") in UNKNOWN_OUTCOME and "nothing placed" not in said
+    return unknown or "may have been placed" in said
+
+
+def unknown_outcome(args: dict[str, Any]) -> None:
+    ref = args["client_ref"]
+    print(f"tradctl: the entry may have been placed. Repeat it with --client-ref {ref} to "
+          "learn its outcome: it is never placed twice", file=sys.stderr)  # fmt: skip
 
 
 def report(ns: argparse.Namespace, reply: dict[str, Any]) -> int:
@@ -112,6 +181,8 @@ def report(ns: argparse.Namespace, reply: dict[str, Any]) -> int:
     checked = ns.cmd in ("flatten", "health") or (ns.cmd == "alerts" and ns.action == "test")
     if checked and not (isinstance(result, dict) and result.get("ok")):
         return EXIT_NOT_DONE
+    if ns.cmd == "enter" and not (isinstance(result, dict) and result.get("status") == "executed"):
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -366,3 +366,6 @@ class AlertDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     receipt: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+from tradd.persistence import models_runs  # noqa: E402, F401  (registers research_runs)

@@ -77,7 +77,31 @@ class RecordingBroker(bt.brokers.BackBroker):  # type: ignore[misc]
 
     Cheaper than an observer or analyzer (one list append per bar) and changes nothing
     else: the broker computes the value anyway.
+
+    `trade_from` (a Backtrader day number, default None = always) rejects every order
+    created on a bar before it: a walk-forward's out-of-sample run feeds earlier bars so
+    indicators are warm, yet starts trading, flat and with its starting cash, at the OOS
+    start. The strategy sees the rejection in `notify_order`, as with any rejected order.
+
+    An order created on the last bar before `trade_from` would fill at the open of the
+    first bar from it; it is rejected too. Accepting it would not be look-ahead (the signal
+    uses closed bars only and the fill is at a later price), but rejecting it keeps the
+    contract simple and conservative: every fill comes from a decision taken on a bar at
+    or after `trade_from`, the portfolio is still flat at the close of the first such bar,
+    and nothing decided during the warm-up reaches the measured period. The price: a
+    signal standing on the last warm-up bar is acted on one bar later (a level condition
+    such as "fast above slow" re-fires) or not at all (a one-bar event such as a cross).
     """
+
+    params = (("trade_from", None),)
+
+    def submit(self, order: Any, check: bool = True) -> Any:
+        trade_from = self.p.trade_from
+        if trade_from is not None and order.created.dt < trade_from:
+            order.reject(self)
+            self.notify(order)
+            return order
+        return super().submit(order, check)
 
     def start(self) -> None:
         super().start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import backtrader as bt
@@ -45,7 +46,10 @@ class StrategySkipped(Exception):
 
 class BacktestEngine:
     """`backtrader_broker` replaces the default `RecordingBroker` (e.g. `RiskBroker` for
-    `tradd backtest --risk`); it is configured from `broker` like the default one."""
+    `tradd backtest --risk`); it is configured from `broker` like the default one.
+
+    `trade_from`: orders created on bars before this time are rejected (indicators warm up
+    on those bars, but the run trades only from it); see `RecordingBroker`."""
 
     def __init__(
         self,
@@ -54,11 +58,13 @@ class BacktestEngine:
         broker: BrokerConfig,
         *,
         backtrader_broker: RecordingBroker | None = None,
+        trade_from: datetime | None = None,
     ) -> None:
         self.strategy = strategy
         self.bars = bars
         self.broker = broker
         self._backtrader_broker = backtrader_broker
+        self._trade_from = None if trade_from is None else float(bt.date2num(trade_from))
         self.clock: TimeArray = _master_clock(bars)
         self._cerebro = self._prepared_cerebro()
 
@@ -66,6 +72,8 @@ class BacktestEngine:
         cerebro = bt.Cerebro(stdstats=False, optreturn=False)
         given = self._backtrader_broker
         cerebro.broker = given if given is not None else RecordingBroker()
+        if self._trade_from is not None:
+            cerebro.broker.p.trade_from = self._trade_from
         configure_broker(cerebro, self.broker)
         for bars in self.bars:
             cerebro.adddata(make_feed(bars))

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tradd.config.live import StrategySettings
 
 
 @dataclass(frozen=True)
@@ -29,3 +32,22 @@ class WorkerView:
     """Why it is in this state (e.g. the crash loop, the config error)."""
     snapshot: Mapping[str, Any] = field(default_factory=dict)
     """The worker's latest `status` reply (see tradd.worker.snapshot), {} before the first."""
+
+
+def view_dict(view: WorkerView, config: StrategySettings | None = None) -> dict[str, Any]:
+    """A view for the wire (`status`): the supervisor's facts, what the strategy runs
+    (`strategy_class`, its configured dotted path) on which `symbols` (what `enter`, and so
+    `tradd scan --execute`, may trade through it), and the worker's latest snapshot."""
+    return {
+        "name": view.name,
+        "strategy_class": config.strategy if config is not None else None,
+        "symbols": list(config.symbols) if config is not None else [],
+        "state": view.state,
+        "pid": view.pid,
+        "restarts": view.restarts,
+        "uptime": view.uptime,
+        "heartbeat_age": view.heartbeat_age,
+        "exit_code": view.exit_code,
+        "reason": view.reason,
+        "worker": dict(view.snapshot),
+    }

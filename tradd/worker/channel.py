@@ -28,7 +28,7 @@ log = structlog.get_logger("tradd.worker.channel")
 MAX_REQUEST = 64 * 1024
 ANSWER_TIMEOUT = 10.0
 """Seconds the main loop has to answer a command (flatten and stop: the flatten timeout)."""
-COMMANDS = frozenset({"status", "flatten", "pause", "resume", "stop", "events", "ping"})
+COMMANDS = frozenset({"status", "flatten", "pause", "resume", "stop", "events", "ping", "enter"})
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,20 @@ class CommandChannel:
         try:
             return {"ok": True, "result": command.reply.result(timeout + 2.0)}
         except FutureTimeout:
-            return _error("timeout", f"the worker did not answer {name!r} in time")
+            return _error("timeout", _late(command))
         except CommandError as exc:
             return _error(exc.code, str(exc))
+
+
+def _late(command: Command) -> str:
+    """A timeout's message. An `enter` still queued is withdrawn (the main loop skips it):
+    an order placed after its caller heard "timeout" is one a retry would place twice."""
+    late = f"the worker did not answer {command.name!r} in time"
+    if command.name != "enter":
+        return late
+    if command.reply.cancel():
+        return f"{late}: withdrawn before it ran, nothing placed"
+    return f"{late}: it is running, the entry may have been placed"
 
 
 def _discard_line(rfile: Any) -> None:

@@ -85,6 +85,9 @@ class WorkerEngine:
         self.operator = Operator(self, request_stop, monotonic)
         self._recheck_at = math.inf
         self._resync_at, self._resync_why = math.inf, ""
+        self._synced = False
+        """Reconciled since the link last went down: until then no order may go out, as
+        the ledger's view of orders and positions may be stale."""
         self._resync = Backoff(1.0, 60.0, 0.1)
         self._next_snapshot = 0.0
         self._saved_state = (manager.gate.state, manager.gate.reason)
@@ -98,6 +101,8 @@ class WorkerEngine:
             return f"not connected to IB ({self.link.state}: {self.link.manager.reason})"
         if self.ready_count == 0:
             return "not reconciled with IB yet"
+        if not self._synced:
+            return "re-syncing with IB after the link came back (reconciliation pending)"
         stale = self.watchdog.stale
         if stale:
             return f"market data stale for {', '.join(stale)}"
@@ -168,6 +173,8 @@ class WorkerEngine:
     # -- link ------------------------------------------------------------------------------
     def _link_changed(self, state: LinkState, reason: str) -> None:
         self.ledger.record_connection_event(str(state), reason)
+        if state is not LinkState.CONNECTED:
+            self._synced = False
         if state is LinkState.CIRCUIT_OPEN:
             self.events.emit("circuit_open", "critical", f"IB circuit open: {reason}")
         elif state in (LinkState.DISCONNECTED, LinkState.CONNECTIVITY_LOST) and self.ready_count:
@@ -193,6 +200,7 @@ class WorkerEngine:
                 self.store.fill_gap(self._history)
             self.reconcile(why)
         except TemporaryError as exc:
+            self._synced = False
             delay = self._resync.next()
             log.error("re-sync with IB failed; retrying", error=str(exc), retry_in=delay)
             self.events.emit("resync_failed", "warning", str(exc))
@@ -200,6 +208,7 @@ class WorkerEngine:
             return
         self._resync.reset()
         self._resync_at = math.inf
+        self._synced = True
         self.watchdog.reset(self._market_now())
         if self.ready_count:
             self.events.emit("reconnected", "info", f"IB link ready again ({why})")

@@ -1,8 +1,8 @@
 """What operators ask of a worker (the command channel) and how it stops.
 
-Status, events, pause and resume are answered at once; flatten and stop are small
-processes advanced on each tick of the worker's loop, because the fills and cancels that
-finish them arrive through that same loop.
+Status, events, pause, resume and enter (an operator entry, tradd.worker.entry) are
+answered at once; flatten and stop are small processes advanced on each tick of the
+worker's loop, because the fills and cancels that finish them arrive through that loop.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import structlog
 
 from tradd.risk import TradingState
 from tradd.worker.channel import Command, CommandError
+from tradd.worker.entry import Entries
 from tradd.worker.flatten import FlattenJob, flatten_job
 from tradd.worker.snapshot import status_snapshot
 
@@ -41,6 +42,7 @@ class Operator:
         """Why the worker is stopping ("" while it is not)."""
         self._stop_deadline = math.inf
         self._waiting: list[tuple[Command, int, float]] = []
+        self.entries = Entries(engine)
         engine.events.on_emit = self.on_event
 
     def handle(self, command: Command) -> None:
@@ -73,6 +75,10 @@ class Operator:
             return status_snapshot(engine)
         if name == "events":
             return self._events(command)
+        if name == "enter":
+            if not command.reply.set_running_or_notify_cancel():
+                return None  # its caller was told it timed out and withdrawn: never placed
+            return self.entries.enter(command.args)
         if name == "pause":
             if gate.state is TradingState.HALTED:
                 raise CommandError("conflict", f"halted ({gate.reason}): resume it first")

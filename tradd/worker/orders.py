@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import structlog
@@ -116,20 +116,29 @@ class OrderManager:
 
     # -- out: the strategy's orders (OrderSink) ------------------------------------------
     def submit(self, intents: list[OrderIntent]) -> Accepted | Refused:
+        return self.submit_checked(intents)[0]
+
+    def submit_checked(
+        self, intents: list[OrderIntent], blocked: str = "", note: str = ""
+    ) -> tuple[Accepted | Refused, Decision | None]:
+        """`submit`, also answering with the risk decision (None: the trading gate refused
+        first). `blocked`: the caller's own trading-gate refusal (an operator entry during a
+        flatten); `note` ends the persisted decision's reason (who asked; tradd.worker.entry)."""
         lead = intents[0]
         request = OrderRequest(lead.symbol, lead.side, lead.quantity, lead.reference_price)
-        blocked = self._context().blocked_reason()
+        blocked = blocked or self._context().blocked_reason()
         if blocked:
-            self._record_refusal(request, "TRADING_GATE", blocked)
-            return Refused(blocked)
+            self._record_refusal(request, "TRADING_GATE", blocked + note)
+            return Refused(blocked), None
         decision = self.gate.check_order(request, self._context().portfolio())
         if not decision.allowed:
-            self._record(request, decision)
+            self._record(request, decision, note)
             self._after_decision(request, decision)
-            return Refused(decision.reason)
-        result = self._send(intents, decision.approved_quantity, _decision_input(request, decision))
+            return Refused(decision.reason), decision
+        d = _decision_input(request, decision, note)
+        result = self._send(intents, decision.approved_quantity, d)
         self._after_decision(request, decision)
-        return result
+        return result, decision
 
     def submit_system(
         self, symbol: str, side: Side, quantity: float, price: float, why: str
@@ -218,22 +227,16 @@ class OrderManager:
         assert self.context is not None, "OrderManager.context is set by the worker"
         return self.context
 
-    def _record(self, request: OrderRequest, decision: Decision) -> None:
+    def _record(self, request: OrderRequest, decision: Decision, note: str = "") -> None:
         """A refused order's decision (an accepted one is stored with its orders)."""
-        d = _decision_input(request, decision)
-        self._ledger.record_risk_decision(
-            action=d.action, reason=d.reason, trading_state=d.trading_state, rule=d.rule,
-            symbol=d.symbol, side=d.side, requested_qty=d.requested_qty,
-            approved_qty=d.approved_qty,
-        )  # fmt: skip
+        d = _decision_input(request, decision, note)
+        self._ledger.record_risk_decision(**asdict(d))
         self.stats.decision(d.action, d.rule)
 
     def _record_refusal(self, request: OrderRequest, rule: str, reason: str) -> None:
-        self._ledger.record_risk_decision(
-            action="BLOCKED", reason=reason, trading_state=str(self.gate.state), rule=rule,
-            symbol=request.symbol, side=request.side, requested_qty=request.quantity,
-            approved_qty=0.0,
-        )  # fmt: skip
+        d = RiskDecisionInput("BLOCKED", reason, str(self.gate.state), rule, request.symbol,
+                              request.side, request.quantity, 0.0)  # fmt: skip
+        self._ledger.record_risk_decision(**asdict(d))
         self.stats.decision("BLOCKED", rule)
         log.warning("order refused", symbol=request.symbol, reason=reason)
 
@@ -343,9 +346,9 @@ def _keep_newest(cache: dict[str, Any], keep: int, live: set[str]) -> None:
             del cache[key]
 
 
-def _decision_input(request: OrderRequest, decision: Decision) -> RiskDecisionInput:
+def _decision_input(request: OrderRequest, decision: Decision, note: str = "") -> RiskDecisionInput:
     return RiskDecisionInput(
-        decision.verdict, decision.reason or "approved", str(decision.state),
+        decision.verdict, (decision.reason or "approved") + note, str(decision.state),
         ",".join(h.rule for h in decision.hits) or None, request.symbol, request.side,
         decision.requested_quantity, decision.approved_quantity,
     )  # fmt: skip

@@ -62,6 +62,7 @@ def status_snapshot(engine: WorkerEngine) -> dict[str, Any]:
         "last_bar_age": last_bar_age,  # market seconds since the newest bar ended
         "feeds": {s: str(h) for s, h in engine.watchdog.health.items()},
         "working_orders": sorted(engine.manager.working.working()),
+        "working_exposure": engine.manager.working.exposure(),
         "flatten_running": engine.operator.flatten is not None,
         "stopping": engine.operator.stopping or None,
         "event_seq": engine.events.seq,

@@ -61,6 +61,9 @@ def assert_each_trial_once(storage: str, study: str, expected: int, reports: lis
     assert sum(r["trials_run_by_this_process"] for r in reports) == expected
     assert reports[0]["optimization_id"] == reports[1]["optimization_id"]
     assert all(r["trials"] == expected for r in reports)
+    # Each trial's daily returns travel through the storage: both see the same statistics.
+    assert reports[0]["overfitting"] == reports[1]["overfitting"]
+    assert reports[0]["overfitting"]["notes"] == [] and reports[0]["overfitting"]["pbo"]
 
 
 GRID = ["--method", "grid", "--param", "fast=5:40:5", "--param", "slow=20:60:10"]

@@ -13,6 +13,7 @@ import optuna
 import tomli_w
 from optuna.trial import FrozenTrial, TrialState
 
+from tradd.research.optimize.overfitting import OverfittingReport
 from tradd.research.params import ParamRange
 from tradd.research.plots import heatmap_png, history_png, importance_png
 
@@ -60,6 +61,8 @@ class Summary:
     """Trials this process's workers finished (cooperating processes ran the rest)."""
     interrupted: bool = False
     files: dict[str, str] = field(default_factory=dict)
+    overfitting: OverfittingReport | None = None
+    """Deflated Sharpe of the best trial, PBO over all trials (see optimize.overfitting)."""
 
     @cached_property
     def ranked(self) -> list[TrialRow]:
@@ -159,6 +162,7 @@ def _write_json(summary: Summary, path: Path) -> None:
             for r in summary.rows
             if r.state == "failed"
         ],
+        "overfitting": summary.overfitting.as_dict() if summary.overfitting else None,
         "trials_run_by_this_process": summary.ran_here,
         "interrupted": summary.interrupted,
         "files": summary.files,
@@ -203,6 +207,8 @@ def _write_best_toml(summary: Summary, best: TrialRow, path: Path) -> str:
         "# Best parameters from `tradd optimize`. A strategy in tradd.toml can use them with\n"
         f'#   params_file = "{path}"\n'
     )
+    for warning in summary.overfitting.warnings if summary.overfitting else ():
+        header += f"# Warning: {warning}\n"
     path.write_text(header + tomli_w.dumps(document))
     return path.name
 

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from tradd.errors import UsageError
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import BacktestEngine
+from tradd.research.optimize.overfitting import assess
 from tradd.research.optimize.pool import WorkerSetup, make_sampler, run_pool
 from tradd.research.optimize.report import Summary, rows_from_trials, write_outputs
 from tradd.research.optimize.storage import parse_storage
@@ -102,6 +103,7 @@ def run_optimization(
         progress.notice(f"worker error: {error}")
     if not (result.interrupted or result.aborted):
         _wait_for_others(handle, progress.notice, clock, sleep)
+    trials = handle.study.get_trials(deepcopy=False)
     summary = Summary(
         optimization_id=handle.optimization_id,
         study=name,
@@ -113,11 +115,13 @@ def run_optimization(
         start=str(engine.clock[0].astype("datetime64[D]")),
         end=str(engine.clock[-1].astype("datetime64[D]")),
         space=space,
-        rows=rows_from_trials(handle.study.get_trials(deepcopy=False)),
+        rows=rows_from_trials(trials),
         skipped_combinations=int(handle.study.user_attrs.get("skipped_combinations", skipped)),
         ran_here=len(ran_here),
         interrupted=result.interrupted or result.aborted,
     )
+    best = summary.ranked[0].number if summary.ranked else None
+    summary.overfitting = assess(trials, best, request.inputs.risk_free_rate)
     write_outputs(summary, request.output, handle.study)
     return summary
 

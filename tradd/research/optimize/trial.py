@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import optuna
 from optuna.trial import TrialState
 
 from tradd.research.engine import BacktestEngine, StrategySkipped
-from tradd.research.metrics import compute_metrics
+from tradd.research.metrics import compute_metrics, daily_returns
+from tradd.research.optimize.overfitting import RETURNS_ATTR, encode_returns
 from tradd.research.optimize.study import StudyHandle, completed_duplicate, suggest
 from tradd.research.params import ParamRange
 from tradd.research.scoring import objective_value
@@ -58,7 +61,7 @@ def evaluate(
             handle.study.tell(trial, earlier.value)
             return TrialOutcome(worker, trial.number, "complete", params, earlier.value)
     try:
-        metrics = _backtest(plan, full)
+        metrics, daily = _backtest(plan, full)
     except StrategySkipped as exc:
         return _skip(handle, trial, params, str(exc), worker)
     except Exception as exc:  # a strategy bug fails this trial, not the optimization
@@ -68,13 +71,17 @@ def evaluate(
         return TrialOutcome(worker, trial.number, "failed", params, error=error)
     value = objective_value(metrics, plan.objective)
     trial.set_user_attr("metrics", metrics)
+    trial.set_user_attr(RETURNS_ATTR, encode_returns(daily))  # for the overfitting statistics
     handle.study.tell(trial, value)
     return TrialOutcome(worker, trial.number, "complete", params, value)
 
 
-def _backtest(plan: TrialPlan, params: dict[str, Any]) -> dict[str, float]:
+def _backtest(
+    plan: TrialPlan, params: dict[str, Any]
+) -> tuple[dict[str, float], npt.NDArray[np.float64]]:
+    """The trial's metrics and its daily returns (the metrics' convention)."""
     result = plan.engine.run(params)
-    return compute_metrics(
+    metrics = compute_metrics(
         result.equity,
         plan.engine.clock,
         result.trades,
@@ -83,6 +90,9 @@ def _backtest(plan: TrialPlan, params: dict[str, Any]) -> dict[str, float]:
         symbols=len(plan.engine.bars),
         risk_free_rate=plan.risk_free_rate,
     ).as_dict()
+    if len(result.equity) == 0:
+        return metrics, np.zeros(0)
+    return metrics, daily_returns(result.equity, plan.engine.clock, plan.initial_cash)
 
 
 def _skip(

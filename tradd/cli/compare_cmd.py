@@ -1,0 +1,119 @@
+"""`tradd compare`: several strategies on the same data, ranked, tested, reported."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tradd.cli.common import data_store, log, settings_for, split_list
+from tradd.cli.config_cmd import ConfigOption
+from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.cli.research_cmd import CashOption, EndOption, StartOption, SymbolsOption, _inputs
+from tradd.errors import UsageError
+
+if TYPE_CHECKING:
+    from tradd.research.compare.analysis import Comparison
+    from tradd.research.compare.report import ReportFiles
+
+StrategiesOption = Annotated[
+    list[str],
+    typer.Option("--strategies", help="Dotted paths (A,B or A B), at least two; one may repeat."),
+]
+ParamsFromOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--params-from",
+        help="Parameters per strategy, in order (repeat the option; fewer files: the rest "
+        "use defaults): optimization.json, walkforward.json, result.json, or TOML with a "
+        "params table.",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command(s) to the tree."""
+    app.command("compare")(compare)
+
+
+def compare(
+    strategies: StrategiesOption,
+    symbols: SymbolsOption,
+    output: Annotated[
+        Path,
+        typer.Option("--output", help="The HTML report; JSON and PDF go beside it."),
+    ] = Path("results/comparison.html"),
+    start: StartOption = None,
+    end: EndOption = None,
+    params_from: ParamsFromOption = None,
+    cash: CashOption = None,
+    bar: BarOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Processes (default: one per strategy, at most one per core)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="html, pdf (needs Chromium) or both.")
+    ] = "html",
+) -> None:
+    """Run strategies on the same data: rank by Sharpe, test the differences, write a report."""
+    from tradd.research.compare.browser import find_browser
+    from tradd.research.compare.report import check_output, write_report
+    from tradd.research.compare.run import run_comparison
+    from tradd.research.compare.runner import MIN_STRATEGIES, CompareRequest
+
+    check_output(output, fmt)
+    paths = split_list("--strategies", strategies)
+    if len(paths) < MIN_STRATEGIES:
+        raise UsageError(f"--strategies: give at least {MIN_STRATEGIES} strategies to compare")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1")
+    browser = find_browser(os.environ) if fmt != "html" else None  # before hours of work
+    settings = settings_for(config)
+    files_from = tuple(Path(p) for p in split_list("--params-from", params_from))
+    request = CompareRequest(
+        _inputs(settings, paths[0], symbols, start, end, bar, cash), paths, files_from, workers
+    )
+    log().info("comparison started", strategies=paths, symbols=request.inputs.symbols)
+    comparison = run_comparison(request, data_store(settings, data_dir))
+    files = write_report(comparison, output, fmt, browser)
+    log().info(
+        "comparison finished",
+        ranking=[r.contender.label for r in comparison.runs],
+        html=str(files.html),
+        pdf=str(files.pdf) if files.pdf else None,
+    )
+    _print(comparison, files, fmt)
+
+
+def _print(comparison: Comparison, files: ReportFiles, fmt: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tradd.research.compare.html import METRIC_COLUMNS
+
+    c = comparison
+    console = Console()
+    table = Table(title=f"{', '.join(c.symbols)} {c.start} to {c.end}: ranked by Sharpe")
+    for column in ("rank", "strategy", *(label for _, label, _ in METRIC_COLUMNS)):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for rank, run in enumerate(c.runs, start=1):
+        cells = (fmt_cell(run.metrics) for *_, fmt_cell in METRIC_COLUMNS)
+        table.add_row(str(rank), run.contender.label, *cells)
+    console.print(table)
+    for pair in c.pairs:
+        console.print(
+            f"{pair.first} vs {pair.second}: {pair.reading}", highlight=False, markup=False
+        )
+    written = [files.html, files.json, *files.charts]
+    if files.pdf is not None:
+        written.append(files.pdf)
+    console.print(f"wrote {', '.join(map(str, written))}", highlight=False, markup=False)
+    if fmt == "pdf":
+        console.print(f"(the HTML {files.html} is kept: the PDF was printed from it)")

@@ -1,0 +1,301 @@
+"""`tradd scan`: every strategy on every symbol, the best one per symbol, optionally put to
+work through the daemon. Registers `tradd runs` too (tradd.cli.runs_cmd): every scan is a run.
+
+Exit codes of `tradd scan`: 0 every backtest ran (and, with --execute, nothing failed);
+1 some backtests failed (recorded as failed rows; the rest is reported) or some entries
+failed; 2 usage; 3 --execute and the daemon is not reachable (nothing sent); 65 no data
+at all; 130 interrupted. A blocked or skipped entry is an outcome, not a failure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
+from tradd.cli.config_cmd import ConfigOption
+from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.cli.runs_cmd import runs_app
+from tradd.config.settings import Settings
+from tradd.errors import EXIT_FAILURE, UsageError
+
+if TYPE_CHECKING:
+    from tradd.research.scan.execute import Candidate, DaemonCall
+    from tradd.research.scan.plan import ScanRequest
+    from tradd.research.scan.runner import ScanResult
+
+EXIT_UNREACHABLE = 3
+DEFAULT_POSITION_PCT = 10.0
+
+
+def register(app: typer.Typer) -> None:
+    """Add `scan` and the `runs` sub-app to the tree."""
+    app.command("scan")(scan)
+    app.add_typer(runs_app, name="runs")
+
+
+def scan(
+    symbols: Annotated[
+        list[str] | None, typer.Option("--symbols", help="Symbols (A,B or A B).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Directory for scan.json, scan.csv, execution.json."),
+    ] = None,
+    strategies: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategies", help="Dotted paths, or all (default): the strategies package."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day (default: 365 days before --end).")
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--end", help="Last day (default: the last bar all the symbols have)."),
+    ] = None,
+    cash: Annotated[float | None, typer.Option("--cash", help="Starting cash.")] = None,
+    max_position_pct: Annotated[
+        float | None,
+        typer.Option(
+            "--max-position-pct",
+            help="Backtests: % of the portfolio per entry (default 10); --execute's default.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes (default: all cores).")
+    ] = None,
+    execute: Annotated[
+        bool,
+        typer.Option("--execute", help="Enter the best strategy of each symbol via the daemon."),
+    ] = False,
+    from_run: Annotated[
+        str | None,
+        typer.Option("--from-run", help="With --execute: use this stored scan, do not re-run."),
+    ] = None,
+    position_pct: Annotated[
+        float | None,
+        typer.Option(
+            "--position-pct",
+            help="--execute: % of the daemon strategy's equity per entry (default: "
+            "--max-position-pct; with --from-run, what that scan used).",
+        ),
+    ] = None,
+    socket: Annotated[
+        Path | None, typer.Option("--socket", help="Control socket (default: from the config).")
+    ] = None,
+    bar: BarOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Backtest every strategy on every symbol, rank them by composite score per symbol;
+    with --execute, enter the best one of each symbol through the running daemon.
+
+    Exit 1 when a backtest or an entry failed (the rest is still reported), 3 when
+    --execute finds no daemon (nothing is sent).
+    """
+    settings = settings_for(config)
+    max_pct = _percent("--max-position-pct", max_position_pct)
+    entry_pct = _percent("--position-pct", position_pct)
+    symbol_list = split_list("--symbols", symbols)
+    if not execute:
+        _only_with_execute(position_pct=position_pct, socket=socket)
+    if from_run is not None:
+        if not execute:
+            raise UsageError("--from-run: only with --execute (it sends a stored scan's picks)")
+        _refuse_scan_options(strategies=strategies, start=start, end=end, cash=cash,
+                             workers=workers, bar=bar, data_dir=data_dir)  # fmt: skip
+        _execute_stored(settings, from_run, symbol_list, output, entry_pct or max_pct, socket,
+                        config)  # fmt: skip
+        return
+    if output is None:
+        raise UsageError("--output: give a directory for the results")
+    request = _request(settings, symbol_list, strategies, start, end, cash, max_pct, bar,
+                       output, workers)  # fmt: skip
+    link = _daemon(socket, config) if execute else None  # unreachable: exit 3 before scanning
+    result, run_id = _scan(settings, request, data_dir, execute, entry_pct)
+    failed = bool(result.failed)
+    if link is not None:
+        from tradd.research.scan.execute import Candidate
+
+        picks = [Candidate(s, r.strategy if r else None, r.composite_score if r else None)
+                 for s, r in result.best.items()]  # fmt: skip
+        pct = entry_pct or max_pct or DEFAULT_POSITION_PCT
+        failed = _execute(settings, picks, link, run_id, pct, output) or failed
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _percent(option: str, value: float | None) -> float | None:
+    if value is not None and not 0 < value <= 100:
+        raise UsageError(f"{option} {value:g}: must be more than 0 and at most 100")
+    return value
+
+
+def _only_with_execute(**given: Any) -> None:
+    used = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
+    if used:
+        raise UsageError(f"{', '.join(used)}: only with --execute")
+
+
+def _refuse_scan_options(**given: Any) -> None:
+    used = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
+    if used:
+        raise UsageError(
+            f"--from-run uses the stored scan as it is: {', '.join(used)} do not apply"
+        )
+
+
+def _request(
+    settings: Settings,
+    symbols: tuple[str, ...],
+    strategies: list[str] | None,
+    start: str | None,
+    end: str | None,
+    cash: float | None,
+    max_pct: float | None,
+    bar: str | None,
+    output: Path,
+    workers: int | None,
+) -> ScanRequest:
+    from dataclasses import replace
+
+    from tradd.research.broker import BrokerConfig
+    from tradd.research.scan.plan import ScanRequest
+
+    if cash is not None and cash <= 0:
+        raise UsageError(f"--cash {cash:g}: must be positive")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1")
+    broker = replace(
+        BrokerConfig.from_settings(settings.backtest),
+        position_pct=max_pct or DEFAULT_POSITION_PCT,
+    )
+    if cash is not None:
+        broker = replace(broker, cash=cash)
+    return ScanRequest(
+        symbols=symbols,
+        strategies=split_list("--strategies", strategies) or ("all",),
+        start=parse_date("--start", start),
+        end=parse_date("--end", end),
+        bar=bar or settings.data.default_bar,
+        broker=broker,
+        output=output,
+        risk_free_rate=settings.backtest.risk_free_rate,
+        workers=workers or settings.optimize.workers,
+    )
+
+
+def _daemon(socket: Path | None, config: Path | None) -> DaemonCall:
+    """The control socket's client, after one `status` proves the daemon answers; exit 3
+    (nothing sent, nothing run) when it does not."""
+    from tradd.control.client import Unreachable, environment, find_socket
+    from tradd.research.scan.job import daemon_call
+
+    try:
+        path = find_socket(socket, config, environment())
+    except ValueError as exc:
+        raise UsageError(f"--config: {exc}") from None
+    link = daemon_call(path)
+    try:
+        link("status", {}, 10.0)
+    except Unreachable as exc:
+        if path.exists():
+            typer.echo(f"the daemon is not answering on {path} ({exc}): nothing sent", err=True)
+        else:
+            typer.echo(f"the daemon is not running (no control socket at {path}): nothing sent",
+                       err=True)  # fmt: skip
+        raise typer.Exit(EXIT_UNREACHABLE) from None
+    return link
+
+
+def _scan(
+    settings: Settings,
+    request: ScanRequest,
+    data_dir: Path | None,
+    execute: bool,
+    entry_pct: float | None,
+) -> tuple[ScanResult, str]:
+    from rich.console import Console
+
+    from tradd.research.runs import tracked_run
+    from tradd.research.scan.job import request_document
+    from tradd.research.scan.render import print_failures, print_scan, run_with_progress
+    from tradd.research.scan.runner import build_plan, write_outputs
+
+    plan = build_plan(request, data_store(settings, data_dir))
+    document = request_document(request, plan, data_dir, execute, entry_pct)
+    log().info("scan started", symbols=plan.symbols, strategies=len(plan.strategies),
+               period=plan.period.as_dict(), output=str(request.output))  # fmt: skip
+    with tracked_run(settings, "scan", document, request.output, total=plan.total) as run:
+        result = run_with_progress(plan, request.workers, run)
+        json_path, csv_path = write_outputs(result, run.id, request.output)
+        run.complete(result.summary())
+    console = Console()
+    if plan.period.defaulted:
+        console.print(f"period {plan.period.start} .. {plan.period.end} (default: 365 days "
+                      "up to the last bar all the symbols have)", markup=False)  # fmt: skip
+        if plan.period.note:
+            console.print(f"note: {plan.period.note}", markup=False)
+    print_scan(console, result)
+    print_failures(console, result)
+    log().info("scan finished", run_id=run.id, **result.summary()["counts"])
+    counts = result.summary()["counts"]
+    console.print(f"run {run.id}: {counts['complete']} backtests, {counts['failed']} failed; "
+                  f"wrote {json_path} and {csv_path}", markup=False)  # fmt: skip
+    return result, run.id
+
+
+def _execute(
+    settings: Settings,
+    picks: list[Candidate],
+    link: DaemonCall,
+    run_id: str,
+    pct: float,
+    output: Path,
+) -> bool:
+    """Send, print, record; True if any symbol failed."""
+    from rich.console import Console
+
+    from tradd.control.client import Unreachable
+    from tradd.research.scan.job import execute_and_record
+    from tradd.research.scan.render import print_execution
+
+    try:
+        rows, path = execute_and_record(settings, picks, link, run_id, pct, output)
+    except Unreachable as exc:
+        typer.echo(f"the daemon stopped answering ({exc}): nothing sent", err=True)
+        raise typer.Exit(EXIT_UNREACHABLE) from None
+    console = Console()
+    print_execution(console, rows, run_id)
+    for row in rows:
+        log().info("scan entry", run_id=run_id, **{k: v for k, v in row.as_dict().items() if v})
+    console.print(f"wrote {path} (and the run's summary: tradd runs show {run_id})", markup=False)
+    return any(r.status == "failed" for r in rows)
+
+
+def _execute_stored(
+    settings: Settings,
+    run_id: str,
+    symbols: tuple[str, ...],
+    output: Path | None,
+    pct: float | None,
+    socket: Path | None,
+    config: Path | None,
+) -> None:
+    from tradd.marketdata.bars import normalize_symbol
+    from tradd.research.scan.job import stored_scan
+
+    stored = stored_scan(settings, run_id, [normalize_symbol(s) for s in symbols])
+    target = output or (Path(stored.run.output) if stored.run.output else None)
+    if target is None:
+        raise UsageError("--output: the stored run has no output directory; give one")
+    request = stored.run.request  # the scan's own --position-pct, then its sizing, as it did
+    chosen = (pct or request.get("position_pct") or request.get("max_position_pct")
+              or DEFAULT_POSITION_PCT)  # fmt: skip
+    link = _daemon(socket, config)
+    if _execute(settings, stored.candidates, link, run_id, float(chosen), target):
+        raise typer.Exit(EXIT_FAILURE)

@@ -1,0 +1,20 @@
+"""The run store of a configuration: the daemon's database, migrated on open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tradd.config.settings import Settings
+from tradd.persistence.db import open_database
+from tradd.research.runs.store import RunStore
+from tradd.research.runs.tracked import utc_now
+
+
+@contextmanager
+def open_run_store(settings: Settings) -> Iterator[RunStore]:
+    engine, sessions = open_database(settings.database_url())
+    try:
+        yield RunStore(sessions, utc_now)
+    finally:
+        engine.dispose()

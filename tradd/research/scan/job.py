@@ -1,0 +1,151 @@
+"""The parts of `tradd scan` between the CLI and the research code: the run's request, the
+daemon link, the stored scan behind `--from-run`, and recording what `--execute` did.
+
+Execution results go to DIR/execution.json and into the scan run's summary
+(`summary["execution"]`, the latest), so `tradd runs show` tells what a scan led to.
+`summary["entries"]` keeps, per symbol over every execution of the run, what was sent
+(position_pct, value) and its outcome: written before the send (status `sending`) and
+after it, it is what makes `--execute --from-run` repeat a request rather than resize it
+(see `tradd.research.scan.execute`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from tradd.config.settings import Settings
+from tradd.control.client import call
+from tradd.errors import TraddError, UsageError
+from tradd.research.runs.open import open_run_store
+from tradd.research.runs.store import RunRecord, RunStore
+from tradd.research.scan.execute import (
+    Candidate,
+    DaemonCall,
+    ExecutionRow,
+    Previous,
+    candidates_from_summary,
+    document,
+    execute,
+)
+from tradd.research.scan.plan import ScanPlan, ScanRequest
+
+log = structlog.get_logger("tradd.research.scan")
+
+
+def request_document(
+    request: ScanRequest,
+    plan: ScanPlan,
+    data_dir: Path | None,
+    execute: bool,
+    entry_pct: float | None,
+) -> dict[str, Any]:
+    """The scan's arguments as the run records them (strategies resolved, `all` expanded)."""
+    return {
+        "symbols": list(plan.symbols),
+        "strategies": [path for path, _ in plan.strategies],
+        "start": str(request.start) if request.start else None,
+        "end": str(request.end) if request.end else None,
+        "bar": request.bar,
+        "cash": request.broker.cash,
+        "max_position_pct": request.broker.position_pct,
+        "workers": request.workers,
+        "data_dir": str(data_dir) if data_dir else None,
+        "output": str(request.output),
+        "execute": execute,
+        "position_pct": entry_pct,
+    }
+
+
+def daemon_call(socket: Path) -> DaemonCall:
+    def send(cmd: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        return call(socket, cmd, args, timeout)
+
+    return send
+
+
+@dataclass(frozen=True)
+class StoredScan:
+    run: RunRecord
+    candidates: list[Candidate]
+
+
+def stored_scan(settings: Settings, run_id: str, symbols: Sequence[str] | None) -> StoredScan:
+    """A complete scan run and its best strategies (all symbols, or those asked for)."""
+    with open_run_store(settings) as store:
+        run = store.get(run_id)
+    if run is None:
+        raise UsageError(f"--from-run {run_id}: no such run (see `tradd runs list --kind scan`)")
+    if run.kind != "scan":
+        raise UsageError(f"--from-run {run_id}: a {run.kind} run, not a scan")
+    if run.status != "complete" or run.summary is None:
+        raise UsageError(f"--from-run {run_id}: the scan is {run.status}, not complete")
+    return StoredScan(run, candidates_from_summary(run.summary, symbols))
+
+
+def execute_and_record(
+    settings: Settings,
+    candidates: Sequence[Candidate],
+    link: DaemonCall,
+    run_id: str,
+    position_pct: float,
+    output: Path,
+) -> tuple[list[ExecutionRow], Path]:
+    """Send the entries, write DIR/execution.json, add the result to the run's summary."""
+    with open_run_store(settings) as store:
+        run = store.get(run_id)
+        previous = previous_entries(run.summary if run else None)
+
+        def planned(values: Mapping[str, float]) -> None:
+            sending = {s: {"position_pct": position_pct, "value": v, "status": "sending",
+                           "order_ref": None} for s, v in values.items()}  # fmt: skip
+            _add_to_summary(store, run_id, {}, sending)
+
+        rows = execute(candidates, link, run_id, position_pct, previous, planned)
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        record = document(rows, run_id, position_pct, at)
+        output.mkdir(parents=True, exist_ok=True)
+        path = output / "execution.json"
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        sent = {r.symbol: {"position_pct": position_pct, "value": r.requested_value,
+                           "status": r.status, "order_ref": r.order_ref}
+                for r in rows if r.requested_value is not None}  # fmt: skip
+        try:  # the orders are out: what they did must still be printed, whatever this does
+            _add_to_summary(store, run_id, {"execution": record}, sent)
+        except (TraddError, SQLAlchemyError) as exc:
+            log.warning("could not record the execution in the run", run_id=run_id,
+                        error=str(exc), written=str(path))  # fmt: skip
+    return rows, path
+
+
+def previous_entries(summary: Mapping[str, Any] | None) -> dict[str, Previous]:
+    """`summary["entries"]` as `Previous` per symbol (malformed entries are ignored)."""
+    found: dict[str, Previous] = {}
+    for symbol, entry in ((summary or {}).get("entries") or {}).items():
+        try:
+            found[symbol] = Previous(
+                float(entry["position_pct"]), float(entry["value"]), str(entry["status"]),
+                entry.get("order_ref"),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
+
+
+def _add_to_summary(
+    store: RunStore, run_id: str, changes: Mapping[str, Any], entries: Mapping[str, Any]
+) -> None:
+    """Merge into the run's summary (read again: another execution may have added to it)."""
+    run = store.get(run_id)
+    if run is None:  # deleted meanwhile (`tradd runs delete --force`): nothing to add to
+        return
+    summary = dict(run.summary or {})
+    summary["entries"] = {**(summary.get("entries") or {}), **entries}
+    store.set_summary(run_id, {**summary, **changes})

@@ -1,0 +1,101 @@
+"""Rich output for `tradd scan`: the progress bar (stderr), the ranking per symbol, and what
+`--execute` did."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tradd.research.runs import RunHandle
+from tradd.research.scan.execute import ExecutionRow, short
+from tradd.research.scan.plan import ScanPlan
+from tradd.research.scan.rows import ScanRow
+from tradd.research.scan.runner import ScanResult, run_scan
+
+BEST = "★ best"
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def run_with_progress(plan: ScanPlan, workers: int | None, run: RunHandle) -> ScanResult:
+    """The scan with a progress bar on stderr; each backtest is also the run's progress."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=Console(stderr=True))  # fmt: skip
+    task = bar.add_task("scanning", total=plan.total)
+    done = [0]
+
+    def on_row(row: ScanRow) -> None:
+        done[0] += 1
+        bar.update(task, advance=1, description=f"scanning ({row.symbol})")
+        run.progress(done[0], plan.total)
+
+    with bar:
+        return run_scan(plan, workers, on_row)
+
+
+def print_scan(console: Console, result: ScanResult) -> None:
+    """One table per symbol, ranked; failed rows last, with their error."""
+    period = result.period
+    for symbol, best in result.best.items():
+        rows = [r for r in result.rows if r.symbol == symbol]
+        rows.sort(key=lambda r: (r.rank is None, r.rank or 0))
+        title = (
+            f"{symbol} {period.start} .. {period.end}: best {short(best.strategy) if best else '-'}"
+        )
+        table = Table(title=escape(title))
+        for column in ("rank", "strategy", "score", "return %", "Sharpe", "win rate %",
+                       "max dd %", "trades", ""):  # fmt: skip
+            left = column in ("strategy", "")
+            table.add_column(column, justify="left" if left else "right", no_wrap=left)
+        for row in rows:
+            note = BEST if row.rank == 1 else ("failed (below)" if row.failed else "")
+            table.add_row(
+                str(row.rank or "-"), short(row.strategy),
+                _number(row.composite_score, ".1f"), _number(row.total_return, ".2f"),
+                _number(row.sharpe, ".3f"), _number(row.win_rate, ".1f"),
+                _number(row.max_drawdown, ".2f"),
+                "-" if row.total_trades is None else str(row.total_trades), escape(note),
+            )  # fmt: skip
+        console.print(table)
+
+
+def print_failures(console: Console, result: ScanResult) -> None:
+    """Each failed backtest's error; one line for a symbol whose strategies all failed alike."""
+    for symbol in result.best:
+        failed = [r for r in result.failed if r.symbol == symbol]
+        errors = {r.error for r in failed}
+        every = len(failed) == sum(1 for r in result.rows if r.symbol == symbol)
+        if failed and every and len(errors) == 1:
+            console.print(f"failed: {symbol}, every strategy: {failed[0].error}", markup=False)
+            continue
+        for row in failed:
+            console.print(f"failed: {symbol} {short(row.strategy)}: {row.error}", markup=False)
+
+
+def print_execution(console: Console, rows: Sequence[ExecutionRow], run_id: str) -> None:
+    table = Table(title=f"execution of {run_id}")
+    for column in ("symbol", "strategy", "daemon strategy", "result", "shares", "value",
+                   "detail"):  # fmt: skip
+        table.add_column(column, justify="right" if column in ("shares", "value") else "left")
+    for row in rows:
+        table.add_row(
+            row.symbol, short(row.strategy), escape(row.daemon_strategy or "-"), row.status,
+            _number(row.quantity, "g"), _number(row.value or row.requested_value, ",.2f"),
+            escape(_detail(row)),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _detail(row: ExecutionRow) -> str:
+    if row.status == "executed":
+        return f"order {row.order_ref} at ~{_number(row.price, 'g')}"
+    text = row.reason or ""
+    for rule in row.rules:
+        text += f"; {rule.get('rule')} ({rule.get('action')}): {rule.get('message')}"
+    return text

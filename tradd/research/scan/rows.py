@@ -1,0 +1,130 @@
+"""One scan row per (symbol, strategy): the backtest's metrics, composite score and rank.
+
+A row that could not be computed (no data, a strategy that raised, parameters it
+refuses) carries the error instead of numbers, so the scan reports it rather than
+dropping it. Ranks are per symbol, best composite score first; failed rows are unranked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import backtrader as bt
+
+from tradd.marketdata.bars import Bars
+from tradd.research.broker import BrokerConfig
+from tradd.research.engine import BacktestEngine
+from tradd.research.metrics import compute_metrics
+from tradd.research.scoring import composite_score
+from tradd.strategy_loader import full_params, invalid_reason
+
+ROW_KEYS = (
+    "symbol", "strategy", "total_return", "sharpe", "max_drawdown", "win_rate",
+    "total_trades", "composite_score", "rank", "error",
+)  # fmt: skip
+SCORED = ("total_return", "sharpe", "max_drawdown", "win_rate", "total_trades")
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    symbol: str
+    strategy: str
+    """Dotted path of the strategy class."""
+    total_return: float | None = None
+    """Percent, like max_drawdown and win_rate."""
+    sharpe: float | None = None
+    max_drawdown: float | None = None
+    win_rate: float | None = None
+    total_trades: int | None = None
+    composite_score: float | None = None
+    rank: int | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def row_from_metrics(symbol: str, strategy: str, metrics: dict[str, float]) -> ScanRow:
+    """A successful row; the score is exactly `tradd.research.scoring.composite_score`.
+
+    Metrics that are not finite (an equity curve that reached zero) fail the row: a NaN
+    score has no rank, and scan.json is strict JSON."""
+    odd = {k: metrics[k] for k in SCORED if not math.isfinite(metrics[k])}
+    if odd:
+        return ScanRow(symbol, strategy, error=f"metrics that are not finite: {odd}")
+    return ScanRow(
+        symbol=symbol,
+        strategy=strategy,
+        total_return=metrics["total_return"],
+        sharpe=metrics["sharpe"],
+        max_drawdown=metrics["max_drawdown"],
+        win_rate=metrics["win_rate"],
+        total_trades=int(metrics["total_trades"]),
+        composite_score=composite_score(
+            metrics["total_return"],
+            metrics["sharpe"],
+            metrics["max_drawdown"],
+            metrics["win_rate"],
+            metrics["total_trades"],
+        ),
+    )
+
+
+def backtest_row(
+    symbol: str,
+    path: str,
+    strategy: type[bt.Strategy],
+    bars: Bars,
+    broker: BrokerConfig,
+    risk_free_rate: float,
+) -> ScanRow:
+    """Run `strategy` with its default parameters on one symbol's bars."""
+    params = full_params(strategy, {})
+    reason = invalid_reason(strategy, params)
+    if reason:
+        return ScanRow(symbol, path, error=f"default parameters {params} are invalid: {reason}")
+    try:
+        engine = BacktestEngine(strategy, [bars], broker)
+        result = engine.run(params)
+        metrics = compute_metrics(
+            result.equity,
+            engine.clock,
+            result.trades,
+            initial_cash=broker.cash,
+            bars_in_market=result.bars_in_market,
+            symbols=1,
+            risk_free_rate=risk_free_rate,
+        )
+    except Exception as exc:  # one strategy's bug must not end the scan
+        return ScanRow(symbol, path, error=f"{type(exc).__name__}: {exc}")
+    return row_from_metrics(symbol, path, metrics.as_dict())
+
+
+def rank_rows(rows: Iterable[ScanRow]) -> list[ScanRow]:
+    """Rows (in their order) with `rank` set per symbol: 1 = highest composite score.
+
+    Ties keep the order the strategies were given in, so ranks are always 1..n.
+    """
+    ordered = list(rows)
+    ranks: dict[int, int] = {}
+    for symbol in dict.fromkeys(r.symbol for r in ordered):
+        scored = [(i, r) for i, r in enumerate(ordered) if r.symbol == symbol and not r.failed]
+        scored.sort(key=lambda item: -(item[1].composite_score or 0.0))
+        ranks.update({i: rank for rank, (i, _) in enumerate(scored, start=1)})
+    return [replace(r, rank=ranks.get(i)) for i, r in enumerate(ordered)]
+
+
+def best_by_symbol(rows: Sequence[ScanRow]) -> dict[str, ScanRow | None]:
+    """The rank-1 row of each symbol, or None when every strategy failed on it."""
+    best: dict[str, ScanRow | None] = {r.symbol: None for r in rows}
+    for row in rows:
+        if row.rank == 1:
+            best[row.symbol] = row
+    return best

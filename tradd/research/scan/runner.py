@@ -1,0 +1,98 @@
+"""`tradd scan`: every strategy on every symbol, scored, ranked per symbol, written to DIR.
+
+Outputs: `scan.json` ({run_id, period, rows, best}, one row per symbol and strategy in
+the order given, each with every key of `ROW_KEYS`) and `scan.csv` (the rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradd.marketdata.store import DataStore
+from tradd.research.scan.discover import resolve_strategies
+from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
+from tradd.research.scan.pool import run_pool
+from tradd.research.scan.rows import ROW_KEYS, ScanRow, best_by_symbol, rank_rows
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    period: Period
+    rows: list[ScanRow]
+    """Ranked, in symbol order then strategy order."""
+
+    @property
+    def best(self) -> dict[str, ScanRow | None]:
+        return best_by_symbol(self.rows)
+
+    @property
+    def failed(self) -> list[ScanRow]:
+        return [r for r in self.rows if r.failed]
+
+    def document(self, run_id: str) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "period": self.period.as_dict(),
+            "rows": [r.as_dict() for r in self.rows],
+            "best": {s: (r.strategy if r else None) for s, r in self.best.items()},
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """For the run's record: enough to `--execute --from-run` without the files."""
+        return {
+            "period": self.period.as_dict(),
+            "best": {
+                s: ({"strategy": r.strategy, "composite_score": r.composite_score} if r else None)
+                for s, r in self.best.items()
+            },
+            "counts": {
+                "rows": len(self.rows),
+                "complete": len(self.rows) - len(self.failed),
+                "failed": len(self.failed),
+                "symbols": len({r.symbol for r in self.rows}),
+                "strategies": len({r.strategy for r in self.rows}),
+            },
+        }
+
+
+def build_plan(request: ScanRequest, store: DataStore) -> ScanPlan:
+    """Check the request and resolve strategies and period (UsageError/DataError if bad)."""
+    symbols = scan_symbols(request.symbols)
+    strategies = resolve_strategies(request.strategies)
+    period = resolve_period(symbols, request.start, request.end, request.bar, store)
+    return ScanPlan(
+        symbols, strategies, period, request.bar, request.broker, store, request.risk_free_rate
+    )
+
+
+def run_scan(
+    plan: ScanPlan, workers: int | None, on_row: Callable[[ScanRow], None] = lambda r: None
+) -> ScanResult:
+    """Backtest the plan in `workers` processes (default: all cores)."""
+    found: dict[tuple[str, str], ScanRow] = {}
+
+    def arrived(row: ScanRow) -> None:
+        found[(row.symbol, row.strategy)] = row
+        on_row(row)
+
+    run_pool(plan, workers or os.cpu_count() or 1, arrived)
+    ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
+    return ScanResult(plan.period, rank_rows(ordered))
+
+
+def write_outputs(result: ScanResult, run_id: str, output: Path) -> tuple[Path, Path]:
+    output.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = output / "scan.json", output / "scan.csv"
+    document = result.document(run_id)
+    json_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ROW_KEYS))
+        writer.writeheader()
+        writer.writerows(document["rows"])
+    return json_path, csv_path

@@ -1,0 +1,65 @@
+"""Plain-language warnings from the overfitting statistics, for people who will not look up
+what a PBO or a DSR is.
+
+Thresholds (each chosen to match how the papers read their numbers):
+- PBO > 0.5: the in-sample best ranked at or below the median out of sample (logit <= 0)
+  more often than not, so the selection is no better than picking at random: "probably
+  overfit".
+- 0.2 < PBO <= 0.5: a milder caution; a genuine edge usually stays well below 0.2.
+- Probability of loss > 0.5: in most splits the in-sample best lost money out of sample.
+- DSR < 0.95: the best Sharpe is not significant at the 5% level once the number of trials
+  is accounted for (the paper's own rejection level).
+"""
+
+from __future__ import annotations
+
+from tradd.research.stats.dsr import DeflatedSharpe
+from tradd.research.stats.pbo import BacktestOverfitting
+
+PBO_OVERFIT = 0.5
+PBO_CAUTION = 0.2
+LOSS_LIKELY = 0.5
+DSR_SIGNIFICANT = 0.95
+
+
+def overfitting_warnings(dsr: DeflatedSharpe | None, pbo: BacktestOverfitting | None) -> list[str]:
+    """The warnings that apply, most serious first; empty when nothing is alarming."""
+    messages = _pbo_warnings(pbo) if pbo is not None else []
+    if dsr is not None and dsr.dsr < DSR_SIGNIFICANT:
+        messages.append(_dsr_warning(dsr))
+    return messages
+
+
+def _pbo_warnings(pbo: BacktestOverfitting) -> list[str]:
+    share = f"{pbo.pbo:.0%}"
+    messages = []
+    if pbo.pbo > PBO_OVERFIT:
+        messages.append(
+            f"PBO {share}: the best in-sample parameters ranked at or below the median out "
+            f"of sample in {share} of splits; these results are probably overfit."
+        )
+    elif pbo.pbo > PBO_CAUTION:
+        messages.append(
+            f"PBO {share}: the best in-sample parameters fell to or below the median out of "
+            f"sample in {share} of splits; treat these results with caution and validate "
+            f"them out of sample."
+        )
+    if pbo.probability_of_loss > LOSS_LIKELY:
+        messages.append(
+            f"The best in-sample parameters lost money out of sample in "
+            f"{pbo.probability_of_loss:.0%} of splits."
+        )
+    return messages
+
+
+def _dsr_warning(dsr: DeflatedSharpe) -> str:
+    head = f"Deflated Sharpe {dsr.dsr:.2f}:"
+    if dsr.n_trials == 1:
+        return (
+            f"{head} the Sharpe ({dsr.sharpe:.2f}) over {dsr.observations} periods is not "
+            f"reliably above zero."
+        )
+    return (
+        f"{head} after {dsr.n_trials} trials the best Sharpe ({dsr.sharpe:.2f}) is not "
+        f"reliably above what luck alone gives ({dsr.expected_max_sharpe:.2f})."
+    )

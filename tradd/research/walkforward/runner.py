@@ -1,0 +1,213 @@
+"""`tradd walkforward`: plan the windows, run them in worker processes, write the report.
+
+`run_walkforward(request, store, progress)` is the whole command without its terminal
+output; the CLI (and anything that records runs) calls only that.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tradd.errors import TraddError, UsageError
+from tradd.marketdata.store import DataStore
+from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
+from tradd.research.scoring import OBJECTIVES
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.walkforward.evaluate import (
+    Method,
+    WindowPlan,
+    WindowResult,
+    check_coverage,
+)
+from tradd.research.walkforward.pool import PoolCallbacks, run_windows
+from tradd.research.walkforward.report import JSON_FILE, write_outputs
+from tradd.research.walkforward.summary import WalkForwardSummary, stitch, summarize
+from tradd.research.walkforward.windows import MODES, Mode, Window, plan_windows
+from tradd.strategy_loader import full_params, invalid_reason, param_defaults
+
+METHODS = ("grid", "bayesian")
+
+
+@dataclass(frozen=True)
+class WalkForwardRequest:
+    inputs: ResearchInputs
+    """start/end None: the data's first and last day."""
+    is_months: int
+    oos_months: int
+    mode: Mode
+    method: Method
+    param_args: tuple[str, ...]
+    params_file: Path | None
+    objective: str
+    output: Path
+    trials: int = 50
+    """Bayesian: trials per window."""
+    workers: int | None = None
+    """Processes (None: all cores); never more than there are windows."""
+    seed: int | None = None
+
+
+def _ignore(*_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class WalkForwardProgress:
+    """Callbacks: start(total IS trials), advance(window index) per finished IS trial,
+    window_done(result), notice(text)."""
+
+    start: Callable[[int], None] = _ignore
+    advance: Callable[[int], None] = _ignore
+    window_done: Callable[[WindowResult], None] = _ignore
+    notice: Callable[[str], None] = _ignore
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    windows: tuple[Window, ...]
+    """Every planned window."""
+    results: tuple[WindowResult, ...]
+    """Finished windows in index order (all of them unless interrupted)."""
+    summary: WalkForwardSummary | None
+    """None when interrupted before any window finished (nothing is written then)."""
+    space: tuple[ParamRange, ...]
+    result_path: Path | None
+    interrupted: bool = False
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def run_walkforward(
+    request: WalkForwardRequest, store: DataStore, progress: WalkForwardProgress
+) -> WalkForwardResult:
+    """Optimize every window in sample, test out of sample, summarise, write the report."""
+    _check_request(request)
+    loaded = load_inputs(request.inputs, store)
+    start, end = _date_range(request.inputs, loaded)
+    windows = plan_windows(start, end, request.is_months, request.oos_months, request.mode)
+    space = _space(request, loaded)
+    slots = _grid_slots(loaded, space) if request.method == "grid" else ()
+    check_coverage(loaded.bars, windows)
+    inputs = request.inputs
+    plan = WindowPlan(
+        loaded.strategy,
+        tuple(loaded.bars),
+        inputs.broker,
+        tuple(space),
+        request.method,
+        request.objective,
+        len(slots) if request.method == "grid" else request.trials,
+        slots,
+        request.seed,
+        inputs.risk_free_rate,
+    )
+    progress.start(plan.trials * len(windows))
+    workers = max(1, min(request.workers or os.cpu_count() or 1, len(windows)))
+    callbacks = PoolCallbacks(progress.advance, progress.window_done, progress.notice)
+    outcome = run_windows(
+        plan, windows, workers, callbacks, longest_first=request.mode == "anchored"
+    )
+    if outcome.errors:
+        raise TraddError("walk-forward failed: " + "; ".join(outcome.errors))
+    results = tuple(outcome.results[i] for i in sorted(outcome.results))
+    if not results:
+        return WalkForwardResult(windows, (), None, tuple(space), None, outcome.interrupted)
+    cash = inputs.broker.cash
+    summary = summarize(results, [r.name for r in space], cash, inputs.risk_free_rate)
+    settings = _settings(
+        request, loaded, windows, space, (start, end), plan.trials, outcome.interrupted
+    )
+    curve = stitch(results, cash)
+    files = write_outputs(request.output, settings, results, summary, curve, cash)
+    return WalkForwardResult(
+        windows,
+        results,
+        summary,
+        tuple(space),
+        request.output / JSON_FILE,
+        outcome.interrupted,
+        files,
+    )
+
+
+def _check_request(request: WalkForwardRequest) -> None:
+    """Argument errors before any data is read (the window arithmetic checks again)."""
+    if request.is_months < 1:
+        raise UsageError(f"--is-months {request.is_months}: must be at least 1")
+    if request.oos_months < 1:
+        raise UsageError(f"--oos-months {request.oos_months}: must be at least 1")
+    if request.mode not in MODES:
+        raise UsageError(f"--mode {request.mode!r}: use rolling or anchored")
+    if request.objective not in OBJECTIVES:
+        raise UsageError(f"--objective {request.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    if request.method not in METHODS:
+        raise UsageError(f"--method {request.method!r}: use grid or bayesian")
+    if request.method == "bayesian" and request.trials < 1:
+        raise UsageError(f"--trials {request.trials}: must be at least 1")
+    if request.workers is not None and request.workers < 1:
+        raise UsageError(f"--workers {request.workers}: must be at least 1")
+
+
+def _date_range(inputs: ResearchInputs, loaded: LoadedInputs) -> tuple[date, date]:
+    """The requested range; a missing end is the data's last day, a missing start its first."""
+    first = min(b.first for b in loaded.bars).date()
+    last = max(b.last for b in loaded.bars).date()
+    return inputs.start or first, inputs.end or last
+
+
+def _space(request: WalkForwardRequest, loaded: LoadedInputs) -> list[ParamRange]:
+    defaults = param_defaults(loaded.strategy)
+    from_file = load_params_file(request.params_file) if request.params_file else {}
+    space = build_space(defaults, list(request.param_args), from_file)
+    if not any(len(r.values) > 1 for r in space):
+        raise UsageError(
+            "nothing to optimize: give ranges with --param NAME=START:STOP:STEP or --params-file"
+        )
+    return space
+
+
+def _grid_slots(loaded: LoadedInputs, space: list[ParamRange]) -> tuple[dict[str, Any], ...]:
+    """Every valid combination (the same in each window); invalid ones are never run."""
+    strategy = loaded.strategy
+    combos = tuple(p for p in grid(space) if not invalid_reason(strategy, full_params(strategy, p)))
+    if not combos:
+        raise UsageError(f"all {grid_size(space)} combinations are invalid for the strategy")
+    return combos
+
+
+def _settings(
+    request: WalkForwardRequest,
+    loaded: LoadedInputs,
+    windows: tuple[Window, ...],
+    space: list[ParamRange],
+    span: tuple[date, date],
+    trials: int,
+    interrupted: bool,
+) -> dict[str, Any]:
+    """The JSON's header: what was run, so a report can be read (and re-run) on its own."""
+    inputs = request.inputs
+    return {
+        "strategy": inputs.strategy_path,
+        "symbols": [b.symbol for b in loaded.bars],
+        "bar": inputs.bar,
+        "start": span[0].isoformat(),
+        "end": span[1].isoformat(),
+        "is_months": request.is_months,
+        "oos_months": request.oos_months,
+        "mode": request.mode,
+        "method": request.method,
+        "objective": request.objective,
+        "trials_per_window": trials,
+        "skipped_invalid_combinations": grid_size(space) - trials
+        if request.method == "grid"
+        else 0,
+        "seed": request.seed,
+        "param_space": {r.name: list(r.values) for r in space},
+        "broker": vars(inputs.broker),
+        "planned_windows": len(windows),
+        "interrupted": interrupted,
+    }
