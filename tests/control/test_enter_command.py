@@ -58,7 +58,7 @@ def test_a_good_request_passes_with_requested_by_defaulted() -> None:
         ({"value": ..., "quantity": 10**400}, "quantity must be a positive number up to 1e+08"),
         ({"value": ..., "quantity": 2.5}, "quantity must be whole shares, got 2.5"),
         ({"side": "buy"}, "side must be BUY or SELL, got 'buy'"),
-        ({"side": ...}, "side must be given as text, got None"),
+        ({"side": ...}, "side must be BUY or SELL, got None"),
         ({"symbol": ""}, "symbol must be given as text, got ''"),
         ({"strategy": 7}, "strategy must be a name, got 7"),
         ({"client_ref": ""}, "client_ref must be 1 to 64 printable characters, got ''"),
@@ -96,11 +96,19 @@ def test_enter_text_shows_a_refusal_without_a_quantity() -> None:
     assert enter_text(result) == "BLOCKED: BUY ? GOOG for s1: flatten in progress"
 
 
-def fake_daemon(tmp_path: Path, busy: str | None = None) -> Any:
+def fake_daemon(tmp_path: Path, busy: str | None = None, stopping: bool = False) -> Any:
     config = SimpleNamespace(symbols=("GOOG",))
     worker = SimpleNamespace(name="s1", config=config, state=WorkerState.RUNNING,
                              channel=tmp_path / "no-worker.sock")  # fmt: skip
-    return SimpleNamespace(fleet={"s1": worker}, busy=busy, stopping=False)
+    return SimpleNamespace(fleet={"s1": worker}, busy=busy, stopping=stopping)
+
+
+def test_an_entry_while_the_daemon_stops_is_refused_without_asking_the_worker(tmp_path) -> None:
+    args = Enter().validate(GOOD)
+    with pytest.raises(ProtocolError) as caught:
+        asyncio.run(Enter().execute(fake_daemon(tmp_path, stopping=True), args))
+    assert caught.value.code == ErrorCode.UNAVAILABLE
+    assert str(caught.value) == "s1 is stopping, not RUNNING"
 
 
 def test_an_entry_during_a_flatten_is_blocked_without_asking_the_worker(tmp_path) -> None:
@@ -174,10 +182,29 @@ def test_an_entry_with_an_unknown_outcome_names_the_client_ref_to_repeat(
     assert f"may have been placed. Repeat it with --client-ref {ref}" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("amount", ["nan", "inf", "-3", "0", "lots"])
+@pytest.mark.parametrize("amount", ["nan", "inf", "-3", "0", "lots", "2e11"])
 def test_tradctl_refuses_an_amount_that_is_not_a_positive_number(amount, capsys) -> None:
     assert main(["enter", "s1", "GOOG", "BUY", "--value", amount]) == 2
-    assert f"must be a positive number, got {amount!r}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--value: must be a positive number up to 1e+11, got {amount!r}" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [(["--quantity", "2.5"], "--quantity: must be whole shares, got '2.5'"),
+     (["--quantity", "1e9"], "--quantity: must be a positive number up to 1e+08, got '1e9'"),
+     (["--value", "1", "--client-ref", "r" * 65], "--client-ref: must be 1 to 64 printable")],
+)  # fmt: skip
+def test_tradctl_checks_what_the_daemon_checks_before_sending(option, says, capsys) -> None:
+    assert main(["--socket", "/nonexistent.sock", "enter", "s1", "GOOG", "BUY", *option]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_tradctl_help_says_a_sell_may_open_or_flip_a_short(capsys) -> None:
+    assert main(["enter", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "with no position it opens a short, and one larger than a long flips it short" in text
+    assert "SELL may open or flip to a short" in " ".join(parser().description.split())
 
 
 def test_an_entry_that_never_reached_the_daemon_says_nothing_of_a_placement(

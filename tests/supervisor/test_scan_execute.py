@@ -14,26 +14,30 @@ from tradd.research.runs import RunStore
 
 from .conftest import daemon_document
 
-SCRIPTED = "tests.worker.strategies.Scripted"
-"""Live it does nothing unless scripted; in the scan it scores 20 (no drawdown), > 0."""
+PROFIT = "tests.research.scan.strategies.TakesAProfit"
+"""In the scan one winning trade per symbol (a positive return and Sharpe: eligible);
+live it never acts, so every order the simulator sees is the scan's."""
 
 
 def test_scan_execute_enters_blocks_fails_and_skips_per_symbol(
     tmp_path, simulator, sqlite_url, start_daemon, run_cli
 ) -> None:
-    entries = [
-        strategy_entry("s1"),  # Scripted on GOOG
-        strategy_entry("s2", client_id=12, symbols=["ORCL"],
+    entries = [  # on the scan's daily bars; s2 sets its one parameter to the default
+        strategy_entry("s1", strategy=PROFIT, bar="1d"),  # on GOOG
+        strategy_entry("s2", strategy=PROFIT, bar="1d", client_id=12, symbols=["ORCL"],
+                       params={"hold": 20},
                        risk={"max_order_value": {"limit": 100, "action": "BLOCK"}}),
     ]  # fmt: skip
     daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, entries))
     equity = daemon.wait_trading("s1")["worker"]["equity"]
-    daemon.wait_trading("s2")
+    s2 = daemon.wait_trading("s2")
+    assert (s2["strategy_class"], s2["params"], s2["bar"]) == (PROFIT, {"hold": 20}, "1d")
     out = tmp_path / "scan"
     scan = run_cli(
-        "scan", "--symbols", "GOOG,ORCL,NVDA", "--strategies", SCRIPTED, "--start",
-        "2012-01-01", "--end", "2012-03-31", "--data-dir", str(SAMPLE_DATA), "--output",
+        "scan", "--symbols", "GOOG,ORCL,NVDA", "--strategies", PROFIT, "--start",
+        "2012-10-01", "--end", "2012-12-31", "--data-dir", str(SAMPLE_DATA), "--output",
         str(out), "--config", str(daemon.config), "--execute", "--position-pct", "5",
+        "--allow-stale",  # a rehearsal on the simulator with the 2012 sample data
     )  # fmt: skip
     assert scan.code == 1, scan.stderr  # NVDA failed: no daemon strategy trades it
     execution = json.loads((out / "execution.json").read_text())
@@ -50,7 +54,7 @@ def test_scan_execute_enters_blocks_fails_and_skips_per_symbol(
     assert orcl["status"] == "blocked" and orcl["daemon_strategy"] == "s2"
     assert [r["rule"] for r in orcl["rules"]] == ["MAX_ORDER_VALUE"]
     assert (nvda["status"], nvda["reason"]) == (
-        "failed", "no strategy in the daemon runs Scripted on NVDA",
+        "failed", "no strategy in the daemon runs TakesAProfit on NVDA",
     )  # fmt: skip
     assert "executed" in scan.stdout and "MAX_ORDER_VALUE" in scan.stdout
     simulator.call(simulator.gw.advance, 60)
@@ -66,7 +70,7 @@ def test_scan_execute_enters_blocks_fails_and_skips_per_symbol(
     )
     again = run_cli(
         "scan", "--execute", "--from-run", run_id, "--symbols", "GOOG", "--config",
-        str(daemon.config),
+        str(daemon.config), "--allow-stale",
     )  # fmt: skip
     assert again.code == 0, again.stderr
     (skipped,) = json.loads((out / "execution.json").read_text())["rows"]
@@ -81,5 +85,6 @@ def test_scan_execute_enters_blocks_fails_and_skips_per_symbol(
         engine.dispose()
     assert run is not None and (run.kind, run.status) == ("scan", "complete")
     summary = run.summary or {}
-    assert summary["best"]["GOOG"]["strategy"] == SCRIPTED
+    assert summary["best"]["GOOG"]["strategy"] == PROFIT
+    assert summary["best"]["GOOG"]["total_return"] > 0 and summary["bar"] == "1d"
     assert [r["status"] for r in summary["execution"]["rows"]] == ["skipped"]

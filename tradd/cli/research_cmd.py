@@ -204,11 +204,11 @@ def optimize(
     )
     from tradd.research.runs.tracked import tracked_run
 
-    with tracked_run(settings, "optimize", _run_request(request), output) as run:
+    with tracked_run(settings, "optimize", _run_request(request), output, required=False) as run:
         summary = _run_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(summary, output))
         _report_optimization(summary, output)
-        typer.echo(f"run {run.id} (tradd runs show {run.id})")
+        typer.echo(run.describe())
         if summary.interrupted:
             raise typer.Exit(EXIT_INTERRUPTED)
 

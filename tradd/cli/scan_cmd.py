@@ -2,13 +2,16 @@
 work through the daemon. Registers `tradd runs` too (tradd.cli.runs_cmd): every scan is a run.
 
 Exit codes of `tradd scan`: 0 every backtest ran (and, with --execute, nothing failed);
-1 some backtests failed (recorded as failed rows; the rest is reported) or some entries
-failed; 2 usage; 3 --execute and the daemon is not reachable (nothing sent); 65 no data
-at all; 130 interrupted. A blocked or skipped entry is an outcome, not a failure.
+1 some backtests failed (recorded as failed rows; the rest is reported), some entries
+failed, or the daemon stopped answering after the scan ran (the scan is recorded, nothing
+was sent); 2 usage, and a scan too old to --execute (nothing run or sent); 3 --execute and
+the daemon is not reachable before anything runs, or with --from-run (nothing run or sent);
+65 no data at all; 130 interrupted. A blocked or skipped entry is an outcome, not a failure.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,12 +25,36 @@ from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, UsageError
 
 if TYPE_CHECKING:
-    from tradd.research.scan.execute import Candidate, DaemonCall
-    from tradd.research.scan.plan import ScanRequest
+    from tradd.research.scan.candidates import Candidate
+    from tradd.research.scan.execute import DaemonCall, Policy
+    from tradd.research.scan.gate import Gate
+    from tradd.research.scan.plan import ScanPlan, ScanRequest
     from tradd.research.scan.runner import ScanResult
 
 EXIT_UNREACHABLE = 3
 DEFAULT_POSITION_PCT = 10.0
+DEFAULT_MAX_AGE_DAYS = 7  # as tradd.research.scan.gate (not imported here: it is not light)
+
+MinScoreOption = Annotated[float | None, typer.Option(
+    "--min-score", help="--execute: enter a symbol only if its best score is at least this "
+    "(0-100, default 0); it also needs a positive return and Sharpe and at least one trade.",
+)]  # fmt: skip
+MaxTotalOption = Annotated[float | None, typer.Option(
+    "--max-total-pct", help="--execute: this execution's entries together at most this % "
+    "of the account equity (default 100); best scores are entered first.",
+)]  # fmt: skip
+MaxAgeOption = Annotated[int | None, typer.Option(
+    "--max-age-days", help="--execute: refuse a scan whose period ended more than this many "
+    f"days before today (default {DEFAULT_MAX_AGE_DAYS}).",
+)]  # fmt: skip
+AllowStaleOption = Annotated[bool, typer.Option(
+    "--allow-stale", help="--execute: execute an older scan anyway. For rehearsals on the "
+    "simulator with old sample data; not for real money.",
+)]  # fmt: skip
+AnySetupOption = Annotated[bool, typer.Option(
+    "--any-setup", help="--execute: also enter through a daemon strategy running other "
+    "params or another bar size than the scan tested (the row notes the difference).",
+)]  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -87,6 +114,11 @@ def scan(
     socket: Annotated[
         Path | None, typer.Option("--socket", help="Control socket (default: from the config).")
     ] = None,
+    min_score: MinScoreOption = None,
+    max_total_pct: MaxTotalOption = None,
+    max_age_days: MaxAgeOption = None,
+    allow_stale: AllowStaleOption = False,
+    any_setup: AnySetupOption = False,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -94,37 +126,48 @@ def scan(
     """Backtest every strategy on every symbol, rank them by composite score per symbol;
     with --execute, enter the best one of each symbol through the running daemon.
 
-    Exit 1 when a backtest or an entry failed (the rest is still reported), 3 when
-    --execute finds no daemon (nothing is sent).
+    Exit 1 when a backtest or an entry failed (the rest is still reported), 2 when the
+    scan is too old to --execute, 3 when --execute finds no daemon (nothing is run or sent).
     """
     settings = settings_for(config)
     max_pct = _percent("--max-position-pct", max_position_pct)
     entry_pct = _percent("--position-pct", position_pct)
     symbol_list = split_list("--symbols", symbols)
     if not execute:
-        _only_with_execute(position_pct=position_pct, socket=socket)
+        _only_with_execute(
+            position_pct=position_pct, socket=socket, min_score=min_score,
+            max_total_pct=max_total_pct, max_age_days=max_age_days,
+            allow_stale=allow_stale or None, any_setup=any_setup or None,
+        )  # fmt: skip
+    from tradd.research.scan.gate import Gate
+
+    gate = Gate.from_options(min_score, max_total_pct, max_age_days, allow_stale, any_setup,
+                             date.today)  # fmt: skip
     if from_run is not None:
         if not execute:
             raise UsageError("--from-run: only with --execute (it sends a stored scan's picks)")
         _refuse_scan_options(strategies=strategies, start=start, end=end, cash=cash,
-                             workers=workers, bar=bar, data_dir=data_dir)  # fmt: skip
-        _execute_stored(settings, from_run, symbol_list, output, entry_pct or max_pct, socket,
-                        config)  # fmt: skip
+                             workers=workers, bar=bar, data_dir=data_dir,
+                             max_position_pct=max_position_pct)  # fmt: skip
+        _execute_stored(settings, from_run, symbol_list, output, entry_pct, socket, config,
+                        gate)  # fmt: skip
         return
     if output is None:
         raise UsageError("--output: give a directory for the results")
     request = _request(settings, symbol_list, strategies, start, end, cash, max_pct, bar,
                        output, workers)  # fmt: skip
+    plan = _plan(settings, request, data_dir)
+    if execute:
+        gate.check_fresh(plan.period.end)  # too old: exit 2 before scanning
     link = _daemon(socket, config) if execute else None  # unreachable: exit 3 before scanning
-    result, run_id = _scan(settings, request, data_dir, execute, entry_pct)
+    result, run_id = _scan(settings, request, plan, data_dir, execute, entry_pct)
     failed = bool(result.failed)
     if link is not None:
-        from tradd.research.scan.execute import Candidate
+        from tradd.research.scan.candidates import candidates_from_summary
 
-        picks = [Candidate(s, r.strategy if r else None, r.composite_score if r else None)
-                 for s, r in result.best.items()]  # fmt: skip
-        pct = entry_pct or max_pct or DEFAULT_POSITION_PCT
-        failed = _execute(settings, picks, link, run_id, pct, output) or failed
+        picks = candidates_from_summary(result.summary(), None)
+        policy = gate.policy(entry_pct or max_pct or DEFAULT_POSITION_PCT)
+        failed = _execute(settings, picks, link, run_id, policy, output, scanned=True) or failed
     if failed:
         raise typer.Exit(EXIT_FAILURE)
 
@@ -144,8 +187,9 @@ def _only_with_execute(**given: Any) -> None:
 def _refuse_scan_options(**given: Any) -> None:
     used = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
     if used:
+        sizing = " (size its entries with --position-pct)" if "--max-position-pct" in used else ""
         raise UsageError(
-            f"--from-run uses the stored scan as it is: {', '.join(used)} do not apply"
+            f"--from-run uses the stored scan as it is: {', '.join(used)} do not apply{sizing}"
         )
 
 
@@ -212,9 +256,16 @@ def _daemon(socket: Path | None, config: Path | None) -> DaemonCall:
     return link
 
 
+def _plan(settings: Settings, request: ScanRequest, data_dir: Path | None) -> ScanPlan:
+    from tradd.research.scan.runner import build_plan
+
+    return build_plan(request, data_store(settings, data_dir))
+
+
 def _scan(
     settings: Settings,
     request: ScanRequest,
+    plan: ScanPlan,
     data_dir: Path | None,
     execute: bool,
     entry_pct: float | None,
@@ -224,9 +275,8 @@ def _scan(
     from tradd.research.runs import tracked_run
     from tradd.research.scan.job import request_document
     from tradd.research.scan.render import print_failures, print_scan, run_with_progress
-    from tradd.research.scan.runner import build_plan, write_outputs
+    from tradd.research.scan.runner import write_outputs
 
-    plan = build_plan(request, data_store(settings, data_dir))
     document = request_document(request, plan, data_dir, execute, entry_pct)
     log().info("scan started", symbols=plan.symbols, strategies=len(plan.strategies),
                period=plan.period.as_dict(), output=str(request.output))  # fmt: skip
@@ -254,10 +304,15 @@ def _execute(
     picks: list[Candidate],
     link: DaemonCall,
     run_id: str,
-    pct: float,
+    policy: Policy,
     output: Path,
+    scanned: bool = False,
 ) -> bool:
-    """Send, print, record; True if any symbol failed."""
+    """Send, print, record; True if any symbol failed.
+
+    The daemon stopping between its first `status` and this one sends nothing: exit 3
+    when nothing ran either (--from-run), 1 after a scan ran (it is recorded, and its
+    entries can be sent later with --from-run)."""
     from rich.console import Console
 
     from tradd.control.client import Unreachable
@@ -265,10 +320,15 @@ def _execute(
     from tradd.research.scan.render import print_execution
 
     try:
-        rows, path = execute_and_record(settings, picks, link, run_id, pct, output)
+        rows, path = execute_and_record(settings, picks, link, run_id, policy, output)
     except Unreachable as exc:
-        typer.echo(f"the daemon stopped answering ({exc}): nothing sent", err=True)
-        raise typer.Exit(EXIT_UNREACHABLE) from None
+        if not scanned:
+            typer.echo(f"the daemon stopped answering ({exc}): nothing sent", err=True)
+            raise typer.Exit(EXIT_UNREACHABLE) from None
+        typer.echo(f"the scan ran (run {run_id}) but the daemon stopped answering before "
+                   f"anything was sent ({exc}): nothing sent; send its entries later with "
+                   f"`tradd scan --execute --from-run {run_id}`", err=True)  # fmt: skip
+        raise typer.Exit(EXIT_FAILURE) from None
     console = Console()
     print_execution(console, rows, run_id)
     for row in rows:
@@ -285,17 +345,20 @@ def _execute_stored(
     pct: float | None,
     socket: Path | None,
     config: Path | None,
+    gate: Gate,
 ) -> None:
     from tradd.marketdata.bars import normalize_symbol
+    from tradd.research.scan.candidates import period_end
     from tradd.research.scan.job import stored_scan
 
     stored = stored_scan(settings, run_id, [normalize_symbol(s) for s in symbols])
     target = output or (Path(stored.run.output) if stored.run.output else None)
     if target is None:
         raise UsageError("--output: the stored run has no output directory; give one")
+    gate.check_fresh(period_end(stored.run.summary or {}))
     request = stored.run.request  # the scan's own --position-pct, then its sizing, as it did
     chosen = (pct or request.get("position_pct") or request.get("max_position_pct")
               or DEFAULT_POSITION_PCT)  # fmt: skip
     link = _daemon(socket, config)
-    if _execute(settings, stored.candidates, link, run_id, float(chosen), target):
+    if _execute(settings, stored.candidates, link, run_id, gate.policy(float(chosen)), target):
         raise typer.Exit(EXIT_FAILURE)

@@ -100,7 +100,7 @@ def walkforward(
     )
     from tradd.research.runs.tracked import tracked_run
 
-    with tracked_run(settings, "walkforward", _run_request(request), output) as run:
+    with tracked_run(settings, "walkforward", _run_request(request), output, required=False) as run:
         result = _run_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(result))
         log().info(
@@ -112,7 +112,7 @@ def walkforward(
             result=str(result.result_path),
         )
         _print_result(result)
-        typer.echo(f"run {run.id} (tradd runs show {run.id})")
+        typer.echo(run.describe())
         if result.interrupted:
             raise typer.Exit(EXIT_INTERRUPTED)
 

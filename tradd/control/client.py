@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def call(path: Path, cmd: str, args: dict[str, Any] | None, timeout: float) -> d
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(str(path))
+            _connect(sock, path, time.monotonic() + timeout)
             sock.sendall(encode_request(cmd, args))
             data = _read_line(sock)
     except FileNotFoundError:
@@ -101,3 +102,21 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except OSError:  # e.g. /run/tradd is not ours to look into
         return False
+
+
+CONNECT_RETRY_S = 0.01
+
+
+def _connect(sock: socket.socket, path: Path, deadline: float) -> None:
+    """Connect, waiting while the daemon's accept queue is full.
+
+    A Unix socket whose backlog is full refuses at once with EAGAIN (TCP would wait), as
+    during a burst of connections; that is a busy daemon, not an absent one."""
+    while True:
+        try:
+            sock.connect(str(path))
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError from None
+            time.sleep(CONNECT_RETRY_S)

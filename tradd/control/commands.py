@@ -8,11 +8,11 @@ interleaved). Read-only commands (status, health, events) always run, and so doe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tradd.control.entry_args import entry_problem
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
@@ -233,32 +233,17 @@ class Enter(StrategyCommand):
     )
     timeout = 15.0
     """Seconds the worker has to answer (its loop has 10, the IB send included)."""
-    limits: ClassVar[Mapping[str, float]] = MappingProxyType({"quantity": 1e8, "value": 1e11})
-    """Largest amounts taken: guards against nonsense, not risk limits (the worker's are)."""
 
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The checks of tradd.control.entry_args (the worker's too); the symbol is checked
+        against the strategy's in `execute`."""
         out = super().validate(args)
-        for key in ("symbol", "side"):
-            if not isinstance(out.get(key), str) or not out[key]:
-                raise _bad(f"enter: {key} must be given as text, got {out.get(key)!r}")
-        if out["side"] not in ("BUY", "SELL"):
-            raise _bad(f"enter: side must be BUY or SELL, got {out['side']!r}")
-        given = [k for k in ("value", "quantity") if out.get(k) is not None]
-        if len(given) != 1:
-            raise _bad(f"enter: give exactly one of value or quantity, got {given or 'neither'}")
-        name, amount = given[0], out[given[0]]
-        usable = isinstance(amount, int | float) and not isinstance(amount, bool)
-        if not usable or not 0 < amount <= self.limits[name]:  # NaN, inf, 10**400 fail here
-            raise _bad(f"enter: {name} must be a positive number up to "
-                       f"{self.limits[name]:g}, got {amount!r}")  # fmt: skip
-        if name == "quantity" and amount != math.floor(amount):
-            raise _bad(f"enter: quantity must be whole shares, got {amount!r}")
-        by = out.setdefault("requested_by", "tradctl")
-        ref = out.get("client_ref")
-        for key, text in (("requested_by", by), ("client_ref", ref)):
-            short = isinstance(text, str) and 0 < len(text) <= 64 and text.isprintable()
-            if text is not None and not short:
-                raise _bad(f"enter: {key} must be 1 to 64 printable characters, got {text!r}")
+        if not isinstance(out.get("symbol"), str) or not out["symbol"]:
+            raise _bad(f"enter: symbol must be given as text, got {out.get('symbol')!r}")
+        out.setdefault("requested_by", "tradctl")
+        problem = entry_problem(out)
+        if problem is not None:
+            raise _bad(f"enter: {problem}")
         return out
 
     async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
@@ -273,8 +258,8 @@ class Enter(StrategyCommand):
                     "value": None, "limit": None}  # fmt: skip
             return {"status": "blocked", "strategy": worker.name, "symbol": args["symbol"],
                     "side": args["side"], "reason": reason, "rules": [rule]}  # fmt: skip
-        if getattr(daemon, "stopping", False) or worker.state is not WorkerState.RUNNING:
-            state = "stopping" if getattr(daemon, "stopping", False) else str(worker.state)
+        if daemon.stopping or worker.state is not WorkerState.RUNNING:
+            state = "stopping" if daemon.stopping else str(worker.state)
             raise ProtocolError(ErrorCode.UNAVAILABLE, f"{worker.name} is {state}, not RUNNING")
         forward = {k: v for k, v in args.items() if k != "strategy" and v is not None}
         try:

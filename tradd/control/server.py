@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger("tradd.control")
 
 
+BACKLOG = 512
+"""Connections the kernel queues before the loop accepts them: a burst of clients (a
+script polling, a flatten from every terminal) must not be refused while the loop works."""
+
+
 class ControlServer:
     def __init__(
         self, daemon: Supervisor, path: Path, policy: PeerPolicy, max_request: int
@@ -44,7 +49,7 @@ class ControlServer:
             self.path.unlink()  # left by a daemon that died
         try:
             self._server = await asyncio.start_unix_server(
-                self._client, str(self.path), limit=self.max_request + 1
+                self._client, str(self.path), limit=self.max_request + 1, backlog=BACKLOG
             )
         except OSError as exc:
             raise ConfigError(f"control.socket {self.path}: cannot listen: {exc}") from None

@@ -13,7 +13,9 @@
     tradctl alerts list [--limit N]     recent alerts and their delivery state
     tradctl enter STRATEGY SYMBOL BUY|SELL (--quantity N | --value X) [--client-ref R]
                                         a market order through the strategy's worker:
-                                        risk-checked, persisted, then owned by the strategy
+                                        risk-checked, persisted, then owned by the strategy;
+                                        SELL may open or flip to a short (the risk gate
+                                        decides, as for the strategy's own orders)
 
 Exit codes: 0 done (enter: executed, i.e. sent; the fill follows); 1 the daemon refused or
 the command failed (enter: blocked by the trading or risk gate, or refused); 2 usage; 3 the
@@ -30,10 +32,12 @@ import json
 import math
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tradd.control.client import Unreachable, call, environment, find_socket
+from tradd.control.entry_args import SIDES, amount_problem, text_problem
 from tradd.control.render import RENDERERS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_DONE = 0, 1, 2, 3, 4
@@ -69,17 +73,22 @@ def parser() -> argparse.ArgumentParser:
     enter = sub.add_parser(
         "enter",
         description="A market order through STRATEGY's worker: trading gate, risk gate, "
-        "ledger, IB; the strategy then owns the position. Exit 0: executed (sent; the fill "
+        "ledger, IB; the strategy then owns the position. SELL is not only an exit: with "
+        "no position it opens a short, and one larger than a long flips it short (allowed "
+        "when the strategy's risk rules allow it). Exit 0: executed (sent; the fill "
         "follows); 1: blocked by a gate, or refused (the reason is printed).",
     )
     enter.add_argument("strategy")
     enter.add_argument("symbol", type=str.upper)
-    enter.add_argument("side", type=str.upper, choices=("BUY", "SELL"))
+    enter.add_argument("side", type=str.upper, choices=SIDES,
+                       help="BUY, or SELL (may open or flip to a short)")  # fmt: skip
     amount = enter.add_mutually_exclusive_group(required=True)
-    amount.add_argument("--quantity", type=positive, help="whole shares")
-    amount.add_argument("--value", type=positive, help="money: floor(value / last price) shares")
-    enter.add_argument("--client-ref", help="repeat-safe id: the same ref is placed once "
-                       "(default: a new one, printed if the outcome is unknown)")  # fmt: skip
+    amount.add_argument("--quantity", type=entry_amount("quantity"), help="whole shares")
+    amount.add_argument("--value", type=entry_amount("value"),
+                        help="money: floor(value / last price) shares")  # fmt: skip
+    enter.add_argument("--client-ref", type=entry_text,
+                       help="repeat-safe id: the same ref is placed once (default: a new "
+                       "one, printed if the outcome is unknown)")  # fmt: skip
     enter.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                        help="print the raw JSON reply")  # fmt: skip
     flatten = sub.add_parser("flatten")
@@ -89,15 +98,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def positive(text: str) -> float:
-    """An amount for `enter` (NaN and inf would reach the daemon as null)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+def entry_amount(name: str) -> Callable[[str], float]:
+    """The argument type of `enter --NAME`: checked as the daemon checks it, before any
+    connection (NaN and inf would reach the daemon as null)."""
+
+    def parse(text: str) -> float:
+        try:
+            amount = float(text)
+        except ValueError:
+            amount = math.nan
+        problem = amount_problem(name, amount)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+        return amount
+
+    return parse
+
+
+def entry_text(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+    return text
 
 
 def request_args(ns: argparse.Namespace) -> dict[str, Any]:

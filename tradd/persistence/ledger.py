@@ -302,6 +302,15 @@ class Ledger:
     def risk_decisions(self, since: datetime | None = None) -> list[RiskDecisionRecord]:
         return self._timeline(RiskDecision, RiskDecisionRecord, since)
 
+    def latest_order_decision(
+        self, reason_suffix: str, since: datetime
+    ) -> RiskDecisionRecord | None:
+        """The newest decision since `since` that let an order through, its reason ending
+        with `reason_suffix` (an operator entry's client_ref: tradd.worker.entry)."""
+        start = self._aware("since", since)
+        with read_transaction(self._sessions) as session:
+            return reports_sql.latest_order_decision(session, self._strategy, reason_suffix, start)
+
     def record_connection_event(
         self, kind: str, message: str, code: int | None = None, at: datetime | None = None
     ) -> None:

@@ -15,8 +15,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
-from tradd.persistence.models import Fill, PositionSnapshot, PositionSnapshotRow, StrategyState
-from tradd.persistence.records import PositionRow, PositionSnapshotRecord, StrategyStateRecord
+from tradd.persistence.models import (
+    Fill,
+    PositionSnapshot,
+    PositionSnapshotRow,
+    RiskDecision,
+    StrategyState,
+)
+from tradd.persistence.records import (
+    PositionRow,
+    PositionSnapshotRecord,
+    RiskDecisionRecord,
+    StrategyStateRecord,
+)
 from tradd.persistence.transactions import chunked, dialect_insert
 
 if TYPE_CHECKING:
@@ -91,6 +102,27 @@ def timeline(
         stmt = stmt.where(entity.at >= since)
     rows = session.execute(stmt.order_by(entity.at, entity.id))
     return [record_type(**row._mapping) for row in rows]
+
+
+def latest_order_decision(
+    session: Session, strategy: str, reason_suffix: str, since: datetime
+) -> RiskDecisionRecord | None:
+    """The newest decision since `since` that let an order through (only those have an
+    order_ref: they commit with their orders) and whose reason ends with `reason_suffix`.
+    Filtered in SQL, the (strategy, at) index bounding the scan; LIKE only narrows (SQLite's
+    ignores ASCII case), the exact suffix is compared here."""
+    columns = [getattr(RiskDecision, f.name) for f in fields(RiskDecisionRecord)]
+    stmt = (
+        select(*columns)
+        .where(RiskDecision.strategy == strategy, RiskDecision.at >= since)
+        .where(RiskDecision.order_ref.is_not(None))
+        .where(RiskDecision.reason.endswith(reason_suffix, autoescape=True))
+        .order_by(RiskDecision.at.desc(), RiskDecision.id.desc())
+    )
+    for row in session.execute(stmt):
+        if row.reason.endswith(reason_suffix):
+            return RiskDecisionRecord(**row._mapping)
+    return None
 
 
 def load_state(session: Session, strategy: str) -> StrategyStateRecord | None:

@@ -37,11 +37,15 @@ class WorkerView:
 def view_dict(view: WorkerView, config: StrategySettings | None = None) -> dict[str, Any]:
     """A view for the wire (`status`): the supervisor's facts, what the strategy runs
     (`strategy_class`, its configured dotted path) on which `symbols` (what `enter`, and so
-    `tradd scan --execute`, may trade through it), and the worker's latest snapshot."""
+    `tradd scan --execute`, may trade through it) with which `params` (those the config
+    sets; `params_file` adds more) on which `bar`, and the worker's latest snapshot."""
     return {
         "name": view.name,
         "strategy_class": config.strategy if config is not None else None,
         "symbols": list(config.symbols) if config is not None else [],
+        "params": dict(config.params) if config is not None else {},
+        "params_file": str(config.params_file) if config and config.params_file else None,
+        "bar": config.bar if config is not None else None,
         "state": view.state,
         "pid": view.pid,
         "restarts": view.restarts,

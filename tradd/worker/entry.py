@@ -11,12 +11,14 @@ Sizing: `quantity` whole shares, or `value` / the latest price rounded down to w
 valued at that latest price (what the risk rules measure).
 
 `client_ref` makes a request safe to repeat: the same ref again returns the first reply and
-places nothing. This process remembers its refs' replies; the ref is also written into the
-persisted risk decision's reason, so a ref a restarted worker has not seen is looked up
-there (`LOOKBACK`) and refused as used: the retry a timeout invites, after the supervisor
-restarted a hung worker, must not place the entry again. Only outcomes are remembered
-(executed, blocked, and a send that failed half-way); an error that placed nothing (no
-price yet, not connected) may be retried with the same ref.
+places nothing. Only replies after which an order may exist are remembered (executed; a
+send that failed half-way; an internal error once the order was persisted). A reply that
+placed nothing (blocked by a gate, e.g. paused or over a limit; no price yet; not
+connected) is not: the same ref may be asked again, and `tradd scan --execute --from-run`
+(ref `<run>:<symbol>`) retries it. The ref is also written into the persisted risk
+decision's reason, so a ref a restarted worker has not seen is looked up there (`LOOKBACK`;
+only decisions that let an order through count) and refused as used: the retry a timeout
+invites, after the supervisor restarted a hung worker, must not place the entry again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from tradd.control.entry_args import entry_problem
 from tradd.errors import TemporaryError
 from tradd.ib.orders import Accepted, OrderIntent
 from tradd.ib.types import Side
@@ -37,14 +40,13 @@ from tradd.risk.rules import whole_shares
 from tradd.worker.channel import CommandError
 
 if TYPE_CHECKING:
+    from tradd.persistence.records import RiskDecisionRecord
     from tradd.worker.engine import WorkerEngine
 
 log = structlog.get_logger("tradd.worker.entry")
 REMEMBERED = 1000
 """client_refs a worker remembers (the oldest are forgotten: a worker must not grow)."""
-TEXT_MAX = 64
-LIMITS = {"quantity": 1e8, "value": 1e11}
-"""Largest amounts taken (nonsense guards, not risk limits; as tradd.control.commands.Enter)."""
+Outcome = dict[str, Any] | CommandError
 LOOKBACK = timedelta(days=7)
 """How far back the ledger is searched for a client_ref this process has not seen."""
 
@@ -65,40 +67,22 @@ class EntryRequest:
 
 
 def parse_entry(args: dict[str, Any], symbols: tuple[str, ...]) -> EntryRequest:
-    """The channel's arguments, checked again here: the worker's socket is its own door."""
-    symbol, side = args.get("symbol"), args.get("side")
+    """The channel's arguments, checked again here (the daemon's checks, from
+    tradd.control.entry_args): the worker's socket is its own door."""
+    symbol = args.get("symbol")
     if symbol not in symbols:
         raise CommandError(
             "bad_argument", f"symbol {symbol!r}: not traded by this strategy ({', '.join(symbols)})"
         )
-    if side not in ("BUY", "SELL"):
-        raise CommandError("bad_argument", f"side {side!r}: BUY or SELL")
-    quantity, value = _amount(args, "quantity"), _amount(args, "value")
-    if (quantity is None) == (value is None):
-        raise CommandError("bad_argument", "give exactly one of quantity or value")
-    by, ref = args.get("requested_by") or "operator", args.get("client_ref")
-    for name, text in (("requested_by", by), ("client_ref", ref)):
-        if text is not None and not _short_text(text):
-            raise CommandError(
-                "bad_argument", f"{name} {text!r}: 1 to {TEXT_MAX} printable characters"
-            )
-    return EntryRequest(str(symbol), str(side), quantity, value, str(by), ref)
-
-
-def _amount(args: dict[str, Any], name: str) -> float | None:
-    amount = args.get(name)
-    if amount is None:
-        return None
-    ok = isinstance(amount, int | float) and not isinstance(amount, bool)
-    if not ok or not 0 < amount <= LIMITS[name]:  # NaN, inf and huge ints fail here
-        raise CommandError("bad_argument", f"{name} {amount!r}: a positive number")
-    if name == "quantity" and amount != math.floor(amount):
-        raise CommandError("bad_argument", f"quantity {amount!r}: whole shares")
-    return float(amount)
-
-
-def _short_text(text: object) -> bool:
-    return isinstance(text, str) and 0 < len(text) <= TEXT_MAX and text.isprintable()
+    problem = entry_problem(args)
+    if problem is not None:
+        raise CommandError("bad_argument", problem)
+    quantity, value = args.get("quantity"), args.get("value")
+    return EntryRequest(
+        str(symbol), str(args["side"]), None if quantity is None else float(quantity),
+        None if value is None else float(value), args.get("requested_by") or "operator",
+        args.get("client_ref"),
+    )  # fmt: skip
 
 
 def ref_note(requested_by: str, client_ref: str | None) -> str:
@@ -118,7 +102,7 @@ class Entries:
         self, engine: WorkerEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
         self._engine, self._clock = engine, clock
-        self._done: dict[str, tuple[tuple[object, ...], dict[str, Any] | CommandError]] = {}
+        self._done: dict[str, tuple[tuple[object, ...], Outcome]] = {}
 
     def enter(self, args: dict[str, Any]) -> dict[str, Any]:
         request = parse_entry(args, self._engine.strategy.symbols)
@@ -132,41 +116,57 @@ class Entries:
             if key != request.key:
                 raise CommandError("conflict", f"client_ref {ref!r} was used for another entry")
         else:
-            outcome = self._outcome(request)
-            if ref is not None:
+            outcome, order_may_exist = self._outcome(request)
+            if ref is not None and order_may_exist:
                 self._remember(ref, request.key, outcome)
         if isinstance(outcome, CommandError):
             raise outcome
         return dict(outcome)
 
     def _earlier(self, ref: str) -> CommandError | None:
-        """The refusal for a ref an earlier worker process used (its decision names it)."""
-        tail = _ref_tag(ref)
+        """The refusal for a ref an earlier worker process placed an order with (its
+        decision names it); a ref whose decisions all refused may be used again."""
         try:
-            decisions = self._engine.ledger.risk_decisions(self._clock() - LOOKBACK)
+            found = self._order_decision(ref)
         except TemporaryError as exc:
             raise CommandError("unavailable", f"client_ref {ref!r} not checked: {exc}") from None
-        found = next((d for d in reversed(decisions) if d.reason.endswith(tail)), None)
         if found is None:
             return None
-        order = f", order {found.order_ref}" if found.order_ref else ""
         return CommandError(
             "conflict",
             f"client_ref {ref!r} was used before this worker restarted ({found.action} "
-            f"{found.side} {found.requested_qty or 0:g} {found.symbol}{order}): not placed "
+            f"{found.side} {found.requested_qty or 0:g} {found.symbol}, order "
+            f"{found.order_ref}): not placed "
             "again; see `tradctl status`",
         )
 
-    def _outcome(self, request: EntryRequest) -> dict[str, Any] | CommandError:
-        """The reply, or the error that is the reply once the order may have gone out."""
+    def _order_decision(self, ref: str) -> RiskDecisionRecord | None:
+        return self._engine.ledger.latest_order_decision(_ref_tag(ref), self._clock() - LOOKBACK)
+
+    def _outcome(self, request: EntryRequest) -> tuple[Outcome, bool]:
+        """The reply (or the error that is the reply once the order may have gone out), and
+        whether an order may exist after it: only then is it remembered by client_ref."""
         quantity, price = self._size(request)  # raises: nothing placed, nothing remembered
         try:
-            return self._place(request, quantity, price)
-        except CommandError as exc:
-            return exc
-        except Exception as exc:  # maybe after the ledger commit: remembered, never re-sent
+            reply = self._place(request, quantity, price)
+        except CommandError as exc:  # the send failed half-way: maybe sent
+            return exc, True
+        except Exception as exc:
             log.exception("operator entry failed", symbol=request.symbol)
-            return CommandError("internal", f"enter: {exc!r}; the order may have been placed")
+            return self._failed(request, exc)
+        return reply, reply["status"] == "executed"
+
+    def _failed(self, request: EntryRequest, exc: Exception) -> tuple[CommandError, bool]:
+        """An unexpected error: an order may exist once its decision is persisted (they
+        commit together, and nothing is sent before), else nothing was placed."""
+        ref = request.client_ref
+        try:
+            persisted = ref is None or self._order_decision(ref) is not None
+        except Exception:  # the ledger may be what failed: assume the order exists
+            persisted = True
+        if not persisted:
+            return CommandError("internal", f"enter: {exc!r}; nothing placed"), False
+        return CommandError("internal", f"enter: {exc!r}; the order may have been placed"), True
 
     def _size(self, request: EntryRequest) -> tuple[float, float]:
         """Shares and the price valuing them; errors here placed nothing (not remembered)."""
@@ -227,9 +227,7 @@ class Entries:
         return {"status": "executed", **head, "quantity": quantity, "price": price,
                 "value": quantity * price, "order_ref": ref}  # fmt: skip
 
-    def _remember(
-        self, ref: str, key: tuple[object, ...], outcome: dict[str, Any] | CommandError
-    ) -> None:
+    def _remember(self, ref: str, key: tuple[object, ...], outcome: Outcome) -> None:
         self._done[ref] = (key, outcome)
         while len(self._done) > REMEMBERED:
             del self._done[next(iter(self._done))]

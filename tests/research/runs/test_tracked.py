@@ -152,3 +152,55 @@ def test_a_url_password_not_in_the_settings_is_kept_out_too(store: CountingStore
         "RuntimeError: cannot open storage postgresql+psycopg://optuna:***@db.example:5432/"
         "studies (or sqlite:///x.db)"
     )
+
+
+def unreachable() -> Settings:
+    """A database nobody listens on (a closed loopback port): connecting is refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://tradd:{PASSWORD}@127.0.0.1:{port}/tradd?connect_timeout=2"
+    return Settings(database={"url": SecretStr(url)})  # type: ignore[arg-type]
+
+
+def test_research_goes_on_unrecorded_when_the_database_is_unreachable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    done = []
+    with tracked_run(unreachable(), "optimize", {}, None, required=False) as run:
+        run.progress(1, 2)
+        run.complete({"best": 1})
+        done.append(True)
+    assert done and not run.recorded and "not recorded" in run.describe()
+    assert PASSWORD not in capsys.readouterr().err
+
+
+def test_a_required_run_fails_when_the_database_is_unreachable() -> None:
+    with pytest.raises(Exception), tracked_run(unreachable(), "scan", {}, None):  # noqa: B017
+        pytest.fail("the block must not run")
+
+
+def test_an_optional_run_starts_only_once_under_way(store: CountingStore) -> None:
+    """A command refused at once (a typo, missing data) leaves no run behind; one that got
+    going is recorded, even when it then fails."""
+    with (
+        pytest.raises(DataError),
+        tracked_run(settings(), "optimize", {}, None, store=store, required=False),
+    ):
+        raise DataError("no data for NOPE")
+    assert store.list() == []
+    with (
+        pytest.raises(DataError),
+        tracked_run(settings(), "optimize", {}, None, store=store, required=False) as run,
+    ):
+        run.progress(0, 4)
+        raise DataError("the disk filled up")
+    assert only_run(store).status == "failed" and only_run(store).progress_total == 4
+
+
+def test_an_optional_run_that_ends_at_once_is_still_recorded(store: CountingStore) -> None:
+    with tracked_run(settings(), "walkforward", {}, None, store=store, required=False) as run:
+        run.complete({"windows": 0})
+    assert only_run(store).status == "complete" and run.recorded

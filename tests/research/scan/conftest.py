@@ -47,16 +47,54 @@ def tradd(
     return run
 
 
+class Refs:
+    """A worker's client_ref memory, as tradd.worker.entry.Entries keeps it: a ref seen
+    before with the same arguments gets its first reply again (nothing placed), with other
+    arguments `conflict`. Only replies after which an order exists are remembered
+    (executed); one that placed nothing (blocked, an error) is not, so the same ref may be
+    asked again."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[tuple[object, ...], dict[str, Any]]] = {}
+
+    def enter(self, args: dict[str, Any], fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        ref = args.get("client_ref")
+        key = (args["symbol"], args["side"], args.get("quantity"), args.get("value"))
+        if ref in self.seen:
+            first, reply = self.seen[ref]
+            if first != key:
+                message = f"s: client_ref {ref!r} was used for another entry"
+                return {"ok": False, "error": {"code": "conflict", "message": message}}
+            return reply
+        reply = fresh()
+        if ref is not None and (reply.get("result") or {}).get("status") == "executed":
+            self.seen[ref] = (key, reply)
+        return reply
+
+
+def executed(args: dict[str, Any], order_ref: str) -> dict[str, Any]:
+    """A worker's reply to an entry it placed: whole shares of `value` at 100."""
+    quantity = args["value"] // 100.0
+    return {"ok": True, "result": {
+        "status": "executed", "strategy": args["strategy"], "symbol": args["symbol"],
+        "side": "BUY", "quantity": quantity, "price": 100.0, "value": quantity * 100.0,
+        "order_ref": order_ref}}  # fmt: skip
+
+
 class FakeDaemon:
-    """A control socket answering `status` with `fleet` and `enter` with `answers[symbol]`
-    ("lost": the connection is closed unanswered, as when the daemon times out on it;
-    default: executed). Every request is kept in `requests`."""
+    """A control socket answering `status` with `fleet` (`status_replies`: only that many
+    times, then closing unanswered, as a daemon that went away) and `enter` with
+    `answers[symbol]` ("lost": placed, but the connection is closed unanswered, as when
+    the daemon times out on it; default: executed), remembering refs as a worker does
+    (`Refs`). Every request is kept in `requests`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fleet: list[dict[str, Any]] = []
         self.answers: dict[str, Any] = {}
+        self.status_replies: int | None = None
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.refs = Refs()
         daemon = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -72,18 +110,16 @@ class FakeDaemon:
 
     def reply(self, cmd: str, args: dict[str, Any]) -> dict[str, Any] | None:
         if cmd == "status":
+            asked = sum(1 for c, _ in self.requests if c == "status")
+            if self.status_replies is not None and asked > self.status_replies:
+                return None
             return {"ok": True, "result": {"strategies": self.fleet}}
         answer = self.answers.get(args["symbol"], "executed")
-        if answer == "lost":
-            return None
-        if answer != "executed":
-            return answer  # type: ignore[no-any-return]
-        count = len(self.entries())
-        quantity = args["value"] // 100.0
-        return {"ok": True, "result": {
-            "status": "executed", "strategy": args["strategy"], "symbol": args["symbol"],
-            "side": "BUY", "quantity": quantity, "price": 100.0, "value": quantity * 100.0,
-            "order_ref": f"{args['strategy']}-{count}"}}  # fmt: skip
+        order_ref = f"{args['strategy']}-{len(self.entries())}"
+        reply = self.refs.enter(
+            args, lambda: executed(args, order_ref) if answer in ("executed", "lost") else answer
+        )
+        return None if answer == "lost" else reply
 
     def entries(self) -> list[dict[str, Any]]:
         return [args for cmd, args in self.requests if cmd == "enter"]

@@ -12,3 +12,20 @@ class KillsItsProcess(Strategy):
 
     def next(self) -> None:
         os._exit(9)
+
+
+class TakesAProfit(Strategy):
+    """Buys on its first bar and sells at the first close above what it paid, if that comes
+    within `hold` bars: one winning trade wherever the price rises soon after the entry.
+    Live it never acts: a worker calls `next` only after its warm-up bars (more than
+    `hold`), so never on the first bar, and a position it is given is left alone."""
+
+    params = (("hold", 20),)
+
+    def next(self) -> None:
+        if len(self) == 1:
+            self.buy()
+        elif (
+            self.position and len(self) <= self.p.hold and self.data.close[0] > self.position.price
+        ):
+            self.close()

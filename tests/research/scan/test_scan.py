@@ -69,6 +69,11 @@ def test_every_symbol_and_strategy_is_a_row_and_a_missing_symbol_fails_alone(
                                  "strategies": 2}  # fmt: skip
     assert summary["best"]["NOPE"] is None
     assert summary["best"]["GOOG"]["strategy"] == document["best"]["GOOG"]
+    top = next(r for r in rows if r["symbol"] == "GOOG" and r["rank"] == 1)
+    metrics = ("composite_score", "total_return", "sharpe", "max_drawdown", "win_rate",
+               "total_trades")  # fmt: skip
+    assert {k: summary["best"]["GOOG"][k] for k in metrics} == {k: top[k] for k in metrics}
+    assert summary["best"]["GOOG"]["params"] == {} and summary["bar"] == "1d"  # the setup
 
 
 def test_a_row_has_the_numbers_of_a_plain_backtest_with_default_params(

@@ -96,3 +96,19 @@ def test_programmatic_run_reports_progress_and_writes_the_report(tmp_path: Path)
     for window in document["windows"]:
         growth *= 1 + window["oos_return"] / 100
     assert final == pytest.approx(50_000 * growth, rel=1e-6)
+
+
+def test_the_default_range_is_the_days_every_symbol_has() -> None:
+    """ORCL from 1995 and GOOG from 2004: without dates, windows start when both trade."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from tradd.research.walkforward.runner import _date_range
+
+    bars = [SimpleNamespace(first=datetime(1995, 1, 3), last=datetime(2014, 12, 31)),
+            SimpleNamespace(first=datetime(2004, 8, 19), last=datetime(2013, 3, 1))]  # fmt: skip
+    inputs = replace(request(Path("out")).inputs, start=None, end=None)
+    loaded = SimpleNamespace(bars=bars)
+    assert _date_range(inputs, loaded) == (date(2004, 8, 19), date(2013, 3, 1))  # type: ignore[arg-type]
+    given = replace(inputs, start=date(2006, 1, 1))
+    assert _date_range(given, loaded)[0] == date(2006, 1, 1)  # type: ignore[arg-type]

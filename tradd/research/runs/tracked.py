@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,23 +49,54 @@ class RunHandle:
 
     def __init__(
         self,
-        store: RunStore,
+        store: RunStore | Callable[[], tuple[RunStore, str]],
         run_id: str,
         monotonic: Callable[[], float],
         interval: float = PROGRESS_INTERVAL_S,
     ) -> None:
-        self._store, self._id = store, run_id
+        """`store` is the store the run was started in, or (lazy) the function that
+        starts it there, called on the first progress or at a clean end."""
+        self._opener = None if isinstance(store, RunStore) else store
+        self._store = store if isinstance(store, RunStore) else UnrecordedStore()
+        self._id = run_id
         self._monotonic, self._interval = monotonic, interval
         self._last_write: float | None = None
         self._pending: tuple[int, int | None] | None = None
         self.summary: dict[str, Any] | None = None
 
     @property
+    def started(self) -> bool:
+        """Whether the run exists (a lazy one: once the command got under way)."""
+        return self._opener is None
+
+    def start(self) -> None:
+        if self._opener is not None:
+            opener, self._opener = self._opener, None
+            self._store, self._id = opener()
+
+    @property
+    def store(self) -> RunStore:
+        return self._store
+
+    @property
     def id(self) -> str:
+        self.start()
         return self._id
+
+    @property
+    def recorded(self) -> bool:
+        """False when the database could not be reached (`tracked_run(required=False)`)."""
+        return self._id != UNRECORDED
+
+    def describe(self) -> str:
+        """The line a command prints about its run."""
+        if not self.recorded:
+            return "run not recorded (the database could not be reached; see the log)"
+        return f"run {self._id} (tradd runs show {self._id})"
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Record progress; written now if the last write is `interval` old, else later."""
+        self.start()
         self._pending = (done, total if total is not None else self._total_of_pending())
         now = self._monotonic()
         if self._last_write is None or now - self._last_write >= self._interval:
@@ -99,47 +130,88 @@ def tracked_run(
     store: RunStore | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     interval: float = PROGRESS_INTERVAL_S,
+    required: bool = True,
 ) -> Iterator[RunHandle]:
     """A run in the database of `settings` (the daemon's) for the duration of the block.
 
     `store` replaces the settings' database (tests); `total` is the progress total if
     known up front. Leaving the block normally marks the run complete with the summary
-    given to `complete` (if any).
+    given to `complete` (if any). With `required=False` the run starts at the first
+    progress report (or a clean end), so a command refused before it got under way (a bad
+    argument, missing data) records nothing and never touches the database, and a database
+    that cannot be reached does not stop the research: the block runs unrecorded
+    (`handle.recorded` is False) and a warning says why. A scan requires its run:
+    `--execute` keys its orders on the id.
     """
-    engine = None
-    if store is None:
-        from tradd.persistence.db import open_database
+    with ExitStack() as stack:
 
-        engine, sessions = open_database(settings.database_url())
-        store = RunStore(sessions, utc_now)
-    try:
-        run_id = store.start(kind, request, output, total)
-        handle = RunHandle(store, run_id, monotonic, interval)
-        yield from _supervise(store, handle, settings)
-    finally:
-        if engine is not None:
-            engine.dispose()
+        def start_run() -> tuple[RunStore, str]:
+            opened = store
+            try:
+                if opened is None:
+                    from tradd.research.runs.open import open_run_store
+
+                    opened = stack.enter_context(open_run_store(settings))
+                return opened, opened.start(kind, request, output, total)
+            except (TraddError, SQLAlchemyError) as exc:
+                if required:
+                    raise
+                log.warning("research run not recorded", kind=kind,
+                            error=error_text(exc, secret_values(settings)))  # fmt: skip
+                return UnrecordedStore(), UNRECORDED
+
+        if required:
+            handle = RunHandle(*start_run(), monotonic, interval)
+        else:  # started once under way: a command refused at once leaves no run behind
+            handle = RunHandle(start_run, UNRECORDED, monotonic, interval)
+        yield from _supervise(handle, settings)
 
 
-def _supervise(store: RunStore, handle: RunHandle, settings: Settings) -> Iterator[RunHandle]:
+UNRECORDED = "unrecorded"
+
+
+class UnrecordedStore(RunStore):
+    """Stands in when the run could not be recorded: every write is a no-op."""
+
+    def __init__(self) -> None:  # no database
+        pass
+
+    def progress(self, run_id: str, done: int, total: int | None = None) -> None:
+        pass
+
+    def finish(
+        self,
+        run_id: str,
+        status: str,
+        summary: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        pass
+
+
+def _supervise(handle: RunHandle, settings: Settings) -> Iterator[RunHandle]:
     try:
         yield handle
     except KeyboardInterrupt:
-        _end(store, handle, "interrupted", "interrupted (Ctrl-C)")
+        _end(handle, "interrupted", "interrupted (Ctrl-C)")
         raise
     except BaseException as exc:
         if _exit_code(exc) in (0, None):
-            _end(store, handle, "complete", None)
+            _end(handle, "complete", None)
         elif _exit_code(exc) == EXIT_INTERRUPTED:  # the command stopped on Ctrl-C itself
-            _end(store, handle, "interrupted", "interrupted (Ctrl-C)")
+            _end(handle, "interrupted", "interrupted (Ctrl-C)")
         else:
-            _end(store, handle, "failed", error_text(exc, secret_values(settings)))
+            _end(handle, "failed", error_text(exc, secret_values(settings)))
         raise
-    _end(store, handle, "complete", None)
+    _end(handle, "complete", None)
 
 
-def _end(store: RunStore, handle: RunHandle, status: str, error: str | None) -> None:
+def _end(handle: RunHandle, status: str, error: str | None) -> None:
+    if not handle.started and status != "complete":
+        return  # refused before it got under way: nothing to record
+    handle.start()
     handle.flush()
+    store = handle.store
     _quietly(lambda: store.finish(handle.id, status, handle.summary, error), handle.id, status)
 
 

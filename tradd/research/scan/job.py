@@ -4,16 +4,16 @@ daemon link, the stored scan behind `--from-run`, and recording what `--execute`
 Execution results go to DIR/execution.json and into the scan run's summary
 (`summary["execution"]`, the latest), so `tradd runs show` tells what a scan led to.
 `summary["entries"]` keeps, per symbol over every execution of the run, what was sent
-(position_pct, value) and its outcome: written before the send (status `sending`) and
-after it, it is what makes `--execute --from-run` repeat a request rather than resize it
-(see `tradd.research.scan.execute`).
+(position_pct, value, attempt: the client_ref's) and its outcome: written before the send
+(status `sending`) and after it, it is what makes `--execute --from-run` repeat a request
+whose outcome is unknown rather than resize it (see `tradd.research.scan.execute`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,15 @@ from tradd.control.client import call
 from tradd.errors import TraddError, UsageError
 from tradd.research.runs.open import open_run_store
 from tradd.research.runs.store import RunRecord, RunStore
+from tradd.research.scan.candidates import Candidate, candidates_from_summary
 from tradd.research.scan.execute import (
-    Candidate,
     DaemonCall,
     ExecutionRow,
+    Policy,
     Previous,
-    candidates_from_summary,
     document,
     execute,
+    recorded,
 )
 from tradd.research.scan.plan import ScanPlan, ScanRequest
 
@@ -87,7 +88,11 @@ def stored_scan(settings: Settings, run_id: str, symbols: Sequence[str] | None) 
         raise UsageError(f"--from-run {run_id}: a {run.kind} run, not a scan")
     if run.status != "complete" or run.summary is None:
         raise UsageError(f"--from-run {run_id}: the scan is {run.status}, not complete")
-    return StoredScan(run, candidates_from_summary(run.summary, symbols))
+    bar = run.request.get("bar")  # older summaries lack it; the request always had it
+    candidates = candidates_from_summary(
+        run.summary, symbols, bar if isinstance(bar, str) else None
+    )
+    return StoredScan(run, candidates)
 
 
 def execute_and_record(
@@ -95,7 +100,7 @@ def execute_and_record(
     candidates: Sequence[Candidate],
     link: DaemonCall,
     run_id: str,
-    position_pct: float,
+    policy: Policy,
     output: Path,
 ) -> tuple[list[ExecutionRow], Path]:
     """Send the entries, write DIR/execution.json, add the result to the run's summary."""
@@ -103,20 +108,16 @@ def execute_and_record(
         run = store.get(run_id)
         previous = previous_entries(run.summary if run else None)
 
-        def planned(values: Mapping[str, float]) -> None:
-            sending = {s: {"position_pct": position_pct, "value": v, "status": "sending",
-                           "order_ref": None} for s, v in values.items()}  # fmt: skip
-            _add_to_summary(store, run_id, {}, sending)
+        def planned(sending: Mapping[str, Previous]) -> None:
+            _add_to_summary(store, run_id, {}, {s: asdict(p) for s, p in sending.items()})
 
-        rows = execute(candidates, link, run_id, position_pct, previous, planned)
+        rows = execute(candidates, link, run_id, policy, previous, planned)
         at = datetime.now(UTC).isoformat(timespec="seconds")
-        record = document(rows, run_id, position_pct, at)
+        record = document(rows, run_id, policy, at)
         output.mkdir(parents=True, exist_ok=True)
         path = output / "execution.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
-        sent = {r.symbol: {"position_pct": position_pct, "value": r.requested_value,
-                           "status": r.status, "order_ref": r.order_ref}
-                for r in rows if r.requested_value is not None}  # fmt: skip
+        sent = {s: asdict(p) for s, p in recorded(rows, policy.position_pct).items()}
         try:  # the orders are out: what they did must still be printed, whatever this does
             _add_to_summary(store, run_id, {"execution": record}, sent)
         except (TraddError, SQLAlchemyError) as exc:
@@ -132,7 +133,7 @@ def previous_entries(summary: Mapping[str, Any] | None) -> dict[str, Previous]:
         try:
             found[symbol] = Previous(
                 float(entry["position_pct"]), float(entry["value"]), str(entry["status"]),
-                entry.get("order_ref"),
+                entry.get("order_ref"), int(entry.get("attempt") or 1),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError):
             continue

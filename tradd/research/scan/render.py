@@ -94,8 +94,9 @@ def print_execution(console: Console, rows: Sequence[ExecutionRow], run_id: str)
 
 def _detail(row: ExecutionRow) -> str:
     if row.status == "executed":
-        return f"order {row.order_ref} at ~{_number(row.price, 'g')}"
-    text = row.reason or ""
+        text = f"order {row.order_ref} at ~{_number(row.price, 'g')}"
+    else:
+        text = row.reason or ""
     for rule in row.rules:
         text += f"; {rule.get('rule')} ({rule.get('action')}): {rule.get('message')}"
-    return text
+    return f"{text}; note: {row.note}" if row.note else text

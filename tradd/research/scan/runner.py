@@ -26,6 +26,7 @@ class ScanResult:
     period: Period
     rows: list[ScanRow]
     """Ranked, in symbol order then strategy order."""
+    bar: str | None = None
 
     @property
     def best(self) -> dict[str, ScanRow | None]:
@@ -44,13 +45,13 @@ class ScanResult:
         }
 
     def summary(self) -> dict[str, Any]:
-        """For the run's record: enough to `--execute --from-run` without the files."""
+        """For the run's record: enough to `--execute --from-run` without the files (the
+        best rows' metrics an entry is judged on, and the setup they were tested with:
+        default parameters, `params` {}, on `bar`)."""
         return {
             "period": self.period.as_dict(),
-            "best": {
-                s: ({"strategy": r.strategy, "composite_score": r.composite_score} if r else None)
-                for s, r in self.best.items()
-            },
+            "bar": self.bar,
+            "best": {s: (_best(r) if r else None) for s, r in self.best.items()},
             "counts": {
                 "rows": len(self.rows),
                 "complete": len(self.rows) - len(self.failed),
@@ -59,6 +60,13 @@ class ScanResult:
                 "strategies": len({r.strategy for r in self.rows}),
             },
         }
+
+
+def _best(row: ScanRow) -> dict[str, Any]:
+    return {"strategy": row.strategy, "composite_score": row.composite_score,
+            "total_return": row.total_return, "sharpe": row.sharpe,
+            "max_drawdown": row.max_drawdown, "win_rate": row.win_rate,
+            "total_trades": row.total_trades, "params": {}}  # fmt: skip
 
 
 def build_plan(request: ScanRequest, store: DataStore) -> ScanPlan:
@@ -83,7 +91,7 @@ def run_scan(
 
     run_pool(plan, workers or os.cpu_count() or 1, arrived)
     ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
-    return ScanResult(plan.period, rank_rows(ordered))
+    return ScanResult(plan.period, rank_rows(ordered), plan.bar)
 
 
 def write_outputs(result: ScanResult, run_id: str, output: Path) -> tuple[Path, Path]:

@@ -153,9 +153,10 @@ def _check_request(request: WalkForwardRequest) -> None:
 
 
 def _date_range(inputs: ResearchInputs, loaded: LoadedInputs) -> tuple[date, date]:
-    """The requested range; a missing end is the data's last day, a missing start its first."""
-    first = min(b.first for b in loaded.bars).date()
-    last = max(b.last for b in loaded.bars).date()
+    """The requested range; by default the days every symbol has data for (the latest
+    first day, the earliest last day): a window must cover every symbol."""
+    first = max(b.first for b in loaded.bars).date()
+    last = min(b.last for b in loaded.bars).date()
     return inputs.start or first, inputs.end or last
 
 
