@@ -45,7 +45,7 @@ def configure_logging(
     static = _static_fields(context or {})
     file_handler.setFormatter(_formatter(structlog.processors.JSONRenderer(), static))
     root.addHandler(file_handler)
-    if settings.console if console is None else console:
+    if (settings.console if console is None else console) and sys.stderr is not None:
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setLevel(logging.WARNING)  # the terminal shows problems; the file has it all
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())

@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING
 from daemon import DaemonContext
 
 from tradd.errors import TraddError
+from tradd.stdio import ensure_standard_streams
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -223,6 +224,10 @@ def _daemonized(
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     with context:
+        # python-daemon closes 0/1/2, then opens /dev/null (close-on-exec) onto the same
+        # numbers and dup2s each onto itself, a no-op that keeps the flag: every worker
+        # would start with stdout and stderr closed. Make them inheritable.
+        ensure_standard_streams()
         yield
 
 
@@ -238,6 +243,7 @@ def daemonize(
     the lock. On entry the calling process has exited (status 0) and the body runs in the
     grandchild, a session leader without a terminal, its PID in `pidfile`. On exit the
     file is removed and the lock released. Every descriptor except the lock and
-    `preserve` is closed on entry: open log files and sockets inside the body.
+    `preserve` is closed on entry: open log files and sockets inside the body. Descriptors
+    0/1/2 are /dev/null and inherited by child processes (workers need them).
     """
     return _daemonized(pidfile, working_directory, preserve)

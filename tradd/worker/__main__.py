@@ -15,6 +15,7 @@ from pathlib import Path
 from tradd.config.loader import load_settings
 from tradd.errors import EXIT_USAGE, ConfigError, TraddError
 from tradd.logs import configure_logging
+from tradd.stdio import ensure_standard_streams
 
 SUPERVISOR_ENV = "TRADD_SUPERVISOR_PID"
 """Set by `tradd run`: the worker stops when that process is no longer its parent."""
@@ -30,6 +31,7 @@ def quiet_client_library() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    ensure_standard_streams()  # started with 0/1/2 closed (a detached parent): /dev/null
     parser = argparse.ArgumentParser(prog="python -m tradd.worker", description=__doc__)
     parser.add_argument("--config", type=Path, default=None, help="tradd.toml to read")
     parser.add_argument("--strategy", required=True, help="name of a [[strategies]] entry")
