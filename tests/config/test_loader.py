@@ -104,3 +104,13 @@ def test_config_check_cli_ok(run_cli: RunCli) -> None:
     assert result.code == 0, result.stderr
     assert "config OK" in result.stdout
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_config_check_cli_names_an_unknown_strategy_parameter_and_its_value(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = write(tmp_path, '[[strategies]]\nname = "s1"\nstrategy = "tests.worker.strategies.Scripted"\n'
+                 'symbols = ["GOOG"]\nclient_id = 11\nparams = { scirpt = "1:BUY:10" }\n')  # fmt: skip
+    result = run_cli("config", "check", "--config", str(path))
+    assert result.code == 78
+    assert "strategies.s1.params: scirpt = '1:BUY:10'" in result.stderr, result.stderr

@@ -33,6 +33,25 @@ def test_usage_and_unreachable_exit_codes(tmp_path) -> None:
     assert missing.returncode == 3 and "is tradd running" in missing.stderr
 
 
+EVERY_COMMAND = (["status"], ["health"], ["reload"], ["events", "--since", "2"],
+                 ["start", "s1"], ["stop", "s1"], ["restart", "s1"], ["pause", "s1"],
+                 ["resume", "s1"], ["flatten", "s1"], ["flatten", "--all"],
+                 ["alerts", "test", "--channel", "sms"], ["alerts", "list"],
+                 ["enter", "s1", "GOOG", "BUY", "--quantity", "1"])  # fmt: skip
+
+
+def test_every_command_takes_json_after_it_as_well_as_before(tmp_path, capsys) -> None:
+    from tradd.control.commands import COMMANDS
+    from tradd.control.tradctl import EXIT_UNREACHABLE, main
+
+    assert {argv[0] for argv in EVERY_COMMAND} == set(COMMANDS)
+    missing = ["--socket", str(tmp_path / "none.sock")]
+    for argv in EVERY_COMMAND:
+        for line in ([*missing, *argv, "--json"], [*missing, "--json", *argv]):
+            assert main(line) == EXIT_UNREACHABLE, (line, capsys.readouterr().err)
+    assert main([*missing, "alerts", "--json", "list"]) == EXIT_UNREACHABLE
+
+
 def test_status_table_json_health_and_errors(tmp_path, simulator, sqlite_url, start_daemon) -> None:
     entries = [strategy_entry("s1", params={"script": "1:BUY:10"}),
                strategy_entry("s2", client_id=12, symbols=["ORCL"], enabled=False)]  # fmt: skip
@@ -54,6 +73,8 @@ def test_status_table_json_health_and_errors(tmp_path, simulator, sqlite_url, st
     assert "STOPPED" in by_name["s2"]
     raw = json.loads(tradctl("--socket", sock, "--json", "status").stdout)
     assert raw["ok"] and raw["v"] == 1
+    after = json.loads(tradctl("--socket", sock, "status", "--json").stdout)  # as documented
+    assert after["ok"] and {s["name"] for s in after["result"]["strategies"]} == {"s1", "s2"}
     assert tradctl("--socket", sock, "health").returncode == 0
     refused = tradctl("--socket", sock, "pause", "nope")
     assert refused.returncode == 1 and "[unknown_strategy]" in refused.stderr

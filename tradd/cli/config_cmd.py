@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tradd.config.loader import load_settings, redact_url, resolve_config_path
-from tradd.config.settings import Settings
-from tradd.errors import ConfigError
+from tradd.config.loader import redact_url, resolve_config_path
 
 app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
 
@@ -23,8 +21,9 @@ def check(config: ConfigOption = None) -> None:
     """Validate the config file, environment and .env; list every problem (exit 78)."""
     import os
 
-    settings = load_settings(config)
-    _check_strategies(settings)
+    from tradd.supervisor.configcheck import check_config
+
+    settings = check_config(config)  # what a reload checks too
     where = resolve_config_path(config, os.environ) or "built-in defaults"
     typer.echo(f"config OK: {where}")
     typer.echo(f"  data dir:  {settings.data.dir}")
@@ -40,17 +39,3 @@ def check(config: ConfigOption = None) -> None:
             f"  strategy {s.name}: {s.strategy} on {', '.join(s.symbols)}, "
             f"{s.bar} bars, clientId {s.client_id}{state}"
         )
-
-
-def _check_strategies(settings: Settings) -> None:
-    """Every live strategy's class must import and accept its parameters."""
-    from tradd.worker.strategy import resolve_strategy
-
-    problems = []
-    for strategy in settings.strategies:
-        try:
-            resolve_strategy(strategy)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise ConfigError(f"invalid strategies: {len(problems)} problem(s)", problems)

@@ -17,6 +17,8 @@
                                         SELL may open or flip to a short (the risk gate
                                         decides, as for the strategy's own orders)
 
+Every command takes --json (before or after it): print the daemon's raw JSON reply.
+
 Exit codes: 0 done (enter: executed, i.e. sent; the fill follows); 1 the daemon refused or
 the command failed (enter: blocked by the trading or risk gate, or refused); 2 usage; 3 the
 daemon is unreachable; 4 not flat (flatten), unhealthy (health) or not delivered (alerts
@@ -60,18 +62,21 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds to wait (default 10; 30 for enter; 300 for flatten, stop, restart, reload)",
     )
+    json_too = [json_option()]
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     for name in ("status", "health", "reload"):
-        sub.add_parser(name)
-    events = sub.add_parser("events")
+        sub.add_parser(name, parents=json_too)
+    events = sub.add_parser("events", parents=json_too)
     events.add_argument("--since", type=int, default=0)
     for name in ("stop", "start", "restart", "pause", "resume"):
-        sub.add_parser(name).add_argument("strategy")
-    alerts = sub.add_parser("alerts").add_subparsers(dest="action", required=True)
-    alerts.add_parser("test").add_argument("--channel", choices=("email", "sms", "webhook"))
-    alerts.add_parser("list").add_argument("--limit", type=int, default=20)
+        sub.add_parser(name, parents=json_too).add_argument("strategy")
+    alerts = sub.add_parser("alerts", parents=json_too).add_subparsers(dest="action", required=True)
+    alerts_test = alerts.add_parser("test", parents=json_too)
+    alerts_test.add_argument("--channel", choices=("email", "sms", "webhook"))
+    alerts.add_parser("list", parents=json_too).add_argument("--limit", type=int, default=20)
     enter = sub.add_parser(
         "enter",
+        parents=json_too,
         description="A market order through STRATEGY's worker: trading gate, risk gate, "
         "ledger, IB; the strategy then owns the position. SELL is not only an exit: with "
         "no position it opens a short, and one larger than a long flips it short (allowed "
@@ -89,13 +94,20 @@ def parser() -> argparse.ArgumentParser:
     enter.add_argument("--client-ref", type=entry_text,
                        help="repeat-safe id: the same ref is placed once (default: a new "
                        "one, printed if the outcome is unknown)")  # fmt: skip
-    enter.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                       help="print the raw JSON reply")  # fmt: skip
-    flatten = sub.add_parser("flatten")
+    flatten = sub.add_parser("flatten", parents=json_too)
     target = flatten.add_mutually_exclusive_group(required=True)
     target.add_argument("strategy", nargs="?")
     target.add_argument("--all", action="store_true", help="every strategy, then the account")
     return p
+
+
+def json_option() -> argparse.ArgumentParser:
+    """`--json` after the command too (`tradctl status --json`, as documented), not only
+    before it; absent there, the value given before the command stands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the raw JSON reply")  # fmt: skip
+    return common
 
 
 def entry_amount(name: str) -> Callable[[str], float]:

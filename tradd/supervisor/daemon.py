@@ -25,6 +25,7 @@ from tradd.config.loader import load_settings
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_OK, ConfigError
 from tradd.supervisor import alerting
+from tradd.supervisor.configcheck import check_in_child
 from tradd.supervisor.configfile import ConfigSnapshots
 from tradd.supervisor.flatten import EmergencyOps, Flattener, LibraryEmergency
 from tradd.supervisor.fleet import Fleet, worker_spawn_spec
@@ -206,12 +207,13 @@ class Supervisor:
         snapshot = self.snapshots.write(self.config_path)  # validate exactly what workers read
         try:
             new = load_settings(snapshot, environ=self.options.environ)
+            checked = await check_in_child(snapshot, self.options.cwd, self._worker_env())
+            checked.raise_if_invalid()  # as `tradd config check`: classes and parameters too
         except ConfigError as exc:
-            named = ConfigError(
-                str(exc).replace(str(snapshot), str(self.config_path)), exc.problems
-            )
-            log.error("reload rejected: invalid configuration", problems=exc.problems)
-            self.events.emit("reload_rejected", "warning", str(named), problems=exc.problems)
+            named = _named(exc, snapshot, self.config_path)
+            log.error("reload rejected: invalid configuration", problems=named.problems)
+            self.events.emit("reload_rejected", "warning", f"{named}; nothing changed",
+                             problems=named.problems)  # fmt: skip
             self.notifier.ready(self.status_line())
             raise named from None
         plan = plan_reload(self.settings, new)
@@ -295,3 +297,9 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGTERM, self.request_stop)
         loop.add_signal_handler(signal.SIGINT, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+
+def _named(error: ConfigError, snapshot: Path, config: Path) -> ConfigError:
+    """The error as the operator wrote the file: the config's path, not the snapshot's."""
+    problems = [p.replace(str(snapshot), str(config)) for p in error.problems]
+    return ConfigError(str(error).replace(str(snapshot), str(config)), problems)

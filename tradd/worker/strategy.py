@@ -18,7 +18,13 @@ import backtrader as bt
 
 from tradd.config.live import StrategySettings
 from tradd.errors import ConfigError, StrategyError, TraddError, UsageError
-from tradd.strategy_loader import check_param_names, full_params, invalid_reason, load_strategy
+from tradd.strategy_loader import (
+    check_param_names,
+    full_params,
+    invalid_reason,
+    load_strategy,
+    param_defaults,
+)
 
 
 def resolve_strategy(settings: StrategySettings) -> tuple[type[bt.Strategy], dict[str, Any]]:
@@ -32,7 +38,9 @@ def resolve_strategy(settings: StrategySettings) -> tuple[type[bt.Strategy], dic
     try:
         check_param_names(cls, list(params), settings.strategy)
     except UsageError as exc:
-        raise ConfigError(f"{where}.params: {exc}") from None
+        known = param_defaults(cls)
+        given = ", ".join(f"{k} = {v!r}" for k, v in params.items() if k not in known)
+        raise ConfigError(f"{where}.params: {given}: {exc}") from None
     full = full_params(cls, params)
     reason = invalid_reason(cls, full)
     if reason:
