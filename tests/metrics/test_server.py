@@ -1,4 +1,5 @@
-"""The /metrics server's lifecycle: bind errors are configuration errors; stop is final."""
+"""The /metrics server's lifecycle: a taken port is one clear error (exit 1), an address
+that cannot be bound a configuration error; stop is final."""
 
 from __future__ import annotations
 
@@ -9,21 +10,23 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tradd.config.daemon import MetricsSettings
-from tradd.errors import ConfigError
+from tradd.errors import EXIT_FAILURE, ConfigError, TraddError
 from tradd.metrics.server import MetricsServer
 
 
-def test_a_taken_port_is_a_config_error_naming_it() -> None:
+def test_a_taken_port_is_an_error_naming_it_exit_1() -> None:
     first = MetricsServer(MetricsSettings(host="127.0.0.1", port=0), CollectorRegistry())
     first.start()
     try:
         second = MetricsServer(MetricsSettings(host="127.0.0.1", port=first.port),
                                CollectorRegistry())  # fmt: skip
-        with pytest.raises(ConfigError) as caught:
+        with pytest.raises(TraddError) as caught:
             second.start()
         message = str(caught.value)
         assert "metrics.port" in message and f"127.0.0.1:{first.port}" in message
-        assert "in use" in message.lower()  # the OS error is in it
+        assert "in use" in message.lower()
+        # Not a configuration error: the holder may go away, so systemd restarts tradd.
+        assert caught.value.exit_code == EXIT_FAILURE
         second.stop()  # never started: nothing to do
     finally:
         first.stop()

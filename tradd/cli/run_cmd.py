@@ -112,8 +112,9 @@ def _simulator(settings: Settings, simulate: bool, speed: float) -> Iterator[Non
         speed=speed,
         state_file=settings.state_dir / "simgw.json",  # the account lives on, as the ledger does
     )
-    with BackgroundGateway(config) as sim:
+    with BackgroundGateway(config, admin=True) as sim:  # `tradd simgw status --port N` works
         typer.echo(f"IB simulator on {settings.broker.host}:{sim.port} at {speed:g}x", err=True)
+        typer.echo(f"  inspect or fault it: tradd simgw status --port {sim.port}", err=True)
         typer.echo(_watch_hint(settings), err=True)
         yield
 

@@ -2,12 +2,14 @@
 
 prometheus_client's WSGI server on a daemon thread: a scrape runs the collector on that
 thread and only reads the supervisor's views, so a slow scraper never delays the
-supervisor. A port already taken is a configuration problem (another daemon, or a
-second tradd): it is reported as such, naming the setting to change.
+supervisor. A port already taken (another daemon, or a second tradd) is reported in one
+line naming the setting, exit 1: the holder may go away, so systemd retries. An address
+that cannot be bound at all is a configuration error (78).
 """
 
 from __future__ import annotations
 
+import errno
 import threading
 from wsgiref.simple_server import WSGIServer
 
@@ -15,7 +17,7 @@ import structlog
 from prometheus_client import CollectorRegistry, start_http_server
 
 from tradd.config.daemon import MetricsSettings
-from tradd.errors import ConfigError
+from tradd.errors import ConfigError, TraddError
 
 log = structlog.get_logger("tradd.metrics")
 JOIN_TIMEOUT = 5.0
@@ -36,6 +38,11 @@ class MetricsServer:
         try:
             server, thread = start_http_server(port, host, registry=self._registry)
         except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:  # another process has it: it may go away
+                raise TraddError(
+                    f"metrics port {host}:{port} is in use (metrics.port): another tradd "
+                    "running, or another exporter?"
+                ) from None
             raise ConfigError(
                 f"metrics.host/metrics.port: cannot listen on {host}:{port}: {exc}"
             ) from None

@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
 
+from tradd.simgw.admin import AdminServer, default_admin_socket
 from tradd.simgw.config import SimConfig
 from tradd.simgw.gateway import SimGateway
 
@@ -22,16 +23,28 @@ START_TIMEOUT = 30.0
 
 
 class BackgroundGateway:
-    def __init__(self, config: SimConfig, timeout: float = 10.0) -> None:
+    """`admin=True` also serves the admin socket (`config.admin_socket`, else the one
+    `tradd simgw status --port N` looks for), so an embedded simulator can be inspected
+    and faulted like a standalone one."""
+
+    def __init__(self, config: SimConfig, timeout: float = 10.0, *, admin: bool = False) -> None:
         self.config = config
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="simgw", daemon=True)
         self.gateway: SimGateway | None = None
+        self.admin: AdminServer | None = None
+        self._with_admin = admin
 
     def __enter__(self) -> BackgroundGateway:
         self._thread.start()
-        self.gateway = self.run(self._start, timeout=START_TIMEOUT)
+        try:
+            self.gateway = self.run(self._start, timeout=START_TIMEOUT)
+            if self._with_admin:
+                self.admin = self.run(self._start_admin)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
@@ -39,6 +52,8 @@ class BackgroundGateway:
         tb: TracebackType | None,
     ) -> None:  # fmt: skip
         try:
+            if self.admin is not None:
+                self.run(self.admin.stop)
             if self.gateway is not None:
                 self.run(self.gateway.stop)
         finally:
@@ -50,6 +65,12 @@ class BackgroundGateway:
         gateway = SimGateway(self.config)
         await gateway.start()
         return gateway
+
+    async def _start_admin(self) -> AdminServer:
+        path = self.config.admin_socket or default_admin_socket(self.gw.port)
+        admin = AdminServer(self.gw, path)
+        await admin.start()
+        return admin
 
     @property
     def gw(self) -> SimGateway:

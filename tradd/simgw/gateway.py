@@ -13,6 +13,7 @@ or run it as a process with ``tradd simgw``.
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from types import TracebackType
 
 import structlog
 
-from tradd.errors import ConfigError, DataError
+from tradd.errors import ConfigError, DataError, TraddError
 from tradd.marketdata.bars import BAR_SECONDS, normalize_symbol
 from tradd.marketdata.store import DataStore
 from tradd.simgw.account import AccountState
@@ -157,7 +158,17 @@ class SimGateway:
         await self.stop()
 
     async def start(self) -> None:
-        await self.listen()
+        """Listen and start the replay; a port another process holds is one clear error."""
+        try:
+            await self.listen()
+        except OSError as exc:
+            where = f"{self.config.host}:{self.port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise TraddError(
+                    f"simulator port {where} is in use (another `tradd simgw`, "
+                    "`tradd run --simulate` or IB Gateway?)"
+                ) from None
+            raise TraddError(f"simulator cannot listen on {where}: {exc.strerror}") from None
         self.replay.next_boundary = (int(self.clock.now()) // 5 + 1) * 5
         self._replay_task = asyncio.create_task(self.replay.run(), name="simgw-replay")
         self._replay_task.add_done_callback(_log_failure)
