@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan sim clean
+.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan sim clean rehearse rehearse-ci soak
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
@@ -63,6 +63,25 @@ bench-walkforward: $(STAMP)
 
 bench-scan: $(STAMP)
 	$(BIN)/python -m bench.scan_bench
+
+# The rehearsal: `tradd run` (real workers) against `tradd simgw` for DAYS simulated sessions
+# (a weekend and a holiday among them) with faults on a schedule seeded by SEED, checking the
+# ledger against the gateway, control answers, tradable share and memory; prints a table and,
+# on failure, the seed to repeat it. MODE=daemon runs `tradd run --daemon`.
+DAYS  ?= 5
+SEED  ?= 1
+MODE  ?= foreground
+SPEED ?= 300
+rehearse: $(STAMP)
+	$(BIN)/python -m tradd.rehearsal --days $(DAYS) --seed $(SEED) --mode $(MODE) --speed $(SPEED)
+
+# The short one CI runs (tests/rehearsal): two sessions across a weekend and a holiday.
+rehearse-ci: $(STAMP)
+	$(BIN)/python -m tradd.rehearsal --days 2 --speed 400 --seed $(SEED) --mode $(MODE)
+
+# 30 simulated sessions without faults: RSS growth after warm-up (< 5%) and fd counts.
+soak: $(STAMP)
+	$(BIN)/python -m tradd.rehearsal --days 30 --no-faults --seed $(SEED) --mode $(MODE) --speed 600
 
 # The IB Gateway simulator on the shipped sample data, port 4002, one simulated minute a second.
 sim: $(STAMP)

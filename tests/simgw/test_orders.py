@@ -261,3 +261,28 @@ def test_replay_is_deterministic() -> None:
     assert first == second
     assert first[0] != other[0]  # another seed, another intraday path
     assert len(first[1]) == 2
+
+
+def test_orders_executions_and_rejections_are_logged_for_auditing(sim, connect, iblib) -> None:
+    """The rehearsal compares every execution with the ledger from these log lines: the
+    simulator forgets yesterday's executions at each new day, its log does not."""
+    from structlog.testing import capture_logs
+
+    ib = connect()
+    open_market(sim, ib)
+    goog = _goog(ib, iblib)
+    with capture_logs() as logs:
+        trade = ib.placeOrder(goog, iblib.MarketOrder("BUY", 100, orderRef="sma-7"))
+        wait_until(ib, lambda: trade.isDone() and bool(trade.fills))
+        sim.call(sim.gw.faults.reject_next, 201)
+        refused = ib.placeOrder(goog, iblib.MarketOrder("BUY", 5, orderRef="sma-8"))
+        wait_until(ib, refused.isDone)
+    by_event = {entry["event"]: entry for entry in logs}
+    fill = trade.fills[0]
+    execution = by_event["simgw.execution"]
+    assert execution["exec_id"] == fill.execution.execId and execution["ref"] == "sma-7"
+    assert execution["shares"] == 100 and execution["symbol"] == "GOOG"
+    assert execution["commission"] == pytest.approx(fill.commissionReport.commission)
+    assert by_event["simgw.order_placed"]["ref"] == "sma-7"
+    assert by_event["simgw.order_placed"]["quantity"] == 100
+    assert by_event["simgw.order_rejected"]["ref"] == "sma-8"

@@ -169,6 +169,10 @@ class Core:
     def order_filled(self, order: SimOrder, execution: Execution) -> None:
         self._dirty = True
         inst = self.instruments[order.con_id]
+        self.log_event("simgw.execution", exec_id=execution.exec_id, ref=order.order_ref,
+                       client_id=order.client_id, perm_id=order.perm_id, symbol=inst.symbol,
+                       side=execution.side, shares=execution.shares, price=execution.price,
+                       commission=execution.commission)  # fmt: skip
         report = [
             encode.exec_details(-1, inst, execution, self.tz),
             encode.open_order(order, inst),

@@ -45,13 +45,15 @@ class OrderRequests:
             order = self.core.exchange.place(req, client_id, matches[0], self.core.take_chunks())
             self.core.log_event("simgw.order_placed", client_id=client_id,
                                 order_id=order.order_id, perm_id=order.perm_id,
-                                ref=order.order_ref, type=order.order_type)  # fmt: skip
+                                ref=order.order_ref, type=order.order_type,
+                                action=order.action, quantity=order.total_qty)  # fmt: skip
         except OrderRejected as exc:
             state.note_order_id(client_id, req.order_id)
             self.core.mark_dirty()
             session.send(encode.error(req.order_id, exc.code, str(exc)))
             self.core.log_event("simgw.order_rejected", client_id=client_id,
-                                order_id=req.order_id, code=exc.code, reason=str(exc))  # fmt: skip
+                                order_id=req.order_id, ref=req.order_ref, code=exc.code,
+                                reason=str(exc))  # fmt: skip
 
     def cancel(self, session: ClientSession, fields: list[str]) -> None:
         """4: cancel one of this client's orders (clientId 0 may cancel any)."""

@@ -1,0 +1,113 @@
+"""The rehearsal's own parts, without processes: the schedule, the journal, the verdicts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tradd.rehearsal import schedule
+from tradd.rehearsal.invariants import Ledger, LedgerFill, LedgerOrder, check
+from tradd.rehearsal.probes import GatewayJournal, Tradable, why_blocked
+from tradd.rehearsal.runner import trading_days
+from tradd.simgw.faults import CATALOGUE
+
+
+def test_schedule_is_the_seeds_and_covers_every_kind() -> None:
+    a = schedule.build(7, 200.0, ["churn", "sma", "rsi"])
+    assert a == schedule.build(7, 200.0, ["churn", "sma", "rsi"])
+    assert a != schedule.build(8, 200.0, ["churn", "sma", "rsi"])
+    assert {e.kind for e in a} == set(schedule.KINDS)
+    assert all(10.0 <= e.at <= 200.0 * 0.85 for e in a)
+    assert [e.at for e in a] == sorted(e.at for e in a)
+    assert all(e.target for e in a if schedule.SCOPE[e.kind] == "one")
+
+
+def test_schedule_covers_the_simulators_whole_catalogue() -> None:
+    undo_names = {"unstall", "accept", "restored", "release", "heed"}  # each kind's undo
+    covered = {k.removesuffix("_reset").removesuffix("_data_lost") for k in schedule.SIM_FAULTS}
+    assert set(CATALOGUE) - undo_names <= covered
+
+
+def test_the_sample_data_gives_a_weekend_and_a_holiday() -> None:
+    from datetime import date
+
+    warmup, days = trading_days(date(2006, 2, 17), 2)
+    assert warmup == "2006-02-16"  # a session to start up in
+    assert days == ["2006-02-17", "2006-02-21"]  # Sat, Sun and Presidents' Day skipped
+
+
+def _journal(tmp_path: Path, *entries: dict[str, object]) -> GatewayJournal:
+    path = tmp_path / "simgw.log"
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries) + '{"event": "half')
+    journal = GatewayJournal(path)
+    journal.read(0.0)
+    return journal
+
+
+def _placed(ref: str, order_id: int = 1) -> dict[str, object]:
+    return {"event": "simgw.order_placed", "ref": ref, "client_id": 21, "order_id": order_id}
+
+
+def _exec(exec_id: str, ref: str, shares: float = 10, commission: float = 1.0) -> dict[str, object]:
+    return {"event": "simgw.execution", "exec_id": exec_id, "ref": ref, "shares": shares,
+            "commission": commission, "side": "BUY", "symbol": "GOOG"}  # fmt: skip
+
+
+def _ledger(*fills: LedgerFill, orders: tuple[LedgerOrder, ...] = ()) -> Ledger:
+    return Ledger({o.ref: o for o in orders}, {f.exec_id: f for f in fills})
+
+
+def test_journal_reads_whole_lines_only(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, _placed("a-1"), _exec("e1", "a-1"))
+    assert set(journal.placed) == {"a-1"} and set(journal.executions) == {"e1"}
+    with journal.path.open("a") as log:
+        log.write('", "ref": "x"}\n')  # the rest of the half line: not an event we know
+    journal.read(1.0)
+    assert set(journal.executions) == {"e1"}
+
+
+def test_agreeing_books_pass(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, _placed("a-1"), _exec("e1", "a-1"))
+    order = LedgerOrder("a-1", "a", "GOOG", "Filled", 10.0)
+    ledger = _ledger(LedgerFill("e1", "a-1", "GOOG", "BUY", 10.0, 1.0), orders=(order,))
+    verdict = check(journal, ledger, {"GOOG": 10.0}, now=100.0, grace=10.0)
+    assert verdict.ok, verdict.problems
+    assert verdict.counts["lost"] == 0 and verdict.counts["fills"] == 1
+
+
+def test_lost_fill_wrong_commission_and_ref_twice_are_caught(tmp_path: Path) -> None:
+    journal = _journal(
+        tmp_path, _placed("a-1", 1), _placed("a-1", 2), _exec("e1", "a-1"),
+        _exec("e2", "a-1", commission=1.25), _placed("stranger"),
+    )  # fmt: skip
+    order = LedgerOrder("a-1", "a", "GOOG", "Filled", 0.0)
+    ledger = _ledger(LedgerFill("e2", "a-1", "GOOG", "BUY", 10.0, 1.24), orders=(order,))
+    verdict = check(journal, ledger, {"GOOG": 20.0}, now=100.0, grace=10.0)
+    p = verdict.problems
+    assert p["fills equal (execId, qty)"] == ["lost: e1 (a-1)"]
+    assert len(p["commissions to the cent"]) == 1
+    assert len(p["no orderRef twice"]) == 1
+    assert p["gateway orders in ledger"] == ["stranger: 1 at the gateway"]
+    assert p["positions equal"] == ["GOOG: gateway 20, ledger 10"]
+    assert p["order rows agree with fills"] == ["a-1: Filled with filled=0, fills 10"]
+    assert verdict.counts["lost"] == 1
+
+
+def test_in_flight_differences_wait_for_the_grace(tmp_path: Path) -> None:
+    journal = _journal(tmp_path, _placed("a-1"), _exec("e1", "a-1"))
+    verdict = check(journal, _ledger(), None, now=5.0, grace=10.0)
+    assert verdict.ok, verdict.problems
+    assert not check(journal, _ledger(), None, now=15.0, grace=10.0).ok
+
+
+def test_tradable_share_and_why_blocked() -> None:
+    view = {"state": "RUNNING", "worker": {"connection": "connected", "trading_state": "ACTIVE",
+                                           "blocked_reason": ""}}  # fmt: skip
+    assert why_blocked(view) == ""
+    assert why_blocked({**view, "state": "BACKOFF"}) == "worker BACKOFF"
+    stale = {**view, "worker": {**view["worker"], "blocked_reason": "market data stale for X"}}
+    tradable = Tradable()
+    for v in (view, view, view, stale):
+        tradable.record("s", 0.5, why_blocked(v))
+    assert tradable.share("s") == 0.75
+    assert tradable.reasons["s"] == {"market data stale for X": 0.5}

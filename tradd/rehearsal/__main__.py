@@ -1,0 +1,7 @@
+"""`python -m tradd.rehearsal`."""
+
+import sys
+
+from tradd.rehearsal.cli import main
+
+sys.exit(main())
