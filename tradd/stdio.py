@@ -47,8 +47,8 @@ def _ensure_fd(fd: int) -> None:
 
 
 def _stream(fd: int, mode: str) -> TextIO:
-    """A text stream on `fd` that never closes it (the descriptor outlives the object)."""
-    buffering = 1 if "w" in mode else -1  # line-buffered output, as Python's own stderr
-    return open(
-        fd, mode, buffering, encoding="utf-8", errors="backslashreplace", closefd=False
-    )
+    """A text stream on `fd` that never closes it (the descriptor outlives the object);
+    output line-buffered, as Python's own stderr."""
+    if mode == "r":
+        return open(fd, encoding="utf-8", errors="backslashreplace", closefd=False)
+    return open(fd, "w", 1, encoding="utf-8", errors="backslashreplace", closefd=False)

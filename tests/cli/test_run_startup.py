@@ -22,6 +22,10 @@ import tomli_w
 from tests.conftest import ROOT
 from tests.fixtures.simulator import SAMPLE_DATA, eventually
 from tradd.control.client import Unreachable, call
+from tradd.errors import EXIT_CONFIG, EXIT_DATA
+from tradd.persistence.db import open_database
+from tradd.supervisor.daemonize import pid_alive, read_pid
+from tradd.supervisor.preflight import unwritable
 
 
 def free_port() -> int:
@@ -95,43 +99,33 @@ def running(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
                 proc.wait(10)
 
 
-def test_the_embedded_simulator_answers_simgw_status_and_fault(
+def test_make_run_twice_and_simgw_against_the_embedded_simulator(
     tmp_path: Path, running: tuple[Path, subprocess.Popen[str]]
 ) -> None:
-    config, _ = running
+    """One `make run` serves `tradd simgw status/fault`; a second one, or a second daemon
+    on the same control socket, is refused in one line, exit 1, the first unharmed."""
+    config, first = running
     port = str(tomllib_port(config))
     status = tradd(tmp_path, "simgw", "status", "--port", port)
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["port"] == int(port)
     assert f"tradd simgw status --port {port}" in (tmp_path / "first.out").read_text()
-    fault = tradd(tmp_path, "simgw", "fault", "stall", "--port", port)
-    assert fault.returncode == 0, fault.stderr
-    after = json.loads(tradd(tmp_path, "simgw", "status", "--port", port).stdout)
-    assert after["stalled"] is True
 
-
-def test_make_run_twice_is_one_line_naming_the_port_exit_1(
-    tmp_path: Path, running: tuple[Path, subprocess.Popen[str]]
-) -> None:
-    config, first = running
-    port = tomllib_port(config)
     second = tradd(tmp_path, "run", "--config", str(config), "--simulate")
     assert second.returncode == 1
     line = one_line(second)
     assert f"simulator port 127.0.0.1:{port} is in use" in line, line
-    # The first one is unharmed: its simulator and admin socket still answer.
-    assert first.poll() is None
-    status = tradd(tmp_path, "simgw", "status", "--port", str(port))
-    assert status.returncode == 0, status.stderr
 
-
-def test_a_second_daemon_on_the_same_control_socket_is_one_line_exit_1(
-    tmp_path: Path, running: tuple[Path, subprocess.Popen[str]]
-) -> None:
     other = write_config(tmp_path, "other.toml")  # own ports, the same control socket
-    second = tradd(tmp_path, "run", "--config", str(other))
-    assert second.returncode == 1
-    assert "another tradd is running there" in one_line(second)
+    third = tradd(tmp_path, "run", "--config", str(other))
+    assert third.returncode == 1
+    assert "another tradd is running there" in one_line(third)
+
+    assert first.poll() is None  # unharmed: its simulator's admin socket still answers
+    fault = tradd(tmp_path, "simgw", "fault", "stall", "--port", port)
+    assert fault.returncode == 0, fault.stderr
+    after = json.loads(tradd(tmp_path, "simgw", "status", "--port", port).stdout)
+    assert after["stalled"] is True
 
 
 def test_a_taken_metrics_port_is_one_line_naming_it_exit_1(tmp_path: Path) -> None:
@@ -144,6 +138,57 @@ def test_a_taken_metrics_port_is_one_line_naming_it_exit_1(tmp_path: Path) -> No
     assert done.returncode == 1
     line = one_line(done)
     assert f"metrics port 127.0.0.1:{port} is in use (metrics.port)" in line, line
+
+
+@pytest.mark.parametrize("mode", [[], ["--daemon"]], ids=["foreground", "daemon"])
+def test_a_corrupt_sqlite_ledger_is_refused_at_start_exit_65(
+    tmp_path: Path, mode: list[str]
+) -> None:
+    ledger = tmp_path / "state" / "tradd.db"  # the default database_url
+    engine, _ = open_database(f"sqlite:///{ledger}")
+    engine.dispose()
+    with ledger.open("r+b") as db:  # damage the b-tree page headers of the tables
+        for page in range(2, 12):
+            db.seek(4096 * (page - 1))
+            db.write(b"\x0d\x00\x00\xff\xff")
+    config = write_config(tmp_path)
+    pidfile = tmp_path / "tradd.pid"
+    try:
+        done = tradd(tmp_path, "run", "--config", str(config), *mode, "--pidfile", str(pidfile),
+                     timeout=30)  # fmt: skip
+    finally:  # a daemon that did start (the check missing) must not outlive the test
+        pid = read_pid(pidfile)
+        if pid is not None and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert done.returncode == EXIT_DATA, done.stderr
+    line = one_line(done)
+    assert f"database {ledger} fails PRAGMA quick_check" in line, line
+    assert "not starting" in line and not pidfile.exists()
+
+
+@pytest.mark.parametrize("key", ["state_dir", "log.dir"])
+def test_an_unwritable_directory_is_named_by_config_check_and_run_exit_78(
+    tmp_path: Path, key: str
+) -> None:
+    # Root ignores permission bits: a directory under a regular file fails for anyone.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    bad = blocker / "dir"
+    section = {"state_dir": str(bad)} if key == "state_dir" else {"log": {"dir": str(bad)}}
+    config = write_config(tmp_path, **section)
+    checked = tradd(tmp_path, "config", "check", "--config", str(config))
+    assert checked.returncode == EXIT_CONFIG, checked.stdout + checked.stderr
+    assert f"{key}: {bad} is not writable ({blocker} is not a directory)" in checked.stderr
+    done = tradd(tmp_path, "run", "--config", str(config))
+    assert done.returncode == EXIT_CONFIG, done.stderr
+    assert f"{key}: {bad} is not writable" in one_line(done)
+
+
+def test_writability_is_tried_for_real_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    assert unwritable(tmp_path / "new" / "deeper") is None
+    assert list(tmp_path.iterdir()) == []  # neither the directories nor the test file
+    (tmp_path / "file").write_text("")
+    assert unwritable(tmp_path / "file") == f"{tmp_path / 'file'} is not a directory"
 
 
 def tomllib_port(config: Path) -> int:

@@ -18,12 +18,15 @@ ConfigOption = Annotated[
 
 @app.command("check")
 def check(config: ConfigOption = None) -> None:
-    """Validate the config file, environment and .env; list every problem (exit 78)."""
+    """Validate the config file, environment and .env, and that the state and log
+    directories are writable; list every problem (exit 78)."""
     import os
 
     from tradd.supervisor.configcheck import check_config
+    from tradd.supervisor.preflight import check_writable
 
     settings = check_config(config)  # what a reload checks too
+    check_writable(settings)  # state_dir and log.dir take files (`tradd run` checks it too)
     where = resolve_config_path(config, os.environ) or "built-in defaults"
     typer.echo(f"config OK: {where}")
     typer.echo(f"  data dir:  {settings.data.dir}")

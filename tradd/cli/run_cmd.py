@@ -52,6 +52,9 @@ def run(
     if path is None or not path.is_file():
         raise UsageError(f"--config {path or '(none found)'}: tradd run needs a config file")
     settings = load_settings(path, environ=environ)
+    from tradd.supervisor.preflight import check_startup
+
+    check_startup(settings)  # in the foreground, before detaching: errors reach the user
     if daemon:
         from tradd.supervisor.daemonize import daemonize
 
