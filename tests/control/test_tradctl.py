@@ -80,6 +80,16 @@ def test_status_table_json_health_and_errors(tmp_path, simulator, sqlite_url, st
     assert refused.returncode == 1 and "[unknown_strategy]" in refused.stderr
     stopped = tradctl("--socket", sock, "stop", "s1")
     assert stopped.returncode == 0 and "state=STOPPED" in stopped.stdout
+    # Stopped: not connected, no risk gate, and the position it held is marked as past
+    row = next(r for r in tradctl("--socket", sock, "status").stdout.splitlines()
+               if r.startswith("s1 "))  # fmt: skip
+    assert "STOPPED" in row and "not running" in row and "GOOG:10 (as of " in row, row
+    assert " connected" not in row and "ACTIVE" not in row and "unknown" in row, row
+    gone = json.loads(tradctl("--socket", sock, "status", "--json").stdout)["result"]
+    s1 = next(s for s in gone["strategies"] if s["name"] == "s1")["worker"]
+    assert s1["live"] is False and s1["connection"] == "not running", s1
+    assert s1["trading_state"] == "unknown" and "positions" not in s1
+    assert s1["last_known"]["positions"]["GOOG"]["quantity"] == 10 and s1["last_known"]["as_of"]
     unhealthy = tradctl("--socket", sock, "health")
     assert (
         unhealthy.returncode == 4 and "UNHEALTHY" in unhealthy.stdout and "s1" in unhealthy.stdout

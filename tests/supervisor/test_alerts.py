@@ -3,6 +3,7 @@ client against a loopback stand-in of Twilio's Messages endpoint."""
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Any
 
@@ -162,3 +163,25 @@ def test_connection_lost_and_restored_are_alerted(
         lambda: next((m for m in smtp_server.messages if "reconnected" in m.subject), None), 20
     )
     assert back.subject.startswith("[tradd INFO] s1: reconnected")
+
+
+def test_a_crash_alert_names_the_exception_not_an_unrelated_log_line(
+    tmp_path, simulator, sqlite_url, start_daemon, smtp_server
+) -> None:
+    trigger = tmp_path / "die-on-start"
+    entries = [strategy_entry("dying", strategy="tests.supervisor.dying.DiesOnRestart",
+                              params={"trigger": str(trigger)})]  # fmt: skip
+    document, env = alerting(tmp_path, simulator, sqlite_url, entries, smtp=smtp_server)
+    daemon = start_daemon(document, env=env)
+    pid = daemon.wait_trading("dying")["pid"]
+    trigger.touch()  # from now on every start dies, after logging something unrelated
+    os.kill(pid, signal.SIGKILL)
+    fatal = daemon.wait_state("dying", "FATAL", 90)
+    cause = "sqlite3.DatabaseError: database disk image is malformed"
+    assert cause in fatal["reason"] and "API port" not in fatal["reason"]
+    crashes = [e["message"] for e in daemon.result("events")["events"]
+               if e["kind"] == "worker_crashed"]  # fmt: skip
+    assert "killed by SIGKILL" in crashes[0]
+    assert all(cause in m and "API port" not in m for m in crashes[1:]) and crashes[1:]
+    mails = eventually(lambda: [m for m in smtp_server.messages if "crash loop" in m.subject], 20)
+    assert cause in mails[0].body and "API port" not in mails[0].body

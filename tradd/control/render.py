@@ -44,13 +44,12 @@ def status_text(result: dict[str, Any]) -> str:
 
 def status_row(s: dict[str, Any]) -> list[str]:
     w = s.get("worker") or {}
-    positions = (
-        " ".join(
-            f"{sym}:{p.get('quantity', 0):g}"
-            for sym, p in sorted((w.get("positions") or {}).items())
-        )
-        or "-"
-    )
+    positions = positions_text(w.get("positions") or {})
+    known = w.get("last_known") or {}
+    if positions == "-" and positions_text(known.get("positions") or {}) != "-":
+        # not running: what it held when last heard from, which nothing watches now
+        as_of = str(known.get("as_of") or "")[11:19] or "?"
+        positions = f"{positions_text(known['positions'])} (as of {as_of})"
     risk = w.get("trading_state") or "-"
     if w.get("trading_reason") and risk != "ACTIVE":
         risk += f" ({w['trading_reason']})"
@@ -71,6 +70,12 @@ def status_row(s: dict[str, Any]) -> list[str]:
         duration(w.get("last_bar_age", bar_age(w.get("last_bar")))),
         risk,
     ]
+
+
+def positions_text(positions: dict[str, Any]) -> str:
+    return (
+        " ".join(f"{sym}:{p.get('quantity', 0):g}" for sym, p in sorted(positions.items())) or "-"
+    )
 
 
 def flatten_text(result: dict[str, Any]) -> str:

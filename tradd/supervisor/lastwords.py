@@ -1,15 +1,46 @@
-"""What a crashed worker said last: the newest error in its JSON log, for the alert.
+"""What a crashed worker said last, for the alert: the exception it exited with.
 
-A worker that dies of a strategy exception cannot report it over its channel any more;
-its log file (JSON lines, `logs/worker-<name>.log`) still has it.
+A worker that dies cannot report over its channel any more. It writes the exception that
+ended it to its exit report (see tradd.worker.exitreport); only when there is none (a
+signal, or a process that died too hard to write it) does the newest error line of its
+JSON log stand in, labelled as such: that line may be about something else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 from pathlib import Path
 
+from tradd.worker.exitreport import ExitReport
+
 TAIL_BYTES = 64 * 1024
+
+
+def exit_report_path(channel: Path) -> Path:
+    """Where the worker on `channel` writes its exit report (beside its socket)."""
+    return channel.with_name(f"{channel.stem}.exit.json")
+
+
+def clear_exit_report(path: Path) -> None:
+    """Before a start: a report left by an earlier process must not be read as this one's."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def why_it_exited(code: int | None, report: Path, log_file: Path | None, since: str) -> str:
+    """The exception from the exit report; else the signal that killed it; else the
+    newest error in its log since `since` (this process's start), marked as a guess."""
+    said = ExitReport.read(report)
+    if said is not None:
+        return said.describe()
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    logged = last_error(log_file, since) if log_file is not None else ""
+    return f"no exit report; last error it logged: {logged}" if logged else ""
 
 
 def last_error(path: Path, since: str = "") -> str:

@@ -24,7 +24,7 @@ from tradd.config.daemon import SupervisorSettings
 from tradd.config.live import StrategySettings
 from tradd.errors import EXIT_CONFIG, EXIT_OK
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
-from tradd.supervisor.lastwords import last_error
+from tradd.supervisor.lastwords import clear_exit_report, exit_report_path, why_it_exited
 from tradd.supervisor.policy import RestartPolicy
 from tradd.supervisor.states import ALIVE, WorkerState, check_transition
 from tradd.supervisor.view import WorkerView
@@ -76,6 +76,9 @@ class WorkerProcess:
         self._exited = asyncio.Event()
         self._on_event = on_event
         self._log_file = log_file
+        self._exit_report = exit_report_path(channel)
+        self._snapshot_at: str | None = None
+        """When `snapshot` was taken (wall time): shown with it once the worker is gone."""
         self._started_wall = ""
         self._event_seq = 0
         self._listener: asyncio.Task[None] | None = None
@@ -167,6 +170,7 @@ class WorkerProcess:
         if not self.alive:
             return
         self.snapshot = snapshot if isinstance(snapshot, dict) else {}
+        self._snapshot_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._last_answer = self._monotonic()
         if self.state is WorkerState.STARTING:
             self._enter(WorkerState.RUNNING, "answering")
@@ -205,6 +209,7 @@ class WorkerProcess:
             exit_code=self.exit_code,
             reason=self.reason,
             snapshot=dict(self.snapshot),
+            snapshot_at=self._snapshot_at,
         )
 
     # -- internals ----------------------------------------------------------------------------
@@ -214,12 +219,14 @@ class WorkerProcess:
         return not self.held and not self.alive
 
     async def _spawn(self, why: str) -> None:
-        argv = [*self.spawn_spec.argv, "--strategy", self.name]
+        report = ("--exit-report", str(self._exit_report))
+        argv = [*self.spawn_spec.argv, "--strategy", self.name, *report]
+        clear_exit_report(self._exit_report)
         was_backoff = self.state is WorkerState.BACKOFF
         self.process = None  # the old one is gone; the loop must not see its exit again
         self._enter(WorkerState.STARTING, why)
         self._exited = asyncio.Event()
-        self.exit_code, self.snapshot = None, {}
+        self.exit_code, self.snapshot, self._snapshot_at = None, {}, None
         self._event_seq, self._listener = 0, None  # a new process numbers its events anew
         self._started_at = self._monotonic()
         self._started_wall = datetime.now(UTC).isoformat()
@@ -269,16 +276,13 @@ class WorkerProcess:
         if code == EXIT_OK:
             self._enter(WorkerState.EXITED, "exited on its own (exit 0)")
             return
+        said = why_it_exited(code, self._exit_report, self._log_file, self._started_wall)
         if code == EXIT_CONFIG:
-            self._enter(WorkerState.EXITED, "configuration error (exit 78): fix it, then start")
-            self._emit(
-                "worker_config_error",
-                "critical",
-                f"{self.name}: configuration error, not restarted",
-                strategy=self.name,
-            )
+            why = f"configuration error (exit 78){': ' + said if said else ''}"
+            self._enter(WorkerState.EXITED, f"{why}; fix it, then start")
+            self._emit("worker_config_error", "critical",
+                       f"{self.name}: {why}; not restarted", strategy=self.name)  # fmt: skip
             return
-        said = last_error(self._log_file, self._started_wall) if self._log_file else ""
         self._crashed(now, ran_for, f"exit {code}" + (f": {said}" if said else ""))
 
     def _hung(self, now: float, why: str) -> None:

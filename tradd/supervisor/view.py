@@ -31,14 +31,17 @@ class WorkerView:
     reason: str = ""
     """Why it is in this state (e.g. the crash loop, the config error)."""
     snapshot: Mapping[str, Any] = field(default_factory=dict)
-    """The worker's latest `status` reply (see tradd.worker.snapshot), {} before the first."""
+    """The worker's latest `status` reply (see tradd.worker.snapshot), {} before the first.
+    Live only while RUNNING: after that it is what the worker said before it went."""
+    snapshot_at: str | None = None
+    """When `snapshot` was taken (ISO wall time), None before the first."""
 
 
 def view_dict(view: WorkerView, config: StrategySettings | None = None) -> dict[str, Any]:
     """A view for the wire (`status`): the supervisor's facts, what the strategy runs
     (`strategy_class`, its configured dotted path) on which `symbols` (what `enter`, and so
     `tradd scan --execute`, may trade through it) with which `params` (those the config
-    sets; `params_file` adds more) on which `bar`, and the worker's latest snapshot."""
+    sets; `params_file` adds more) on which `bar`, and the worker's state (`worker_dict`)."""
     return {
         "name": view.name,
         "strategy_class": config.strategy if config is not None else None,
@@ -53,5 +56,24 @@ def view_dict(view: WorkerView, config: StrategySettings | None = None) -> dict[
         "heartbeat_age": view.heartbeat_age,
         "exit_code": view.exit_code,
         "reason": view.reason,
-        "worker": dict(view.snapshot),
+        "worker": worker_dict(view),
     }
+
+
+def worker_dict(view: WorkerView) -> dict[str, Any]:
+    """The worker's latest snapshot while it is RUNNING. Otherwise nothing in it is live: a
+    STOPPED worker is not `connected` and no risk gate is ACTIVE for it, so it says so
+    (`connection` "not running", or "unknown" while a process is starting or stopping;
+    `trading_state` "unknown") and gives what it said last under `last_known`, with the
+    time it said it (`as_of`): the positions it held then, which nothing watches now."""
+    if view.state == "RUNNING":
+        return {**view.snapshot, "live": True}
+    running = view.state in ("STARTING", "STOPPING")
+    gone: dict[str, Any] = {
+        "live": False,
+        "connection": "unknown" if running else "not running",
+        "trading_state": "unknown",
+    }
+    if view.snapshot:
+        gone["last_known"] = {**view.snapshot, "as_of": view.snapshot_at}
+    return gone

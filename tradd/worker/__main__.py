@@ -12,10 +12,13 @@ import os
 import sys
 from pathlib import Path
 
+import structlog
+
 from tradd.config.loader import load_settings
-from tradd.errors import EXIT_USAGE, ConfigError, TraddError
+from tradd.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, TraddError
 from tradd.logs import configure_logging
 from tradd.stdio import ensure_standard_streams
+from tradd.worker.exitreport import ExitReport
 
 SUPERVISOR_ENV = "TRADD_SUPERVISOR_PID"
 """Set by `tradd run`: the worker stops when that process is no longer its parent."""
@@ -35,10 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tradd.worker", description=__doc__)
     parser.add_argument("--config", type=Path, default=None, help="tradd.toml to read")
     parser.add_argument("--strategy", required=True, help="name of a [[strategies]] entry")
+    parser.add_argument(
+        "--exit-report", type=Path, default=None, help="where to write what it fails with (JSON)"
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else 0
+    try:
+        return _run(args)
+    except Exception as exc:  # not a TraddError: a bug, or e.g. a corrupt database
+        structlog.get_logger("tradd.worker").exception("worker failed", error=repr(exc))
+        _report(args.exit_report, exc)
+        return EXIT_FAILURE
+
+
+def _run(args: argparse.Namespace) -> int:
     from tradd.worker.app import Worker, WorkerOptions
     from tradd.worker.orders import Failpoints
 
@@ -63,11 +78,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tradd worker: {exc}", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        _report(args.exit_report, exc)
         return exc.exit_code
     except TraddError as exc:
         print(f"tradd worker: error: {exc}", file=sys.stderr)
+        _report(args.exit_report, exc)
         return exc.exit_code
-    return worker.run()
+    code = worker.run()
+    if code != EXIT_OK and worker.failure is not None:
+        _report(args.exit_report, worker.failure)
+    return code
+
+
+def _report(path: Path | None, exc: BaseException) -> None:
+    if path is not None:
+        ExitReport.of(exc).write(path)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ class Worker:
         self.started = threading.Event()
         self.on_pump: Callable[[], None] | None = None
         """Called after each turn of the worker's loop (tests wait on it)."""
+        self.failure: BaseException | None = None
+        """What `run` failed with (for the supervisor's crash alert: see exitreport)."""
 
     # -- control from other threads ----------------------------------------------------------
     def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
@@ -109,6 +111,7 @@ class Worker:
             )
         except TemporaryError as exc:
             log.error("database unavailable", error=str(exc))
+            self.failure = exc
             return EXIT_FAILURE
         channel = None
         checkpoints = Checkpointer(engine_db, self.settings.worker.snapshot_interval)
@@ -127,11 +130,13 @@ class Worker:
             cerebro.run()
             return EXIT_OK
         except StrategyError as exc:
+            self.failure = exc
             log.exception("strategy failed; halting it", error=str(exc))
             if self.engine is not None:
                 self.engine.halt(f"strategy error: {exc}")
             return EXIT_FAILURE
         except Exception as exc:
+            self.failure = exc
             log.exception("worker failed", error=repr(exc))
             return EXIT_FAILURE
         finally:
