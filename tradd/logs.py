@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -52,8 +55,15 @@ def configure_logging(
         stderr.setFormatter(_formatter(renderer, static))
         root.addHandler(stderr)
     root.setLevel(level)
+    foreign = RepeatLimiter(settings.repeat_window)  # the client library's, asyncio's records
+    for handler in root.handlers:
+        handler.addFilter(foreign)
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            *_SHARED,
+            RepeatLimiter(settings.repeat_window),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -84,3 +94,60 @@ def _formatter(
             renderer,
         ],
     )
+
+
+class RepeatLimiter:
+    """Collapse a line repeated within `window` seconds into one, and say how many.
+
+    The first line of a kind passes; identical ones (same logger, level, event and
+    key/value pairs, the timestamp aside) within `window` seconds of it are dropped and
+    counted; the first one after the window passes with `repeated=N`. A loop that fails
+    a thousand times a second then costs a line every `window` seconds, not 200 MB.
+    Works as a structlog processor and as a logging filter (stdlib records)."""
+
+    MAX_KINDS = 4096
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window, self._clock = window, clock
+        self._seen: dict[str, tuple[float, int]] = {}  # key -> (when it passed, dropped since)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> int | None:
+        """None: drop this line; else how many like it were dropped since the last one."""
+        if self.window <= 0:
+            return 0
+        now = self._clock()
+        with self._lock:
+            passed = self._seen.pop(key, None)
+            if passed is not None and now - passed[0] < self.window:
+                self._seen[key] = (passed[0], passed[1] + 1)
+                return None
+            self._seen[key] = (now, 0)
+            if len(self._seen) > self.MAX_KINDS:  # the oldest kind goes
+                del self._seen[next(iter(self._seen))]
+        return passed[1] if passed is not None else 0
+
+    def __call__(
+        self, _logger: object, _name: str, event: structlog.types.EventDict
+    ) -> structlog.types.EventDict:
+        key = repr(sorted((k, repr(v)) for k, v in event.items() if k != "timestamp"))
+        dropped = self.allow(key)
+        if dropped is None:
+            raise structlog.DropEvent
+        if dropped:
+            event["repeated"] = dropped
+        return event
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """One decision per record, however many handlers ask."""
+        if isinstance(record.msg, dict):  # from structlog: already limited
+            return True
+        decided = getattr(record, "repeat_passed", None)
+        if isinstance(decided, bool):
+            return decided
+        message = record.getMessage()
+        dropped = self.allow(f"{record.name}|{record.levelno}|{message}")
+        record.repeat_passed = dropped is not None
+        if dropped:
+            record.msg, record.args = f"{message} ({dropped} repeated)", ()
+        return dropped is not None

@@ -53,6 +53,11 @@ class ControlSettings(Section):
     """Members of these groups (names or numeric gids) may connect too."""
     max_request: int = Field(64 * 1024, ge=256)
     """Bytes per request line; a longer line gets a `too_large` error."""
+    max_connections: int = Field(64, ge=1)
+    """Connections open at once. One more sheds the connection idle longest; a few more
+    reserved slots answer only status, health and flatten when every one is busy."""
+    idle_timeout: float = Field(60.0, gt=0)
+    """Seconds a connection may wait without sending a request before it is closed."""
 
     def socket_path(self, state_dir: Path, environ: Mapping[str, str]) -> Path:
         if self.socket is not None:

@@ -71,6 +71,11 @@ class WorkerSettings(Section):
     """Seconds between equity and position snapshots in the database."""
     channel_dir: Path | None = None
     """Where each worker's command socket lives (default: <state_dir>/run)."""
+    channel_max_connections: int = Field(16, ge=2)
+    """Connections a worker's command socket serves at once; one more sheds the one idle
+    longest (the supervisor's heartbeat always gets in)."""
+    channel_idle_timeout: float = Field(60.0, gt=0)
+    """Seconds a connection to a worker's socket may stay silent before it is closed."""
 
 
 class DatabaseSettings(Section):

@@ -39,6 +39,9 @@ class LogSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     console: bool = True
     """Also write human-readable lines to stderr."""
+    repeat_window: float = Field(10.0, ge=0)
+    """An identical line (same event, same fields) again within this many seconds is
+    dropped and counted; the next one after it says `repeated=N`. 0: log every one."""
 
 
 class DataSettings(Section):

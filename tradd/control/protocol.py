@@ -29,6 +29,7 @@ class ErrorCode:
     TOO_LARGE = "too_large"
     UNKNOWN_STRATEGY = "unknown_strategy"
     CONFLICT = "conflict"
+    BUSY = "busy"
     UNAVAILABLE = "unavailable"
     CONFIG_INVALID = "config_invalid"
     FORBIDDEN = "forbidden"

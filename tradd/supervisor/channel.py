@@ -12,11 +12,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tradd.resources import out_of_resources
+
 MAX_REPLY = 16 * 1024 * 1024
 
 
 class WorkerUnreachable(Exception):
     """The worker did not answer: no socket, refused, timed out or closed early."""
+
+
+class SupervisorShort(WorkerUnreachable):
+    """The supervisor itself is out of something (descriptors, memory) and could not ask:
+    says nothing about the worker, so it is never taken for a hung one."""
 
 
 class WorkerRefused(Exception):
@@ -33,7 +40,11 @@ async def worker_request(path: Path, cmd: str, timeout: float, **args: Any) -> A
         return await asyncio.wait_for(_exchange(path, {"cmd": cmd, **args}), timeout)
     except TimeoutError:
         raise WorkerUnreachable(f"{cmd}: no answer within {timeout:g}s") from None
-    except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+    except OSError as exc:
+        if out_of_resources(exc):
+            raise SupervisorShort(f"{cmd}: the supervisor is short of resources: {exc}") from None
+        raise WorkerUnreachable(f"{cmd}: {exc!r}") from None
+    except (ValueError, asyncio.IncompleteReadError) as exc:
         raise WorkerUnreachable(f"{cmd}: {exc!r}") from None
 
 

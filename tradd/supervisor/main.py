@@ -32,6 +32,8 @@ class Daemon:
             self.socket_path,
             PeerPolicy.from_settings(settings.control),
             settings.control.max_request,
+            max_connections=settings.control.max_connections,
+            idle_timeout=settings.control.idle_timeout,
         )
         self.metrics: Any = None
         if options.metrics and settings.metrics.enabled:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import math
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,13 @@ import structlog
 from tradd.config.daemon import SupervisorSettings
 from tradd.config.live import StrategySettings
 from tradd.errors import EXIT_CONFIG, EXIT_OK
-from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
+from tradd.resources import out_of_resources
+from tradd.supervisor.channel import (
+    SupervisorShort,
+    WorkerRefused,
+    WorkerUnreachable,
+    worker_request,
+)
 from tradd.supervisor.lastwords import clear_exit_report, exit_report_path, why_it_exited
 from tradd.supervisor.policy import RestartPolicy
 from tradd.supervisor.states import ALIVE, WorkerState, check_transition
@@ -34,6 +41,11 @@ Emit = Callable[..., object]
 EVENT_WAIT = 5.0
 """Seconds each long poll of a worker's events may wait (the worker caps it at 5)."""
 """emit(kind, severity, message, **data): the supervisor's event log."""
+CONFIG_ERRNOS = frozenset(
+    {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.ENOEXEC, errno.ELOOP}
+)
+"""A spawn failing with these cannot succeed on a retry: the interpreter or the working
+directory is wrong (FATAL). Other failures are retried."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,9 @@ class WorkerProcess:
         self.held = False
         """Held by a flatten: not restarted while the supervisor trades its account."""
         self._started_at = self._entered_at = self._last_answer = math.nan
+        self._excused_at = -math.inf
+        """When the supervisor last could not ask (out of descriptors): the hang clocks
+        start again from there, since silence it caused says nothing about the worker."""
         self._retry_at = self._kill_at = math.inf
         self._polling = False
         self._exited = asyncio.Event()
@@ -139,11 +154,14 @@ class WorkerProcess:
             self._on_exit(now)
         elif state is WorkerState.BACKOFF and now >= self._retry_at and self._may_respawn():
             await self._spawn("backoff over")
-        elif state is WorkerState.STARTING and now - self._started_at > self.settings.start_timeout:
+        elif (
+            state is WorkerState.STARTING
+            and now - self._heard(self._started_at) > self.settings.start_timeout
+        ):
             self._hung(now, f"no answer within start_timeout {self.settings.start_timeout:g}s")
         elif (
             state is WorkerState.RUNNING
-            and now - self._last_answer > self.settings.heartbeat_timeout
+            and now - self._heard(self._last_answer) > self.settings.heartbeat_timeout
         ):
             self._hung(now, f"no heartbeat for {now - self._last_answer:.1f}s")
         elif state is WorkerState.STOPPING and now >= self._kill_at:
@@ -163,6 +181,11 @@ class WorkerProcess:
         try:
             timeout = max(self.settings.heartbeat_interval * 2, 1.0)
             snapshot = await worker_request(self.channel, "status", timeout)
+        except SupervisorShort as exc:
+            self._excused_at = self._monotonic()
+            log.warning("cannot heartbeat: the supervisor is short of resources",
+                        strategy=self.name, error=str(exc))  # fmt: skip
+            return
         except (WorkerUnreachable, WorkerRefused):
             return
         finally:
@@ -213,6 +236,10 @@ class WorkerProcess:
         )
 
     # -- internals ----------------------------------------------------------------------------
+    def _heard(self, since: float) -> float:
+        """The later of `since` and the last time the supervisor could not ask."""
+        return since if math.isnan(since) or since >= self._excused_at else self._excused_at
+
     def _may_respawn(self) -> bool:
         """Not while a flatten holds it, nor before the killed process is gone (its IB
         clientId and channel socket are still its own)."""
@@ -230,7 +257,7 @@ class WorkerProcess:
         self._event_seq, self._listener = 0, None  # a new process numbers its events anew
         self._started_at = self._monotonic()
         self._started_wall = datetime.now(UTC).isoformat()
-        self._last_answer = math.nan
+        self._last_answer, self._excused_at = math.nan, -math.inf
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -241,14 +268,9 @@ class WorkerProcess:
             )
         except OSError as exc:
             self.process = None
-            self._enter(
-                WorkerState.STOPPED if self.state is WorkerState.STOPPING else WorkerState.FATAL,
-                f"cannot start: {exc}",
-            )
-            self._emit(
-                "worker_fatal", "critical", f"{self.name}: cannot start: {exc}", strategy=self.name
-            )
+            self._spawn_failed(exc)
             return
+        self.policy.spawned()
         if was_backoff:
             self.restarts += 1
         if self.state is WorkerState.STOPPING:  # stopped while it was being spawned
@@ -284,6 +306,26 @@ class WorkerProcess:
                        f"{self.name}: {why}; not restarted", strategy=self.name)  # fmt: skip
             return
         self._crashed(now, ran_for, f"exit {code}" + (f": {said}" if said else ""))
+
+    def _spawn_failed(self, exc: OSError) -> None:
+        """Out of resources: back off and retry until it works (the supervisor's trouble,
+        not the strategy's). A wrong interpreter or directory: FATAL. Anything else counts
+        as a crash, so only a loop of them ends in FATAL."""
+        now, why = self._monotonic(), f"cannot start: {exc}"
+        if self.state is WorkerState.STOPPING:
+            self._enter(WorkerState.STOPPED, why)
+        elif out_of_resources(exc, spawning=True):
+            delay = self.policy.on_short()
+            self._retry_at = now + delay
+            self._enter(WorkerState.BACKOFF, f"{why}; retry in {delay:g}s")
+            if self.policy.short == 1:
+                message = f"{self.name}: {why} (the supervisor is short of resources); retrying"
+                self._emit("worker_spawn_failed", "critical", message, strategy=self.name)
+        elif exc.errno in CONFIG_ERRNOS:
+            self._enter(WorkerState.FATAL, why)
+            self._emit("worker_fatal", "critical", f"{self.name}: {why}", strategy=self.name)
+        else:
+            self._crashed(now, 0.0, why)
 
     def _hung(self, now: float, why: str) -> None:
         log.error("worker hung; killing it", strategy=self.name, why=why)

@@ -119,7 +119,11 @@ class Worker:
             checkpoints.start()
             cerebro = self._assemble(Ledger(sessions, self.config.name))
             channel = CommandChannel(
-                self.channel_path, self.link.inbox, self.settings.worker.flatten_timeout
+                self.channel_path,
+                self.link.inbox,
+                self.settings.worker.flatten_timeout,
+                max_connections=self.settings.worker.channel_max_connections,
+                idle_timeout=self.settings.worker.channel_idle_timeout,
             )
             channel.start()
             self._install_signals()

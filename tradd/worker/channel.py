@@ -6,6 +6,9 @@ parses and waits: each command is queued into the worker's main loop (the same q
 events use) and carried out there, so commands never race the strategy. A main loop that
 does not answer within the timeout gets a `timeout` error back, which is exactly what a
 supervisor needs to know about a hung worker.
+
+The socket serves a bounded number of connections and closes idle ones (see `listener`):
+a client that holds connections open cannot keep the supervisor's heartbeat out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
+from tradd.worker.listener import ChannelServer, Connections
 
 log = structlog.get_logger("tradd.worker.channel")
 MAX_REQUEST = 64 * 1024
@@ -52,6 +57,8 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         request = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CommandError("bad_json", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise CommandError("bad_json", "not JSON: nested too deeply") from None
     if not isinstance(request, dict):
         raise CommandError("bad_request", "a request is a JSON object")
     name = request.get("cmd")
@@ -64,19 +71,29 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
 class CommandChannel:
     """Serve `path` until `close`; commands go to `inbox`."""
 
-    def __init__(self, path: Path, inbox: queue.SimpleQueue[object], timeout: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        inbox: queue.SimpleQueue[object],
+        timeout: float,
+        *,
+        max_connections: int = 16,
+        idle_timeout: float = 60.0,
+    ) -> None:
         self.path, self._inbox, self._timeout = path, inbox, timeout
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() or path.is_symlink():
             path.unlink()
         channel = self
+        self.connections = Connections(max_connections)
 
         class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                channel._serve(self.rfile, self.wfile)
+            timeout = idle_timeout  # a silent connection's read ends with TimeoutError
 
-        self._server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
-        self._server.daemon_threads = True
+            def handle(self) -> None:
+                channel._serve(self.rfile, self.wfile, self.connection)
+
+        self._server = ChannelServer(str(path), Handler, self.connections)
         os.chmod(path, 0o600)  # the supervisor runs as the same user; operators use tradctl
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="channel", daemon=True
@@ -92,13 +109,21 @@ class CommandChannel:
         if self.path.exists():
             self.path.unlink()
 
-    def _serve(self, rfile: Any, wfile: Any) -> None:
+    def _serve(self, rfile: Any, wfile: Any, conn: socket.socket) -> None:
         while True:
-            line = rfile.readline(MAX_REQUEST + 1)
+            self.connections.idle(conn, True)
+            try:
+                line = rfile.readline(MAX_REQUEST + 1)
+            except OSError:  # idle too long (TimeoutError), or shed to make room
+                return
             if not line:
                 return
+            self.connections.idle(conn, False)
             if len(line) > MAX_REQUEST and not line.endswith(b"\n"):
-                _discard_line(rfile)  # the rest of an oversized request is not a request
+                try:
+                    _discard_line(rfile)  # the rest of an oversized request is not a request
+                except OSError:
+                    return
             reply = self._answer(line)
             try:
                 wfile.write(json.dumps(reply, default=str).encode() + b"\n")
