@@ -124,6 +124,8 @@ def test_unit_declares_what_the_daemon_relies_on() -> None:
     assert one("CapabilityBoundingSet") == ""
     assert one("NoNewPrivileges") == "yes"
     assert one("ProtectSystem") == "strict"
+    # not the default 1024: an idle-connection flood must not starve heartbeats and spawns
+    assert int(one("LimitNOFILE")) >= 65536
 
 
 def test_environment_overrides_in_the_unit_reach_the_settings() -> None:
