@@ -35,8 +35,9 @@ def rejected_changes_nothing(daemon: Daemon, before: dict[str, Any], *expected: 
     assert "nothing changed" in reply["error"]["message"]
     for text in expected:
         assert text in said, (text, said)
-    event = reload_events(daemon)[seen:]
-    assert event and all(text in "\n".join(event[0]["data"]["problems"]) for text in expected)
+    [event] = reload_events(daemon)[seen:]
+    told = "\n".join([event["message"], *event["data"]["problems"]])
+    assert all(text in told for text in expected) and "nothing changed" in event["message"]
     assert_untouched(daemon, before)
 
 
@@ -79,6 +80,9 @@ def test_an_invalid_reload_changes_nothing_and_a_valid_one_still_applies(
     rejected_changes_nothing(daemon, before, "strategies.s1", "no_such_module")
     reload_with(params_file=str(tmp_path / "missing.toml"))
     rejected_changes_nothing(daemon, before, "strategies.s1.params_file", "missing.toml")
+    (tmp_path / "a-file").write_text("not a directory\n")
+    write_document(daemon.config, {**document, "state_dir": str(tmp_path / "a-file" / "state")})
+    rejected_changes_nothing(daemon, before, "state_dir: ", "is not writable")
 
     reload_with(params={"scirpt": "1:BUY:10"})
     seen = len(reload_events(daemon))

@@ -23,10 +23,8 @@ def check(config: ConfigOption = None) -> None:
     import os
 
     from tradd.supervisor.configcheck import check_config
-    from tradd.supervisor.preflight import check_writable
 
-    settings = check_config(config)  # what a reload checks too
-    check_writable(settings)  # state_dir and log.dir take files (`tradd run` checks it too)
+    settings = check_config(config)  # what a reload checks too, directories included
     where = resolve_config_path(config, os.environ) or "built-in defaults"
     typer.echo(f"config OK: {where}")
     typer.echo(f"  data dir:  {settings.data.dir}")

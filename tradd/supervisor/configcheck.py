@@ -32,10 +32,14 @@ NOT_SETTINGS = (FAILPOINTS_ENV, SUPERVISOR_ENV)
 
 
 def check_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Everything a worker needs to start: the file, environment and .env load, and every
-    strategy's class imports and accepts its parameters (params_file included)."""
+    """Everything a worker needs to start: the file, environment and .env load, every
+    strategy's class imports and accepts its parameters (params_file included), and the
+    state and log directories take files."""
+    from tradd.supervisor.preflight import check_writable
+
     settings = load_settings(path, environ=environ)
     check_strategies(settings)
+    check_writable(settings)
     return settings
 
 
