@@ -93,6 +93,9 @@ def test_a_config_error_exits_78_and_is_not_restarted(
     daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, entries))
     exited = daemon.wait_state("s1", "EXITED", 60)
     assert exited["exit_code"] == 78 and exited["restarts"] == 0
+    assert "strategies.s1.params: no_such_param = 1" in exited["reason"]  # its exit report
+    [event] = [e for e in daemon.result("events")["events"] if e["kind"] == "worker_config_error"]
+    assert "no_such_param" in event["message"]
 
 
 def test_flatten_all_leaves_the_account_flat_and_strategies_halted(
