@@ -19,6 +19,7 @@ from tests.fixtures.simulator import eventually
 from tests.worker.test_units_channel import short_dir
 from tradd.control import commands
 from tradd.control import server as server_module
+from tradd.control.admission import Admission
 from tradd.control.client import call
 from tradd.control.commands import Command
 from tradd.control.peers import PeerPolicy
@@ -134,3 +135,18 @@ def test_with_every_slot_busy_status_still_answers_and_others_are_told_busy(serv
     finally:
         for sock in busy:
             sock.close()
+
+
+def test_admission_sheds_the_idle_longest_then_reserves_then_turns_away() -> None:
+    admission = Admission(2, reserved=1)
+    first, second = admission.admit(1.0), admission.admit(2.0)
+    assert first and second and not first.reserved
+    admission.busy(second)
+    third = admission.admit(3.0)  # sheds `first`, the only idle one
+    assert third and not third.reserved and admission.shed == 1 and len(admission) == 2
+    admission.busy(third)
+    reserved = admission.admit(4.0)
+    assert reserved and reserved.reserved
+    assert admission.admit(5.0) is None  # every ordinary slot answering, the reserve taken
+    admission.leave(second)
+    assert admission.admit(6.0) is not None

@@ -43,6 +43,8 @@ BACKLOG = 512
 script polling, a flatten from every terminal) must not be refused while the loop works."""
 ACCEPT_PAUSE = (0.05, 1.0)
 """First and longest pause of the accept loop after a failed accept (doubling between)."""
+BUSY_READ = 0.5
+"""How long a connection turned away may take to send its request before it hears `busy`."""
 
 
 class ControlServer:
@@ -158,8 +160,7 @@ class ControlServer:
             if slot is not None:
                 slot.abort = writer.transport.abort
             if slot is None:
-                writer.write(error_reply(ErrorCode.BUSY, "every connection is busy; try again"))
-                await writer.drain()
+                await _turn_away(reader, writer)
             elif await self._admitted(writer):
                 await self._serve(reader, writer, slot)
         except (ConnectionError, asyncio.CancelledError):
@@ -260,6 +261,15 @@ async def _discard_line(reader: asyncio.StreamReader) -> None:
             await reader.readexactly(exc.consumed)
         except asyncio.IncompleteReadError:
             return
+
+
+async def _turn_away(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Every slot is busy: read the request (a client whose request is not read gets a
+    broken pipe, not an answer), then say `busy`."""
+    with contextlib.suppress(TimeoutError, asyncio.LimitOverrunError, asyncio.IncompleteReadError):
+        await asyncio.wait_for(reader.readuntil(b"\n"), BUSY_READ)
+    writer.write(error_reply(ErrorCode.BUSY, "every connection is busy; try again"))
+    await writer.drain()
 
 
 async def _close(writer: asyncio.StreamWriter | None, conn: socket.socket) -> None:
