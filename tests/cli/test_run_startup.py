@@ -102,8 +102,9 @@ def running(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
 def test_make_run_twice_and_simgw_against_the_embedded_simulator(
     tmp_path: Path, running: tuple[Path, subprocess.Popen[str]]
 ) -> None:
-    """One `make run` serves `tradd simgw status/fault`; a second one, or a second daemon
-    on the same control socket, is refused in one line, exit 1, the first unharmed."""
+    """One `make run` serves `tradd simgw status/fault`; a second one, a daemon wanting
+    its simulator port, a second simulator, each is refused in one line, exit 1, and
+    the first is unharmed."""
     config, first = running
     port = str(tomllib_port(config))
     status = tradd(tmp_path, "simgw", "status", "--port", port)
@@ -111,15 +112,21 @@ def test_make_run_twice_and_simgw_against_the_embedded_simulator(
     assert json.loads(status.stdout)["port"] == int(port)
     assert f"tradd simgw status --port {port}" in (tmp_path / "first.out").read_text()
 
-    second = tradd(tmp_path, "run", "--config", str(config), "--simulate")
+    second = tradd(tmp_path, "run", "--config", str(config), "--simulate")  # `make run` again
     assert second.returncode == 1
     line = one_line(second)
-    assert f"simulator port 127.0.0.1:{port} is in use" in line, line
+    assert f"control socket {tmp_path / 'control.sock'}: another tradd is running" in line, line
 
-    other = write_config(tmp_path, "other.toml")  # own ports, the same control socket
-    third = tradd(tmp_path, "run", "--config", str(other))
+    # Its own control socket and metrics port, the simulator's port taken.
+    other = write_config(tmp_path, "other.toml", broker={"port": int(port)},
+                         control={"socket": str(tmp_path / "other.sock")})  # fmt: skip
+    third = tradd(tmp_path, "run", "--config", str(other), "--simulate")
     assert third.returncode == 1
-    assert "another tradd is running there" in one_line(third)
+    assert f"simulator port 127.0.0.1:{port} is in use" in one_line(third)
+
+    standalone = tradd(tmp_path, "simgw", "--port", port, "--data-dir", str(SAMPLE_DATA))
+    assert standalone.returncode == 1
+    assert f"simulator port 127.0.0.1:{port} is in use" in one_line(standalone)
 
     assert first.poll() is None  # unharmed: its simulator's admin socket still answers
     fault = tradd(tmp_path, "simgw", "fault", "stall", "--port", port)
@@ -128,16 +135,32 @@ def test_make_run_twice_and_simgw_against_the_embedded_simulator(
     assert after["stalled"] is True
 
 
-def test_a_taken_metrics_port_is_one_line_naming_it_exit_1(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [[], ["--daemon"]], ids=["foreground", "daemon"])
+def test_a_taken_metrics_port_is_one_line_naming_it_exit_1(tmp_path: Path, mode: list[str]) -> None:
+    """In daemon mode too: checked before detaching, so the terminal gets the line."""
+    pidfile = tmp_path / "tradd.pid"
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
         config = write_config(tmp_path, metrics={"port": port})
-        done = tradd(tmp_path, "run", "--config", str(config))
+        done = run_once(tmp_path, config, pidfile, mode)
     assert done.returncode == 1
     line = one_line(done)
     assert f"metrics port 127.0.0.1:{port} is in use (metrics.port)" in line, line
+
+
+def run_once(
+    tmp_path: Path, config: Path, pidfile: Path, mode: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """`tradd run` expected to refuse; a daemon that started anyway is killed."""
+    try:
+        return tradd(tmp_path, "run", "--config", str(config), *mode, "--pidfile", str(pidfile),
+                     timeout=30)  # fmt: skip
+    finally:
+        pid = read_pid(pidfile)
+        if pid is not None and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("mode", [[], ["--daemon"]], ids=["foreground", "daemon"])
@@ -153,13 +176,7 @@ def test_a_corrupt_sqlite_ledger_is_refused_at_start_exit_65(
             db.write(b"\x0d\x00\x00\xff\xff")
     config = write_config(tmp_path)
     pidfile = tmp_path / "tradd.pid"
-    try:
-        done = tradd(tmp_path, "run", "--config", str(config), *mode, "--pidfile", str(pidfile),
-                     timeout=30)  # fmt: skip
-    finally:  # a daemon that did start (the check missing) must not outlive the test
-        pid = read_pid(pidfile)
-        if pid is not None and pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    done = run_once(tmp_path, config, pidfile, mode)
     assert done.returncode == EXIT_DATA, done.stderr
     line = one_line(done)
     assert f"database {ledger} fails PRAGMA quick_check" in line, line

@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
 from tradd.config.loader import load_settings, resolve_config_path
 from tradd.config.settings import Settings
-from tradd.errors import UsageError
+from tradd.errors import TraddError, UsageError
 from tradd.logs import configure_logging
 
 SIM_ENV = {"TRADD_BROKER__MARKET_CLOCK": "gateway"}
@@ -54,15 +55,36 @@ def run(
     settings = load_settings(path, environ=environ)
     from tradd.supervisor.preflight import check_startup
 
-    check_startup(settings)  # in the foreground, before detaching: errors reach the user
-    if daemon:
-        from tradd.supervisor.daemonize import daemonize
+    def preflight() -> None:  # holding the PID file lock; before detaching, on the terminal
+        check_startup(settings, environ, simulate=simulate)
 
-        with daemonize(pidfile or _default_pidfile(settings), Path.cwd()):
-            _serve(settings, path, environ, simulate, speed, console=False)
+    if daemon:
+        _detached(settings, path, environ, simulate, speed, pidfile, preflight)
         return
     with _locked(pidfile):
+        preflight()
         _serve(settings, path, environ, simulate, speed, console=None)
+
+
+def _detached(
+    settings: Settings,
+    path: Path,
+    environ: dict[str, str],
+    simulate: bool,
+    speed: float,
+    pidfile: Path | None,
+    preflight: Callable[[], None],
+) -> None:
+    from tradd.supervisor.daemonize import daemonize
+
+    lock = pidfile or _default_pidfile(settings)
+    with daemonize(lock, Path.cwd(), before_detach=preflight):
+        try:
+            _serve(settings, path, environ, simulate, speed, console=False)
+        except TraddError as exc:  # stderr is /dev/null now: say it in the log
+            log = structlog.get_logger("tradd.run")
+            log.error("tradd run failed", error=str(exc), exit_code=exc.exit_code)
+            raise
 
 
 @contextlib.contextmanager

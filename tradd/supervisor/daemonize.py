@@ -21,7 +21,7 @@ import fcntl
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -211,11 +211,15 @@ def daemon_context(
 
 @contextlib.contextmanager
 def _daemonized(
-    pidfile: Path, working_directory: Path, preserve: Sequence[int | IO[str] | IO[bytes]]
+    pidfile: Path,
+    working_directory: Path,
+    preserve: Sequence[int | IO[str] | IO[bytes]],
+    before_detach: Callable[[], None],
 ) -> Iterator[None]:
     lock = PidFile(pidfile)
     lock.acquire(write_pid=False)  # in the foreground: AlreadyRunning reaches the user
     try:
+        before_detach()  # holding the lock, still on the terminal: its errors are seen
         context = daemon_context(lock, working_directory.resolve(), preserve)
     except BaseException:
         lock.release()
@@ -236,14 +240,17 @@ def daemonize(
     working_directory: Path,
     *,
     preserve: Sequence[int | IO[str] | IO[bytes]] = (),
+    before_detach: Callable[[], None] = lambda: None,
 ) -> contextlib.AbstractContextManager[None]:
     """Run the body of the `with` as a detached daemon owning `pidfile`.
 
     Raises `AlreadyRunning` (exit code 1) in the foreground when another process holds
-    the lock. On entry the calling process has exited (status 0) and the body runs in the
-    grandchild, a session leader without a terminal, its PID in `pidfile`. On exit the
+    the lock; then `before_detach()` runs, still in the foreground and holding the lock
+    (start-up checks: what it raises reaches the terminal and nothing detaches). On entry
+    the calling process has exited (status 0) and the body runs in the grandchild, a
+    session leader without a terminal, its PID in `pidfile`. On exit the
     file is removed and the lock released. Every descriptor except the lock and
     `preserve` is closed on entry: open log files and sockets inside the body. Descriptors
     0/1/2 are /dev/null and inherited by child processes (workers need them).
     """
-    return _daemonized(pidfile, working_directory, preserve)
+    return _daemonized(pidfile, working_directory, preserve, before_detach)

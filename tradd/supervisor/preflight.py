@@ -11,12 +11,15 @@ foreground, so `tradd run --daemon` reports them on the terminal too.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import socket
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from tradd.config.settings import Settings
-from tradd.errors import ConfigError
+from tradd.errors import ConfigError, TraddError
 from tradd.persistence.integrity import check_integrity
 
 
@@ -65,8 +68,63 @@ def check_writable(settings: Settings) -> None:
         raise ConfigError(summary, problems if len(problems) > 1 else [])
 
 
-def check_startup(settings: Settings) -> None:
-    """Everything `tradd run` refuses to start with: unwritable directories (78), then a
-    SQLite ledger failing `PRAGMA quick_check` (65)."""
+def check_free(settings: Settings, environ: Mapping[str, str], *, simulate: bool) -> None:
+    """TraddError (exit 1) when another process holds what this daemon will listen on:
+    the control socket, the metrics port, the embedded simulator's port. Checked once
+    more here, before `--daemon` detaches, so the refusal reaches the terminal; the
+    binds themselves report the same way if something takes them in between."""
+    control = settings.control.socket_path(settings.state_dir, environ)
+    if _unix_answers(control):
+        raise TraddError(f"control socket {control}: another tradd is running there")
+    if simulate:
+        host, port = settings.broker.host, settings.broker.port
+        if _tcp_in_use(host, port):
+            raise TraddError(
+                f"simulator port {host}:{port} is in use (another `tradd simgw`, "
+                "`tradd run --simulate` or IB Gateway?)"
+            )
+    metrics = settings.metrics
+    if metrics.enabled and _tcp_in_use(metrics.host, metrics.port):
+        raise TraddError(
+            f"metrics port {metrics.host}:{metrics.port} is in use (metrics.port): another "
+            "tradd running, or another exporter?"
+        )
+
+
+def _unix_answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def _tcp_in_use(host: str, port: int) -> bool:
+    """Whether binding `host:port` (as the servers do, SO_REUSEADDR) fails as taken.
+    Port 0 and addresses that do not resolve are for the real bind to judge."""
+    if port == 0:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def check_startup(
+    settings: Settings, environ: Mapping[str, str], *, simulate: bool = False
+) -> None:
+    """Everything `tradd run` refuses to start with: unwritable directories (78), a
+    SQLite ledger failing `PRAGMA quick_check` (65), a socket or port in use (1)."""
     check_writable(settings)
     check_integrity(settings.database_url())
+    check_free(settings, environ, simulate=simulate)
