@@ -111,3 +111,18 @@ def test_tradable_share_and_why_blocked() -> None:
         tradable.record("s", 0.5, why_blocked(v))
     assert tradable.share("s") == 0.75
     assert tradable.reasons["s"] == {"market data stale for X": 0.5}
+
+
+def test_cli_refuses_bad_arguments_and_a_used_workdir(tmp_path: Path, capsys) -> None:
+    import pytest
+
+    from tradd.rehearsal.cli import main
+
+    (tmp_path / "old.txt").write_text("a previous run")
+    assert main(["--workdir", str(tmp_path)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["--days", "0"])
+    assert exited.value.code == 2
+    assert main(["--days", "5000", "--workdir", str(tmp_path / "new")]) == 2
+    assert "the sample data has" in capsys.readouterr().err

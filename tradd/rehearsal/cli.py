@@ -48,12 +48,16 @@ def parse(argv: list[str]) -> tuple[Options, Path | None]:
         days=a.days, seed=a.seed, mode=a.mode, speed=a.speed, faults=not a.no_faults,
         start=start, status_limit=a.status_limit, tradable_target=a.tradable,
         growth_limit=a.growth, flood=a.flood,
+        warmup=30.0 if not a.no_faults else 2 * 23_400 / a.speed,  # the soak: two sessions
     )  # fmt: skip
     return options, a.workdir
 
 
 def main(argv: list[str] | None = None) -> int:
     options, workdir = parse(sys.argv[1:] if argv is None else argv)
+    if workdir is not None and workdir.exists() and any(workdir.iterdir()):
+        print(f"error: --workdir {workdir}: not empty (a rehearsal starts afresh)", file=sys.stderr)
+        return 2
     try:
         runner = Runner(options, workdir)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -99,16 +100,20 @@ class Runner:
     def run(self) -> Outcome:
         began = time.monotonic()
         try:
-            self.stack.start_gateway()
+            self.stack.start_gateway(speed=0.0)  # paused while the daemon starts up
             self.stack.start_daemon()
             self._wait_ready("at the start")
+            self.stack.stop_gateway()  # and up to speed from its state file
+            self.stack.start_gateway()
+            self._wait_ready("once the simulator runs")
             session = 23_400 / self.options.speed
             wait_for(self._first_day, WARMUP_SESSIONS * session + 60, "the first session", 0.05)
             self.t0 = time.monotonic()
             self._loop()
             self._finish()
-        except (RuntimeError, TimeoutError, Unreachable, OSError) as exc:
-            self.outcome.failures.append(f"rehearsal aborted: {exc}")
+        except Exception as exc:  # a bug in the system or the harness: report it, stop all
+            (self.workdir / "aborted.txt").write_text(traceback.format_exc())
+            self.outcome.failures.append(f"rehearsal aborted: {exc!r} (see aborted.txt)")
         finally:
             self.injector.undo_all()
             self.stack.stop(self.outcome.resources.pids() | self.injector.worker_pids)
@@ -128,7 +133,10 @@ class Runner:
         return sim is not None and sim.astimezone(EASTERN).date().isoformat() >= self.days[0]
 
     def _all_ready(self) -> bool:
-        views = self.stack.status()
+        try:
+            views = self.stack.status()
+        except Unreachable:  # a supervisor starting up
+            return False
         return all(v["state"] == "RUNNING" and v["worker"].get("ready") for v in views.values())
 
     def _loop(self) -> None:
@@ -200,14 +208,14 @@ class Runner:
             seen.extend(p for p in problems if p not in seen)
 
     def _finish(self) -> None:
-        """Undo every fault, let the system settle, stop every strategy (no new orders, the
-        positions kept), then the final verdict once ledger and gateway agree or time is up."""
+        """Undo every fault, let the system settle, flatten every strategy (HALTED: no new
+        orders, every late report still booked by its running worker), then the final
+        verdict once ledger and gateway agree, or time is up."""
         self.injector.undo_all()
         self._wait_ready("after the run")
-        for name in self.stack.status():
-            reply = self.stack.call("stop", timeout=60.0, strategy=name)
-            if not reply.get("ok"):
-                self.outcome.failures.append(f"stop {name} at the end: {reply.get('error')}")
+        reply = self.stack.call("flatten", timeout=120.0, all=True)
+        if not reply.get("ok"):
+            self.outcome.failures.append(f"flatten --all at the end: {reply.get('error')}")
         deadline = time.monotonic() + SETTLE
         verdict = self._final()
         while not verdict.ok and time.monotonic() < deadline:

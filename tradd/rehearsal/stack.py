@@ -150,12 +150,14 @@ class Stack:
 
     # ---- the simulator -------------------------------------------------------------------
 
-    def start_gateway(self) -> None:
-        """On `warmup_day`: the session before the rehearsal's first, spent starting up."""
+    def start_gateway(self, speed: float | None = None) -> None:
+        """From `warmup_day` (the session before the rehearsal's first) or its state file,
+        at `speed` (default the rehearsal's)."""
         o = self.options
+        speed = o.speed if speed is None else speed
         self.gateway = self._spawn(
             ["simgw", "--config", str(self.config), "--port", str(self.port),
-             "--symbols", ",".join(SYMBOLS), "--speed", f"{o.speed:g}",
+             "--symbols", ",".join(SYMBOLS), "--speed", f"{speed:g}",
              "--start", self.warmup_day.isoformat(), "--state", str(self.state_file),
              "--seed", str(o.seed), "--no-pacing", "--admin-socket", str(self.admin)],
             "simgw.out",
@@ -195,19 +197,25 @@ class Stack:
     def start_daemon(self) -> None:
         args = ["run", "--config", str(self.config)]
         if self.options.mode == "daemon":
+            old = self.supervisor_pid  # a killed daemon leaves its PID in the file
             detach = self._spawn([*args, "--daemon", "--pidfile", str(self.pidfile)], "tradd.out")
             code = detach.wait(60)
             if code != 0:
                 raise RuntimeError(f"tradd run --daemon exited {code} (see tradd.out)")
-            self.supervisor_pid = int(wait_for(self._pid_from_file, 30, "PID file"))
+            self.supervisor_pid = int(
+                wait_for(lambda: self._pid_from_file(not_this=old), 30, "a new PID in the file")
+            )
         else:
             self.daemon = self._spawn(args, "tradd.out")
             self.supervisor_pid = self.daemon.pid
         wait_for(self._daemon_answers, 60, "control socket answering")
 
-    def _pid_from_file(self) -> int | None:
-        with contextlib.suppress(OSError, ValueError):
-            return int(self.pidfile.read_text().split()[0])
+    def _pid_from_file(self, not_this: int | None = None) -> int | None:
+        """The live daemon's PID from the PID file (None while it is being written)."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int(self.pidfile.read_text().split()[0])
+            if pid != not_this and pid_alive(pid):
+                return pid
         return None
 
     def supervisor_alive(self) -> bool:
@@ -246,6 +254,8 @@ class Stack:
             wait_for(lambda: pid is None or not pid_alive(pid), 30, "supervisor gone")
 
     def stop_daemon(self) -> None:
+        if self.options.mode == "daemon":  # also one whose start was cut short
+            self.supervisor_pid = self._pid_from_file() or self.supervisor_pid
         pid = self.supervisor_pid
         if pid is None or not self.supervisor_alive():
             return
