@@ -90,7 +90,7 @@ def test_lost_fill_wrong_commission_and_ref_twice_are_caught(tmp_path: Path) -> 
     assert p["gateway orders in ledger"] == ["stranger: 1 at the gateway"]
     assert p["positions equal"] == ["GOOG: gateway 20, ledger 10"]
     assert p["order rows agree with fills"] == ["a-1: Filled with filled=0, fills 10"]
-    assert verdict.counts["lost"] == 1
+    assert verdict.counts["lost"] == 1 and verdict.counts["duplicated"] == 1  # a-1 twice
 
 
 def test_in_flight_differences_wait_for_the_grace(tmp_path: Path) -> None:
@@ -126,3 +126,13 @@ def test_cli_refuses_bad_arguments_and_a_used_workdir(tmp_path: Path, capsys) ->
     assert exited.value.code == 2
     assert main(["--days", "5000", "--workdir", str(tmp_path / "new")]) == 2
     assert "the sample data has" in capsys.readouterr().err
+
+
+def test_an_order_being_sent_is_judged_only_at_the_end(tmp_path: Path) -> None:
+    journal = _journal(tmp_path)
+    sending = LedgerOrder("a-2", "a", "GOOG", "PendingSubmit", 0.0)
+    unsent = LedgerOrder("a-3", "a", "GOOG", "NotSent", 0.0)
+    ledger = _ledger(orders=(sending, unsent))
+    assert check(journal, ledger, None, now=100.0, grace=10.0).ok
+    final = check(journal, ledger, {}, now=100.0, grace=10.0)
+    assert final.problems["ledger orders at gateway"] == ["a-2 (PendingSubmit) never reached it"]

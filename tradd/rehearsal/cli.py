@@ -36,10 +36,12 @@ def parse(argv: list[str]) -> tuple[Options, Path | None]:
                    help="share of open-market time each strategy must trade in")  # fmt: skip
     p.add_argument("--growth", type=float, default=0.05, help="soak: RSS growth limit")
     p.add_argument("--flood", type=int, default=300, help="idle control connections")
+    p.add_argument("--recovery", type=float, default=20.0,
+                   help="seconds after a fault before a strategy must trade again")  # fmt: skip
     p.add_argument("--workdir", type=Path, help="keep everything here (default: a temp dir)")
     a = p.parse_args(argv)
-    if a.days < 1 or a.speed <= 0 or a.flood < 0:
-        p.error("--days and --speed must be positive, --flood not negative")
+    if a.days < 1 or a.speed <= 0 or a.flood < 0 or a.recovery < 0:
+        p.error("--days and --speed must be positive, --flood and --recovery not negative")
     try:
         start = date.fromisoformat(a.start)
     except ValueError:
@@ -47,7 +49,7 @@ def parse(argv: list[str]) -> tuple[Options, Path | None]:
     options = Options(
         days=a.days, seed=a.seed, mode=a.mode, speed=a.speed, faults=not a.no_faults,
         start=start, status_limit=a.status_limit, tradable_target=a.tradable,
-        growth_limit=a.growth, flood=a.flood,
+        growth_limit=a.growth, flood=a.flood, recovery=a.recovery,
         warmup=30.0 if not a.no_faults else 2 * 23_400 / a.speed,  # the soak: two sessions
     )  # fmt: skip
     return options, a.workdir

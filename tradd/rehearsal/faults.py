@@ -58,7 +58,6 @@ class Injector:
     windows: list[Window] = field(default_factory=list)
     outages: list[Window] = field(default_factory=list)  # the control socket may be down
     pending: list[tuple[float, Event]] = field(default_factory=list)
-    worker_pids: set[int] = field(default_factory=set)
     _flood: list[socket.socket] = field(default_factory=list)
     _before_invalid: dict[str, Any] = field(default_factory=dict)
     _retries: dict[Event, int] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from pathlib import Path
 from tradd.rehearsal.probes import GatewayJournal
 
 UNSENT = frozenset({"Created", "NotSent", "Rejected"})
+IN_FLIGHT = frozenset({"PendingSubmit", "ApiPending"})
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,12 @@ def check(
     now: float,
     grace: float,
 ) -> Verdict:
-    """Every invariant at once; `gateway_positions` None skips positions (mid-run)."""
+    """Every invariant at once; `gateway_positions` None: mid-run (no positions, orders
+    being sent are not judged yet), else the final verdict."""
     v = Verdict()
     settled = {e for e, seen in journal.first_seen.items() if now - seen >= grace}
     recent = {r for r, seen in journal.placed_seen.items() if now - seen < grace}
-    _orders(v, journal, ledger, settled, recent)
+    _orders(v, journal, ledger, recent, final=gateway_positions is not None)
     _fills(v, journal, ledger, settled)
     if gateway_positions is not None:
         v.add("positions equal")
@@ -110,7 +112,9 @@ def check(
             a, b = gateway_positions.get(symbol, 0.0), ours.get(symbol, 0.0)
             if abs(a - b) > 1e-6:
                 v.add("positions equal", f"{symbol}: gateway {a:g}, ledger {b:g}")
+    twice = sum(1 for placed in journal.placed.values() if len(placed) > 1)
     v.counts.update(
+        duplicated=v.counts["phantom"] + twice,  # fills from nowhere, orders sent twice
         orders=sum(len(o) for o in journal.placed.values()),
         fills=len(journal.executions),
         ledger_orders=len(ledger.orders),
@@ -120,7 +124,7 @@ def check(
 
 
 def _orders(
-    v: Verdict, journal: GatewayJournal, ledger: Ledger, settled: set[str], recent: set[str]
+    v: Verdict, journal: GatewayJournal, ledger: Ledger, recent: set[str], *, final: bool
 ) -> None:
     v.add("gateway orders in ledger")
     v.add("ledger orders at gateway")
@@ -132,14 +136,10 @@ def _orders(
             ids = ", ".join(f"{p.get('client_id')}/{p.get('order_id')}" for p in placed)
             v.add("no orderRef twice", f"{ref}: placed {len(placed)} times ({ids})")
     at_gateway = set(journal.placed) | journal.rejected
-    settled_refs = {journal.executions[e].get("ref") for e in settled}
     for order in ledger.orders.values():
         if order.status in UNSENT or order.ref in at_gateway:
             continue
-        # A moment's lag: the order may be in flight; judge it once its fills are settled.
-        if order.filled > 0 and order.ref not in settled_refs:
-            continue
-        if order.status in ("PendingSubmit", "ApiPending") and not settled:
+        if order.status in IN_FLIGHT and not final:  # being sent right now
             continue
         v.add("ledger orders at gateway", f"{order.ref} ({order.status}) never reached it")
     v.add("order rows agree with fills")
@@ -156,7 +156,7 @@ def _orders(
 def _fills(v: Verdict, journal: GatewayJournal, ledger: Ledger, settled: set[str]) -> None:
     v.add("fills equal (execId, qty)")
     v.add("commissions to the cent")
-    lost = duplicated = 0
+    lost = phantom = 0
     for exec_id in sorted(settled):
         report = journal.executions[exec_id]
         ours = ledger.fills.get(exec_id)
@@ -173,6 +173,6 @@ def _fills(v: Verdict, journal: GatewayJournal, ledger: Ledger, settled: set[str
                   f"{exec_id}: gateway {theirs:.2f}, ledger {ours.commission}")  # fmt: skip
     for exec_id, fill in ledger.fills.items():
         if exec_id not in journal.executions:
-            duplicated += 1
+            phantom += 1
             v.add("fills equal (execId, qty)", f"phantom: {exec_id} ({fill.ref}) not at gateway")
-    v.counts.update(lost=lost, duplicated=duplicated)
+    v.counts.update(lost=lost, phantom=phantom)

@@ -59,13 +59,14 @@ def table(o: Outcome) -> str:
         f"control answers {o.latency.calls}: worst {o.latency.worst:.3f}s, "
         f"over {opt.status_limit:g}s {len(o.latency.slow)}, none {len(o.latency.unanswered)}",
         "",
-        f"{'strategy':<10} {'tradable':>9}  blocked by (open-market seconds, real)",
+        f"{'strategy':<10} {'tradable':>9} {'of s':>6}  blocked by (real seconds)",
     ]
     for name in sorted(o.tradable.counted):
         share = o.tradable.share(name)
         reasons = sorted(o.tradable.reasons.get(name, {}).items(), key=lambda kv: -kv[1])[:3]
         why = "; ".join(f"{r} {s:.0f}s" for r, s in reasons) or "-"
-        lines.append(f"{name:<10} {share or 0:>9.1%}  {why}")
+        counted = o.tradable.counted[name]
+        lines.append(f"{name:<10} {share or 0:>9.1%} {counted:>6.0f}  {why}")
     lines += ["", f"{'process':<11} {'pid':>7} {'RSS MB start->end':>19} {'growth':>7} "
               f"{'fds':>9} {'lived s':>8}"]  # fmt: skip
     for key, life in sorted(o.resources.longest().items()):

@@ -116,7 +116,7 @@ class Runner:
             self.outcome.failures.append(f"rehearsal aborted: {exc!r} (see aborted.txt)")
         finally:
             self.injector.undo_all()
-            self.stack.stop(self.outcome.resources.pids() | self.injector.worker_pids)
+            self.stack.stop(self.outcome.resources.pids())
             self.outcome.wall = time.monotonic() - began
         return self.outcome
 
