@@ -212,3 +212,20 @@ def tomllib_port(config: Path) -> int:
     import tomllib
 
     return int(tomllib.loads(config.read_text())["broker"]["port"])
+
+
+@pytest.mark.parametrize("mode", [[], ["--daemon"]], ids=["foreground", "daemon"])
+def test_a_strategy_parameter_config_check_rejects_stops_run_exit_78(
+    tmp_path: Path, mode: list[str]
+) -> None:
+    """`tradd run` refuses what `config check` and a reload refuse, before anything starts:
+    once it started a worker that then exited 78, leaving that strategy silently idle."""
+    strategy = {
+        "name": "sma", "strategy": "strategies.sma_cross.SmaCross", "symbols": ["GOOG"],
+        "client_id": 31, "bar": "1m", "params": {"fats": 10},
+    }  # fmt: skip
+    config = write_config(tmp_path, strategies=[strategy])
+    done = tradd(tmp_path, "run", "--config", str(config), *mode)
+    assert done.returncode == EXIT_CONFIG, done.stdout + done.stderr
+    assert "fats" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "control.sock").exists()  # nothing started

@@ -57,6 +57,7 @@ def run(
 
     def preflight() -> None:  # holding the PID file lock; before detaching, on the terminal
         check_startup(settings, environ, simulate=simulate)
+        check_strategies_as_workers_will(path, environ)
 
     if daemon:
         _detached(settings, path, environ, simulate, speed, pidfile, preflight)
@@ -64,6 +65,18 @@ def run(
     with _locked(pidfile):
         preflight()
         _serve(settings, path, environ, simulate, speed, console=None)
+
+
+def check_strategies_as_workers_will(path: Path, environ: dict[str, str]) -> None:
+    """Refuse (78) what `tradd config check` and a reload refuse: a strategy class that does
+    not import or a parameter it does not take. Checked in a child process, as a reload
+    checks, so the supervisor never imports strategy code; otherwise each such worker would
+    exit 78 after the daemon had started, with its strategy silently not running."""
+    import asyncio
+
+    from tradd.supervisor.configcheck import check_in_child
+
+    asyncio.run(check_in_child(path, Path.cwd(), environ)).raise_if_invalid()
 
 
 def _detached(
