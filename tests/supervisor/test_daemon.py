@@ -86,11 +86,29 @@ def test_a_crash_looping_strategy_goes_fatal_and_raises_an_event(
     assert not health["ok"] and health["not_running"] == ["crashy"]
 
 
+EDITABLE = """from tests.worker.strategies import Scripted
+
+
+class Editable(Scripted):
+    params = ({extra})
+"""
+
+
 def test_a_config_error_exits_78_and_is_not_restarted(
     tmp_path, simulator, sqlite_url, start_daemon
 ) -> None:
-    entries = [strategy_entry("s1", params={"no_such_param": 1})]
-    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, entries))
+    """`tradd run` refuses a bad parameter at start, so a worker meets one only when the
+    strategy's file changed under a running daemon; a restart then exits 78 for good."""
+    (tmp_path / "editable_strats").mkdir()
+    module = tmp_path / "editable_strats" / "mod.py"
+    module.write_text(EDITABLE.format(extra='("no_such_param", 0),'))
+    entries = [strategy_entry("s1", strategy="editable_strats.mod.Editable",
+                              params={"no_such_param": 1})]  # fmt: skip
+    daemon = start_daemon(daemon_document(tmp_path, simulator, sqlite_url, entries),
+                          env={"PYTHONPATH": str(tmp_path)})  # fmt: skip
+    daemon.wait_trading("s1", 60)
+    module.write_text(EDITABLE.format(extra=""))  # the parameter is gone from the class
+    daemon.result("restart", strategy="s1")
     exited = daemon.wait_state("s1", "EXITED", 60)
     assert exited["exit_code"] == 78 and exited["restarts"] == 0
     assert "strategies.s1.params: no_such_param = 1" in exited["reason"]  # its exit report
