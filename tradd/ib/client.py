@@ -68,6 +68,7 @@ class IBClient:
         self._quotes: dict[str, Any] = {}
         self._zones: dict[str, str] = {}
         self._ib: Any = None
+        self._time_request: tuple[asyncio.Future[Any] | None, float] = (None, 0.0)
         self.account = ""
 
     # -- thread plumbing -------------------------------------------------------------------
@@ -125,6 +126,7 @@ class IBClient:
         self, host: str, port: int, client_id: int, timeout: float, account: str = ""
     ) -> list[str]:
         """Connect and run the library's start-up sync; returns the managed accounts."""
+        self._time_request = (None, 0.0)  # an answer lost with the old socket never comes
         try:
             await self._ib.connectAsync(
                 host, port, clientId=client_id, timeout=timeout, account=account
@@ -147,7 +149,16 @@ class IBClient:
         return bool(self._ib is not None and self._ib.isConnected())
 
     async def server_time(self) -> datetime:
-        stamp: datetime = await self._ib.reqCurrentTimeAsync()
+        """The gateway's clock. Callers at the same time (the liveness probe, the gateway
+        clock, tests) share one request: the library files this answer under a fixed key,
+        so a second request would orphan the first, whose caller then waited out its
+        timeout (a "stalled gateway" reconnect, or a worker loop frozen for 30 s)."""
+        loop = asyncio.get_running_loop()
+        pending, started = self._time_request
+        if pending is None or pending.done() or loop.time() - started > self._timeout:
+            pending = asyncio.ensure_future(self._ib.reqCurrentTimeAsync())
+            self._time_request = (pending, loop.time())
+        stamp: datetime = await asyncio.shield(pending)
         return stamp.astimezone(UTC)
 
     # -- contracts -------------------------------------------------------------------------
