@@ -125,3 +125,22 @@ def test_account_positions_net_the_fills_of_all_strategies(ledger: Ledger, other
     assert ledger.account_positions() == {"GOOG": 6.0, "ORCL": -7.0}
     assert other.account_positions(["ORCL", "MSFT", "AAPL"]) == {"ORCL": -7.0}
     assert ledger.account_positions([]) == {}
+
+
+def test_an_order_row_agrees_with_its_fills_whatever_ib_reports(ledger: Ledger) -> None:
+    """Fills booked at reconciliation come with a completed-orders entry that says Filled
+    but carries no quantity (issue 15): the order row takes its fills' quantity and average
+    price, and a later report without them does not lower them."""
+    ref = ledger.create_orders([NewOrder("GOOG", "BUY", 10, "MKT")])[0].order_ref
+    ledger.add_fill(fill("r1", quantity=4, price=100.0, order_ref=ref))
+    ledger.add_fill(fill("r2", quantity=6, price=101.0, order_ref=ref))
+    ledger.update_order(ref, status="Filled", filled=0.0, remaining=0.0, avg_fill_price=None)
+    order = ledger.order(ref)
+    assert order is not None
+    assert (order.status, order.filled) == ("Filled", 10)
+    assert order.avg_fill_price == pytest.approx(100.6)
+    # IB's own report ahead of its fills stands; the fills only ever raise it.
+    ahead = ledger.create_orders([NewOrder("GOOG", "SELL", 10, "MKT")])[0].order_ref
+    ledger.update_order(ahead, status="Filled", filled=10, remaining=0, avg_fill_price=99.5)
+    ledger.add_fill(fill("s1", side="SELL", quantity=4, price=99.0, order_ref=ahead))
+    assert ledger.order(ahead).filled == 10 and ledger.order(ahead).avg_fill_price == 99.5

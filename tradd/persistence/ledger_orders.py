@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
@@ -250,7 +250,31 @@ def insert_fill(session: Session, strategy: str, fill: FillRecord) -> bool:
     the other transaction and then does nothing, without aborting ours.
     """
     values = {"strategy": strategy, **_as_dict(fill)}
-    return session.execute(_order_path(session).insert_fill, values).first() is not None
+    if session.execute(_order_path(session).insert_fill, values).first() is None:
+        return False
+    if fill.order_ref is not None:
+        _fill_order_from_fills(session, strategy, fill.order_ref)
+    return True
+
+
+def _fill_order_from_fills(session: Session, strategy: str, order_ref: str) -> None:
+    """Raise the order's filled quantity and average price to what its fills say.
+
+    IB's status reports usually say it first, but not always: a fill booked at
+    reconciliation (the worker was down) is followed only by a completed-orders entry,
+    which carries no quantity. Only ever raised: a report ahead of its fills stands."""
+    quantity, value = session.execute(
+        select(func.sum(Fill.quantity), func.sum(Fill.quantity * Fill.price)).where(
+            Fill.order_ref == order_ref, Fill.strategy == strategy
+        )
+    ).one()
+    if not quantity:
+        return
+    session.execute(
+        update(Order)
+        .where(Order.order_ref == order_ref, Order.strategy == strategy, Order.filled < quantity)
+        .values(filled=quantity, avg_fill_price=value / quantity)
+    )
 
 
 def known_exec_ids(session: Session, exec_ids: Iterable[str]) -> set[str]:
