@@ -134,3 +134,27 @@ def test_trading_day_follows_the_exchange_zone() -> None:
 def test_daily_pnl_is_none_without_a_baseline_or_without_equity() -> None:
     assert account(nlv=1000).daily_pnl is None
     assert account(Baselines(date(2024, 3, 11), 1000.0, 1000.0)).daily_pnl is None
+
+
+def test_a_strategy_new_to_the_day_takes_the_accounts_recorded_start() -> None:
+    """Issue 15: a worker that did not see the previous day takes today's start another
+    strategy of the account recorded (so both show one account P&L), not its first look;
+    one that watched the previous day starts from the equity at its close."""
+    recorded = {date(2024, 3, 11): 100000.0}
+    state = AccountState("US/Eastern", Baselines(date(2024, 3, 8), 90000.0, 120000.0),
+                         recorded.get)  # fmt: skip
+    state.update("NetLiquidation", "99000", "USD")
+    assert state.observe_equity(MON_1500) == (True, True)
+    assert state.baselines == Baselines(date(2024, 3, 11), 100000.0, 120000.0)
+    assert state.daily_pnl == -1000.0
+    state.update("NetLiquidation", "98500", "USD")  # Monday's close
+    state.observe_equity(utc(11, 21))
+    assert state.observe_equity(utc(12, 13, 30)) == (True, True)  # Tuesday 09:30 EDT
+    assert state.baselines.day_start_equity == 98500.0  # not another strategy's (none)
+
+
+def test_first_of_the_account_today_falls_back_to_its_first_look() -> None:
+    state = AccountState("US/Eastern", EMPTY, lambda _day: None)
+    state.update("NetLiquidation", "99000", "USD")
+    state.observe_equity(MON_1500)
+    assert state.baselines.day_start_equity == 99000.0

@@ -328,6 +328,11 @@ class Ledger:
         with read_transaction(self._sessions) as session:
             return reports_sql.load_state(session, self._strategy)
 
+    def account_day_start(self, day: date) -> float | None:
+        """The account's starting equity of `day`, as another strategy recorded it."""
+        with read_transaction(self._sessions) as session:
+            return reports_sql.day_start_equity(session, self._strategy, day)
+
     def save_state(
         self,
         *,

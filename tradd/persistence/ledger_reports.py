@@ -131,6 +131,22 @@ def load_state(session: Session, strategy: str) -> StrategyStateRecord | None:
     return None if row is None else StrategyStateRecord(**row._mapping)
 
 
+def day_start_equity(session: Session, strategy: str, day: date) -> float | None:
+    """`day`'s starting equity of the account as another strategy recorded it (the
+    first by name, so that every strategy picks the same one)."""
+    stmt = (
+        select(StrategyState.day_start_equity)
+        .where(
+            StrategyState.day == day,
+            StrategyState.strategy != strategy,
+            StrategyState.day_start_equity.is_not(None),
+        )
+        .order_by(StrategyState.strategy)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def upsert_state(
     session: Session, strategy: str, values: dict[str, Any], now: datetime
 ) -> StrategyStateRecord:

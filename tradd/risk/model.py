@@ -154,6 +154,12 @@ class Decision:
         return self.request is not None and self.approved_quantity <= 0
 
     @property
+    def by_state(self) -> bool:
+        """Refused by the trading state alone (paused, flattened, halted), no rule hit: the
+        state doing its job, not a new risk breach."""
+        return self.blocked and not self.hits and self.state is not TradingState.ACTIVE
+
+    @property
     def resized(self) -> bool:
         return 0 < self.approved_quantity < self.requested_quantity
 

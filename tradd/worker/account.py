@@ -1,14 +1,20 @@
 """The IB account as the worker sees it, and the equity baselines risk rules measure from.
 
 IB streams account values as tagged strings (`NetLiquidation`, `TotalCashValue`,
-`GrossPositionValue`...). Daily loss is measured from the equity at the first sight of
-each trading day and drawdown from the highest equity seen; both baselines are persisted
-(strategy_state) so a restart in the middle of a bad day does not forgive the loss.
+`GrossPositionValue`...). The account's P&L today, and the daily loss, are measured from
+the day's starting equity: the net liquidation at the previous close (the equity standing
+when the new day is first noticed, before any value of the new day is taken in). A worker
+that did not see the previous day takes the start another strategy of the account already
+recorded for today, so every strategy shows the same account P&L; only the first to start
+falls back to the equity at its first sight of the day. Drawdown is measured from the
+highest equity seen. Both baselines are persisted (strategy_state) so a restart in the
+middle of a bad day does not forgive the loss.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -24,10 +30,19 @@ class Baselines:
 
 
 class AccountState:
-    def __init__(self, exchange_tz: str, baselines: Baselines) -> None:
+    def __init__(
+        self,
+        exchange_tz: str,
+        baselines: Baselines,
+        shared_start: Callable[[date], float | None] = lambda _day: None,
+    ) -> None:
         self._zone = ZoneInfo(exchange_tz)
         self.values: dict[str, float] = {}
         self.baselines = baselines
+        self._shared_start = shared_start
+        """The account's starting equity of a day, as another strategy recorded it."""
+        self._seen_day: date | None = None
+        """The trading day this process last saw the equity on."""
 
     def set_zone(self, exchange_tz: str) -> None:
         """Trading days follow the exchange's calendar date."""
@@ -70,7 +85,11 @@ class AccountState:
         b = self.baselines
         new_day = b.day != today
         peak = equity if b.equity_peak is None else max(b.equity_peak, equity)
-        start = equity if new_day else b.day_start_equity
+        start = b.day_start_equity
+        if new_day:  # watched the previous day to its end: its close; else the account's
+            start = equity if self._seen_day is not None else self._shared_start(today)
+            start = equity if start is None else start
+        self._seen_day = today
         updated = Baselines(today, start, peak)
         changed = updated != b
         self.baselines = updated

@@ -203,7 +203,7 @@ class Worker:
             ledger=ledger,
             manager=manager,
             broker=broker,
-            account=AccountState("US/Eastern", baselines),
+            account=AccountState("US/Eastern", baselines, ledger.account_day_start),
             events=events,
             watchdog=StalenessWatchdog(c.symbols, stale_after),
             market_now=market_now,

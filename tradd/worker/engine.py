@@ -136,6 +136,8 @@ class WorkerEngine:
         elif isinstance(event, NoticeReceived):
             self.manager.on_notice(event.notice)
         elif isinstance(event, AccountValueChanged):
+            if event.tag == "NetLiquidation":  # a new day starts from the equity standing
+                self._roll_day(self._market_now())  # before it: the last close's
             if self.account.update(event.tag, event.value, event.currency):
                 self.broker.set_account(self.account.cash, self.account.net_liquidation)
         elif isinstance(event, LinkChanged):
@@ -309,12 +311,15 @@ class WorkerEngine:
                     symbol=change.symbol,
                 )
 
-    def _equity(self, now: datetime) -> None:
+    def _roll_day(self, now: datetime) -> None:
         new_day, changed = self.account.observe_equity(now)
         if new_day:
             self.manager.gate.new_day()
         if changed:
             self.save_state()
+
+    def _equity(self, now: datetime) -> None:
+        self._roll_day(now)
         if not self.ready_count:
             return
         decision = self.manager.gate.check_portfolio(self.portfolio())

@@ -32,7 +32,7 @@ from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.orderrefs import parse_order_ref
 from tradd.persistence.records import NewOrder, RiskDecisionInput
-from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate
+from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate, TradingState
 from tradd.worker.events import EventLog
 from tradd.worker.fills import Fills
 from tradd.worker.stats import WorkerStats
@@ -45,6 +45,8 @@ NOTICE_CODES = frozenset({161, 399, 404, 2109, 10147, 10148, 10167, 10349})
 "outside regular hours"): the library's own Cancelled on them is ignored."""
 CANCEL_CODES = frozenset({202})
 """IB cancelled the order itself (not a rejection: it may have been working)."""
+STATE_RULE = "TRADING_STATE"
+"""The rule label of an order refused by a paused, flattened or halted strategy."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class OrderManager:
         self.strategy, self._ledger, self._link, self.gate = strategy, ledger, link, gate
         self._events, self._failpoints = events, failpoints
         self.stats = stats or WorkerStats(monotonic)
+        self._state_refusing: tuple[TradingState, str] | None = None
+        """The trading state whose refusals were last logged (logged once per state)."""
         self.context: TradingContext | None = None
         self._broker: IBBroker | None = None
         self.working = WorkingOrders()
@@ -131,6 +135,9 @@ class OrderManager:
             self._record_refusal(request, "TRADING_GATE", blocked + note)
             return Refused(blocked), None
         decision = self.gate.check_order(request, self._context().portfolio())
+        if decision.by_state:  # paused or flattened: refused, but no breach to report
+            self._record_refusal(request, STATE_RULE, decision.reason + note)
+            return Refused(decision.reason), decision
         if not decision.allowed:
             self._record(request, decision, note)
             self._after_decision(request, decision)
@@ -238,7 +245,12 @@ class OrderManager:
                               request.side, request.quantity, 0.0)  # fmt: skip
         self._ledger.record_risk_decision(**asdict(d))
         self.stats.decision("BLOCKED", rule)
-        log.warning("order refused", symbol=request.symbol, reason=reason)
+        if rule != STATE_RULE:
+            log.warning("order refused", symbol=request.symbol, reason=reason)
+        elif (self.gate.state, self.gate.reason) != self._state_refusing:
+            self._state_refusing = (self.gate.state, self.gate.reason)  # once per state
+            log.info("orders refused by the trading state", symbol=request.symbol,
+                     state=str(self.gate.state), reason=self.gate.reason)  # fmt: skip
 
     # -- back: IB's order events ----------------------------------------------------------
     def ours(self, order_ref: str) -> bool:
