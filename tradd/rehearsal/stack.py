@@ -65,8 +65,9 @@ def strategies() -> list[dict[str, Any]]:
 
 
 def document(workdir: Path, port: int, strategy_list: list[dict[str, Any]]) -> dict[str, Any]:
-    """The daemon's configuration: fast timers, risk rules that stay out of the way."""
-    off = {"limit": "off"}
+    """The daemon's configuration: fast timers; the shipped risk rules except the daily
+    loss and drawdown ones, which would halt a strategy for the market's sake, not a fault's
+    (the order rate counts market time, so it allows the every-bar strategy)."""
     return {
         "state_dir": str(workdir / "state"),
         "log": {"dir": str(workdir / "logs"), "console": False},
@@ -77,9 +78,7 @@ def document(workdir: Path, port: int, strategy_list: list[dict[str, Any]]) -> d
                    "circuit": {"failure_threshold": 100, "open_seconds": 2.0}},
         "worker": {"heartbeat": 0.2, "commission_wait": 1.0, "snapshot_interval": 5.0,
                    "flatten_timeout": 15.0, "channel_dir": str(workdir / "run")},
-        "risk": {"max_position_size": off, "max_daily_loss": {"limit_pct": "off"},
-                 "max_drawdown": off, "max_leverage": off, "position_limit": off,
-                 "max_orders_per_minute": off},
+        "risk": {"max_daily_loss": {"limit_pct": "off"}, "max_drawdown": {"limit": "off"}},
         "supervisor": {"heartbeat_interval": 0.5, "heartbeat_timeout": 30.0,
                        "start_timeout": 120.0, "stop_timeout": 15.0, "backoff_initial": 0.2,
                        "backoff_max": 2.0, "crash_limit": 10, "crash_window": 60.0,
