@@ -150,3 +150,56 @@ def test_admission_sheds_the_idle_longest_then_reserves_then_turns_away() -> Non
     assert admission.admit(5.0) is None  # every ordinary slot answering, the reserve taken
     admission.leave(second)
     assert admission.admit(6.0) is not None
+
+
+STARVED = """
+import asyncio, concurrent.futures.thread, os, resource, sys
+from pathlib import Path
+from tests.control.test_server import SlowDaemon
+from tradd.control.peers import PeerPolicy
+from tradd.control.server import ControlServer
+
+async def main():
+    server = ControlServer(SlowDaemon(), Path(sys.argv[1]),
+                           PeerPolicy(frozenset({os.getuid()}), frozenset()), 65536,
+                           max_connections=4, idle_timeout=30)
+    await server.start()
+    # every descriptor below the spare is in use: nothing new but what the spare gives up
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (server._spare._fd + 1, hard))
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    # room again before exiting: a thread ended at exit loads libgcc_s (a descriptor)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    await server.stop()
+
+asyncio.run(main())
+"""
+
+
+def test_out_of_descriptors_the_server_sheds_idle_connections_and_answers_status() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    folder = short_dir()
+    path = folder / "c.sock"
+    proc = subprocess.Popen([sys.executable, "-c", STARVED, str(path)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    flood: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        while proc.stdout.readline() not in ("ready\n", ""):
+            pass  # structlog's default output goes to stdout too
+        flood = [connect(path) for _ in range(20)]
+        for _ in range(3):
+            started = time.monotonic()
+            assert call(path, "status", None, 1.0)["ok"]
+            assert time.monotonic() - started < 1.0
+    finally:
+        for sock in flood:
+            sock.close()
+        _, err = proc.communicate("", timeout=10)
+    assert proc.returncode == 0 and "Traceback" not in err, err

@@ -129,3 +129,56 @@ def test_the_busy_reply_is_a_json_error_line() -> None:
     from tradd.worker.listener import BUSY
 
     assert json.loads(BUSY)["error"]["code"] == "busy"
+
+
+STARVED = """
+import queue, resource, sys, threading
+from pathlib import Path
+from tradd.worker.channel import CommandChannel
+
+inbox = queue.SimpleQueue()
+channel = CommandChannel(Path(sys.argv[1]), inbox, 5.0, max_connections=4, idle_timeout=30)
+channel.start()
+
+def answer():
+    while True:
+        command = inbox.get()
+        command.reply.set_result({"name": command.name})
+
+threading.Thread(target=answer, daemon=True).start()
+# The spare was the lowest free descriptor when it was opened: every one below it is
+# in use, so with this limit nothing new can be opened but what the spare gives up.
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (channel._server._spare._fd + 1, hard))
+print("ready", flush=True)
+sys.stdin.read()
+# room again before exiting: a thread ended at exit loads libgcc_s, which needs a descriptor
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+channel.close()
+"""
+
+
+def test_out_of_descriptors_the_channel_sheds_idle_connections_and_still_answers() -> None:
+    import subprocess
+    import sys
+
+    folder = short_dir()
+    path = folder / "w.sock"
+    proc = subprocess.Popen([sys.executable, "-c", STARVED, str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    flood: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        for _ in range(20):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(str(path))
+            flood.append(sock)
+        for _ in range(3):
+            assert request(path, "ping", timeout=5) == {"ok": True, "result": {"name": "ping"}}
+    finally:
+        for sock in flood:
+            sock.close()
+        _, err = proc.communicate("", timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert err.count("cannot accept") < 30, err  # paused, did not spin

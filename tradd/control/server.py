@@ -43,6 +43,9 @@ BACKLOG = 512
 script polling, a flatten from every terminal) must not be refused while the loop works."""
 ACCEPT_PAUSE = (0.05, 1.0)
 """First and longest pause of the accept loop after a failed accept (doubling between)."""
+SHED_PAUSE = 0.01
+"""Out of descriptors with the spare in use: shed an idle connection, wait this long for
+its descriptor to close, accept again."""
 BUSY_READ = 0.5
 """How long a connection turned away may take to send its request before it hears `busy`."""
 
@@ -115,7 +118,13 @@ class ControlServer:
             try:
                 conn, _ = await loop.sock_accept(self._listener)
             except OSError as exc:
-                conn = self._accept_into_spare() if out_of_resources(exc) else None
+                short = out_of_resources(exc)
+                if short:  # Linux says EMFILE before it looks for a waiting connection
+                    await self._pending()
+                conn = self._accept_into_spare() if short else None
+                if conn is None and short and self.admission.shed_idle():
+                    await asyncio.sleep(SHED_PAUSE)  # its descriptor is free in a moment
+                    continue
                 if conn is None:
                     log.warning("control socket cannot accept; pausing", error=str(exc))
                     await asyncio.sleep(pause)
@@ -124,6 +133,19 @@ class ControlServer:
             pause = ACCEPT_PAUSE[0]
             self._start_client(conn)
             await asyncio.sleep(0)  # let the shed connections close before the next accept
+
+    async def _pending(self) -> None:
+        """Until a connection waits on the listener: out of descriptors, accept fails
+        whether or not one does, and nobody should be shed for a connection not there."""
+        assert self._listener is not None
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self._listener.fileno()
+        loop.add_reader(fd, _resolve, ready)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
 
     def _accept_into_spare(self) -> socket.socket | None:
         """Out of descriptors: free the spare, accept into it, shed an idle connection so
@@ -261,6 +283,11 @@ async def _discard_line(reader: asyncio.StreamReader) -> None:
             await reader.readexactly(exc.consumed)
         except asyncio.IncompleteReadError:
             return
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _turn_away(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

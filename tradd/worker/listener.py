@@ -23,6 +23,7 @@ from tradd.resources import SpareDescriptor, out_of_resources
 
 log = structlog.get_logger("tradd.worker.channel")
 ACCEPT_PAUSE = (0.05, 1.0)
+SHED_PAUSE = 0.01
 BUSY_READ = 0.2
 """How long a connection turned away waits for its request before it is told `busy`."""
 BUSY = b'{"ok": false, "error": {"code": "busy", "message": "every connection is busy"}}\n'
@@ -92,7 +93,11 @@ class ChannelServer(socketserver.ThreadingUnixStreamServer):
         try:
             request = self.socket.accept()
         except OSError as exc:
-            request_or_none = self._accept_into_spare() if out_of_resources(exc) else None
+            short = out_of_resources(exc)
+            request_or_none = self._accept_into_spare() if short else None
+            if request_or_none is None and short and self.connections.shed_idle():
+                time.sleep(SHED_PAUSE)  # the shed connection's thread closes it meanwhile
+                raise
             if request_or_none is None:
                 log.warning("worker channel cannot accept; pausing", error=str(exc))
                 time.sleep(self._pause)  # the serve thread's own: nothing else waits on it
