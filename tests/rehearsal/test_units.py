@@ -136,3 +136,28 @@ def test_an_order_being_sent_is_judged_only_at_the_end(tmp_path: Path) -> None:
     assert check(journal, ledger, None, now=100.0, grace=10.0).ok
     final = check(journal, ledger, {}, now=100.0, grace=10.0)
     assert final.problems["ledger orders at gateway"] == ["a-2 (PendingSubmit) never reached it"]
+
+
+def test_the_summary_passes_or_names_each_failure_and_the_seed(tmp_path: Path) -> None:
+    from tradd.rehearsal.probes import Usage
+    from tradd.rehearsal.report import summary
+    from tradd.rehearsal.runner import Runner
+    from tradd.rehearsal.stack import Options
+
+    outcome = Runner(Options(days=2, seed=42), tmp_path / "w").outcome  # nothing started
+    outcome.tradable.record("churn", 100.0, "")
+    life = Usage("supervisor", 1, 0.0, (80_000, 16), (81_000, 17), 300.0)
+    outcome.resources.lives[("supervisor", 1)] = life
+    text, passed = summary(outcome)
+    assert passed and text.endswith("PASS")
+    assert "supervisor" in text and "+1.2%" in text
+
+    outcome.tradable.record("churn", 2.0, "market data stale for GOOG (no bars)")
+    life.last = (81_000, 40)
+    outcome.latency.record("status", 1.5, 10.0)
+    text, passed = summary(outcome)
+    assert not passed
+    assert "churn could trade 98.0% of open-market time (target 99%)" in text
+    assert "supervisor descriptors grew 16 -> 40" in text
+    assert "slow answer: status took 1.50s at +10s" in text
+    assert "reproduce with seed 42: python -m tradd.rehearsal --days 2 --seed 42" in text

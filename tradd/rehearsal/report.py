@@ -4,13 +4,16 @@ A rehearsal fails when any invariant was broken (at the end, or for longer than 
 grace mid-run), a control answer was missing or slow, a strategy could trade less than
 the target share of open-market time outside injected faults, the system misbehaved
 under a fault (an invalid reload that changed something, a worker outliving its
-supervisor), or, without faults (the soak), a process grew past the limit.
+supervisor), a process ended with more descriptors than it had after warm-up (beyond a
+slack), or, without faults (the soak), its RSS grew past the limit.
 """
 
 from __future__ import annotations
 
 from tradd.rehearsal.probes import Usage
 from tradd.rehearsal.runner import Outcome
+
+FD_SLACK = 10  # descriptors a process may hold more at the end (sockets, files come and go)
 
 
 def growth(life: Usage) -> float:
@@ -33,10 +36,12 @@ def failures(o: Outcome) -> list[str]:
         if share is not None and share < o.options.tradable_target:
             out.append(f"{name} could trade {share:.1%} of open-market time "
                        f"(target {o.options.tradable_target:.0%})")  # fmt: skip
-    if not o.options.faults:
-        for key, life in o.resources.longest().items():
-            if growth(life) > o.options.growth_limit:
-                out.append(f"{key} RSS grew {growth(life):+.1%} after warm-up")
+    for key, life in o.resources.longest().items():
+        assert life.first is not None and life.last is not None
+        if life.last[1] > life.first[1] + FD_SLACK:
+            out.append(f"{key} descriptors grew {life.first[1]} -> {life.last[1]}")
+        if not o.options.faults and growth(life) > o.options.growth_limit:
+            out.append(f"{key} RSS grew {growth(life):+.1%} after warm-up")
     return out
 
 

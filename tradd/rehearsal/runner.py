@@ -111,6 +111,8 @@ class Runner:
             self.t0 = time.monotonic()
             self._loop()
             self._finish()
+        except KeyboardInterrupt:  # Ctrl-C: stop everything, report what was seen
+            self.outcome.failures.append("interrupted")
         except Exception as exc:  # a bug in the system or the harness: report it, stop all
             (self.workdir / "aborted.txt").write_text(traceback.format_exc())
             self.outcome.failures.append(f"rehearsal aborted: {exc!r} (see aborted.txt)")
