@@ -191,3 +191,15 @@ def test_bar_end_for_intraday_and_daily_bars() -> None:
     assert bar_end(Bar("GOOG", at(14, 0), 60, 1, 1, 1, 1, 1)) == at(14, 1)
     assert bar_end(Bar("GOOG", at(5, 0, 0, FRI), DAY, 1, 1, 1, 1, 1)) == at(21, 0, 0, FRI)
     assert bar_end(Bar("GOOG", at(4, 0, 0, MON), DAY, 1, 1, 1, 1, 1)) == at(20, 0, 0, MON)
+
+
+def test_a_late_five_second_bar_of_a_flushed_period_is_not_a_second_bar() -> None:
+    """At the simulator's speed the market clock can pass a minute's end before its last
+    5-s bars were read: the flush emits the minute once, the late bars are dropped."""
+    agg = BarAggregator("GOOG", 60)
+    agg.add(five(at(14, 0, 0), 10.0))
+    assert agg.flush(at(14, 1, 0)) == [Bar("GOOG", at(14, 0), 60, 10.0, 10.0, 10.0, 10.0, 10.0)]
+    assert agg.add(five(at(14, 0, 50), 11.0)) == []
+    assert agg.add(five(at(14, 0, 55), 12.0)) == []
+    assert agg.add(five(at(14, 1, 55), 13.0, v=1)) == [
+        Bar("GOOG", at(14, 1), 60, 13.0, 13.0, 13.0, 13.0, 1.0)]  # fmt: skip

@@ -241,3 +241,65 @@ def test_never_runs_backwards_when_a_sample_is_behind_the_estimate() -> None:
     gateway.start, gateway.origin = extrapolated - timedelta(seconds=30), wall.now
     wall.now += 1.0
     assert clock() == extrapolated >= ahead
+
+
+def run_for(clock: GatewayClock, wall: FakeWall, gateway: FakeGateway, seconds: float) -> float:
+    """Call the clock every 0.1 wall seconds for `seconds`; the largest error seen."""
+    worst = 0.0
+    for _ in range(round(seconds * 10)):
+        wall.now += 0.1
+        truth = gateway.start + timedelta(seconds=(wall.now - gateway.origin) * gateway.rate)
+        worst = max(worst, abs((clock() - truth).total_seconds()))
+    return worst
+
+
+def jump(gateway: FakeGateway, seconds: float) -> None:
+    """The simulator skips closed time: its clock jumps forward at once."""
+    gateway.start += timedelta(seconds=seconds)
+
+
+def test_a_jump_over_the_night_is_not_taken_for_speed() -> None:
+    """At 600x the simulator skips 17.5 closed hours in one go: the clock steps over the
+    jump and goes on at 600x, instead of racing hours ahead of the data."""
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=600.0)
+    clock = GatewayClock(gateway, every=2.0, wall=wall)
+    run_for(clock, wall, gateway, MIN_RATE_WINDOW + 2)  # the rate is measured
+    assert run_for(clock, wall, gateway, 30) <= 1.0
+    assert clock.rate == pytest.approx(600.0)
+    jump(gateway, 17.5 * 3600)
+    run_for(clock, wall, gateway, 2.1)  # lags until the next sample: that is safe
+    assert run_for(clock, wall, gateway, 60) <= 1.0
+    assert clock.rate == pytest.approx(600.0)
+    for closed in (17.5 * 3600, 65.5 * 3600, 89.5 * 3600):  # a night, a weekend, a holiday
+        run_for(clock, wall, gateway, 39)  # a session at 600x
+        jump(gateway, closed)
+        run_for(clock, wall, gateway, 2.1)
+        assert run_for(clock, wall, gateway, 30) <= 1.0
+
+
+def test_a_jump_in_the_first_window_is_not_taken_for_speed() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=60.0)
+    clock = GatewayClock(gateway, every=1.0, wall=wall)
+    run_for(clock, wall, gateway, 1.5)
+    jump(gateway, 65 * 3600)
+    run_for(clock, wall, gateway, MIN_RATE_WINDOW + 1.5)
+    assert run_for(clock, wall, gateway, 10) <= 1.0
+    assert clock.rate == pytest.approx(60.0)
+
+
+def test_data_after_a_jump_moves_the_clock_at_once() -> None:
+    """The first bar of the session proves the gateway's clock is past the jump."""
+    wall = FakeWall()
+    gateway = FakeGateway(wall, rate=600.0)
+    clock = GatewayClock(gateway, every=2.0, wall=wall)
+    run_for(clock, wall, gateway, 10)
+    before = clock()
+    jump(gateway, 17.5 * 3600)
+    wall.now += 0.01
+    bar_end = gateway.start + timedelta(seconds=(wall.now - gateway.origin) * 600.0)
+    clock.seen(bar_end)
+    assert clock() == bar_end > before + timedelta(hours=17)
+    clock.seen(bar_end - timedelta(hours=1))  # older data never moves it back
+    assert clock() == bar_end

@@ -14,12 +14,15 @@ def t(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def always_open(_symbol: str, _now: datetime) -> bool:
-    return True
+SINCE_EVER = datetime.min.replace(tzinfo=UTC)
 
 
-def always_closed(_symbol: str, _now: datetime) -> bool:
-    return False
+def always_open(_symbol: str, _now: datetime) -> datetime | None:
+    return SINCE_EVER
+
+
+def always_closed(_symbol: str, _now: datetime) -> datetime | None:
+    return None
 
 
 class Watch:
@@ -145,7 +148,7 @@ def test_silence_counting_restarts_at_the_open() -> None:
 
 def test_each_symbol_is_watched_on_its_own_and_with_its_own_hours() -> None:
     w = Watch(("GOOG", "SAP"))
-    w.open = lambda symbol, _now: symbol == "GOOG"  # SAP's exchange is closed
+    w.open = lambda symbol, _now: SINCE_EVER if symbol == "GOOG" else None  # SAP: closed
     w.at(0)
     w.bar(10, "GOOG")
     assert w.at(15) == []
@@ -177,3 +180,50 @@ def test_reset_keeps_health_but_a_bar_after_it_recovers() -> None:
     assert w.dog.stale == ["GOOG"]
     w.bar(35)
     assert w.at(36) == [HealthChange("GOOG", OK, 1.0)]
+
+
+def test_a_night_skipped_in_one_jump_counts_silence_from_the_open() -> None:
+    """The simulator jumps from yesterday's close to today's open between two checks:
+    the first check of the session must not count the night as silence."""
+    w = Watch()
+    w.bar(-17.5 * 3600)  # yesterday's last bar
+    w.open = always_closed
+    assert w.at(-17.5 * 3600) == []  # the last check before the jump
+    opened = t(0)
+    w.open = lambda _symbol, _now: opened
+    assert w.at(10) == []  # 10 s into the session, the first bar not here yet
+    w.bar(10)
+    assert w.at(14.9) == []
+    assert w.dog.health == {"GOOG": OK}
+    assert w.at(25) == [HealthChange("GOOG", RESUB, 15.0)]  # a real silence still counts
+
+
+class Wall:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_at_speed_a_busy_moment_is_not_silence() -> None:
+    """At 600x a 60 ms pause of the worker is 36 market seconds: a feed is silent only
+    once it was also quiet for `min_wall` seconds of wall time."""
+    wall = Wall()
+    w = Watch()
+    w.dog = StalenessWatchdog(("GOOG",), 15.0, min_wall=2.0, wall=wall)
+    w.bar(0)
+    assert w.at(0) == []
+    wall.now = 0.06
+    assert w.at(36) == []  # 36 market seconds late, but only 60 ms of wall time
+    w.bar(40)
+    wall.now = 0.12
+    assert w.at(72) == []  # the bar ending at 40 was heard now
+    wall.now = 2.0
+    assert w.at(1200) == []  # quiet for 1.88 s of wall time
+    wall.now = 2.25
+    assert w.at(1224) == [HealthChange("GOOG", RESUB, 1184.0)]  # now it is silence
+    wall.now = 3.0
+    assert w.at(1524) == []  # the next period needs its own wall time as well
+    wall.now = 4.25
+    assert w.at(1800) == [HealthChange("GOOG", STALE, 576.0)]

@@ -29,6 +29,10 @@ class BarAggregator:
         self._end: datetime | None = None
         self._seen_until: datetime | None = None
         """Start of the newest 5-s bar taken in: older or repeated ones are ignored."""
+        self._emitted: datetime | None = None
+        """End of the newest period already emitted: a late 5-s bar of it (after `flush`
+        closed it on the market clock, which at the simulator's speed can run a little
+        ahead of the data) is dropped rather than emitted as a second bar of the period."""
 
     def seed(self, partial: Bar, covered_until: datetime) -> None:
         """Start from a bar already in progress (the last, incomplete, historical bar),
@@ -45,6 +49,8 @@ class BarAggregator:
         self._seen_until = bar.start
         done: list[Bar] = []
         end = self.period_end(bar.start)
+        if self._emitted is not None and end <= self._emitted:
+            return []
         if self._bar is not None and self._end is not None and bar.start >= self._end:
             done.append(self._bar)
             self._bar = None
@@ -72,12 +78,15 @@ class BarAggregator:
         if bar.start + timedelta(seconds=bar.seconds) >= end:
             done.append(self._bar)
             self._bar = None
+        if done:
+            self._emitted = self.period_end(done[-1].start)
         return done
 
     def flush(self, now: datetime) -> list[Bar]:
         """Close the bar in progress if its period is over (no more 5-s bars will come)."""
         if self._bar is not None and self._end is not None and now >= self._end:
             bar, self._bar = self._bar, None
+            self._emitted = self._end
             return [bar]
         return []
 

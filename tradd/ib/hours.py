@@ -40,7 +40,13 @@ class MarketHours:
         return datetime.strptime(text, "%Y%m%d:%H%M").replace(tzinfo=self._tz).astimezone(UTC)
 
     def is_open(self, now: datetime) -> bool:
+        return self.session_start(now) is not None
+
+    def session_start(self, now: datetime) -> datetime | None:
+        """When the session `now` is in opened (UTC); None while the market is closed."""
         if self._daily is not None:
             local = now.astimezone(self._tz)
-            return local.weekday() < 5 and self._daily[0] <= local.time() < self._daily[1]
-        return any(a <= now < b for a, b in self._sessions)
+            if local.weekday() < 5 and self._daily[0] <= local.time() < self._daily[1]:
+                return datetime.combine(local.date(), self._daily[0], self._tz).astimezone(UTC)
+            return None
+        return next((a for a, b in self._sessions if a <= now < b), None)

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -57,15 +57,21 @@ class IBStore:
         grace: float,
         monotonic: Callable[[], float] = time.monotonic,
         on_pump: Callable[[], None] | None = None,
+        seen: Callable[[datetime], None] = lambda stamp: None,
     ) -> None:
-        self._inbox, self._handler, self._on_pump = inbox, handler, on_pump
+        self._inbox, self._handler, self._on_pump, self._seen = inbox, handler, on_pump, seen
         self.feeds = {f.symbol: f for f in feeds}
         self.ticks: dict[str, TickFeed] = {t.symbol: t for t in ticks}
         self._market_now, self._grace, self._monotonic = market_now, grace, monotonic
         self.hours: dict[str, MarketHours] = {}
         self.last_price: dict[str, float] = {}
         self.last_stream_bar: dict[str, datetime] = {}
-        """Market time of each symbol's newest 5-second bar (the staleness watchdog's input)."""
+        """Market time of each symbol's newest 5-second bar (its end)."""
+        self.last_heard: dict[str, datetime] = {}
+        """When, in market time, each symbol's newest 5-second bar was taken in (the
+        staleness watchdog's input): silence is counted on the worker's own market clock,
+        so a clock that lags or leads the gateway's does not make a flowing feed look
+        silent. Never earlier than the bar's end (a clock that lags proves nothing)."""
         self._held: dict[datetime, dict[str, Bar]] = {}
         self._held_since: dict[datetime, float] = {}
         self._stopping = False
@@ -166,7 +172,10 @@ class IBStore:
         if feed is None:
             return
         self.last_price[bar.symbol] = bar.close
-        self.last_stream_bar[bar.symbol] = bar.start + timedelta(seconds=bar.seconds)
+        end = bar.start + timedelta(seconds=bar.seconds)
+        self._seen(end)
+        self.last_stream_bar[bar.symbol] = end
+        self.last_heard[bar.symbol] = max(end, self._market_now())
         for done in feed.aggregator.add(bar):
             self._hold(done)
 
@@ -213,6 +222,12 @@ class IBStore:
     def market_open(self, symbol: str, now: datetime) -> bool:
         hours = self.hours.get(symbol)
         return True if hours is None else hours.is_open(now)
+
+    def session_start(self, symbol: str, now: datetime) -> datetime | None:
+        """When the symbol's current session opened; None while its market is closed
+        (hours unknown: always open)."""
+        hours = self.hours.get(symbol)
+        return datetime.min.replace(tzinfo=UTC) if hours is None else hours.session_start(now)
 
     # -- history -----------------------------------------------------------------------------
     def backfill(self, history: Callable[[str, str, str], list[Bar]], bars: int) -> None:

@@ -254,6 +254,17 @@ class SimGateway:
         self.clock.set(target)
         return self.replay.run_until(target)
 
+    def set_speed(self, speed: float) -> None:
+        """Run the clock at `speed` from now on (0 pauses it); call on the gateway's loop."""
+        if speed < 0:
+            raise ValueError(f"speed must be >= 0, got {speed}")
+        now = self.clock.now()
+        self.clock.speed = speed
+        self.clock.set(now)
+        if speed > 0 and (self._replay_task is None or self._replay_task.done()):
+            self._replay_task = asyncio.create_task(self.replay.run(), name="simgw-replay")
+            self._replay_task.add_done_callback(_log_failure)
+
     def advance_to_open(self) -> int:
         """Move to the next moment a market is open (and one bucket in, so there is a quote)."""
         opened = first_open(self.tapes, self.sim_time)

@@ -285,7 +285,7 @@ class WorkerEngine:
     # -- feeds and equity -------------------------------------------------------------------
     def _watch_feeds(self, now: datetime) -> None:
         assert self.store is not None
-        changes = self.watchdog.check(now, self.store.last_stream_bar, self.store.market_open)
+        changes = self.watchdog.check(now, self.store.last_heard, self.store.session_start)
         for change in changes:
             if change.health is FeedHealth.RESUBSCRIBED:
                 log.warning(

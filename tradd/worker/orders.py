@@ -35,6 +35,7 @@ from tradd.persistence.records import NewOrder, RiskDecisionInput
 from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate, TradingState
 from tradd.worker.events import EventLog
 from tradd.worker.fills import Fills
+from tradd.worker.refusals import RefusalLog
 from tradd.worker.stats import WorkerStats
 from tradd.worker.working import WorkingOrders
 
@@ -85,6 +86,7 @@ class OrderManager:
         self.strategy, self._ledger, self._link, self.gate = strategy, ledger, link, gate
         self._events, self._failpoints = events, failpoints
         self.stats = stats or WorkerStats(monotonic)
+        self._refusals = RefusalLog(monotonic=monotonic)
         self._state_refusing: tuple[TradingState, str] | None = None
         """The trading state whose refusals were last logged (logged once per state)."""
         self.context: TradingContext | None = None
@@ -246,7 +248,7 @@ class OrderManager:
         self._ledger.record_risk_decision(**asdict(d))
         self.stats.decision("BLOCKED", rule)
         if rule != STATE_RULE:
-            log.warning("order refused", symbol=request.symbol, reason=reason)
+            self._refusals.refused(request.symbol, reason)
         elif (self.gate.state, self.gate.reason) != self._state_refusing:
             self._state_refusing = (self.gate.state, self.gate.reason)  # once per state
             log.info("orders refused by the trading state", symbol=request.symbol,
