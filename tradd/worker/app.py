@@ -12,7 +12,6 @@ import gc
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +36,7 @@ from tradd.worker.account import AccountState, Baselines
 from tradd.worker.channel import Command, CommandChannel
 from tradd.worker.engine import WorkerEngine
 from tradd.worker.events import EventLog
+from tradd.worker.lines import KEEP_LINES, trim_lines
 from tradd.worker.orders import Failpoints, OrderManager
 from tradd.worker.stats import WorkerStats
 from tradd.worker.strategy import live_strategy, resolve_strategy
@@ -44,11 +44,9 @@ from tradd.worker.watchdog import StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker")
 STREAM_BAR_SECONDS = 5
-KEEP_DONE = 500
-"""Finished orders a worker keeps in memory (the ledger keeps them all)."""
-GATEWAY_MIN_WALL_SILENCE = 2.0
-"""Wall seconds a feed must be quiet before it counts as silent on the gateway's clock:
-at 600x a busy moment of the worker is already dozens of market seconds."""
+KEEP_DONE = 50
+"""Finished orders a worker keeps in memory (the ledger keeps them all): each costs tens
+of KiB across the client library and Backtrader, and none is needed once finished."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +54,6 @@ class WorkerOptions:
     market_now: Callable[[], datetime] | None = None
     """Market time (tests inject the simulator's); default from `broker.market_clock`."""
     failpoints: Failpoints = field(default_factory=Failpoints)
-    clock_wall: Callable[[], float] = time.monotonic
-    """The wall clock `market_clock = "gateway"` extrapolates on (tests inject one)."""
     install_signals: bool = True
     """SIGTERM/SIGINT stop the worker (only possible on the main thread)."""
     supervisor_pid: int | None = None
@@ -211,12 +207,7 @@ class Worker:
             broker=broker,
             account=AccountState("US/Eastern", baselines, ledger.account_day_start),
             events=events,
-            watchdog=StalenessWatchdog(
-                c.symbols,
-                stale_after,
-                wall=self.options.clock_wall,
-                min_wall=self._min_wall(market_now),
-            ),
+            watchdog=StalenessWatchdog(c.symbols, stale_after),
             market_now=market_now,
             request_stop=cerebro.runstop,
             housekeeping=self._housekeeping,
@@ -232,7 +223,6 @@ class Worker:
             market_now=market_now,
             grace=self.settings.worker.bar_sync_grace,
             on_pump=self._pumped,
-            seen=market_now.seen if isinstance(market_now, GatewayClock) else lambda _: None,
         )
         engine.store = store
         stats.bar_clock = lambda: store.bars_handed_at
@@ -251,12 +241,13 @@ class Worker:
 
     def _housekeeping(self) -> None:
         """Bound what a long-running worker keeps in memory: the client library's and
-        Backtrader's order history, the order manager's caches."""
+        Backtrader's order history, the order manager's caches, Backtrader's lines."""
         live = self.engine.manager.live_ib_ids() if self.engine is not None else set()
         self.link.client.post(self.link.client.forget_done, KEEP_DONE, live)
         if self.cerebro is not None:
             for strategy in self.cerebro.runningstrats:
                 trim_strategy_history(strategy, KEEP_DONE)
+                trim_lines(strategy, max(KEEP_LINES, 2 * self.config.warmup_bars))
         if self.engine is not None:
             self.engine.manager.trim(KEEP_DONE)
 
@@ -268,14 +259,9 @@ class Worker:
         c = self.settings.backtest.commission
         return {"per_share": c.per_share, "minimum": c.minimum, "max_pct": c.max_pct}
 
-    @staticmethod
-    def _min_wall(market_now: Callable[[], datetime]) -> float:
-        """On the gateway's fast clock a feed is silent only after this much wall time too."""
-        return GATEWAY_MIN_WALL_SILENCE if isinstance(market_now, GatewayClock) else 0.0
-
     def _market_clock(self) -> Callable[[], datetime]:
         if self.settings.broker.market_clock == "gateway":
-            return GatewayClock(self.link.server_time, wall=self.options.clock_wall)
+            return GatewayClock(self.link.server_time)
         return system_clock
 
     def _install_signals(self) -> None:
