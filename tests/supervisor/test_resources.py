@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.simulator import eventually, strategy_entry
 from tradd.config.daemon import SupervisorSettings
 from tradd.supervisor.policy import RestartPolicy
@@ -62,6 +64,11 @@ def set_nofile(pid: int, soft: int) -> None:
 def idle_connections(path: Path, count: int) -> Iterator[list[socket.socket]]:
     """`count` connections that connect and then say nothing (those the daemon never
     accepts are counted as held too: the point is what the daemon does meanwhile)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 256:  # this test process holds them all (CI's default soft limit: 1024)
+        if hard != resource.RLIM_INFINITY and hard < count + 256:
+            pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {count + 256}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count + 256, hard))
     held: list[socket.socket] = []
     try:
         for _ in range(count):
