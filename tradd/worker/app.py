@@ -12,6 +12,7 @@ import gc
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,9 @@ STREAM_BAR_SECONDS = 5
 KEEP_DONE = 50
 """Finished orders a worker keeps in memory (the ledger keeps them all): each costs tens
 of KiB across the client library and Backtrader, and none is needed once finished."""
+GATEWAY_MIN_WALL_SILENCE = 2.0
+"""Wall seconds a feed must be quiet before it counts as silent on the gateway's clock:
+at 600x a busy moment of the worker is already dozens of market seconds."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class WorkerOptions:
     market_now: Callable[[], datetime] | None = None
     """Market time (tests inject the simulator's); default from `broker.market_clock`."""
     failpoints: Failpoints = field(default_factory=Failpoints)
+    clock_wall: Callable[[], float] = time.monotonic
+    """The wall clock `market_clock = "gateway"` extrapolates on (tests inject one)."""
     install_signals: bool = True
     """SIGTERM/SIGINT stop the worker (only possible on the main thread)."""
     supervisor_pid: int | None = None
@@ -207,7 +213,12 @@ class Worker:
             broker=broker,
             account=AccountState("US/Eastern", baselines, ledger.account_day_start),
             events=events,
-            watchdog=StalenessWatchdog(c.symbols, stale_after),
+            watchdog=StalenessWatchdog(
+                c.symbols,
+                stale_after,
+                wall=self.options.clock_wall,
+                min_wall=self._min_wall(market_now),
+            ),
             market_now=market_now,
             request_stop=cerebro.runstop,
             housekeeping=self._housekeeping,
@@ -223,6 +234,7 @@ class Worker:
             market_now=market_now,
             grace=self.settings.worker.bar_sync_grace,
             on_pump=self._pumped,
+            seen=market_now.seen if isinstance(market_now, GatewayClock) else lambda _: None,
         )
         engine.store = store
         stats.bar_clock = lambda: store.bars_handed_at
@@ -259,9 +271,14 @@ class Worker:
         c = self.settings.backtest.commission
         return {"per_share": c.per_share, "minimum": c.minimum, "max_pct": c.max_pct}
 
+    @staticmethod
+    def _min_wall(market_now: Callable[[], datetime]) -> float:
+        """On the gateway's fast clock a feed is silent only after this much wall time too."""
+        return GATEWAY_MIN_WALL_SILENCE if isinstance(market_now, GatewayClock) else 0.0
+
     def _market_clock(self) -> Callable[[], datetime]:
         if self.settings.broker.market_clock == "gateway":
-            return GatewayClock(self.link.server_time)
+            return GatewayClock(self.link.server_time, wall=self.options.clock_wall)
         return system_clock
 
     def _install_signals(self) -> None:
