@@ -31,7 +31,7 @@ from tradd.rehearsal.probes import (
     market_open,
     why_blocked,
 )
-from tradd.rehearsal.stack import DATA_DIR, SYMBOLS, Options, Stack, wait_for
+from tradd.rehearsal.stack import DATA_DIR, SYMBOLS, Options, Stack, pid_alive, wait_for
 from tradd.simgw.contracts import instrument_for
 
 TICK = 0.5
@@ -40,6 +40,7 @@ GRACE = 45.0  # seconds a difference between ledger and gateway may be in flight
 SETTLE = 90.0  # seconds the final check waits for everything to agree
 WARMUP_SESSIONS = 1  # simulated sessions before the first measured one, for starting up
 READY_TIMEOUT = 240.0  # real seconds every strategy has to start trading
+MAX_RSS_MB = 1500  # any process past this ends the run (a runaway, not a leak to measure)
 
 
 def trading_days(start: date, days: int) -> tuple[str, list[str]]:
@@ -194,12 +195,21 @@ class Runner:
         self.latency.record("status", time.monotonic() - began, now)
         if self.stack.supervisor_pid is not None:
             self.outcome.resources.record("supervisor", self.stack.supervisor_pid, now)
+        if self.stack.gateway is not None:
+            self.outcome.resources.record("simgw", self.stack.gateway.pid, now)
         is_open = sim is not None and market_open(sim, frozenset(self.days))
         for name, view in views.items():
             if view.get("pid"):
                 self.outcome.resources.record(name, int(view["pid"]), now)
             if is_open and not self.injector.excused(now, name):
                 self.outcome.tradable.record(name, TICK, why_blocked(view))
+        self._guard_memory()
+
+    def _guard_memory(self) -> None:
+        """A process past MAX_RSS_MB ends the rehearsal before it takes the machine down."""
+        for (key, pid), life in self.outcome.resources.lives.items():
+            if life.last is not None and life.last[0] > MAX_RSS_MB * 1024 and pid_alive(pid):
+                raise RuntimeError(f"{key} (pid {pid}) holds {life.last[0] // 1024} MB")
 
     def _check_mid_run(self, now: float) -> None:
         ledger = Ledger.read(self.stack.database)
