@@ -711,3 +711,24 @@ def test_restart_with_the_same_start_date_keeps_the_days_executions(tmp_path: Pa
             assert _position(ib, goog.conId) == 12
         finally:
             ib.disconnect()
+
+
+def test_years_of_minute_bars_are_refused_at_once_not_built(iblib) -> None:
+    """A request for more than MAX_BARS bars is refused before a bucket is expanded: built
+    first, eight years of 5-minute bars took the simulator minutes and gigabytes (a worker
+    whose clock ran at the wall's 2026 asked for them in the rehearsal)."""
+    from datetime import date
+
+    with BackgroundGateway(sim_config(symbols=("GOOG",), start=date(2012, 6, 1))) as sim:
+        ib = iblib.IB()
+        ib.connect(HOST, sim.port, clientId=1, timeout=4)
+        try:
+            goog = _goog(ib, iblib)
+            seen = _error_codes(ib)
+            began = time.monotonic()
+            bars = ib.reqHistoricalData(goog, "", "10 Y", "5 mins", "TRADES", True, timeout=20)
+            assert list(bars) == [] and _codes(seen) == [162]
+            assert time.monotonic() - began < 5
+            assert len(ib.reqHistoricalData(goog, "", "5 D", "5 mins", "TRADES", True)) == 390
+        finally:
+            ib.disconnect()

@@ -106,7 +106,16 @@ def range_start(tape: Tape, end: int, duration: str) -> int:
 def bars_between(
     tape: Tape, size: int, start: int, end: int, *, partial: bool = False
 ) -> list[HistBar]:
-    """Bars of ``size`` seconds whose data lies in [start, end); the last may be partial."""
+    """Bars of ``size`` seconds whose data lies in [start, end); the last may be partial.
+
+    Refused up front when the range holds more than MAX_BARS bars' worth of data (every
+    bar covers at most ``size`` seconds of it): building first would expand every source
+    bar in the range into buckets, minutes and gigabytes for years of five-minute bars.
+    """
+    if _data_seconds(tape, start, end) // size > MAX_BARS:
+        raise HistoryRequestError(
+            162, "Historical Market Data Service error message:Time length exceed max."
+        )
     groups: dict[int, list[tuple[int, float, float, float, float, int]]] = {}
     for unit in _units(tape, size, start, end):
         groups.setdefault(bar_label(tape, unit[0], size), []).append(unit)
@@ -120,6 +129,17 @@ def bars_between(
             162, "Historical Market Data Service error message:Time length exceed max."
         )
     return out
+
+
+def _data_seconds(tape: Tape, start: int, end: int) -> int:
+    """Seconds of trading the source bars hold within [start, end)."""
+    first = int(np.searchsorted(tape.ends, start, side="right"))
+    last = int(np.searchsorted(tape.starts, end, side="left"))
+    if last <= first:
+        return 0
+    lo = np.maximum(tape.starts[first:last], start)
+    hi = np.minimum(tape.ends[first:last], end)
+    return int(np.clip(hi - lo, 0, None).sum())
 
 
 def _units(
