@@ -101,12 +101,9 @@ class Runner:
     def run(self) -> Outcome:
         began = time.monotonic()
         try:
-            self.stack.start_gateway(speed=0.0)  # paused while the daemon starts up
+            self.stack.start_gateway()  # a session early: the daemon starts up meanwhile
             self.stack.start_daemon()
             self._wait_ready("at the start")
-            self.stack.stop_gateway()  # and up to speed from its state file
-            self.stack.start_gateway()
-            self._wait_ready("once the simulator runs")
             session = 23_400 / self.options.speed
             wait_for(self._first_day, WARMUP_SESSIONS * session + 60, "the first session", 0.05)
             self.t0 = time.monotonic()

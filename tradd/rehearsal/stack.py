@@ -149,14 +149,12 @@ class Stack:
 
     # ---- the simulator -------------------------------------------------------------------
 
-    def start_gateway(self, speed: float | None = None) -> None:
-        """From `warmup_day` (the session before the rehearsal's first) or its state file,
-        at `speed` (default the rehearsal's)."""
+    def start_gateway(self) -> None:
+        """From `warmup_day` (the session before the rehearsal's first) or its state file."""
         o = self.options
-        speed = o.speed if speed is None else speed
         self.gateway = self._spawn(
             ["simgw", "--config", str(self.config), "--port", str(self.port),
-             "--symbols", ",".join(SYMBOLS), "--speed", f"{speed:g}",
+             "--symbols", ",".join(SYMBOLS), "--speed", f"{o.speed:g}",
              "--start", self.warmup_day.isoformat(), "--state", str(self.state_file),
              "--seed", str(o.seed), "--no-pacing", "--admin-socket", str(self.admin)],
             "simgw.out",
