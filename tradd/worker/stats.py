@@ -29,8 +29,9 @@ FINAL_STATUSES: dict[str, str] = {
 }
 """Final order statuses (`OrderStatus` values) and the label each is counted under."""
 SUBMITTED = "submitted"
-KEEP_FINAL = 10_000
-"""Orders remembered as counted final: IB repeats a final status, it is counted once."""
+KEEP_FINAL = 1_000
+"""Orders remembered as counted final: IB repeats a final status (within seconds), it is
+counted once. Bounded: a worker that trades for months must not grow with its orders."""
 
 
 class LatencyHistogram:
