@@ -141,7 +141,7 @@ def test_an_order_being_sent_is_judged_only_at_the_end(tmp_path: Path) -> None:
 def test_the_summary_passes_or_names_each_failure_and_the_seed(tmp_path: Path) -> None:
     from tradd.rehearsal.probes import Usage
     from tradd.rehearsal.report import summary
-    from tradd.rehearsal.runner import Runner
+    from tradd.rehearsal.runner import Runner, describe
     from tradd.rehearsal.stack import Options
 
     outcome = Runner(Options(days=2, seed=42), tmp_path / "w").outcome  # nothing started
@@ -161,3 +161,7 @@ def test_the_summary_passes_or_names_each_failure_and_the_seed(tmp_path: Path) -
     assert "supervisor descriptors grew 16 -> 40" in text
     assert "slow answer: status took 1.50s at +10s" in text
     assert "reproduce with seed 42: python -m tradd.rehearsal --days 2 --seed 42" in text
+    data = json.loads(json.dumps(describe(outcome)))
+    assert data["seed"] == 42 and data["tradable"] == {"churn": 0.98}
+    assert data["answers"]["slow"] == ["status took 1.50s at +10s"]
+    assert data["resources"]["supervisor"]["last"] == [81_000, 40]

@@ -252,4 +252,10 @@ def describe(outcome: Outcome) -> dict[str, Any]:
         "invariants": outcome.verdict.problems,
         "mid_run": outcome.mid_run,
         "counts": outcome.verdict.counts,
-    }
+        "answers": {"calls": outcome.latency.calls, "worst": outcome.latency.worst,
+                    "slow": outcome.latency.slow, "unanswered": outcome.latency.unanswered},
+        "tradable": {n: outcome.tradable.share(n) for n in outcome.tradable.counted},
+        "blocked": outcome.tradable.reasons,
+        "resources": {k: {"pid": u.pid, "first": u.first, "last": u.last, "lived": u.lifetime}
+                      for k, u in outcome.resources.longest().items()},
+    }  # fmt: skip
