@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tradd.ib.clock import MIN_RATE_WINDOW, RATE_WINDOW, GatewayClock
+from tradd.ib.clock import MIN_RATE_WINDOW, RATE_WINDOW, UNKNOWN, GatewayClock
 from tradd.ib.hours import MarketHours
 
 
@@ -206,14 +206,31 @@ def test_keeps_extrapolating_when_sampling_fails() -> None:
     assert clock() == T0 + timedelta(seconds=660)  # back on the real samples
 
 
-def test_first_sample_failing_falls_back_to_this_machines_clock() -> None:
+def test_before_its_first_sample_the_clock_stands_still_never_on_this_machines_time() -> None:
+    """A worker started while the simulator (replaying 2006) was away read 2026 here: its
+    bars looked 20 years old and its gap fill asked for 20 years of history."""
     wall = FakeWall()
-    gateway = FakeGateway(wall, start=utc(2020, 1, 2, 15, 0))
+    gateway = FakeGateway(wall, start=utc(2006, 2, 16, 15, 0))
     gateway.fail = True
     clock = GatewayClock(gateway, every=2.0, wall=wall)
-    before = datetime.now(UTC)
-    got = clock()
-    assert before <= got <= datetime.now(UTC)
+    assert clock() == UNKNOWN
+    assert not clock.known
+    wall.now += 0.1
+    assert clock() == UNKNOWN  # stands still
+    assert gateway.samples == 2  # unknown: every call tries again, `every` or not
+    gateway.fail = False
+    wall.now += 0.1
+    assert clock() == utc(2006, 2, 16, 15, 0, 0) + timedelta(seconds=0.2)
+    assert clock.known
+
+
+def test_data_seen_before_the_first_sample_sets_the_clock() -> None:
+    wall = FakeWall()
+    gateway = FakeGateway(wall)
+    gateway.fail = True
+    clock = GatewayClock(gateway, every=2.0, wall=wall)
+    clock.seen(utc(2006, 2, 16, 15, 5))
+    assert clock() == utc(2006, 2, 16, 15, 5)
 
 
 def test_a_paused_gateway_stands_still() -> None:

@@ -8,6 +8,7 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog.testing
 
 from tradd.ib.events import BarReceived, QuoteReceived
 from tradd.ib.feed import LiveFeed, TickFeed
@@ -298,10 +299,27 @@ def test_fill_gap_adds_the_missed_bars_as_history() -> None:
     rig.market = at(14, 10, 30)
     history = History([Bar("GOOG", at(13, 59) + timedelta(minutes=i), 60, 1, 1, 1, 1, 1)
                        for i in range(12)])  # fmt: skip  # 13:59 .. 14:10 (in progress)
-    rig.store.fill_gap(history)
+    rig.store.fill_gap(history, 30)
     assert history.calls == [("GOOG", "2 D", "1 min")]
     assert rig.released("GOOG") == [(at(14, m), True) for m in range(1, 10)]
     assert rig.feeds["AAPL"].pending == 0
+
+
+def test_a_gap_of_years_asks_only_for_the_warm_up_window() -> None:
+    """A simulator restarted at another date (or a clock that jumped) left a gap of 20
+    years: the worker asked for 20 years of minute bars. Only the newest window helps."""
+    rig = Rig(symbols=("GOOG",))
+    goog = rig.feeds["GOOG"]
+    goog.last_bar = Bar("GOOG", datetime(2006, 2, 16, 15, 0, tzinfo=UTC), 60, 1, 1, 1, 1, 1)
+    rig.market = at(14, 10, 30)  # 2024
+    history = History([Bar("GOOG", at(13, 59) + timedelta(minutes=i), 60, 1, 1, 1, 1, 1)
+                       for i in range(12)])  # fmt: skip
+    with structlog.testing.capture_logs() as logs:
+        rig.store.fill_gap(history, 390)
+    assert history.calls == [("GOOG", "3 D", "1 min")]  # a session or two, not 6,600 days
+    assert rig.released("GOOG") == [(at(13, 59) + timedelta(minutes=i), True) for i in range(11)]
+    skipped = [e for e in logs if e["event"].startswith("gap fill bounded")]
+    assert skipped and skipped[0]["requested"] == 390 and skipped[0]["missed"] > 9_000_000
 
 
 @pytest.mark.parametrize(

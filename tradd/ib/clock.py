@@ -13,6 +13,11 @@ clock steps forward to each fresh sample (over a jump; it never runs backwards, 
 an overshoot it stands still until the gateway catches up), and market data stamped later
 than the estimate moves it forward at once (`seen`): a bar proves the gateway's clock has
 reached its end.
+
+Until the first sample the gateway's time is unknown, and the clock stands still at
+`UNKNOWN` (never this machine's clock: against a simulator replaying 2006 that made the
+market's time jump twenty years, and a gap fill ask for twenty years of bars). No market
+is open then, no feed is stale and no gap is due; it retries the sample on every call.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ JUMP_FACTOR = 3.0
 """An interval running this many times faster than the typical one is a jump in time."""
 JUMP_SLACK = 2.0
 """Server seconds of slack on that test: reqCurrentTime has whole-second resolution."""
+
+
+UNKNOWN = datetime(1970, 1, 1, tzinfo=UTC)
+"""The gateway clock's time before its first sample: far in the past, it stands still."""
 
 
 def system_clock() -> datetime:
@@ -54,7 +63,12 @@ class GatewayClock:
         """Where extrapolation starts: the newest sample, or newer data (`seen`)."""
         self._rate = 0.0
         """Unknown until measured: standing still is safe (data is never "from the future")."""
-        self._latest = datetime.min.replace(tzinfo=UTC)
+        self._latest = UNKNOWN
+
+    @property
+    def known(self) -> bool:
+        """Whether the gateway's time has been sampled (or data from it seen)."""
+        return self._anchor is not None
 
     @property
     def rate(self) -> float:
@@ -63,10 +77,11 @@ class GatewayClock:
 
     def __call__(self) -> datetime:
         now = self._wall()
-        if self._sampled_at is None or now - self._sampled_at >= self._every:
+        due = self._sampled_at is None or now - self._sampled_at >= self._every
+        if due or self._anchor is None:  # unknown: every call tries (a failure is quick)
             self._observe(now)
         if self._anchor is None:
-            return system_clock()
+            return self._latest  # UNKNOWN: stand still, never this machine's clock
         estimate = self._extrapolate(now)
         self._latest = max(self._latest, estimate)  # never backwards between samples
         return self._latest
@@ -74,7 +89,7 @@ class GatewayClock:
     def seen(self, stamp: datetime) -> None:
         """Data stamped `stamp` came from the gateway: its clock has reached it."""
         now = self._wall()
-        if self._anchor is not None and stamp > self._extrapolate(now):
+        if self._anchor is None or stamp > self._extrapolate(now):
             self._anchor = (now, stamp)
 
     def _observe(self, now: float) -> None:

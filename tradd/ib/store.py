@@ -248,14 +248,27 @@ class IBStore:
                 self.last_price.setdefault(symbol, got[-1].close)
             log.info("history loaded", symbol=symbol, bars=len(got), duration=duration)
 
-    def fill_gap(self, history: Callable[[str, str, str], list[Bar]]) -> None:
-        """After a reconnect: the bars missed while down, as history (no trading on them)."""
+    def fill_gap(self, history: Callable[[str, str, str], list[Bar]], window: int) -> None:
+        """After a reconnect: the bars missed while down, as history (no trading on them).
+
+        At most the newest `window` bars (the strategy's warm-up): older ones are of no use
+        to it, and a gap of years (a simulator restarted at another date) would otherwise
+        ask the gateway for years of bars."""
         now = self._market_now()
         for symbol, feed in self.feeds.items():
             last = feed.last_queued or feed.last_bar  # a retried gap fill adds nothing twice
             if last is None or (now - last.start).total_seconds() < 2 * feed.bar_seconds:
                 continue
             missed = int((now - last.start).total_seconds() // feed.bar_seconds)
+            if missed > max(window, 1):
+                log.warning(
+                    "gap fill bounded to the warm-up window; older bars skipped",
+                    symbol=symbol,
+                    missed=missed,
+                    requested=max(window, 1),
+                    since=last.start.isoformat(),
+                )
+                missed = max(window, 1)
             duration, size = history_request(feed.bar_seconds, missed + 1)
             fresh = [b for b in history(symbol, duration, size) if b.start > last.start]
             # The bar in progress before the outage lacks what was missed: history has it.

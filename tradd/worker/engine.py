@@ -199,7 +199,7 @@ class WorkerEngine:
                 self.warmed_up = True
                 self._on_warmed_up()
             elif why in ("connected", "data_lost"):
-                self.store.fill_gap(self._history)
+                self.store.fill_gap(self._history, self.strategy.warmup_bars)
             self.reconcile(why)
         except TemporaryError as exc:
             self._synced = False
