@@ -258,17 +258,14 @@ class IBClient:
         return out
 
     async def positions(self) -> list[BrokerPosition]:
-        rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
-        return [
-            BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost), p.account)
-            for p in rows
-        ]
+        return [position for _, position in await self.positions_by_con_id()]
 
     async def positions_by_con_id(self) -> list[tuple[int, BrokerPosition]]:
-        """The positions with their contracts' conIds (a symbol alone can be ambiguous)."""
+        """The positions with their contracts' conIds (a symbol alone can be ambiguous):
+        one per account and contract, as the gateway holds them."""
         rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
-        return [(int(p.contract.conId), BrokerPosition(p.contract.symbol, float(p.position),
-                 float(p.avgCost), p.account)) for p in rows]  # fmt: skip
+        return [(con_id, BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost),
+                 p.account)) for (_, con_id), p in _latest_per_contract(rows).items()]  # fmt: skip
 
     async def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
         """Resolve a contract by conId and keep it under `key` for `place` (a position's
@@ -416,3 +413,19 @@ def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
         return await value
 
     return value if asyncio.iscoroutine(value) else wrap()
+
+
+def _latest_per_contract(rows: list[Any]) -> dict[tuple[str, int], Any]:
+    """The newest row per (account, conId) of a positions answer.
+
+    The library collects every position message that arrives while the request is open,
+    and the gateway keeps sending updates to a client that asked before: a fill by
+    another client (another strategy trading the same symbol on the account) just before
+    the answer put that symbol in it twice, the update and then the list. Messages come
+    in order, so the last row of a contract is its position now."""
+    latest: dict[tuple[str, int], Any] = {}
+    for row in rows:
+        key = (str(row.account), int(row.contract.conId))
+        latest.pop(key, None)  # in the order last seen
+        latest[key] = row
+    return latest
