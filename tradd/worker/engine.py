@@ -44,6 +44,7 @@ from tradd.worker.channel import Command
 from tradd.worker.events import EventLog
 from tradd.worker.operator import Operator
 from tradd.worker.orders import OrderManager
+from tradd.worker.positions import held_rows
 from tradd.worker.reconcile import BrokerView, ReconcilePlan, plan_reconciliation
 from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
 
@@ -250,9 +251,7 @@ class WorkerEngine:
             )
         for ref in plan.vanished:
             self.manager.mark(ref, OrderStatus.CANCELLED, "no longer known to IB at reconciliation")
-        held = [PositionRow(p.symbol, p.quantity, p.avg_cost) for p in view.positions
-                if p.symbol in self.strategy.symbols]  # fmt: skip
-        self.ledger.snapshot_positions(held, "broker")
+        self.ledger.snapshot_positions(held_rows(view.positions, self.strategy.symbols), "broker")
         if plan.mismatches:
             self._recheck_at = self._monotonic() + MISMATCH_RECHECK
         self.ledger.record_connection_event("reconciled", f"{why}: {plan.summary()}")
