@@ -90,3 +90,24 @@ def test_a_storm_of_one_line_is_one_line_in_the_file(
     stderr = capsys.readouterr().err
     assert stderr.count("socket accept failed") == 1
     assert stderr.count("out of system resource") == 1
+
+
+def test_an_exception_logged_keeps_its_traceback_in_the_file_and_on_the_console(
+    tmp_path: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON line said `exc_info: true` and nothing else: a crash left no traceback."""
+    path = configure_logging(LogSettings(dir=tmp_path), "crashy", console=True)
+    try:
+        raise RuntimeError("the cause of it all")
+    except RuntimeError:
+        structlog.get_logger("tradd.test").exception("worker failed")
+    try:
+        raise ValueError("from the library")
+    except ValueError:
+        logging.getLogger("ib_async.client").exception("callback failed")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line, text in zip(lines, ("RuntimeError: the cause of it all", "ValueError"), strict=True):
+        assert "Traceback (most recent call last)" in line["exception"]
+        assert text in line["exception"]
+        assert "exc_info" not in line
+    assert "the cause of it all" in capsys.readouterr().err

@@ -46,13 +46,14 @@ def configure_logging(
         handler.close()
     file_handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
     static = _static_fields(context or {})
-    file_handler.setFormatter(_formatter(structlog.processors.JSONRenderer(), static))
+    json_lines = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    file_handler.setFormatter(_formatter(json_lines, static))
     root.addHandler(file_handler)
     if (settings.console if console is None else console) and sys.stderr is not None:
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setLevel(logging.WARNING)  # the terminal shows problems; the file has it all
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-        stderr.setFormatter(_formatter(renderer, static))
+        stderr.setFormatter(_formatter([renderer], static))  # it renders exc_info itself
         root.addHandler(stderr)
     root.setLevel(level)
     foreign = RepeatLimiter(settings.repeat_window)  # the client library's, asyncio's records
@@ -84,14 +85,16 @@ def _static_fields(fields: dict[str, str]) -> structlog.types.Processor:
 
 
 def _formatter(
-    renderer: structlog.types.Processor, static: structlog.types.Processor
+    render: list[structlog.types.Processor], static: structlog.types.Processor
 ) -> structlog.stdlib.ProcessorFormatter:
+    """`render` ends in the renderer. A JSON line needs `format_exc_info` before it: the
+    renderer alone writes `exc_info: true` and drops the traceback."""
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, static],
         processors=[
             static,
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            renderer,
+            *render,
         ],
     )
 
