@@ -114,3 +114,14 @@ def test_config_check_cli_names_an_unknown_strategy_parameter_and_its_value(
     result = run_cli("config", "check", "--config", str(path))
     assert result.code == 78
     assert "strategies.s1.params: scirpt = '1:BUY:10'" in result.stderr, result.stderr
+
+
+def test_the_workers_idle_turn_must_be_shorter_than_the_hang_timeout(tmp_path: Path) -> None:
+    """An idle worker's loop turns every worker.heartbeat seconds: the supervisor, which
+    judges a worker by its loop's turns, would kill every idle one as hung."""
+    path = write(tmp_path, "[worker]\nheartbeat = 90\n[supervisor]\nheartbeat_timeout = 60\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={}, dotenv_path=None)
+    assert "worker.heartbeat (90) must be below supervisor.heartbeat_timeout (60)" in str(
+        caught.value.problems
+    )

@@ -56,6 +56,7 @@ def running_snapshot() -> dict[str, Any]:
         "equity": 100250.5, "daily_pnl": -120.25, "drawdown_pct": 1.5, "realized_pnl": 33.0,
         "unrealized_pnl": None, "commission": 2.0, "last_bar": "2006-01-10T14:31:00+00:00",
         "last_bar_age": 7.5, "working_orders": ["alpha-4"], "stats": worker_stats(),
+        "loop_turns": 812, "loop_age": 0.125, "backlog": 37,
     }  # fmt: skip
 
 
@@ -110,6 +111,8 @@ def test_exposition_values_and_lint(served: Any, promtool: str) -> None:
     assert value(m, "tradd_position", strategy="alpha", symbol="ORCL") == -5
     assert value(m, "tradd_working_orders", strategy="alpha") == 1
     assert value(m, "tradd_last_bar_age_seconds", strategy="alpha") == 7.5
+    assert value(m, "tradd_worker_backlog", strategy="alpha") == 37
+    assert value(m, "tradd_worker_loop_age_seconds", strategy="alpha") == 0.125
     assert value(m, "tradd_connection_state", strategy="alpha", state="connected") == 1
     assert value(m, "tradd_connection_state", strategy="alpha", state="circuit_open") == 0
     assert value(m, "tradd_circuit_state", strategy="alpha", state="closed") == 1

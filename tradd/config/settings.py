@@ -118,6 +118,12 @@ class Settings(BaseSettings):
                 f"broker.request_timeout ({self.broker.request_timeout:g}): a worker waiting on "
                 "IB would be killed as hung"
             )
+        if self.worker.heartbeat >= self.supervisor.heartbeat_timeout:
+            raise ValueError(
+                f"worker.heartbeat ({self.worker.heartbeat:g}) must be below "
+                f"supervisor.heartbeat_timeout ({self.supervisor.heartbeat_timeout:g}): an idle "
+                "worker's loop turns only that often, and one not turning is killed as hung"
+            )
         for strategy in self.strategies:
             self.strategy_risk(strategy)  # an invalid override fails at load time
         return self

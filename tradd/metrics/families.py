@@ -51,6 +51,8 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
                             ("state",)),
     "tradd_trading_state": ("The risk gate's trading state (1 for the current).", ("state",)),
     "tradd_last_bar_age_seconds": ("Market seconds since the newest completed bar ended.", ()),
+    "tradd_worker_backlog": ("Events and bars waiting for the worker's main loop.", ()),
+    "tradd_worker_loop_age_seconds": ("Seconds since the worker's main loop last turned.", ()),
 }  # fmt: skip
 COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tradd_worker_restarts": ("Times the supervisor restarted the worker.", ()),
@@ -72,6 +74,8 @@ SNAPSHOT_GAUGES = {
     "unrealized_pnl": "tradd_unrealized_pnl",
     "daily_pnl": "tradd_daily_pnl",
     "last_bar_age": "tradd_last_bar_age_seconds",
+    "backlog": "tradd_worker_backlog",
+    "loop_age": "tradd_worker_loop_age_seconds",
 }
 """Snapshot keys exported as they are."""
 

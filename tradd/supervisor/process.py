@@ -83,6 +83,9 @@ class WorkerProcess:
         self.held = False
         """Held by a flatten: not restarted while the supervisor trades its account."""
         self._started_at = self._entered_at = self._last_answer = math.nan
+        self._last_progress = math.nan
+        """When the worker's main loop was last known to turn (its heartbeat's `loop_age`
+        before the answer): a loop working through a backlog is busy, not hung."""
         self._excused_at = -math.inf
         """When the supervisor last could not ask (out of descriptors): the hang clocks
         start again from there, since silence it caused says nothing about the worker."""
@@ -161,9 +164,9 @@ class WorkerProcess:
             self._hung(now, f"no answer within start_timeout {self.settings.start_timeout:g}s")
         elif (
             state is WorkerState.RUNNING
-            and now - self._heard(self._last_answer) > self.settings.heartbeat_timeout
+            and now - self._heard(self._last_progress) > self.settings.heartbeat_timeout
         ):
-            self._hung(now, f"no heartbeat for {now - self._last_answer:.1f}s")
+            self._hung(now, self._silence(now))
         elif state is WorkerState.STOPPING and now >= self._kill_at:
             log.warning("worker did not stop in time; killing it", strategy=self.name)
             self.kill()
@@ -179,8 +182,7 @@ class WorkerProcess:
             return
         self._polling = True
         try:
-            timeout = max(self.settings.heartbeat_interval * 2, 1.0)
-            snapshot = await worker_request(self.channel, "status", timeout)
+            snapshot = await worker_request(self.channel, "heartbeat", self._poll_timeout())
         except SupervisorShort as exc:
             self._excused_at = self._monotonic()
             log.warning("cannot heartbeat: the supervisor is short of resources",
@@ -194,7 +196,10 @@ class WorkerProcess:
             return
         self.snapshot = snapshot if isinstance(snapshot, dict) else {}
         self._snapshot_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._last_answer = self._monotonic()
+        self._last_answer = now = self._monotonic()
+        turned = now - _loop_age(self.snapshot)
+        if not turned <= self._last_progress:  # NaN before the first: any answer counts
+            self._last_progress = turned
         if self.state is WorkerState.STARTING:
             self._enter(WorkerState.RUNNING, "answering")
         if self._listener is None or self._listener.done():
@@ -236,6 +241,19 @@ class WorkerProcess:
         )
 
     # -- internals ----------------------------------------------------------------------------
+    def _silence(self, now: float) -> str:
+        """Why a RUNNING worker counts as hung: silent, or answering with a loop that does
+        not turn (it answered well after its loop last turned)."""
+        if self._last_answer - self._last_progress <= self._poll_timeout():
+            return f"no heartbeat for {now - self._last_answer:.1f}s"
+        backlog = self.snapshot.get("backlog")
+        return (f"its main loop made no progress for {now - self._last_progress:.1f}s "
+                f"(backlog {backlog}), though it answers")  # fmt: skip
+
+    def _poll_timeout(self) -> float:
+        """How long one heartbeat request may wait for its answer."""
+        return max(self.settings.heartbeat_interval * 2, 1.0)
+
     def _heard(self, since: float) -> float:
         """The later of `since` and the last time the supervisor could not ask."""
         return since if math.isnan(since) or since >= self._excused_at else self._excused_at
@@ -257,7 +275,7 @@ class WorkerProcess:
         self._event_seq, self._listener = 0, None  # a new process numbers its events anew
         self._started_at = self._monotonic()
         self._started_wall = datetime.now(UTC).isoformat()
-        self._last_answer, self._excused_at = math.nan, -math.inf
+        self._last_answer, self._last_progress, self._excused_at = math.nan, math.nan, -math.inf
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -362,3 +380,12 @@ class WorkerProcess:
             assert self.process is not None
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signum)
+
+
+def _loop_age(snapshot: Mapping[str, Any]) -> float:
+    """Seconds since the worker's main loop last turned, as its heartbeat says; 0 when it
+    does not say (a reply from the main loop itself: it is turning)."""
+    age = snapshot.get("loop_age")
+    if isinstance(age, bool) or not isinstance(age, int | float) or not math.isfinite(age):
+        return 0.0
+    return max(float(age), 0.0)

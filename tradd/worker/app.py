@@ -39,6 +39,8 @@ from tradd.worker.engine import WorkerEngine
 from tradd.worker.events import EventLog
 from tradd.worker.lines import KEEP_LINES, trim_lines
 from tradd.worker.orders import Failpoints, OrderManager
+from tradd.worker.pulse import Pulse
+from tradd.worker.snapshot import status_snapshot
 from tradd.worker.stats import WorkerStats
 from tradd.worker.strategy import live_strategy, resolve_strategy
 from tradd.worker.watchdog import StalenessWatchdog
@@ -91,6 +93,7 @@ class Worker:
         )
         self.engine: WorkerEngine | None = None
         self.cerebro: bt.Cerebro | None = None
+        self.pulse: Pulse | None = None
         self.started = threading.Event()
         self.on_pump: Callable[[], None] | None = None
         """Called after each turn of the worker's loop (tests wait on it)."""
@@ -132,6 +135,7 @@ class Worker:
                 self.settings.worker.flatten_timeout,
                 max_connections=self.settings.worker.channel_max_connections,
                 idle_timeout=self.settings.worker.channel_idle_timeout,
+                beat=self.pulse.answer if self.pulse is not None else lambda: None,
             )
             channel.start()
             self._install_signals()
@@ -239,6 +243,9 @@ class Worker:
         engine.store = store
         stats.bar_clock = lambda: store.bars_handed_at
         cerebro.addstore(store)
+        self.pulse = Pulse(lambda: status_snapshot(engine), lambda: unread(store), self.link.inbox)
+        cerebro.addstore(self.pulse)  # after the IB store: a turn ends once it has pumped
+        engine.operator.on_change = self.pulse.publish
         self.engine, self.cerebro = engine, cerebro
         return cerebro
 
@@ -293,6 +300,12 @@ class Worker:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+
+
+def unread(store: IBStore) -> int:
+    """Bars (and quotes) handed to Backtrader that the strategy has yet to read."""
+    feeds = [*store.feeds.values(), *store.ticks.values()]
+    return sum(feed.pending for feed in feeds)
 
 
 def trim_strategy_history(strategy: Any, keep: int) -> None:

@@ -7,6 +7,11 @@ events use) and carried out there, so commands never race the strategy. A main l
 does not answer within the timeout gets a `timeout` error back, which is exactly what a
 supervisor needs to know about a hung worker.
 
+The one exception is `heartbeat`, the supervisor's: answered here, from what the main loop
+last published (`tradd.worker.pulse`), with how long ago its last turn ended. A loop busy
+with a backlog is still turning and says so at once; a loop that stopped turning says that
+too. Until the loop has published anything, a heartbeat is queued like `status`.
+
 The socket serves a bounded number of connections and closes idle ones (see `listener`):
 a client that holds connections open cannot keep the supervisor's heartbeat out.
 """
@@ -19,6 +24,7 @@ import queue
 import socket
 import socketserver
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -33,7 +39,9 @@ log = structlog.get_logger("tradd.worker.channel")
 MAX_REQUEST = 64 * 1024
 ANSWER_TIMEOUT = 10.0
 """Seconds the main loop has to answer a command (flatten and stop: the flatten timeout)."""
-COMMANDS = frozenset({"status", "flatten", "pause", "resume", "stop", "events", "ping", "enter"})
+COMMANDS = frozenset(
+    {"status", "heartbeat", "flatten", "pause", "resume", "stop", "events", "ping", "enter"}
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,9 @@ class CommandChannel:
         *,
         max_connections: int = 16,
         idle_timeout: float = 60.0,
+        beat: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
-        self.path, self._inbox, self._timeout = path, inbox, timeout
+        self.path, self._inbox, self._timeout, self._beat = path, inbox, timeout, beat
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() or path.is_symlink():
             path.unlink()
@@ -136,6 +145,11 @@ class CommandChannel:
             name, args = parse_request(line)
         except CommandError as exc:
             return _error(exc.code, str(exc))
+        if name == "heartbeat":
+            beat = self._beat()
+            if beat is not None:
+                return {"ok": True, "result": beat}
+            name = "status"  # nothing published yet: the main loop answers it
         command = Command(name, args)
         self._inbox.put(command)
         timeout = self._timeout if name in ("flatten", "stop") else ANSWER_TIMEOUT

@@ -27,6 +27,7 @@ MAX_EVENT_WAIT = 5.0
 MAX_WAITING = 8
 """Waiting `events` requests at most (the supervisor keeps one)."""
 """Longest an `events` request waits for an event (well inside the channel's timeout)."""
+READ_ONLY = frozenset({"status", "ping", "events"})
 
 
 class Operator:
@@ -44,6 +45,9 @@ class Operator:
         self._waiting: list[tuple[Command, int, float]] = []
         self.entries = Entries(engine)
         engine.events.on_emit = self.on_event
+        self.on_change: Callable[[], None] = lambda: None
+        """Called after a command changed the worker, before its reply: the heartbeat's
+        snapshot (tradd.worker.pulse) shows the change to whoever heard the reply."""
 
     def handle(self, command: Command) -> None:
         """Carry out one command; whatever goes wrong is the reply, never the worker's end."""
@@ -56,6 +60,8 @@ class Operator:
             log.exception("command failed", command=command.name)
             command.reply.set_exception(CommandError("internal", f"{command.name}: {exc!r}"))
             return
+        if command.name not in READ_ONLY:
+            self.on_change()
         if result is not None:
             command.reply.set_result(result)
 
