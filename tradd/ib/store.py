@@ -259,18 +259,10 @@ class IBStore:
             last = feed.last_queued or feed.last_bar  # a retried gap fill adds nothing twice
             if last is None or (now - last.start).total_seconds() < 2 * feed.bar_seconds:
                 continue
-            missed = int((now - last.start).total_seconds() // feed.bar_seconds)
-            if missed > max(window, 1):
-                log.warning(
-                    "gap fill bounded to the warm-up window; older bars skipped",
-                    symbol=symbol,
-                    missed=missed,
-                    requested=max(window, 1),
-                    since=last.start.isoformat(),
-                )
-                missed = max(window, 1)
-            duration, size = history_request(feed.bar_seconds, missed + 1)
-            fresh = [b for b in history(symbol, duration, size) if b.start > last.start]
+            wanted = _bounded_gap(symbol, last, now, feed.bar_seconds, max(window, 1))
+            duration, size = history_request(feed.bar_seconds, wanted + 1)
+            got = history(symbol, duration, size)
+            fresh = [b for b in got if b.start > last.start][-(wanted + 1) :]
             # The bar in progress before the outage lacks what was missed: history has it.
             feed.reset_aggregator()
             for held in self._held.values():
@@ -280,6 +272,17 @@ class IBStore:
         for start in [s for s, bars in self._held.items() if not bars]:
             del self._held[start], self._held_since[start]
 
+
+def _bounded_gap(symbol: str, last: Bar, now: datetime, bar_seconds: int, window: int) -> int:
+    """How many bars to fetch after `last`: those missed, at most `window`."""
+    missed = int((now - last.start).total_seconds() // bar_seconds)
+    if missed <= window:
+        return missed
+    log.info(  # a night or a weekend: routine; the newest `window` bars are enough
+        "gap fill bounded to the warm-up window; older bars skipped",
+        symbol=symbol, missed=missed, requested=window, since=last.start.isoformat(),
+    )  # fmt: skip
+    return window
 
 def history_request(bar_seconds: int, bars: int) -> tuple[str, str]:
     """IB duration and bar-size strings covering at least `bars` bars of regular hours."""
