@@ -284,6 +284,7 @@ def _bounded_gap(symbol: str, last: Bar, now: datetime, bar_seconds: int, window
     )  # fmt: skip
     return window
 
+
 def history_request(bar_seconds: int, bars: int) -> tuple[str, str]:
     """IB duration and bar-size strings covering at least `bars` bars of regular hours."""
     if bar_seconds >= DAY:
