@@ -214,6 +214,17 @@ def test_a_terminal_status_may_still_be_corrected_by_a_later_terminal_one(ledger
     assert filled is not None and filled.status == "Filled"
 
 
+@pytest.mark.parametrize("verdict", ["NotSent", "Unknown"])
+def test_any_report_from_ib_reopens_an_order_tradd_wrote_off(ledger: Ledger, verdict: str) -> None:
+    """IB reporting the order at all proves it reached IB (issue 15: a worker must not
+    lose a live order, nor its fills, to a wrong `NotSent`)."""
+    ref = ledger.create_orders([MKT_BUY])[0].order_ref
+    assert report(ledger, ref, verdict).status == verdict  # type: ignore[union-attr]
+    working = report(ledger, ref, "Submitted")
+    assert working is not None and working.status == "Submitted" and not working.is_terminal
+    assert report(ledger, ref, "Filled", filled=10, remaining=0).status == "Filled"  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("ref", ["", "manual-order", "rsi_orcl-1", "sma_goog-99", "sma_goog-x"])
 def test_reports_for_foreign_or_unknown_orders_return_none(
     ledger: Ledger, sessions: Any, ref: str
@@ -263,6 +274,6 @@ def test_open_orders_and_lookup_by_ib_order_id(ledger: Ledger) -> None:
 def test_status_constants_cover_ib_and_tradd_statuses() -> None:
     ib = {"PendingSubmit", "PendingCancel", "PreSubmitted", "Submitted", "ApiPending",
           "ApiCancelled", "Cancelled", "Filled", "Inactive"}  # fmt: skip
-    assert ib | {"Created", "NotSent", "Rejected"} <= set(OrderStatus)
+    assert ib | {"Created", "NotSent", "Unknown", "Rejected"} <= set(OrderStatus)
     assert {"Filled", "Cancelled", "ApiCancelled", "Inactive", "Rejected",
-                                 "NotSent"} == TERMINAL_STATUSES  # fmt: skip
+                                 "NotSent", "Unknown"} == TERMINAL_STATUSES  # fmt: skip

@@ -138,6 +138,16 @@ def test_an_order_being_sent_is_judged_only_at_the_end(tmp_path: Path) -> None:
     assert final.problems["ledger orders at gateway"] == ["a-2 (PendingSubmit) never reached it"]
 
 
+def test_an_order_called_unsent_that_the_gateway_placed_fails(tmp_path: Path) -> None:
+    """The rehearsal's lost fills began as orders marked `NotSent` that had been placed."""
+    journal = _journal(tmp_path, _placed("a-1"))
+    ledger = _ledger(orders=(LedgerOrder("a-1", "a", "GOOG", "NotSent", 0.0),))
+    final = check(journal, ledger, {}, now=100.0, grace=10.0)
+    assert final.problems["ledger orders at gateway"] == ["a-1 (NotSent) was placed at the gateway"]
+    unknown = _ledger(orders=(LedgerOrder("a-1", "a", "GOOG", "Unknown", 0.0),))
+    assert check(_journal(tmp_path), unknown, {}, now=100.0, grace=10.0).ok
+
+
 def test_the_summary_passes_or_names_each_failure_and_the_seed(tmp_path: Path) -> None:
     from tradd.rehearsal.probes import Usage
     from tradd.rehearsal.report import summary

@@ -31,10 +31,11 @@ def execution(exec_id: str, ref: str, qty: float = 10.0, side: str = "BUY",
     return ex, Commission(exec_id, 1.0, None)
 
 
-def record(ref: str, status: str = OrderStatus.SUBMITTED, symbol: str = "GOOG") -> OrderRecord:
+def record(ref: str, status: str = OrderStatus.SUBMITTED, symbol: str = "GOOG",
+           created: datetime = T0) -> OrderRecord:  # fmt: skip
     strategy, seq = ref.rsplit("-", 1)
     return OrderRecord(1, ref, strategy, int(seq), symbol, "BUY", 10.0, "MKT", None, None, "DAY",
-                       None, None, None, None, status, 0.0, None, None, T0, T0)  # fmt: skip
+                       None, None, None, None, status, 0.0, None, None, created, created)  # fmt: skip
 
 
 def view(open_orders=(), completed=(), executions=(), positions=()) -> BrokerView:
@@ -83,6 +84,27 @@ def test_sent_order_unknown_to_ib_has_vanished() -> None:
     got = plan(v, ledger_open=ledger)
     assert got.vanished == ["s1-3", "s1-4"]
     assert got.not_sent == ["s1-5"]
+
+
+def test_unlisted_order_from_before_ibs_day_is_unknown_not_unsent_or_vanished() -> None:
+    """IB lists only today's orders and fills: an order placed before its day began (a
+    worker killed before hearing of its fills, restarted after the day turned) may have
+    filled; absence is evidence only for orders placed since (issue 15, lost fills)."""
+    day_began = T0 + timedelta(hours=10)
+    before, after = T0, day_began + timedelta(minutes=1)
+    ledger = [
+        record("s1-1", OrderStatus.CREATED, created=before),
+        record("s1-2", OrderStatus.SUBMITTED, created=before),
+        record("s1-3", OrderStatus.CREATED, created=after),
+        record("s1-4", OrderStatus.SUBMITTED, created=after),
+        record("s1-5", OrderStatus.SUBMITTED, created=before),  # still listed: adopted
+    ]
+    v = view(open_orders=[update("s1-5")], positions=[BrokerPosition("GOOG", 10.0, 100.0)])
+    got = plan_reconciliation("s1", ledger, set(), v, {}, ("GOOG",), since=day_began)
+    assert got.unknown == ["s1-1", "s1-2"]
+    assert got.not_sent == ["s1-3"] and got.vanished == ["s1-4"]
+    assert got.mismatches == [PositionMismatch("GOOG", 10.0, 0.0)]  # the fill shows here
+    assert got.summary().endswith("1 position mismatches, 2 unknown (before IB's day)")
 
 
 def test_sent_order_seen_only_in_an_execution_has_not_vanished() -> None:

@@ -322,6 +322,18 @@ class Ledger:
     def connection_events(self, since: datetime | None = None) -> list[ConnectionEventRecord]:
         return self._timeline(ConnectionEvent, ConnectionEventRecord, since)
 
+    def first_connection_event(self, kind: str, message: str) -> datetime | None:
+        """When this strategy first recorded the event `kind` with `message` (None: never)."""
+        stmt = (
+            select(ConnectionEvent.at)
+            .where(ConnectionEvent.strategy == self._strategy, ConnectionEvent.kind == kind,
+                   ConnectionEvent.message == message)
+            .order_by(ConnectionEvent.at)
+            .limit(1)
+        )  # fmt: skip
+        with read_transaction(self._sessions) as session:
+            return session.scalars(stmt).first()
+
     # -- trading state ----------------------------------------------------------------
 
     def state(self) -> StrategyStateRecord | None:

@@ -165,8 +165,11 @@ def next_status(current: str, reported: str) -> str:
 
     A stale report (e.g. "Submitted" after "Filled") must not reopen a terminal order.
     Between terminal statuses the newer wins (a fill can overtake a cancel), but Filled
-    is final.
+    is final. tradd's own verdicts on an order IB did not list (NotSent, Unknown) yield to
+    any report from IB: IB reporting the order is proof it reached IB.
     """
+    if current in (S.NOT_SENT, S.UNKNOWN):
+        return reported
     if current == S.FILLED or (current in TERMINAL_STATUSES and reported not in TERMINAL_STATUSES):
         return current
     return reported

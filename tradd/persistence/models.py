@@ -62,6 +62,10 @@ class OrderStatus(StrEnum):
     """tradd: persisted, not yet confirmed sent to IB."""
     NOT_SENT = "NotSent"
     """tradd: found after a crash never to have reached IB."""
+    UNKNOWN = "Unknown"
+    """tradd: open in the ledger, no longer reported by IB, and placed before IB's trading
+    day turned (IB lists only today's orders and executions): what became of it cannot be
+    known from IB, so it is neither re-sent nor called unsent; the position check decides."""
     REJECTED = "Rejected"
     """tradd: refused (by IB's error callback or tradd's own checks) before it worked."""
     PENDING_SUBMIT = "PendingSubmit"
@@ -88,6 +92,7 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
         OrderStatus.INACTIVE,
         OrderStatus.REJECTED,
         OrderStatus.NOT_SENT,
+        OrderStatus.UNKNOWN,
     }
 )
 """Order statuses after which IB will not act on the order again."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tradd.rehearsal.probes import GatewayJournal
 
-UNSENT = frozenset({"Created", "NotSent", "Rejected"})
+UNSENT = frozenset({"Created", "NotSent", "Unknown", "Rejected"})
 IN_FLIGHT = frozenset({"PendingSubmit", "ApiPending"})
 
 
@@ -137,6 +137,8 @@ def _orders(
             v.add("no orderRef twice", f"{ref}: placed {len(placed)} times ({ids})")
     at_gateway = set(journal.placed) | journal.rejected
     for order in ledger.orders.values():
+        if order.status == "NotSent" and order.ref in journal.placed:  # fills lost with it
+            v.add("ledger orders at gateway", f"{order.ref} (NotSent) was placed at the gateway")
         if order.status in UNSENT or order.ref in at_gateway:
             continue
         if order.status in IN_FLIGHT and not final:  # being sent right now

@@ -73,6 +73,10 @@ class AccountState:
     def gross_exposure(self) -> float:
         return self.values.get("GrossPositionValue", 0.0)
 
+    def trading_day(self, now: datetime) -> date:
+        """The exchange's calendar date at `now`."""
+        return now.astimezone(self._zone).date()
+
     def observe_equity(self, now: datetime) -> tuple[bool, bool]:
         """Roll the day and raise the peak with the current equity.
 
@@ -81,7 +85,7 @@ class AccountState:
         equity = self.net_liquidation
         if not math.isfinite(equity) or equity <= 0:
             return False, False
-        today = now.astimezone(self._zone).date()
+        today = self.trading_day(now)
         b = self.baselines
         new_day = b.day != today
         peak = equity if b.equity_peak is None else max(b.equity_peak, equity)

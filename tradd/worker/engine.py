@@ -42,10 +42,11 @@ from tradd.risk import Portfolio, TradingState
 from tradd.worker.account import AccountState
 from tradd.worker.channel import Command
 from tradd.worker.events import EventLog
+from tradd.worker.ibday import IBDay
 from tradd.worker.operator import Operator
 from tradd.worker.orders import OrderManager
 from tradd.worker.positions import held_rows
-from tradd.worker.reconcile import BrokerView, ReconcilePlan, plan_reconciliation
+from tradd.worker.reconcile import UNKNOWN_REASON, BrokerView, ReconcilePlan, plan_reconciliation
 from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker.engine")
@@ -92,6 +93,7 @@ class WorkerEngine:
         self._resync = Backoff(1.0, 60.0, 0.1)
         self._next_snapshot = 0.0
         self._saved_state = (manager.gate.state, manager.gate.reason)
+        self.ib_day = IBDay(ledger, account.trading_day)
 
     # -- gates ---------------------------------------------------------------------------
     def blocked_reason(self) -> str:
@@ -153,6 +155,7 @@ class WorkerEngine:
     def tick(self) -> float:
         wait = min(self.settings.heartbeat, self.manager.expire_pending())
         now = self._market_now()
+        self.ib_day.began(now)  # a new day noted as soon as it is seen
         if self.ready_count and self.link.usable:
             self._watch_feeds(now)
         self._equity(now)
@@ -237,6 +240,7 @@ class WorkerEngine:
             view,
             self.ledger.account_positions(self.strategy.symbols),
             self.strategy.symbols,
+            since=self.ib_day.began(self._market_now()),
         )
         for execution, commission in plan.new_fills:  # before statuses: a cancel after a
             self.manager.on_execution(execution, commission)  # partial fill needs its fills
@@ -251,12 +255,20 @@ class WorkerEngine:
             )
         for ref in plan.vanished:
             self.manager.mark(ref, OrderStatus.CANCELLED, "no longer known to IB at reconciliation")
+        for ref in plan.unknown:
+            self._unknown(ref)
         self.ledger.snapshot_positions(held_rows(view.positions, self.strategy.symbols), "broker")
         if plan.mismatches:
             self._recheck_at = self._monotonic() + MISMATCH_RECHECK
         self.ledger.record_connection_event("reconciled", f"{why}: {plan.summary()}")
         log.info("reconciled", why=why, summary=plan.summary())
         return plan
+
+    def _unknown(self, ref: str) -> None:
+        """An order IB no longer lists, from before its trading day began: maybe filled."""
+        if self.manager.mark(ref, OrderStatus.UNKNOWN, UNKNOWN_REASON):
+            log.error("order fate unknown", order_ref=ref)
+            self.events.emit("mismatch", "critical", f"{ref}: {UNKNOWN_REASON}", order_ref=ref)
 
     def _broker_view(self) -> BrokerView:
         account = self.link.client.account

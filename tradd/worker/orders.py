@@ -313,11 +313,12 @@ class OrderManager:
         self._events.emit("order_rejected", "warning", f"IB rejected {order_ref}: {reason}",
                           order_ref=order_ref, code=code)  # fmt: skip
 
-    def mark(self, order_ref: str, status: str, reason: str) -> None:
-        """Close an order the gateway does not know (never sent, or gone while down)."""
+    def mark(self, order_ref: str, status: str, reason: str) -> bool:
+        """Close an order the gateway does not know (never sent, or gone while down);
+        False when it was already closed."""
         record = self._ledger.order(order_ref)
         if record is None or record.is_terminal:
-            return
+            return False
         self._ledger.update_order(order_ref, status=status, filled=record.filled,
                                   remaining=record.remaining,
                                   avg_fill_price=record.avg_fill_price, message=reason)  # fmt: skip
@@ -325,6 +326,7 @@ class OrderManager:
         self.working.finish(order_ref)
         if self._broker is not None:
             self._broker.order_rejected(order_ref, reason)
+        return True
 
     # -- back: fills -----------------------------------------------------------------------
     def on_execution(self, execution: Execution, commission: Commission | None = None) -> None:

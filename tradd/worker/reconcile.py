@@ -7,6 +7,11 @@ while the worker is down or cut off. The plan is computed here without side effe
 - Our orders still working at IB are adopted (their state and ids refreshed); an order
   the ledger holds as `Created` that IB has never heard of was cut off between persisting
   and sending: it is marked `NotSent`, never re-sent (that is how no order goes out twice).
+- IB lists only today's orders and executions. Not being listed proves something only
+  for an order placed since IB's trading day began (`since`): an older one that IB no
+  longer lists may well have filled yesterday (a worker killed before it heard of its
+  fills, restarted after the day turned). It is marked `Unknown`, never `NotSent` or
+  `Cancelled`; its fills, if any, show as a position mismatch, which halts the strategy.
 - Executions of ours that the ledger lacks are booked once (deduplicated by execId).
 - Positions: the account's position in each of our symbols must equal what tradd's ledger
   (all strategies) plus today's not-yet-booked tradd executions explain. Anything else
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tradd.ib.types import BrokerPosition, Commission, Execution, OrderUpdate
 from tradd.persistence.models import OrderStatus
@@ -24,6 +30,10 @@ from tradd.persistence.orderrefs import parse_order_ref
 from tradd.persistence.records import OrderRecord
 
 QUANTITY_TOLERANCE = 1e-6
+UNKNOWN_REASON = (
+    "IB no longer lists it: placed before IB's trading day turned (IB lists only today's "
+    "orders and fills); whether it filled is unknown; not re-sent"
+)
 
 
 @dataclass(frozen=True)
@@ -58,12 +68,16 @@ class ReconcilePlan:
     vanished: list[str] = field(default_factory=list)
     """Sent orders open in the ledger that IB no longer lists anywhere."""
     mismatches: list[PositionMismatch] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    """Open orders IB no longer lists, placed before IB's trading day began: their fate
+    is beyond IB's day-long views."""
 
     def summary(self) -> str:
+        unknown = f", {len(self.unknown)} unknown (before IB's day)" if self.unknown else ""
         return (
             f"{len(self.updates)} order states, {len(self.new_fills)} new fills, "
             f"{len(self.not_sent)} never sent, {len(self.vanished)} vanished, "
-            f"{len(self.mismatches)} position mismatches"
+            f"{len(self.mismatches)} position mismatches{unknown}"
         )
 
 
@@ -74,28 +88,26 @@ def plan_reconciliation(
     view: BrokerView,
     ledger_positions: Mapping[str, float],
     symbols: Iterable[str],
+    *,
+    since: datetime | None = None,
 ) -> ReconcilePlan:
     """Everything to change, given both sides. `ledger_positions` is the net position per
-    symbol over every strategy's booked fills (the account is shared)."""
+    symbol over every strategy's booked fills (the account is shared). `since`: when IB's
+    trading day began, on the ledger's clock (None: IB's views cover every open order)."""
     ours = [u for u in view.open_orders + view.completed_orders if _owner(u.order_ref) == strategy]
     seen_refs = {u.order_ref for u in ours}
     new_fills, pending_elsewhere = _unbooked(strategy, view.executions, known_exec_ids)
     seen_refs |= {e.order_ref for e, _ in view.executions}
-    not_sent = [
-        o.order_ref
-        for o in ledger_open
-        if o.status == OrderStatus.CREATED and o.order_ref not in seen_refs
-    ]
-    vanished = [
-        o.order_ref
-        for o in ledger_open
-        if o.status != OrderStatus.CREATED and o.order_ref not in seen_refs
-    ]
+    unlisted = [o for o in ledger_open if o.order_ref not in seen_refs]
+    unknown = [o.order_ref for o in unlisted if since is not None and o.created_at < since]
+    judged = [o for o in unlisted if o.order_ref not in unknown]
+    not_sent = [o.order_ref for o in judged if o.status == OrderStatus.CREATED]
+    vanished = [o.order_ref for o in judged if o.status != OrderStatus.CREATED]
     expected = dict(ledger_positions)
     for execution, _ in new_fills + pending_elsewhere:
         expected[execution.symbol] = expected.get(execution.symbol, 0.0) + _signed(execution)
     mismatches = _mismatches(view.positions, expected, symbols)
-    return ReconcilePlan(ours, new_fills, not_sent, vanished, mismatches)
+    return ReconcilePlan(ours, new_fills, not_sent, vanished, mismatches, unknown)
 
 
 def _owner(order_ref: str) -> str | None:
