@@ -46,7 +46,10 @@ def configure_logging(
         handler.close()
     file_handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
     static = _static_fields(context or {})
-    json_lines = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    json_lines: list[structlog.types.Processor] = [
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(),
+    ]
     file_handler.setFormatter(_formatter(json_lines, static))
     root.addHandler(file_handler)
     if (settings.console if console is None else console) and sys.stderr is not None:
