@@ -111,3 +111,18 @@ def test_an_exception_logged_keeps_its_traceback_in_the_file_and_on_the_console(
         assert text in line["exception"]
         assert "exc_info" not in line
     assert "the cause of it all" in capsys.readouterr().err
+
+
+def test_distinct_lines_are_forgotten_once_their_window_is_over() -> None:
+    """Most lines are distinct (order refs, exec ids): a long-running worker kept up to
+    4,096 of them, MiBs, for nothing (issue 15: workers grew)."""
+    clock = Clock()
+    limiter = RepeatLimiter(10.0, clock)
+    for n in range(10_000):
+        clock.now = 100.0 + n / 10  # ten lines a second, each one different
+        assert run(limiter, event="fill", exec_id=f"e{n}") is not None
+    assert limiter.remembered <= 2 * 10 * 10  # two windows' worth at most
+    limiter.allow("storm")
+    assert limiter.allow("storm") is None  # a repeat's count survives the sweeps
+    clock.now += 25.0
+    assert limiter.allow("storm") == 1

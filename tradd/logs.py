@@ -117,6 +117,12 @@ class RepeatLimiter:
         self.window, self._clock = window, clock
         self._seen: dict[str, tuple[float, int]] = {}  # key -> (when it passed, dropped since)
         self._lock = threading.Lock()
+        self._sweep_at = 0.0
+
+    @property
+    def remembered(self) -> int:
+        """Kinds of line remembered now."""
+        return len(self._seen)
 
     def allow(self, key: str) -> int | None:
         """None: drop this line; else how many like it were dropped since the last one."""
@@ -124,6 +130,8 @@ class RepeatLimiter:
             return 0
         now = self._clock()
         with self._lock:
+            if now >= self._sweep_at:
+                self._sweep(now)
             passed = self._seen.pop(key, None)
             if passed is not None and now - passed[0] < self.window:
                 self._seen[key] = (passed[0], passed[1] + 1)
@@ -132,6 +140,12 @@ class RepeatLimiter:
             if len(self._seen) > self.MAX_KINDS:  # the oldest kind goes
                 del self._seen[next(iter(self._seen))]
         return passed[1] if passed is not None else 0
+
+    def _sweep(self, now: float) -> None:
+        """Forget lines whose window is over with nothing dropped: most lines are distinct
+        (an order ref, an exec id), and a worker kept thousands of them (MiBs) for nothing."""
+        self._sweep_at = now + self.window
+        self._seen = {k: v for k, v in self._seen.items() if v[1] or now - v[0] < self.window}
 
     def __call__(
         self, _logger: object, _name: str, event: structlog.types.EventDict
