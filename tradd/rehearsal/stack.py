@@ -52,7 +52,7 @@ class Options:
 def strategies() -> list[dict[str, Any]]:
     """Three strategies, four symbols: an every-bar trader and two of the shipped ones."""
     return [
-        {"name": "churn", "strategy": "strategies.rehearsal.EveryBar", "symbols": ["GOOG"],
+        {"name": "churn", "strategy": "tradd.rehearsal.everybar.EveryBar", "symbols": ["GOOG"],
          "client_id": 21, "bar": "5m", "position_pct": 5.0, "warmup_bars": 5},
         {"name": "sma", "strategy": "strategies.sma_cross.SmaCross", "symbols": ["ORCL", "NVDA"],
          "client_id": 22, "bar": "5m", "params": {"fast": 3, "slow": 8}, "position_pct": 5.0,
