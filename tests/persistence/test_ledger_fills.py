@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.fixtures.database import OpenedDatabase
 from tests.persistence.conftest import T0, FakeClock, SqlLog, sqlite_only
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.records import FillRecord, NewOrder
@@ -125,6 +127,30 @@ def test_account_positions_net_the_fills_of_all_strategies(ledger: Ledger, other
     assert ledger.account_positions() == {"GOOG": 6.0, "ORCL": -7.0}
     assert other.account_positions(["ORCL", "MSFT", "AAPL"]) == {"ORCL": -7.0}
     assert ledger.account_positions([]) == {}
+
+
+def test_booked_positions_is_one_snapshot_whatever_another_writer_books_meanwhile(
+    ledger: Ledger, other: Ledger, database: OpenedDatabase
+) -> None:
+    """Another worker books a fill of IB's (exec "2") between the exec-id read and the
+    positions read (issue 15: counted twice, as unbooked and in the position, it showed
+    as a false mismatch). Both come from one snapshot: "2" is unbooked AND not in it."""
+    ledger.add_fill(fill("1", "BUY", 10, symbol="GOOG"))
+    booked: list[bool] = []
+
+    def book_between(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "GROUP BY fills.symbol" in statement and not booked:
+            booked.append(other.add_fill(fill("2", "SELL", 4, symbol="GOOG")))
+
+    event.listen(database.engine, "before_cursor_execute", book_between)
+    try:
+        got = ledger.booked_positions(["1", "2", "3"], ["GOOG", "ORCL"])
+    finally:
+        event.remove(database.engine, "before_cursor_execute", book_between)
+    assert booked == [True]
+    assert (got.known_exec_ids, got.positions) == ({"1"}, {"GOOG": 10.0})
+    got = ledger.booked_positions(["1", "2", "3"], ["GOOG"])  # a fresh read sees it
+    assert (got.known_exec_ids, got.positions) == ({"1", "2"}, {"GOOG": 6.0})
 
 
 def test_an_order_row_agrees_with_its_fills_whatever_ib_reports(ledger: Ledger) -> None:

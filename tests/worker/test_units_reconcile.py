@@ -10,8 +10,10 @@ from tradd.ib.types import BrokerPosition, Commission, Execution, OrderUpdate
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.records import OrderRecord
 from tradd.worker.reconcile import (
+    MISMATCH_CHECKS,
     QUANTITY_TOLERANCE,
     BrokerView,
+    MismatchWatch,
     PositionMismatch,
     ReconcilePlan,
     plan_reconciliation,
@@ -208,3 +210,26 @@ def test_summary_counts_everything() -> None:
     assert got.summary() == (
         "1 order states, 1 new fills, 1 never sent, 1 vanished, 1 position mismatches"
     )
+
+
+# -- when a mismatch halts ------------------------------------------------------------------
+def test_a_mismatch_halts_once_a_recheck_finds_the_same_gap() -> None:
+    watch = MismatchWatch()
+    assert watch.judge([PositionMismatch("GOOG", 17.0, 10.0)]) == [] and watch.pending
+    again = [PositionMismatch("GOOG", 24.0, 17.0)]  # moved on, the same 7 unexplained
+    assert watch.judge(again) == again and not watch.pending
+
+
+def test_a_gap_a_recheck_does_not_confirm_is_forgotten() -> None:
+    watch = MismatchWatch()
+    assert watch.judge([PositionMismatch("GOOG", 17.0, 10.0)]) == []
+    assert watch.judge([PositionMismatch("GOOG", 15.0, 10.0)]) == [] and watch.pending
+    assert watch.judge([]) == [] and not watch.pending
+    assert watch.judge([PositionMismatch("GOOG", 15.0, 10.0)]) == []  # a fresh suspect
+
+
+def test_mismatches_every_check_halt_after_the_last_check_even_with_other_gaps() -> None:
+    watch = MismatchWatch()
+    found = [[PositionMismatch("GOOG", 10.0 + n, 0.0)] for n in range(MISMATCH_CHECKS)]
+    assert [watch.judge(m) for m in found[:-1]] == [[]] * (MISMATCH_CHECKS - 1)
+    assert watch.judge(found[-1]) == found[-1]

@@ -50,7 +50,12 @@ from tradd.persistence.records import (
     check_source,
     check_trading_state,
 )
-from tradd.persistence.transactions import chunked, read_transaction, write_transaction
+from tradd.persistence.transactions import (
+    chunked,
+    read_transaction,
+    snapshot_transaction,
+    write_transaction,
+)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -234,6 +239,21 @@ class Ledger:
         wanted = None if symbols is None else sorted(set(symbols))
         with read_transaction(self._sessions) as session:
             return reports_sql.account_positions(session, wanted)
+
+    def booked_positions(
+        self, exec_ids: Iterable[str], symbols: Iterable[str]
+    ) -> reports_sql.BookedPositions:
+        """Which of these exec ids are booked, and the account's positions, in ONE snapshot.
+
+        Reconciliation adds IB's not-yet-booked executions to the ledger's positions. Read
+        apart, another worker booking a fill between the two reads (a strategy trading
+        the same symbol) had it counted twice: a false position mismatch."""
+        wanted = sorted(set(symbols))
+        with snapshot_transaction(self._sessions) as session:
+            known = orders_sql.known_exec_ids(session, exec_ids)
+            return reports_sql.BookedPositions(
+                known, reports_sql.account_positions(session, wanted)
+            )
 
     # -- snapshots and history --------------------------------------------------------
 

@@ -8,7 +8,7 @@ transaction; validation happens in `Ledger` before the transaction starts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -86,6 +86,17 @@ def account_positions(session: Session, symbols: Sequence[str] | None) -> dict[s
             if quantity is not None and abs(quantity) >= FLAT:
                 net[symbol] = float(quantity)
     return dict(sorted(net.items()))
+
+
+@dataclass(frozen=True)
+class BookedPositions:
+    """What the ledger explains of the account, read in one snapshot (see
+    `Ledger.booked_positions`)."""
+
+    known_exec_ids: set[str]
+    """The asked-for exec ids that are booked, by any strategy."""
+    positions: dict[str, float]
+    """Net signed quantity per symbol over every strategy's fills; flat symbols omitted."""
 
 
 def insert_row(session: Session, entity: Any, values: dict[str, Any]) -> None:

@@ -46,6 +46,18 @@ def read_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
+def snapshot_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A read transaction whose every statement sees the same committed state, even with
+    other processes writing meanwhile. SQLite in WAL mode does that for any transaction
+    (its snapshot starts at the first read); PostgreSQL's default (READ COMMITTED) gives
+    each statement a snapshot of its own, so there it runs REPEATABLE READ."""
+    with read_transaction(sessions) as session:
+        if dialect_name(session) == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+
+
+@contextmanager
 def _unavailable_is_temporary() -> Iterator[None]:
     try:
         yield

@@ -46,12 +46,19 @@ from tradd.worker.ibday import IBDay
 from tradd.worker.operator import Operator
 from tradd.worker.orders import OrderManager
 from tradd.worker.positions import held_rows
-from tradd.worker.reconcile import UNKNOWN_REASON, BrokerView, ReconcilePlan, plan_reconciliation
+from tradd.worker.reconcile import (
+    UNKNOWN_REASON,
+    BrokerView,
+    MismatchWatch,
+    ReconcilePlan,
+    plan_reconciliation,
+)
 from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker.engine")
 MISMATCH_RECHECK = 2.0
-"""Seconds before a position mismatch is checked again (a fill may be in flight)."""
+"""Seconds before a position mismatch is checked again (a fill may be in flight); see
+`MismatchWatch` for when one halts."""
 
 
 class WorkerEngine:
@@ -86,6 +93,7 @@ class WorkerEngine:
         self.warmed_up = False
         self.operator = Operator(self, request_stop, monotonic)
         self._recheck_at = math.inf
+        self._mismatches = MismatchWatch()
         self._resync_at, self._resync_why = math.inf, ""
         self._synced = False
         """Reconciled since the link last went down: until then no order may go out, as
@@ -232,13 +240,16 @@ class WorkerEngine:
     # -- reconciliation --------------------------------------------------------------------
     def reconcile(self, why: str) -> ReconcilePlan:
         view = self._broker_view()
-        known = self.ledger.known_exec_ids(e.exec_id for e, _ in view.executions)
+        ledger_open = self.ledger.orders(open_only=True)
+        booked = self.ledger.booked_positions(
+            (e.exec_id for e, _ in view.executions), self.strategy.symbols
+        )
         plan = plan_reconciliation(
             self.strategy.name,
-            self.ledger.orders(open_only=True),
-            known,
+            ledger_open,
+            booked.known_exec_ids,
             view,
-            self.ledger.account_positions(self.strategy.symbols),
+            booked.positions,
             self.strategy.symbols,
             since=self.ib_day.began(self._market_now()),
         )
@@ -258,11 +269,19 @@ class WorkerEngine:
         for ref in plan.unknown:
             self._unknown(ref)
         self.ledger.snapshot_positions(held_rows(view.positions, self.strategy.symbols), "broker")
-        if plan.mismatches:
-            self._recheck_at = self._monotonic() + MISMATCH_RECHECK
         self.ledger.record_connection_event("reconciled", f"{why}: {plan.summary()}")
         log.info("reconciled", why=why, summary=plan.summary())
+        self._judge(plan)
         return plan
+
+    def _judge(self, plan: ReconcilePlan) -> None:
+        """Halt on a position mismatch a re-check confirmed; else re-check soon."""
+        proven = self._mismatches.judge(plan.mismatches)
+        self._recheck_at = (
+            self._monotonic() + MISMATCH_RECHECK if self._mismatches.pending else math.inf
+        )
+        if proven:
+            self.halt("position mismatch: " + "; ".join(m.describe() for m in proven))
 
     def _unknown(self, ref: str) -> None:
         """An order IB no longer lists, from before its trading day began: maybe filled."""
@@ -280,13 +299,9 @@ class WorkerEngine:
     def _recheck_positions(self) -> None:
         self._recheck_at = math.inf
         try:
-            plan = self.reconcile("position recheck")
+            self.reconcile("position recheck")
         except TemporaryError as exc:
             log.warning("position recheck failed", error=str(exc))
-            return
-        if plan.mismatches:
-            reason = "position mismatch: " + "; ".join(m.describe() for m in plan.mismatches)
-            self.halt(reason)
 
     def halt(self, reason: str) -> None:
         self.manager.gate.set_state(TradingState.HALTED, reason)

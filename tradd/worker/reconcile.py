@@ -15,7 +15,9 @@ while the worker is down or cut off. The plan is computed here without side effe
 - Executions of ours that the ledger lacks are booked once (deduplicated by execId).
 - Positions: the account's position in each of our symbols must equal what tradd's ledger
   (all strategies) plus today's not-yet-booked tradd executions explain. Anything else
-  (a manual trade, a fill lost for good) is a mismatch: the strategy halts.
+  (a manual trade, a fill lost for good) is a mismatch: the strategy halts once a re-check
+  confirms it (`MismatchWatch`). The ledger's side is read in one snapshot
+  (`Ledger.booked_positions`), so a fill another worker books meanwhile counts once.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from tradd.persistence.orderrefs import parse_order_ref
 from tradd.persistence.records import OrderRecord
 
 QUANTITY_TOLERANCE = 1e-6
+MISMATCH_CHECKS = 5
+"""Checks in a row that found a position mismatch, whatever its gaps, before halting."""
 UNKNOWN_REASON = (
     "IB no longer lists it: placed before IB's trading day turned (IB lists only today's "
     "orders and fills); whether it filled is unknown; not re-sent"
@@ -57,6 +61,46 @@ class PositionMismatch:
             f"{self.symbol}: the account holds {self.broker:g}, tradd's ledger explains "
             f"{self.expected:g}"
         )
+
+    @property
+    def gap(self) -> float:
+        return self.broker - self.expected
+
+
+@dataclass
+class MismatchWatch:
+    """When a position mismatch is real enough to halt the strategy.
+
+    IB's executions and positions are fetched at different moments, so a fill arriving in
+    between (another strategy trading the same symbol every bar) shows as a mismatch that
+    the next check no longer sees, or sees with another gap. A real one (a manual trade, a
+    fill lost for good) keeps its gap: it halts once two checks in a row agree on a
+    symbol's gap, or after MISMATCH_CHECKS checks in a row that all found some mismatch."""
+
+    suspects: dict[str, float] = field(default_factory=dict)
+    checks: int = 0
+
+    @property
+    def pending(self) -> bool:
+        """A mismatch awaits its re-check."""
+        return bool(self.suspects)
+
+    def judge(self, mismatches: list[PositionMismatch]) -> list[PositionMismatch]:
+        """The mismatches to halt on (none: not, or not yet, proven)."""
+        if not mismatches:
+            self.suspects, self.checks = {}, 0
+            return []
+        self.checks += 1
+        confirmed = [m for m in mismatches if self._same_gap(m)]
+        if confirmed or self.checks >= MISMATCH_CHECKS:
+            self.suspects, self.checks = {}, 0
+            return mismatches
+        self.suspects = {m.symbol: m.gap for m in mismatches}
+        return []
+
+    def _same_gap(self, mismatch: PositionMismatch) -> bool:
+        before = self.suspects.get(mismatch.symbol)
+        return before is not None and abs(before - mismatch.gap) <= QUANTITY_TOLERANCE
 
 
 @dataclass(frozen=True)
