@@ -125,7 +125,8 @@ def test_exposition_values_and_lint(served: Any, promtool: str) -> None:
 
 def test_worker_counters_and_latency(served: Any) -> None:
     m = samples(scrape(served[0]))
-    orders = {"submitted": 4, "filled": 1, "cancelled": 1, "rejected": 0, "not_sent": 0}
+    orders = {"submitted": 4, "filled": 1, "cancelled": 1, "rejected": 0, "not_sent": 0,
+              "unknown": 0}  # fmt: skip
     for status, n in orders.items():
         assert value(m, "tradd_orders_total", strategy="alpha", status=status) == n, status
     assert value(m, "tradd_fills_total", strategy="alpha", side="BUY") == 1

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.simulator import GOOG_OPEN, Live, strategy_entry, worker_settings
+from tradd.metrics.families import ORDER_STATUSES
 from tradd.simgw.background import BackgroundGateway
 from tradd.worker.stats import LATENCY_BUCKETS, LatencyHistogram, WorkerStats
 
@@ -41,11 +42,13 @@ def test_latency_only_for_strategy_orders_after_a_bar() -> None:
 def test_final_statuses_count_once_per_order() -> None:
     stats = WorkerStats()
     for ref, status in [("a", "Rejected"), ("a", "Cancelled"), ("b", "ApiCancelled"),
-                        ("c", "PreSubmitted"), ("c", "Inactive"), ("d", "NotSent")]:  # fmt: skip
+                        ("c", "PreSubmitted"), ("c", "Inactive"), ("d", "NotSent"),
+                        ("e", "Unknown"), ("e", "Unknown")]:  # fmt: skip
         stats.finished(ref, status)
     assert stats.as_dict()["orders"] == {
-        "rejected": 1, "cancelled": 1, "inactive": 1, "not_sent": 1,
+        "rejected": 1, "cancelled": 1, "inactive": 1, "not_sent": 1, "unknown": 1,
     }  # fmt: skip
+    assert set(stats.as_dict()["orders"]) <= set(ORDER_STATUSES)  # each exported from 0
 
 
 def test_a_worker_counts_what_it_did(

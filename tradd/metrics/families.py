@@ -27,7 +27,9 @@ from tradd.risk import TradingState
 from tradd.supervisor.states import ALIVE, WorkerState
 from tradd.supervisor.view import WorkerView
 
-ORDER_STATUSES = ("submitted", "filled", "cancelled", "inactive", "rejected", "not_sent")
+ORDER_STATUSES = (
+    "submitted", "filled", "cancelled", "inactive", "rejected", "not_sent", "unknown",
+)  # fmt: skip
 """Labels of tradd_orders_total (tradd.worker.stats), exported from 0 so rate() works."""
 SIDES = ("BUY", "SELL")
 

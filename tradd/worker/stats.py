@@ -26,6 +26,7 @@ FINAL_STATUSES: dict[str, str] = {
     "Inactive": "inactive",
     "Rejected": "rejected",
     "NotSent": "not_sent",
+    "Unknown": "unknown",
 }
 """Final order statuses (`OrderStatus` values) and the label each is counted under."""
 SUBMITTED = "submitted"
