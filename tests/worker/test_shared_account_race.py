@@ -138,3 +138,35 @@ def test_a_mismatch_a_recheck_does_not_confirm_never_halts(launch, ledger_for, s
     assert [m.endswith("1 position mismatches") for m in checks] == [True, True, False]
     assert live.engine.manager.gate.state != "HALTED"
     assert "halted" not in live.engine.events.kinds()
+
+
+def test_a_fill_between_ibs_executions_and_positions_is_not_a_mismatch(
+    launch, ledger_for, simulator
+) -> None:
+    """Another strategy's order fills at the gateway after IB's executions were fetched and
+    before its positions were: the position shows a fill the executions do not. The
+    executions are fetched again after the positions, so the pair agrees."""
+    live = launch("")
+    other = ib_async.IB()
+    other.connect("127.0.0.1", simulator.port, clientId=77, timeout=5)
+    try:
+        goog = other.qualifyContracts(ib_async.Stock("GOOG", "SMART", "USD"))[0]
+        trade = other.placeOrder(goog, ib_async.MarketOrder("BUY", 7, orderRef="churn-1"))
+        eventually(lambda: other.sleep(0.05) or trade.orderStatus.status != "PendingSubmit",
+                   10, "the other order accepted")  # fmt: skip
+        real = live.worker.link.positions
+        filled: list[int] = []
+
+        def fill_first() -> list[BrokerPosition]:
+            if not filled and in_reconcile():  # the next bar fills the other order
+                filled.append(simulator.call(simulator.gw.advance, 60) or 1)
+            return real()
+
+        live.worker.link.positions = fill_first  # type: ignore[method-assign]
+        reconcile_again(live, simulator)
+    finally:
+        other.disconnect()
+    assert filled and sim_ledger(simulator, "churn-")["fills"], "filled mid-reconciliation"
+    ledger = ledger_for()
+    assert reconciled(ledger)[-1].startswith("restored")
+    assert reconciled(ledger)[-1].endswith("0 position mismatches"), reconciled(ledger)

@@ -16,6 +16,7 @@ from tradd.worker.reconcile import (
     MismatchWatch,
     PositionMismatch,
     ReconcilePlan,
+    consistent_broker_side,
     plan_reconciliation,
 )
 
@@ -233,3 +234,17 @@ def test_mismatches_every_check_halt_after_the_last_check_even_with_other_gaps()
     found = [[PositionMismatch("GOOG", 10.0 + n, 0.0)] for n in range(MISMATCH_CHECKS)]
     assert [watch.judge(m) for m in found[:-1]] == [[]] * (MISMATCH_CHECKS - 1)
     assert watch.judge(found[-1]) == found[-1]
+
+
+def test_ibs_positions_are_fetched_again_until_no_execution_arrives_around_them() -> None:
+    lists = [[], [execution("e1", "s2-1")], [execution("e1", "s2-1")]]
+    held = [[BrokerPosition("GOOG", 0.0, 0.0)], [BrokerPosition("GOOG", 10.0, 100.0)]]
+    got = consistent_broker_side(lambda: lists.pop(0), lambda: held.pop(0))
+    assert got == ([execution("e1", "s2-1")], [BrokerPosition("GOOG", 10.0, 100.0)])
+    assert lists == held == []
+
+
+def test_a_gateway_that_keeps_filling_is_fetched_a_bounded_number_of_times() -> None:
+    calls = iter(range(100))
+    got = consistent_broker_side(lambda: [execution(f"e{next(calls)}", "s2-1")], list, 3)
+    assert [e.exec_id for e, _ in got[0]] == ["e3"]  # 1 + 3 fetches of the executions

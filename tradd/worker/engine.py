@@ -51,6 +51,7 @@ from tradd.worker.reconcile import (
     BrokerView,
     MismatchWatch,
     ReconcilePlan,
+    consistent_broker_side,
     plan_reconciliation,
 )
 from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
@@ -291,10 +292,10 @@ class WorkerEngine:
 
     def _broker_view(self) -> BrokerView:
         account = self.link.client.account
-        positions = [p for p in self.link.positions() if not account or p.account == account]
-        return BrokerView(
-            self.link.open_orders(), self.link.completed_orders(), self.link.executions(), positions
-        )
+        open_orders, completed = self.link.open_orders(), self.link.completed_orders()
+        executions, held = consistent_broker_side(self.link.executions, self.link.positions)
+        positions = [p for p in held if not account or p.account == account]
+        return BrokerView(open_orders, completed, executions, positions)
 
     def _recheck_positions(self) -> None:
         self._recheck_at = math.inf

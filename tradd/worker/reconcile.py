@@ -22,7 +22,7 @@ while the worker is down or cut off. The plan is computed here without side effe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +34,8 @@ from tradd.persistence.records import OrderRecord
 QUANTITY_TOLERANCE = 1e-6
 MISMATCH_CHECKS = 5
 """Checks in a row that found a position mismatch, whatever its gaps, before halting."""
+VIEW_ATTEMPTS = 3
+"""Fetches of IB's positions, each between two of its executions, to find them agreeing."""
 UNKNOWN_REASON = (
     "IB no longer lists it: placed before IB's trading day turned (IB lists only today's "
     "orders and fills); whether it filled is unknown; not re-sent"
@@ -123,6 +125,27 @@ class ReconcilePlan:
             f"{len(self.not_sent)} never sent, {len(self.vanished)} vanished, "
             f"{len(self.mismatches)} position mismatches{unknown}"
         )
+
+
+def consistent_broker_side(
+    executions: Callable[[], list[tuple[Execution, Commission | None]]],
+    positions: Callable[[], list[BrokerPosition]],
+    attempts: int = VIEW_ATTEMPTS,
+) -> tuple[list[tuple[Execution, Commission | None]], list[BrokerPosition]]:
+    """IB's executions and positions as of one moment, as near as IB allows.
+
+    They are two requests: a fill between them shows in one and not the other (a false
+    mismatch when another strategy trades the symbol every bar). So the executions are
+    fetched again after the positions; while that lists an execution the first did not,
+    the pair is fetched again (a few times; past that the re-check judges)."""
+    before = executions()
+    for _ in range(attempts):
+        held = positions()
+        after = executions()
+        if {e.exec_id for e, _ in after} <= {e.exec_id for e, _ in before}:
+            break
+        before = after
+    return after, held
 
 
 def plan_reconciliation(
