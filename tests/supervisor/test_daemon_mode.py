@@ -131,5 +131,6 @@ def test_start_script_in_daemon_mode_starts_a_healthy_daemon(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "tradd is running and healthy" in done.stdout + done.stderr
     assert read_pid(pidfile) is not None
-    assert _trading(socket, ("s1", "s2")) is not None
+    # Healthy means every worker RUNNING (answering); connected and warmed up may follow.
+    eventually(lambda: _trading(socket, ("s1", "s2")), 60, "workers trading")
     _assert_trades(simulator, socket)

@@ -76,7 +76,8 @@ def test_second_flatten_while_one_runs_is_a_conflict(launch, simulator) -> None:
     assert again == {"ok": False, "error": {"code": "conflict",
                                             "message": "a flatten is already in progress"}}  # fmt: skip
     simulator.call(simulator.gw.faults.connectivity_restored)
-    assert pending.reply.result(20)["ok"] is True
+    got = pending.reply.result(20)
+    assert got["ok"] is True, got
 
 
 def test_pause_allows_exits_only(launch, ledger_for) -> None:
