@@ -226,6 +226,9 @@ def test_a_strategy_parameter_config_check_rejects_stops_run_exit_78(
     }  # fmt: skip
     config = write_config(tmp_path, strategies=[strategy])
     done = tradd(tmp_path, "run", "--config", str(config), *mode)
+    pid = read_pid(tmp_path / "state" / "tradd.pid")
+    if pid is not None and pid_alive(pid):  # a daemon that should not have started
+        os.kill(pid, signal.SIGTERM)
     assert done.returncode == EXIT_CONFIG, done.stdout + done.stderr
     assert "fats" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "control.sock").exists()  # nothing started
