@@ -175,3 +175,21 @@ def test_the_summary_passes_or_names_each_failure_and_the_seed(tmp_path: Path) -
     assert data["seed"] == 42 and data["tradable"]["churn"] == 100 / 102
     assert data["answers"]["slow"] == ["status took 1.50s at +10s"]
     assert data["resources"]["supervisor"]["last"] == [81_000, 40]
+
+
+def test_the_soak_judges_rss_growth_of_tradd_not_of_the_simulator(tmp_path: Path) -> None:
+    """`make soak` (no faults) fails on RSS growth past the limit after warm-up; the
+    simulator is shown but not judged, and a run with faults (restarts) is not judged."""
+    from tradd.rehearsal.probes import Usage
+    from tradd.rehearsal.report import failures
+    from tradd.rehearsal.runner import Runner
+    from tradd.rehearsal.stack import Options
+
+    soak = Runner(Options(days=2, seed=1, faults=False), tmp_path / "soak").outcome
+    soak.resources.lives[("rsi", 7)] = Usage("rsi", 7, 0.0, (100_000, 14), (105_100, 14), 600.0)
+    soak.resources.lives[("sma", 8)] = Usage("sma", 8, 0.0, (100_000, 14), (104_900, 14), 600.0)
+    soak.resources.lives[("simgw", 9)] = Usage("simgw", 9, 0.0, (100_000, 9), (150_000, 9), 600.0)
+    assert failures(soak) == ["rsi RSS grew +5.1% after warm-up"]
+    faulted = Runner(Options(days=2, seed=1), tmp_path / "faults").outcome
+    faulted.resources.lives[("rsi", 7)] = Usage("rsi", 7, 0.0, (100_000, 14), (150_000, 14), 600.0)
+    assert failures(faulted) == []
