@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from tradd.simgw import encode
 from tradd.simgw.core import Core
 from tradd.simgw.orders import to_int
+from tradd.simgw.routing import Route, Routes, ignore
 from tradd.simgw.session import ClientSession
 
 FARM_OK = (
@@ -23,6 +24,26 @@ CLIENT_ID_IN_USE = (
 class AccountRequests:
     def __init__(self, core: Core) -> None:
         self.core = core
+
+    def routes(self) -> Routes:
+        return {
+            71: Route("startApi", 3, self.start_api),
+            8: Route("reqIds", 3, self.req_ids),
+            17: Route("reqManagedAccts", 2, self.managed_accounts),
+            49: Route("reqCurrentTime", 2, self.current_time),
+            61: Route("reqPositions", 2, self.positions),
+            64: Route("cancelPositions", 2, ignore),
+            6: Route("reqAccountUpdates", 4, self.account_updates),
+            76: Route("reqAccountUpdatesMulti", 6, self.account_updates_multi),
+            77: Route("cancelAccountUpdatesMulti", 3, self.cancel_account_updates_multi),
+            62: Route("reqAccountSummary", 5, self.account_summary),
+            63: Route("cancelAccountSummary", 3, ignore),
+            5: Route("reqOpenOrders", 2, self.open_orders),
+            16: Route("reqAllOpenOrders", 2, self.all_open_orders),
+            15: Route("reqAutoOpenOrders", 3, self.auto_open_orders),
+            99: Route("reqCompletedOrders", 2, self.completed_orders),
+            7: Route("reqExecutions", 10, self.executions),
+        }
 
     def start_api(self, session: ClientSession, fields: list[str]) -> None:
         """71: bind the clientId, then accounts, nextValidId and farm notices, as TWS does."""

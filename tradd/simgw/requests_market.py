@@ -16,6 +16,7 @@ from tradd.simgw.history import (
 )
 from tradd.simgw.market import KeepUpToDate, Subscription, tick_messages
 from tradd.simgw.orders import contract_query, to_int
+from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
 from tradd.simgw.wire import FieldValue
 
@@ -26,6 +27,18 @@ TRADING_HOURS = "09:30-16:00"
 class MarketRequests:
     def __init__(self, core: Core) -> None:
         self.core = core
+
+    def routes(self) -> Routes:
+        return {
+            9: Route("reqContractDetails", 15, self.contract_details),
+            20: Route("reqHistoricalData", 22, self.historical_data),
+            25: Route("cancelHistoricalData", 3, self.cancel_historical),
+            50: Route("reqRealTimeBars", 17, self.realtime_bars),
+            51: Route("cancelRealTimeBars", 3, self.cancel_realtime_bars),
+            1: Route("reqMktData", 19, self.market_data),
+            2: Route("cancelMktData", 3, self.cancel_market_data),
+            59: Route("reqMarketDataType", 3, self.market_data_type),
+        }
 
     def _instrument(
         self, session: ClientSession, req_id: int, fields: list[str], at: int

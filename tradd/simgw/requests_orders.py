@@ -8,12 +8,20 @@ from tradd.simgw.core import Core
 from tradd.simgw.encode import OrderState
 from tradd.simgw.matching import OrderRejected
 from tradd.simgw.orders import PlaceOrder, SimOrder, parse_place_order, to_int
+from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
 
 
 class OrderRequests:
     def __init__(self, core: Core) -> None:
         self.core = core
+
+    def routes(self) -> Routes:
+        return {
+            3: Route("placeOrder", 30, self.place),
+            4: Route("cancelOrder", 3, self.cancel),
+            58: Route("reqGlobalCancel", 2, self.global_cancel),
+        }
 
     def place(self, session: ClientSession, fields: list[str]) -> None:
         """3: a new order, a modification of a working one, or a what-if."""
