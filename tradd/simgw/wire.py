@@ -3,6 +3,10 @@
 Kept free of any knowledge about message meaning so it can be tested (and
 benchmarked) on its own. Field values are formatted the way TWS formats them:
 ``None`` becomes the empty string, booleans ``1``/``0``, floats via ``str()``.
+
+This is the text protocol of server version 176. From server version 201 IB sends the
+message id as a binary int and many messages as protobuf (id + 200); where that codec
+would plug in is described in docs/simgw-protocol.md.
 """
 
 from __future__ import annotations
