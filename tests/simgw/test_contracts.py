@@ -21,8 +21,14 @@ import pytest
 
 from tests.conftest import SAMPLE_DATA
 from tests.simgw.conftest import Connect, advance, sim_config, wait_until
+from tradd.errors import DataError
+from tradd.marketdata.contracts import default_spec
 from tradd.simgw import history
+from tradd.simgw.account import AccountState, Position
 from tradd.simgw.background import BackgroundGateway
+from tradd.simgw.contracts import instrument_for
+from tradd.simgw.gateway import SimGateway
+from tradd.simgw.state import SimState, save_state
 
 MET = ZoneInfo("MET")
 ET = ZoneInfo("US/Eastern")
@@ -285,3 +291,18 @@ def test_forex_daily_bars_are_whole_sessions_dated_by_their_close(sim: Backgroun
             src.close[i],
         )
         assert datetime.fromtimestamp(int(tape.starts[i]), ET).time() == time(17, 15)
+
+
+def test_saved_state_in_a_contract_no_longer_described_is_refused(tmp_path: Path) -> None:
+    """IDXFUT was a US stock before contracts.toml: a state file holding that position
+    names the orphaned conId instead of failing on every account update."""
+    data = _write_data(tmp_path)
+    old_stock = instrument_for("IDXFUT", default_spec("IDXFUT")).con_id
+    state = SimState(AccountState("DU0000001", 1_000_000.0), 0)
+    state.account.positions[old_stock] = Position(5, 3600.0)
+    save_state(state, tmp_path / "simgw.json")
+    config = sim_config(
+        data_dir=data, symbols=("GOOG", "IDXFUT"), state_file=tmp_path / "simgw.json"
+    )
+    with pytest.raises(DataError, match=f"conIds {old_stock}, which no symbol"):
+        SimGateway(config)

@@ -136,11 +136,26 @@ class SimGateway:
                 f"--account {self.config.account}; use another state file or the same account"
             )
         if saved is not None:
+            self._check_contracts(saved)
             if self.config.start is not None:  # never rewind a saved day: it would erase it
                 saved.sim_time = max(saved.sim_time, self._start_time(self.config.start))
             return saved
         start = self._start_time(self.config.start)
         return SimState(AccountState(self.config.account, self.config.cash), start)
+
+    def _check_contracts(self, saved: SimState) -> None:
+        """A saved position, order or execution must be in a contract the data describes:
+        a changed definition (or a symbol left out) would otherwise fail on every update."""
+        used = {c for c, p in saved.account.positions.items() if p.quantity}
+        used |= {o.con_id for o in saved.orders.values()} | {e.con_id for e in saved.executions}
+        unknown = sorted(used - set(self.tapes))
+        if unknown:
+            raise DataError(
+                f"--state {self.config.state_file}: holds positions, orders or executions in "
+                f"conIds {', '.join(map(str, unknown))}, which no symbol loaded from "
+                f"{self.config.data_dir} is (a contract definition in contracts.toml changed, "
+                "or --symbols leaves one out); load those symbols or use a new state file"
+            )
 
     def _start_time(self, day: date | None) -> int:
         if day is None:
