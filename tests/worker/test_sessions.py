@@ -84,6 +84,7 @@ def test_tradable_from_the_first_bar_after_nights_a_weekend_and_a_holiday(
 def play_five_sessions(live: Live, wall: Wall, ledger_for: Any) -> None:
     simulator = live.sim
     live.advance(max(GOOG_OPEN - simulator.gw.sim_time - 5, 0))
+    assert live.worker.cerebro is not None
     strategy = live.worker.cerebro.runningstrats[0]
     engine = live.engine
     blocked: list[tuple[str, str]] = []
