@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tradd.control.client import Unreachable
+from tradd.marketdata.contracts import load_definitions
 from tradd.rehearsal import schedule
 from tradd.rehearsal.faults import Injector
 from tradd.rehearsal.invariants import Ledger, Verdict, check
@@ -92,7 +93,8 @@ class Runner:
         self.outcome = Outcome(options, self.workdir, self.days, events, self.injector,
                                self.latency, Tradable(), Resources(options.warmup))  # fmt: skip
         self.journal = GatewayJournal(self.stack.log_dir / "simgw.log")
-        self.con_ids = {instrument_for(s).con_id: s for s in SYMBOLS}
+        definitions = load_definitions(DATA_DIR)  # what simgw serves each symbol as
+        self.con_ids = {instrument_for(s, definitions.spec(s)).con_id: s for s in SYMBOLS}
         self._session = ""
 
     def now(self) -> float:
