@@ -22,6 +22,7 @@ from tradd.simgw.history_rules import (
     HistoryRequestError,
     bar_seconds,
     parse_duration,
+    split_duration,
 )
 from tradd.simgw.history_series import HistBar, Unit, aggregate
 from tradd.simgw.tape import BUCKET, Tape
@@ -51,7 +52,7 @@ def parse_end(text: str, now: int, tz: str) -> int:
 
 def range_start(tape: Tape, end: int, duration: str) -> int:
     """Where a duration reaches back to; 'N D' counts trading sessions, as TWS does."""
-    count, unit = parse_duration(duration)
+    count, unit = split_duration(duration)
     if unit != "D":
         return end - count * _CALENDAR[unit]
     i = int(np.searchsorted(tape.starts, end, side="left"))

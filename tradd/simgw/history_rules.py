@@ -97,8 +97,9 @@ def bar_seconds(bar_size: str) -> int:
     return size
 
 
-def parse_duration(text: str) -> tuple[int, str]:
-    """``N S|D|W|M|Y`` (a bare number is seconds), within TWS's limits per unit."""
+def split_duration(text: str) -> tuple[int, str]:
+    """``N S|D|W|M|Y`` (a bare number is seconds) as (N, unit), syntax only."""
+    text = " ".join(text.split())
     text = f"{text} S" if text.isdigit() else text
     if not text:
         raise refuse("Historical data request duration not specified.")
@@ -106,7 +107,12 @@ def parse_duration(text: str) -> tuple[int, str]:
     if not match:
         raise refuse("When specifying a unit, historical data request duration format is "
                      "integer{SPACE}unit (S|D|W|M|Y).")  # fmt: skip
-    count, unit = int(match.group(1)), match.group(2).upper()
+    return int(match.group(1)), match.group(2).upper()
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """A duration within TWS's limits per unit."""
+    count, unit = split_duration(text)
     if count < 1 or (unit == "S" and count < 30):
         raise refuse("Historical data requested duration is invalid.")
     limit = _LIMITS.get(unit)

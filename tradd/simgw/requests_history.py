@@ -84,7 +84,8 @@ class HistoryRequests:
         keep = fields[21] not in ("0", "")
         tape = self.core.tapes[inst.con_id]
         tz = inst.time_zone
-        end = parse_end(end_text, self.core.now(), tz)
+        now = self.core.now()
+        end = parse_end(end_text, now, tz)
         fmt = to_int(fields[20], "formatDate")
         size = check_request(what, size_text, duration, end_text, fmt)
         if what == "SCHEDULE":
@@ -94,7 +95,7 @@ class HistoryRequests:
         check_step(size, duration)
         _check_keep(keep, end_text, size, what)
         start = range_start(tape, end, duration)
-        bars = bars_between(tape, size, start, end, partial=not end_text.strip(), what=what)
+        bars = bars_between(tape, size, start, end, partial=end >= now, what=what)
         fmt = fmt or 1
         rows: list[list[FieldValue]] = [
             [format_bar_time(b.start, size, tz, fmt), b.open, b.high, b.low, b.close,
