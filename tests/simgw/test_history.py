@@ -213,3 +213,18 @@ def test_realtime_bars_refuse_what_ib_does_not_stream(sim, connect, iblib) -> No
     advance(sim, ib, 10)
     assert len(bars) == 0
     assert [(code, "BID_ASK rejected" in msg) for _, code, msg in seen if _ > 0] == [(321, True)]
+
+
+def test_keep_up_to_date_quotes_update_as_quotes(sim, connect, iblib) -> None:
+    ib = connect()
+    open_market(sim, ib, minutes=10)
+    goog = _goog(ib, iblib)
+    trades = ib.reqHistoricalData(goog, "", "1 D", "1 min", "TRADES", True, keepUpToDate=True)
+    bids = ib.reqHistoricalData(goog, "", "1 D", "1 min", "BID", True, keepUpToDate=True)
+    advance(sim, ib, 90)
+    wait_until(ib, lambda: len(bids) == 12 and len(trades) == 12)
+    for b, t in zip(bids[-2:], trades[-2:], strict=True):
+        assert b.date == t.date and b.volume == -1
+        assert (b.low, b.close) == (pytest.approx(t.low - TICK), pytest.approx(t.close - TICK))
+    code, msg = _refused(ib, goog, "", "60 S", "1 secs", "TRADES", True, keepUpToDate=True)
+    assert code == 321 and "5 secs" in msg
