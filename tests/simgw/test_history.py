@@ -111,7 +111,7 @@ def test_bar_sizes_and_durations_tws_refuses(sim, connect, iblib) -> None:
     assert code == 321 and "What to show value of NEWS rejected." in msg
     code, _ = _refused(ib, goog, "yesterday noon", "1 D", "1 min", "TRADES", True)
     assert code == 10314
-    assert ib.reqHistoricalData(goog, "", "1 D", "1 min", "TRADES", True)  # still serving
+    assert ib.reqHistoricalData(goog, "", "1 D", "1 min", "midpoint", True)  # any case; serving
 
 
 def test_quote_series_are_the_trades_shifted_by_the_spread(sim, connect, iblib) -> None:

@@ -80,7 +80,8 @@ class HistoryRequests:
     def _serve_bars(
         self, session: ClientSession, req_id: int, inst: Instrument, fields: list[str]
     ) -> None:
-        end_text, size_text, duration, what = fields[15], fields[16], fields[17], fields[19]
+        end_text, size_text, duration = fields[15], fields[16], fields[17]
+        what = fields[19].upper()  # TWS reads whatToShow in any case (real-time bars: exact)
         keep = fields[21] not in ("0", "")
         tape = self.core.tapes[inst.con_id]
         tz = inst.time_zone
@@ -138,7 +139,7 @@ class HistoryRequests:
         inst = self._instrument(session, req_id, fields, 2)
         if inst is None:
             return
-        what, fmt = fields[16], to_int(fields[17], "formatDate") or 1
+        what, fmt = fields[16].upper(), to_int(fields[17], "formatDate") or 1
         try:
             if what not in WHAT_TO_SHOW or what == "SCHEDULE":
                 raise refuse(f"What to show value of {what} rejected.")
