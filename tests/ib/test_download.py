@@ -358,6 +358,20 @@ def test_a_range_reaching_today_asks_for_the_latest_bars_without_an_end(harness:
     assert_same_bars(harness.store.load("GOOG", "1d"), SAMPLE.load("GOOG", "1d", date(2013, 2, 1)))
 
 
+def test_todays_bar_in_progress_is_not_stored(tmp_path: Path) -> None:
+    """Ending now, IB's last daily bar is today's, still trading: it is not written."""
+    monday = date(2013, 2, 25)
+    with BackgroundGateway(sim_config(monday, ("GOOG",))) as sim:
+        harness = Harness(sim, tmp_path / "data")
+        sim.call(sim.gw.advance, 3 * 3600)  # 12:30 New York
+        report = harness.run(("GOOG",), date(2013, 2, 1), monday, today=monday)
+    assert report.failures == ()
+    assert harness.requests == [("GOOG", None, "25 D", "1 day")]  # asked ending now
+    got = harness.store.load("GOOG", "1d")
+    assert str(got.time[-1])[:10] == "2013-02-22"  # Friday; Monday's bar is not over
+    assert_same_bars(got, SAMPLE.load("GOOG", "1d", date(2013, 2, 1), date(2013, 2, 22)))
+
+
 def test_adjusted_last_is_one_request_ending_now_and_refetched_every_time(
     harness: Harness,
 ) -> None:

@@ -62,13 +62,18 @@ def _goog(ib, iblib):
     return ib.qualifyContracts(iblib.Stock("GOOG", "SMART", "USD"))[0]
 
 
-def test_daily_history_ends_before_now(sim, connect, iblib) -> None:
+def test_daily_history_ending_now_ends_with_todays_bar_in_progress(sim, connect, iblib) -> None:
+    """As TWS: a request ending now gets the current (incomplete) daily bar last."""
     ib = connect()
     open_market(sim, ib, minutes=60)
     bars = ib.reqHistoricalData(_goog(ib, iblib), "", "1 Y", "1 day", "TRADES", True)
     assert 240 <= len(bars) <= 260
-    assert bars[-1].date.isoformat() == "2006-01-09"  # today's bar is not complete yet
-    assert bars[-1].close == pytest.approx(466.9, abs=0.01)  # GOOG close on 2006-01-09
+    assert bars[-2].date.isoformat() == "2006-01-09"
+    assert bars[-2].close == pytest.approx(466.9, abs=0.01)  # GOOG close on 2006-01-09
+    assert bars[-1].date.isoformat() == "2006-01-10"  # an hour into the session
+    tape = sim.gw.core.tapes[_goog(ib, iblib).conId]
+    mark = tape.last_quote_before(int(sim.gw.sim_time))
+    assert mark is not None and bars[-1].close == mark.last
     assert all(b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high for b in bars)
 
 

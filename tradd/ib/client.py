@@ -308,9 +308,12 @@ class IBClient:
         duration: str,
         bar_size: str,
         use_rth: bool = True,
-        what: str = "TRADES",
+        what: str | None = None,
     ) -> HistoryResult:
-        """Historical bars; the errors IB sent meanwhile (e.g. 162 pacing) come back too."""
+        """Historical bars; the errors IB sent meanwhile (e.g. 162 pacing) come back too.
+
+        Without ``what``, the series IB serves for the contract (`bar_source`)."""
+        contract = self._contracts[symbol]
         errors: list[Notice] = []
 
         def collect(req_id: int, code: int, message: str, contract: Any = None) -> None:
@@ -321,11 +324,11 @@ class IBClient:
         started = asyncio.get_running_loop().time()
         try:
             bars = await self._ib.reqHistoricalDataAsync(
-                self._contracts[symbol],
+                contract,
                 end or "",
                 duration,
                 bar_size,
-                what,
+                what or bar_source(contract.secType),
                 use_rth,
                 formatDate=2,
                 timeout=self._timeout,
@@ -347,7 +350,8 @@ class IBClient:
     async def subscribe_bars(self, symbol: str) -> None:
         """Stream IB's 5-second real-time bars for `symbol` (a qualified contract)."""
         # Regular hours only, like the warm-up history and the research data.
-        bars = self._ib.reqRealTimeBars(self._contracts[symbol], 5, "TRADES", True)
+        contract = self._contracts[symbol]
+        bars = self._ib.reqRealTimeBars(contract, 5, bar_source(contract.secType), True)
         bars.updateEvent += lambda items, has_new: self._realtime_bar(symbol, items, has_new)
         self._bars[symbol] = bars
 
@@ -429,3 +433,9 @@ def _latest_per_contract(rows: list[Any]) -> dict[tuple[str, int], Any]:
         latest.pop(key, None)  # in the order last seen
         latest[key] = row
     return latest
+
+
+def bar_source(sec_type: str) -> str:
+    """The series IB builds bars from: quotes for forex (IDEALPRO has no trades, and IB
+    refuses TRADES for it), trades for everything else."""
+    return "MIDPOINT" if sec_type == "CASH" else "TRADES"

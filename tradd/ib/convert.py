@@ -28,13 +28,18 @@ def history_bar(symbol: str, b: Any, seconds: int, tz: ZoneInfo) -> Bar:
     else:
         start = datetime.combine(_as_date(stamp), time(), tz)
     return Bar(symbol, start.astimezone(UTC), seconds, float(b.open), float(b.high),
-               float(b.low), float(b.close), float(b.volume))  # fmt: skip
+               float(b.low), float(b.close), _volume(b.volume))  # fmt: skip
 
 
 def realtime_bar(symbol: str, b: Any) -> Bar:
     start = b.time if b.time.tzinfo else b.time.replace(tzinfo=UTC)
     return Bar(symbol, start.astimezone(UTC), 5, float(b.open_), float(b.high), float(b.low),
-               float(b.close), float(b.volume))  # fmt: skip
+               float(b.close), _volume(b.volume))  # fmt: skip
+
+
+def _volume(value: Any) -> float:
+    """IB sends -1 where a series has no volume (MIDPOINT, BID, ASK: forex bars)."""
+    return max(float(value), 0.0)
 
 
 def order_update(trade: Any) -> OrderUpdate:

@@ -6,7 +6,8 @@ the end of each missing range, one paced request per page, until the range is co
 IB has nothing older. Only the ranges the file lacks are asked for: before its first bar
 and after its last (the last bar itself is fetched again: it may have been written while
 still in progress). Bars are stored like every other tradd file: daily bars as dates,
-intraday bars as bar-start times in the exchange's local time, merged into the existing
+intraday bars as bar-start times in the exchange's local time (never a bar still in
+progress: IB includes today's incomplete bar in a request ending now), merged into the existing
 file by the store (rows at timestamps already present are replaced, the rest kept, written
 atomically). A failure keeps what cannot leave a hole: pages fetched backwards from a point
 that adjoins the data (a new file, or the part before the first bar).
@@ -21,7 +22,7 @@ import queue
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -48,6 +49,8 @@ from tradd.ib.pacing import HistoryPacer
 from tradd.ib.types import Bar, ClientListener, ContractInfo, HistoryResult, Notice
 from tradd.marketdata.bars import Bars
 from tradd.marketdata.store import DataStore
+
+DAY_SECONDS = 86_400
 
 
 def _log() -> structlog.stdlib.BoundLogger:
@@ -289,10 +292,25 @@ class _Pager:
 
         result = job.pacer.send(key, (symbol, "SMART", spec.what), attempt, _paced_out, what)
         bars = _usable_bars(result, what)
+        if end is None and bars:  # ending now, IB's last bar may still be in progress
+            bars = self._completed(bars)
         for bar in bars:
             self.collected.setdefault(self._local(bar), bar)
         self._report(what, bars)
         return bars
+
+    def _completed(self, bars: tuple[Bar, ...]) -> tuple[Bar, ...]:
+        """Without the bar still in progress on the gateway's clock: a daily bar counts as
+        complete once its local day is over (a bar of today waits for the next download,
+        which fetches the last stored day again anyway)."""
+        now = self.job.client.call(self.job.client.server_time)
+        return tuple(b for b in bars if self._bar_end(b) <= now)
+
+    def _bar_end(self, bar: Bar) -> datetime:
+        if bar.seconds < DAY_SECONDS:
+            return bar.start + timedelta(seconds=bar.seconds)
+        day = bar.start.astimezone(self.tz).date() + timedelta(days=1)
+        return datetime.combine(day, time(), self.tz)
 
     def _report(self, what: str, bars: tuple[Bar, ...]) -> None:
         if bars:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from tradd.simgw import encode
 from tradd.simgw.history import HistBar, bar_label, format_bar_time
+from tradd.simgw.history_series import as_quotes
 from tradd.simgw.tape import Quote, Tape
 from tradd.simgw.wire import FieldValue, frame, payload
 
@@ -37,6 +38,7 @@ class KeepUpToDate:
     size: int
     format_date: int
     bar: HistBar | None = None
+    what: str = "TRADES"
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Subscription:
     con_id: int
     kind: str  # "ticks" | "bars" | "history"
     history: KeepUpToDate | None = None
+    what: str = "TRADES"  # real-time bars: TRADES, MIDPOINT, BID or ASK
 
 
 @dataclass
@@ -104,7 +107,7 @@ class Market:
                 continue
             subs = by_con.get(con_id)
             if subs:
-                shared = SharedTails(quote, volume)
+                shared = SharedTails(quote, volume, tape.instrument.min_tick)
                 for sub in subs:
                     if sub.session.open:
                         self._send(sub, tape, quote, shared)
@@ -114,7 +117,7 @@ class Market:
             for head, tail in shared.ticks():
                 sub.session.send_frame(frame(head + str(sub.req_id).encode() + b"\0" + tail))
         elif sub.kind == "bars":
-            head, tail = shared.bar()
+            head, tail = shared.bar(sub.what)
             sub.session.send_frame(frame(head + str(sub.req_id).encode() + b"\0" + tail))
         elif sub.history is not None:
             self._update_history(sub, tape, q)
@@ -133,9 +136,10 @@ class Market:
                           volume, round(wap, 6), bar.count + 1)  # fmt: skip
         h.bar = bar
         date = format_bar_time(bar.start, h.size, tape.instrument.time_zone, h.format_date)
+        shown = as_quotes(bar, h.what, tape.instrument.min_tick)
         sub.session.send(encode.historical_data_update(
-            sub.req_id, bar.count, date, bar.open, bar.high, bar.low, bar.close, bar.wap,
-            bar.volume))  # fmt: skip
+            sub.req_id, shown.count, date, shown.open, shown.high, shown.low, shown.close,
+            shown.wap, shown.volume))  # fmt: skip
 
 
 class SharedTails:
@@ -145,23 +149,29 @@ class SharedTails:
     for all subscribers, which is most of the encoding cost.
     """
 
-    def __init__(self, quote: Quote, volume: int) -> None:
+    def __init__(self, quote: Quote, volume: int, tick: float = 0.0) -> None:
         self._quote = quote
         self._volume = volume
+        self._tick = tick
         self._ticks: list[tuple[bytes, bytes]] | None = None
-        self._bar: tuple[bytes, bytes] | None = None
+        self._bars: dict[str, tuple[bytes, bytes]] = {}
 
     def ticks(self) -> list[tuple[bytes, bytes]]:
         if self._ticks is None:
             self._ticks = [_split(m) for m in tick_messages(0, self._quote, self._volume)]
         return self._ticks
 
-    def bar(self) -> tuple[bytes, bytes]:
-        if self._bar is None:
+    def bar(self, what: str = "TRADES") -> tuple[bytes, bytes]:
+        """The bucket as a real-time bar of ``what`` (quotes: no volume, as IB sends -1)."""
+        if what not in self._bars:
             q = self._quote
-            self._bar = _split(encode.realtime_bar(0, q.bucket_start, q.open, q.high, q.low,
-                                                   q.last, q.volume, q.last, 1))  # fmt: skip
-        return self._bar
+            b = as_quotes(HistBar(q.bucket_start, q.open, q.high, q.low, q.last, q.volume,
+                                  q.last, 1), what, self._tick)  # fmt: skip
+            message = encode.realtime_bar(
+                0, b.start, b.open, b.high, b.low, b.close, b.volume, b.wap, b.count
+            )
+            self._bars[what] = _split(message)
+        return self._bars[what]
 
 
 def _split(fields: list[FieldValue]) -> tuple[bytes, bytes]:

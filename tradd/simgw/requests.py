@@ -13,6 +13,7 @@ from tradd.simgw import encode
 from tradd.simgw.core import Core
 from tradd.simgw.orders import FieldError
 from tradd.simgw.requests_account import AccountRequests
+from tradd.simgw.requests_history import HistoryRequests
 from tradd.simgw.requests_market import MarketRequests
 from tradd.simgw.requests_orders import OrderRequests
 from tradd.simgw.routing import Routes
@@ -27,7 +28,8 @@ class Dispatcher:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.routes: Routes = {}
-        for family in (AccountRequests(core), MarketRequests(core), OrderRequests(core)):
+        for family in (AccountRequests(core), MarketRequests(core), HistoryRequests(core),
+                       OrderRequests(core)):  # fmt: skip
             self.routes.update(family.routes())
 
     def __call__(self, session: ClientSession, fields: list[str]) -> None:

@@ -162,8 +162,24 @@ class Tape:
         return self.quote(end - BUCKET)
 
     def _expand(self, i: int) -> Buckets:
-        start, end = int(self.starts[i]), int(self.ends[i])
-        n_sec = end - start
+        path, volume = self._draw(i)
+        path = path.reshape(-1, BUCKET)
+        start = int(self.starts[i])
+        return Buckets(start, path[:, 0], path.max(axis=1), path.min(axis=1), path[:, -1], volume)
+
+    def seconds(self, i: int) -> tuple[FloatArray, IntArray]:
+        """Price and volume of every second of source bar ``i`` (1-second history bars).
+
+        The same path the buckets are cut from; each bucket's volume is spread over its
+        five seconds by a stream of its own, so the seconds add up to the buckets exactly.
+        """
+        path, volume = self._draw(i)
+        rng = np.random.default_rng([self.seed, zlib.crc32(self.bars.symbol.encode()), i, 1])
+        return path, split_rows(volume, BUCKET, rng)
+
+    def _draw(self, i: int) -> tuple[FloatArray, IntArray]:
+        """The per-second path of source bar ``i`` and its bucket volumes (seeded)."""
+        n_sec = int(self.ends[i]) - int(self.starts[i])
         rng = np.random.default_rng([self.seed, zlib.crc32(self.bars.symbol.encode()), i])
         path = price_path(
             float(self.bars.open[i]),
@@ -173,9 +189,9 @@ class Tape:
             n_sec,
             self.instrument.min_tick,
             rng,
-        ).reshape(-1, BUCKET)
-        volume = split_volume(round(float(self.bars.volume[i])), len(path), rng)
-        return Buckets(start, path[:, 0], path.max(axis=1), path.min(axis=1), path[:, -1], volume)
+        )
+        volume = split_volume(round(float(self.bars.volume[i])), n_sec // BUCKET, rng)
+        return path, volume
 
 
 def price_path(
@@ -212,6 +228,17 @@ def split_volume(total: int, parts: int, rng: np.random.Generator) -> IntArray:
     if remainder:
         shares[np.argsort(raw - shares)[-remainder:]] += 1
     return np.asarray(shares, dtype=np.int64)
+
+
+def split_rows(totals: IntArray, parts: int, rng: np.random.Generator) -> IntArray:
+    """Each of ``totals`` spread over ``parts`` integers that sum back to it exactly."""
+    weights = rng.gamma(2.0, size=(len(totals), parts))
+    raw = weights / weights.sum(axis=1, keepdims=True) * np.maximum(totals, 0)[:, None]
+    shares = np.floor(raw).astype(np.int64)
+    remainder = np.maximum(totals, 0) - shares.sum(axis=1)
+    rank = np.argsort(np.argsort(shares - raw, axis=1), axis=1)  # 0 = largest fraction
+    shares += rank < remainder[:, None]
+    return np.asarray(shares.reshape(-1), dtype=np.int64)
 
 
 def trading_days_only(bars: Bars, spec: ContractSpec) -> Bars:
