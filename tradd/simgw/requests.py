@@ -15,6 +15,8 @@ from tradd.simgw.orders import FieldError
 from tradd.simgw.requests_account import AccountRequests
 from tradd.simgw.requests_market import MarketRequests
 from tradd.simgw.requests_orders import OrderRequests
+from tradd.simgw.requests_reference import ReferenceRequests
+from tradd.simgw.requests_refused import RefusedRequests
 from tradd.simgw.routing import Routes
 from tradd.simgw.session import ClientSession
 
@@ -27,7 +29,10 @@ class Dispatcher:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.routes: Routes = {}
-        for family in (AccountRequests(core), MarketRequests(core), OrderRequests(core)):
+        # Refusals and reference data first: a family registered later overrides them.
+        families = (RefusedRequests(core), ReferenceRequests(core), AccountRequests(core),
+                    MarketRequests(core), OrderRequests(core))  # fmt: skip
+        for family in families:
             self.routes.update(family.routes())
 
     def __call__(self, session: ClientSession, fields: list[str]) -> None:
