@@ -1,8 +1,9 @@
 """Incoming message dispatch: field-count checks, then one handler per message id.
 
 Anything a client sends that cannot be understood is answered with TWS error
-320 ("Error reading request") naming the message and the problem; the
-connection and the simulator carry on.
+320 ("Error reading request") naming the message and the problem, on the
+request's own id when that can be read (so the client's pending call ends) and
+on -1 otherwise; the connection and the simulator carry on.
 """
 
 from __future__ import annotations
