@@ -8,11 +8,16 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from unittest.mock import MagicMock
 
+import numpy as np
 import pytest
 
+from tests.fixtures.simulator import SAMPLE_DATA
+from tradd.marketdata.store import DataStore
 from tradd.simgw import encode_reference
 from tradd.simgw.contracts import instrument_for
 from tradd.simgw.market_rules import RULES
+from tradd.simgw.requests_reference import _histogram
+from tradd.simgw.tape import Tape
 from tradd.simgw.wire import fmt
 
 from .conftest import open_market, sync
@@ -232,3 +237,21 @@ def test_position_multi_decodes_exactly(library: str) -> None:
     ]
     assert (req_id, account, model, position, avg_cost) == (7, "DU1", "", 10.0, 401.5)
     assert (contract.conId, contract.symbol, contract.exchange) == (inst.con_id, "GOOG", "SMART")
+
+
+def test_histogram_of_minute_bars_keeps_every_share() -> None:
+    """Earlier sessions of intraday data count at the bar close, the latest by bucket."""
+    bars = DataStore(SAMPLE_DATA).load("IDXFUT", "1m")
+    tape = Tape(instrument_for("IDXFUT"), bars, seed=0)
+    i = len(bars) * 2 // 3
+    now = int(tape.starts[i]) + 32  # six buckets into bar i
+    histogram = _histogram(tape, now, 3)
+    days = np.unique(tape.days[: i + 1])[-3:]
+    first = int(np.searchsorted(tape.days, days[0]))
+    partial = int(tape.buckets(i).volume[:6].sum())
+    assert sum(v for _, v in histogram) == round(bars.volume[first:i].sum()) + partial
+    prices = [p for p, _ in histogram]
+    assert prices == sorted(set(prices))
+    assert all(abs(p / tape.instrument.min_tick - round(p / tape.instrument.min_tick)) < 1e-6
+               for p in prices)  # fmt: skip
+    assert _histogram(tape, int(tape.starts[0]) - 1, 3) == []

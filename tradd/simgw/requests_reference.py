@@ -11,7 +11,6 @@ exactly as it does against IB.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from tradd.simgw.market_rules import RULES
 from tradd.simgw.orders import contract_query, to_float, to_int
 from tradd.simgw.routing import Route, Routes, ignore
 from tradd.simgw.session import ClientSession
-from tradd.simgw.tape import BUCKET, Tape
+from tradd.simgw.tape import BUCKET, FloatArray, Tape
 
 NO_SECURITY = "No security definition has been found for the request"
 SMART_COMPONENTS = {"9c0001": ((1, "NYSE", "N"), (2, "ARCA", "P"), (3, "NASDAQ", "Q"),
@@ -198,17 +197,33 @@ def _period_days(text: str) -> int | None:
 
 
 def _histogram(tape: Tape, now: int, days: int) -> list[tuple[float, int]]:
-    """Volume by price (at the contract's tick) over the last ``days`` sessions up to now."""
+    """Volume by price (at the contract's tick) over the last ``days`` sessions up to now.
+
+    The latest session, and daily source bars, are expanded into the tape's 5-second
+    buckets (the bar in progress up to now); earlier intraday source bars count at their
+    close, since expanding weeks of minute bars would stall every client for seconds.
+    """
     last = int(np.searchsorted(tape.starts, now, side="right")) - 1
     if last < 0:
         return []
     wanted = np.unique(tape.days[: last + 1])[-days:]
     first = int(np.searchsorted(tape.days, wanted[0], side="left"))
-    tick = tape.instrument.min_tick
-    volume: defaultdict[float, int] = defaultdict(int)
+    done = last + 1 if now >= int(tape.ends[last]) else last
+    closes: list[FloatArray] = []
+    volumes: list[FloatArray] = []
+    if tape.bars.intraday:
+        session = max(first, int(np.searchsorted(tape.days, tape.days[last], side="left")))
+        closes.append(tape.bars.close[first:session])
+        volumes.append(tape.bars.volume[first:session])
+        first = session
     for i in range(first, last + 1):
         b = tape.buckets(i)
-        upto = len(b) if now >= int(tape.ends[i]) else (now - b.start) // BUCKET
-        for price, size in zip(b.close[:upto], b.volume[:upto], strict=True):
-            volume[round(round(float(price) / tick) * tick, 10)] += int(size)
-    return sorted((p, v) for p, v in volume.items() if v > 0)
+        upto = len(b) if i < done else (now - b.start) // BUCKET
+        closes.append(b.close[:upto])
+        volumes.append(b.volume[:upto].astype(np.float64))
+    tick = tape.instrument.min_tick
+    ticks = np.rint(np.concatenate(closes) / tick).astype(np.int64)
+    levels, where = np.unique(ticks, return_inverse=True)
+    totals = np.bincount(where, weights=np.concatenate(volumes), minlength=len(levels))
+    return [(round(float(level) * tick, 10), round(float(total)))
+            for level, total in zip(levels, totals, strict=True) if total > 0]  # fmt: skip
