@@ -42,9 +42,15 @@ def test_matching_symbols_by_prefix_then_name(connect, iblib) -> None:
     goog = found[0].contract
     assert goog.conId == _goog(ib, iblib).conId
     assert (goog.secType, goog.primaryExchange, goog.currency) == ("STK", "NASDAQ", "USD")
-    assert goog.description == "GOOG (simulated)" and found[0].derivativeSecTypes == []
-    by_name = ib.reqMatchingSymbols("simulated")
-    assert {d.contract.symbol for d in by_name} == {"GOOG", "ORCL", "IDXFUT"}
+    assert goog.description == ib.reqContractDetails(goog)[0].longName
+    assert found[0].derivativeSecTypes == []  # the simulator lists no derivatives
+    orcl = ib.qualifyContracts(iblib.Stock("ORCL", "SMART", "USD"))[0]
+    long_name = ib.reqContractDetails(orcl)[0].longName
+    word = max((w for w in long_name.split() if not "ORCL".startswith(w.upper())), key=len)
+    by_name = ib.reqMatchingSymbols(word.lower())
+    assert "ORCL" in [d.contract.symbol for d in by_name]
+    assert all(word.upper() in (d.contract.description.upper() + " " + d.contract.symbol)
+               for d in by_name)  # fmt: skip
     assert ib.reqMatchingSymbols("ZZZZ") == []
 
 
