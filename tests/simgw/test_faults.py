@@ -538,23 +538,23 @@ def raw(sim) -> Iterator[Callable[[int], RawClient]]:
         client.close()
 
 
-BAD_MESSAGES = [
-    (b"abc\0", "message id 'abc' is not a number"),
-    (b"999\x001\0", "unknown message id 999"),
-    (b"1\x0011\x001\0", "reqMktData has 3 fields, expected 19"),
-    (b"\xff\xfe\x001\0", "is not a number"),  # not UTF-8
-    (b"9\x008\x001\x00\xff\xfe\0", "reqContractDetails has 4 fields"),  # not UTF-8
-    (b"", "empty message"),
+BAD_MESSAGES = [  # payload, problem, the id the error comes on (the request's own if readable)
+    (b"abc\0", "message id 'abc' is not a number", "-1"),
+    (b"999\x001\0", "unknown message id 999", "-1"),
+    (b"1\x0011\x007\0", "reqMktData has 3 fields, expected 19", "7"),
+    (b"\xff\xfe\x001\0", "is not a number", "-1"),  # not UTF-8
+    (b"9\x008\x001\x00\xff\xfe\0", "reqContractDetails has 4 fields", "1"),  # not UTF-8
+    (b"", "empty message", "-1"),
 ]
 
 
 def test_bad_messages_get_320_and_the_connection_lives(sim, raw, connect: Connect, iblib) -> None:
     ib = connect(client_id=1)
     bad = raw(9)
-    for payload, problem in BAD_MESSAGES:
+    for payload, problem, req_id in BAD_MESSAGES:
         bad.send_raw_payload(payload)
         before = bad.current_time()  # still answered after the bad message
-        assert [m[:4] for m in before] == [["4", "2", "-1", "320"]], payload
+        assert [m[:4] for m in before] == [["4", "2", req_id, "320"]], payload
         assert before[0][4].startswith("Error reading request: "), payload
         assert problem in before[0][4], payload
     assert ib.isConnected()
