@@ -164,7 +164,7 @@ def exec_details_end(req_id: int) -> Fields:
 
 def commission_report(ex: Execution, currency: str) -> Fields:
     realized = UNSET_REALIZED if ex.realized_pnl is None else ex.realized_pnl
-    return [59, 1, ex.exec_id, ex.commission, currency, realized, "", ""]
+    return [59, 1, ex.exec_id, ex.commission, ex.commission_currency or currency, realized, "", ""]
 
 
 def order_status(o: SimOrder) -> Fields:
@@ -244,7 +244,4 @@ class OrderState:
     commission: FieldValue = ""
     min_commission: FieldValue = ""
     max_commission: FieldValue = ""
-
-    @property
-    def commission_currency(self) -> str:
-        return "USD" if self.what_if else ""
+    commission_currency: str = ""
