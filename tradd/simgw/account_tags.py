@@ -19,10 +19,9 @@ SUMMARY_TAGS = (
     "AvailableFunds", "ExcessLiquidity", "Cushion", "FullInitMarginReq", "FullMaintMarginReq",
     "FullAvailableFunds", "FullExcessLiquidity", "LookAheadNextChange", "LookAheadInitMarginReq",
     "LookAheadMaintMarginReq", "LookAheadAvailableFunds", "LookAheadExcessLiquidity",
-    "HighestSeverity", "DayTradesRemaining", "Leverage",
+    "HighestSeverity", "DayTradesRemaining", "DayTradesRemainingT+1", "DayTradesRemainingT+2",
+    "DayTradesRemainingT+3", "DayTradesRemainingT+4", "Leverage",
 )  # fmt: skip
-UNITLESS = frozenset({"AccountType", "Cushion", "LookAheadNextChange", "HighestSeverity",
-                      "DayTradesRemaining", "Leverage"})  # fmt: skip
 SEGMENTED = frozenset({
     "AccruedCash", "AvailableFunds", "EquityWithLoanValue", "ExcessLiquidity",
     "FullAvailableFunds", "FullExcessLiquidity", "FullInitMarginReq", "FullMaintMarginReq",
@@ -55,7 +54,8 @@ def standard(v: Valuation, previous_day_equity: float) -> dict[str, tuple[str, s
     out["Cushion"] = (f"{v.available_funds / nlv if nlv else 0.0:.6f}", "")
     out["LookAheadNextChange"] = ("0", "")
     out["HighestSeverity"] = ("0", "")
-    out["DayTradesRemaining"] = ("-1", "")  # -1: unlimited (equity above USD 25,000)
+    for days in ("", "T+1", "T+2", "T+3", "T+4"):  # -1: unlimited (equity above USD 25,000)
+        out[f"DayTradesRemaining{days}"] = ("-1", "")
     out["Leverage"] = (f"{v.gross_position_value / nlv if nlv else 0.0:.2f}", "")
     return out
 

@@ -226,8 +226,13 @@ class Core:
                 session.send(encode.error(order.order_id, code, message))
 
     def push_account_values(self, only: ClientSession | None = None) -> None:
+        """Account values to subscribers (updates, multi, and summaries, which TWS also
+        refreshes while they stay subscribed)."""
         sessions = [only] if only else [s for s in self.sessions.values() if s.account_updates]
         multi = [] if only else [s for s in self.sessions.values() if s.account_multi]
+        for session in [] if only else self.sessions.values():
+            for req_id in session.account_summaries:
+                self.push_account_summary(session, req_id)
         if not sessions and not multi:
             return
         values = self.account_values()
@@ -239,6 +244,11 @@ class Core:
             for req_id in session.account_multi:
                 for key, value, ccy in values:
                     session.send(encode.account_update_multi(req_id, self.account, key, value, ccy))
+
+    def push_account_summary(self, session: ClientSession, req_id: int) -> None:
+        """The rows of one account-summary subscription (without its end marker)."""
+        for key, value, ccy in self.account_summary(session.account_summaries[req_id]):
+            session.send(encode.account_summary(req_id, self.account, key, value, ccy))
 
     def push_portfolio(self, con_id: int) -> None:
         """Position and portfolio lines after a fill, to sessions that asked for them."""

@@ -119,13 +119,12 @@ class AccountRequests:
         if req_id not in session.account_summaries and active >= MAX_ACCOUNT_SUMMARIES:
             session.send(encode.error(req_id, 322, SUMMARY_LIMIT))
             return
-        session.account_summaries.add(req_id)
-        for key, value, ccy in self.core.account_summary(fields[4]):
-            session.send(encode.account_summary(req_id, self.core.account, key, value, ccy))
+        session.account_summaries[req_id] = fields[4]
+        self.core.push_account_summary(session, req_id)
         session.send(encode.account_summary_end(req_id))
 
     def cancel_account_summary(self, session: ClientSession, fields: list[str]) -> None:
-        session.account_summaries.discard(to_int(fields[2], "reqId"))
+        session.account_summaries.pop(to_int(fields[2], "reqId"), None)
 
     def open_orders(self, session: ClientSession, fields: list[str]) -> None:
         """5: this client's working orders (all of them for clientId 0)."""
