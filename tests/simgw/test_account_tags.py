@@ -113,6 +113,13 @@ def test_third_summary_subscription_is_refused_until_one_is_cancelled(sim, conne
     sync(ib)
     assert [v.tag for v in rows] == ["NetLiquidation"]
     assert [e for e in errors if e[1] == 322] == [(third, 322, SUMMARY_LIMIT)]
+    ib.disconnect()  # a client that goes frees its subscriptions
+    wait_until(other, lambda: sim.call(lambda: 1 not in sim.gw.core.sessions))
+    other_rows: list[Any] = []
+    other.accountSummaryEvent += other_rows.append
+    other.client.reqAccountSummary(8, "All", "NetLiquidation")
+    sync(other)
+    assert other_errors == [(7, 322)] and [v.tag for v in other_rows] == ["NetLiquidation"]
 
 
 def test_previous_day_equity_is_yesterdays_close(sim, connect, iblib) -> None:
