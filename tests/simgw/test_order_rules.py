@@ -143,6 +143,8 @@ def test_gtd_order_is_cancelled_at_its_date(sim, connect, iblib) -> None:
     trade = ib.placeOrder(goog, order)
     sync(ib)
     assert trade.orderStatus.status == "Submitted"
+    seen = connect(client_id=0).reqAllOpenOrders()  # another client sees its date, as in TWS
+    assert [(t.order.tif, t.order.goodTillDate) for t in seen] == [("GTD", order.goodTillDate)]
     advance(sim, ib, 25 * 60)
     assert trade.orderStatus.status == "Submitted"
     advance(sim, ib, 10 * 60)

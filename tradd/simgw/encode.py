@@ -189,8 +189,9 @@ def open_order(o: SimOrder, inst: Instrument, state: OrderState | None = None) -
         5, o.order_id, *inst.block(), *_order_core(o),
         # clientId .. faPercentage, then faProfile (present below server version 177)
         o.client_id, o.perm_id, o.outside_rth, 0, "", "", "", "", "", "", "",
-        # modelCode .. deltaNeutralAuxPrice (29)
-        "", "", "", "", "", "", "", "", 0, "", "", "", "", "", 0, 0, 0, 0, "", 0, 0, 0, "",
+        # modelCode, goodTillDate .. deltaNeutralAuxPrice (29)
+        "", o.good_till_date, "", "", "", "", "", "", 0,
+        "", "", "", "", "", 0, 0, 0, 0, "", 0, 0, 0, "",
         o.parent_id, 0, "", 0, "", "",
         # continuousUpdate .. comboLegsDescrip, 3 empty lists, scale (3), hedgeType
         0, 0, "", "", "", "", "", 0, 0, 0, "", "", "", "",
@@ -213,8 +214,9 @@ def completed_order(o: SimOrder, inst: Instrument, completed_time: str) -> Field
         101, *inst.block(), *_order_core(o),
         # permId .. faPercentage, faProfile
         o.perm_id, o.outside_rth, 0, "", "", "", "", "", "",
-        # modelCode .. deltaNeutralAuxPrice (23)
-        "", "", "", "", "", "", "", "", "", "", "", "", "", 0, 0, 0, "", 0, 0, "", 0, "", "",
+        # modelCode, goodTillDate .. deltaNeutralAuxPrice (23)
+        "", o.good_till_date, "", "", "", "", "", "", "", "", "", "", "",
+        0, 0, 0, "", 0, 0, "", 0, "", "",
         # continuousUpdate .. comboLegsDescrip, 3 empty lists, scale (3), hedgeType
         0, 0, "", "", "", 0, 0, 0, "", "", "", "",
         # clearingAccount, clearingIntent, notHeld, no dnc, no algo; solicited, status, rnd x2

@@ -63,6 +63,7 @@ class Exchange:
             order_ref=req.order_ref, parent_id=req.parent_id, oca_group=req.oca_group,
             outside_rth=req.outside_rth, transmit=req.transmit, placed_at=now,
             fill_chunks=1 if req.tif == "FOK" else max(chunks, 1),
+            good_till_date=req.good_till_date,
         )  # fmt: skip
         order.expires_at = self._expiry(req, inst.con_id, now)
         self.state.orders[order.perm_id] = order
@@ -87,6 +88,7 @@ class Exchange:
         order.lmt_price, order.aux_price = req.lmt_price, req.aux_price
         order.tif, order.order_ref, order.outside_rth = req.tif, req.order_ref, req.outside_rth
         order.expires_at = self._expiry(req, order.con_id, self.now())
+        order.good_till_date = req.good_till_date
         if order.remaining <= 0:  # cut down to what has already filled
             order.status, order.completed_at = "Filled", self.now()
             order.completed_status = f"Filled Size: {order.filled:g}"

@@ -60,6 +60,7 @@ class SimOrder:
     completed_at: int | None = None
     completed_status: str = ""
     fill_chunks: int = 1
+    good_till_date: str = ""  # as the client sent it, echoed in openOrder
 
     @property
     def remaining(self) -> float:
