@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tradd.simgw.order_rules import FRACTIONAL, OUTSIDE_RTH_IGNORED, UNSUPPORTED_TYPE
+from tradd.simgw.order_rules import (
+    FRACTIONAL,
+    OUTSIDE_RTH_IGNORED,
+    UNSUPPORTED_TYPE,
+    parse_good_till,
+)
+from tradd.simgw.orders import OrderRejected
 
 from .conftest import GOOG_OPEN, advance, open_market, sync, wait_until
 
@@ -177,3 +183,17 @@ def test_unsimulated_ib_tif_is_refused_plainly(sim, connect, iblib, tif: str) ->
     ib.placeOrder(goog, order)
     wait_until(ib, lambda: any(e[0] == order.orderId for e in errors))
     assert any(e[1] == 321 and "not simulated by simgw" in e[2] for e in errors)
+
+
+def test_good_till_date_forms() -> None:
+    """TWS reads a zone after the time, TWS's own zone without one, and the dash form in UTC."""
+    ten_et = int(datetime(2006, 1, 10, 10, 0, tzinfo=ET).timestamp())
+    assert parse_good_till("20060110 10:00:00", "US/Eastern") == ten_et
+    assert parse_good_till("20060110 10:00:00 US/Eastern", "UTC") == ten_et
+    assert parse_good_till("20060110 15:00:00 UTC", "US/Eastern") == ten_et
+    assert parse_good_till("20060110-15:00:00", "US/Eastern") == ten_et
+    for bad in ("", "tomorrow", "2006-01-10 10:00:00", "20060110", "20060110 10:00:00 Nowhere/X",
+                "20061310 10:00:00"):  # fmt: skip
+        with pytest.raises(OrderRejected) as info:
+            parse_good_till(bad, "US/Eastern")
+        assert (info.value.code, str(info.value)) == (391, "Invalid date for GTD.")
