@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tradd.simgw.account import AccountState
+from tradd.simgw.contracts import ContractQuery
 from tradd.simgw.matching import Exchange, OrderRejected
 from tradd.simgw.orders import PlaceOrder, SimOrder
 from tradd.simgw.state import SimState
@@ -16,9 +17,14 @@ from tradd.simgw.tape import Quote
 
 QUOTE = Quote(0, 100, 100.5, 99.5, 100, 1000, 99.99, 100.01)
 SESSION_END = 1000
+INST: Any = SimpleNamespace(con_id=1, min_tick=0.01, sec_type="STK", symbol="X", currency="USD",
+                            is_forex=False)  # fmt: skip
+CONTRACT = ContractQuery(0, "X", "STK", "SMART", "", "USD", "")
 
 
 class StubTape:
+    instrument = INST
+
     def last_quote_before(self, t: int) -> Quote:
         return QUOTE
 
@@ -46,13 +52,10 @@ class Recorder:
         self.cancelled.append(order.order_id)
 
 
-INST: Any = SimpleNamespace(con_id=1, min_tick=0.01)
-
-
 def req(oid: int, action: str, qty: float, kind: str, lmt: float | None = None,
         aux: float | None = None, tif: str = "DAY", parent: int = 0,
         transmit: bool = True) -> PlaceOrder:  # fmt: skip
-    return PlaceOrder(oid, None, "STK", action, qty, kind, lmt, aux, tif, "", "", "",  # type: ignore[arg-type]
+    return PlaceOrder(oid, CONTRACT, "STK", action, qty, kind, lmt, aux, tif, "", "", "",
                       transmit, parent, False, False)  # fmt: skip
 
 
@@ -91,7 +94,7 @@ def test_modify_changes_type_and_revalidates(exchange: Exchange) -> None:
     assert order.status == "Submitted"
     with pytest.raises(OrderRejected) as zero:
         exchange.modify(order, req(3, "BUY", 0, "LMT", 90.0), INST)
-    assert zero.value.code == 321 and order.total_qty == 10
+    assert zero.value.code == 434 and order.total_qty == 10  # IB: "The order size cannot be zero."
     with pytest.raises(OrderRejected) as side:
         exchange.modify(order, req(3, "SELL", 10, "LMT", 90.0), INST)
     assert side.value.code == 105

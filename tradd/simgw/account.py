@@ -10,17 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-COMMISSION_PER_SHARE = 0.005
-COMMISSION_MIN = 1.0
-COMMISSION_MAX_PCT = 0.01
+from tradd.simgw.commissions import ib_commission
+
+__all__ = ["AccountState", "Position", "Valuation", "ib_commission"]
+
 MARGIN_RATE = 0.25
 LEVERAGE = 4.0
-
-
-def ib_commission(shares: float, price: float) -> float:
-    """IB Pro fixed pricing for US stocks: $0.005/share, $1 minimum, 1% of value maximum."""
-    fee = max(abs(shares) * COMMISSION_PER_SHARE, COMMISSION_MIN)
-    return round(min(fee, abs(shares * price) * COMMISSION_MAX_PCT), 4)
 
 
 @dataclass
@@ -55,21 +50,28 @@ class AccountState:
             data["account"], data["cash"], positions, data["realized_pnl"], data["commissions"]
         )
 
-    def apply_fill(self, con_id: int, signed_qty: float, price: float, commission: float) -> float:
-        """Book a fill; returns the P&L it realized (net of its commission when closing)."""
+    def apply_fill(
+        self, con_id: int, signed_qty: float, price: float, commission: float,
+        multiplier: float = 1.0,
+    ) -> float:  # fmt: skip
+        """Book a fill; returns the P&L it realized (net of its commission when closing).
+
+        ``multiplier`` is the contract's (a future's point value): cash and P&L move by
+        quantity x price x multiplier; the average cost stays in price units.
+        """
         pos = self.positions.setdefault(con_id, Position())
-        self.cash -= signed_qty * price + commission
+        self.cash -= signed_qty * price * multiplier + commission
         self.commissions += commission
         realized = 0.0
         same_side = pos.quantity == 0 or (pos.quantity > 0) == (signed_qty > 0)
         if same_side:
-            cost = pos.quantity * pos.avg_cost + signed_qty * price + commission
+            cost = pos.quantity * pos.avg_cost + signed_qty * price + commission / multiplier
             pos.quantity += signed_qty
             pos.avg_cost = cost / pos.quantity if pos.quantity else 0.0
         else:
             closing = min(abs(signed_qty), abs(pos.quantity))
             direction = 1.0 if pos.quantity > 0 else -1.0
-            realized = (price - pos.avg_cost) * closing * direction - commission
+            realized = (price - pos.avg_cost) * closing * direction * multiplier - commission
             pos.quantity += signed_qty
             if abs(signed_qty) > closing:  # flipped through zero: the rest opens anew
                 pos.avg_cost = price
@@ -80,13 +82,17 @@ class AccountState:
             del self.positions[con_id]
         return realized
 
-    def valuation(self, marks: dict[int, float]) -> Valuation:
+    def valuation(
+        self, marks: dict[int, float], multipliers: dict[int, float] | None = None
+    ) -> Valuation:
+        """Marked to market; ``multipliers`` by conId for contracts whose point is not 1."""
         gross = unrealized = market = 0.0
         for con_id, pos in self.positions.items():
             mark = marks.get(con_id, pos.avg_cost)
-            market += pos.quantity * mark
-            gross += abs(pos.quantity * mark)
-            unrealized += pos.quantity * (mark - pos.avg_cost)
+            units = pos.quantity * (multipliers or {}).get(con_id, 1.0)
+            market += units * mark
+            gross += abs(units * mark)
+            unrealized += units * (mark - pos.avg_cost)
         return Valuation(self.cash, market, gross, unrealized, self.realized_pnl)
 
 

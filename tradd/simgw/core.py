@@ -14,8 +14,8 @@ from pathlib import Path
 
 import structlog
 
-from tradd.simgw import encode
-from tradd.simgw.account import Position
+from tradd.simgw import account_tags, encode
+from tradd.simgw.account import Position, Valuation
 from tradd.simgw.contracts import ContractBook, Instrument
 from tradd.simgw.market import Market
 from tradd.simgw.matching import Exchange
@@ -66,12 +66,13 @@ class Core:
         self.faults = FaultSwitches()
         self.sessions: dict[int, ClientSession] = {}
         self.market = Market(tapes, on_quote=self._on_quote)
-        self.exchange = Exchange(state, tapes, self, self.now, seed)
+        self.exchange = Exchange(state, tapes, self, self.now, seed, tz=self.tz)
         self.marks: dict[int, float] = {}
         self.partial_fills = partial_fills
         self._state_file = state_file
         self._account_every = account_update_seconds
         self._dirty = False
+        self._previous_day_equity: float | None = None  # equity at the last day roll
 
     @property
     def account(self) -> str:
@@ -130,6 +131,7 @@ class Core:
         day = (t - 5 * 3600) // 86_400  # the day turns at midnight US/Eastern (approximately)
         if day <= self.state.trading_day:  # forward only: a restart may start earlier
             return
+        self._previous_day_equity = self.valuation().net_liquidation
         if self.state.trading_day:
             self.state.executions.clear()
             self.state.orders = {k: o for k, o in self.state.orders.items() if not o.is_done}
@@ -227,8 +229,13 @@ class Core:
                 session.send(encode.error(order.order_id, code, message))
 
     def push_account_values(self, only: ClientSession | None = None) -> None:
+        """Account values to subscribers (updates, multi, and summaries, which TWS also
+        refreshes while they stay subscribed)."""
         sessions = [only] if only else [s for s in self.sessions.values() if s.account_updates]
         multi = [] if only else [s for s in self.sessions.values() if s.account_multi]
+        for session in [] if only else self.sessions.values():
+            for req_id in session.account_summaries:
+                self.push_account_summary(session, req_id)
         if not sessions and not multi:
             return
         values = self.account_values()
@@ -241,6 +248,11 @@ class Core:
                 for key, value, ccy in values:
                     session.send(encode.account_update_multi(req_id, self.account, key, value, ccy))
 
+    def push_account_summary(self, session: ClientSession, req_id: int) -> None:
+        """The rows of one account-summary subscription (without its end marker)."""
+        for key, value, ccy in self.account_summary(session.account_summaries[req_id]):
+            session.send(encode.account_summary(req_id, self.account, key, value, ccy))
+
     def push_portfolio(self, con_id: int) -> None:
         """Position and portfolio lines after a fill, to sessions that asked for them."""
         pos = self.state.account.positions.get(con_id, Position())
@@ -251,16 +263,28 @@ class Core:
             if session.account_updates:
                 session.send(encode.portfolio(self.account, inst, pos, self.mark(con_id), 0.0))
 
+    def valuation(self) -> Valuation:
+        """The account marked to the latest prices, futures at their multiplier."""
+        multipliers = {
+            con_id: getattr(self.instruments[con_id], "multiplier", 1.0)
+            for con_id in self.state.account.positions
+        }
+        return self.state.account.valuation(self.all_marks(), multipliers)
+
+    @property
+    def previous_day_equity(self) -> float:
+        """Equity with loan value at the last day roll (today's, before any roll)."""
+        if self._previous_day_equity is None:
+            return self.valuation().net_liquidation
+        return self._previous_day_equity
+
     def account_values(self) -> list[tuple[str, str, str]]:
-        valuation = self.state.account.valuation(self.all_marks())
-        rows = [("AccountCode", self.account, ""), ("AccountType", "INDIVIDUAL", ""),
-                ("Currency", "USD", "USD")]  # fmt: skip
-        for key, value in valuation.values().items():
-            ccy = "" if key in ("Cushion", "Leverage-S") else "USD"
-            rows.append((key, f"{value:.2f}", ccy))
-        rows.append(("CashBalance", f"{valuation.cash:.2f}", "BASE"))
-        rows.append(("NetLiquidationByCurrency", f"{valuation.net_liquidation:.2f}", "BASE"))
-        return rows
+        """reqAccountUpdates rows (key, value, currency) in IB's tag set."""
+        return account_tags.update_rows(self.valuation(), self.previous_day_equity, self.account)
+
+    def account_summary(self, tags: str) -> list[tuple[str, str, str]]:
+        """reqAccountSummary rows for a tag list, from the same figures as the updates."""
+        return account_tags.summary_rows(self.valuation(), self.previous_day_equity, tags)
 
     # ---- persistence ---------------------------------------------------------------------
 

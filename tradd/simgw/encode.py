@@ -168,7 +168,7 @@ def exec_details_end(req_id: int) -> Fields:
 
 def commission_report(ex: Execution, currency: str) -> Fields:
     realized = UNSET_REALIZED if ex.realized_pnl is None else ex.realized_pnl
-    return [59, 1, ex.exec_id, ex.commission, currency, realized, "", ""]
+    return [59, 1, ex.exec_id, ex.commission, ex.commission_currency or currency, realized, "", ""]
 
 
 def order_status(o: SimOrder) -> Fields:
@@ -193,8 +193,9 @@ def open_order(o: SimOrder, inst: Instrument, state: OrderState | None = None) -
         5, o.order_id, *inst.block(), *_order_core(o),
         # clientId .. faPercentage, then faProfile (present below server version 177)
         o.client_id, o.perm_id, o.outside_rth, 0, "", "", "", "", "", "", "",
-        # modelCode .. deltaNeutralAuxPrice (29)
-        "", "", "", "", "", "", "", "", 0, "", "", "", "", "", 0, 0, 0, 0, "", 0, 0, 0, "",
+        # modelCode, goodTillDate .. deltaNeutralAuxPrice (29)
+        "", o.good_till_date, "", "", "", "", "", "", 0,
+        "", "", "", "", "", 0, 0, 0, 0, "", 0, 0, 0, "",
         o.parent_id, 0, "", 0, "", "",
         # continuousUpdate .. comboLegsDescrip, 3 empty lists, scale (3), hedgeType
         0, 0, "", "", "", "", "", 0, 0, 0, "", "", "", "",
@@ -217,8 +218,9 @@ def completed_order(o: SimOrder, inst: Instrument, completed_time: str) -> Field
         101, *inst.block(), *_order_core(o),
         # permId .. faPercentage, faProfile
         o.perm_id, o.outside_rth, 0, "", "", "", "", "", "",
-        # modelCode .. deltaNeutralAuxPrice (23)
-        "", "", "", "", "", "", "", "", "", "", "", "", "", 0, 0, 0, "", 0, 0, "", 0, "", "",
+        # modelCode, goodTillDate .. deltaNeutralAuxPrice (23)
+        "", o.good_till_date, "", "", "", "", "", "", "", "", "", "", "",
+        0, 0, 0, "", 0, 0, "", 0, "", "",
         # continuousUpdate .. comboLegsDescrip, 3 empty lists, scale (3), hedgeType
         0, 0, "", "", "", 0, 0, 0, "", "", "", "",
         # clearingAccount, clearingIntent, notHeld, no dnc, no algo; solicited, status, rnd x2
@@ -248,7 +250,4 @@ class OrderState:
     commission: FieldValue = ""
     min_commission: FieldValue = ""
     max_commission: FieldValue = ""
-
-    @property
-    def commission_currency(self) -> str:
-        return "USD" if self.what_if else ""
+    commission_currency: str = ""

@@ -16,19 +16,12 @@ import zlib
 from collections.abc import Callable
 from typing import Protocol
 
-from tradd.simgw.account import ib_commission
+from tradd.simgw.commissions import commission_for
 from tradd.simgw.contracts import Instrument
-from tradd.simgw.orders import ACTIVE, Execution, PlaceOrder, SimOrder
+from tradd.simgw.order_rules import check_order, good_till
+from tradd.simgw.orders import ACTIVE, Execution, OrderRejected, PlaceOrder, SimOrder
 from tradd.simgw.state import SimState
 from tradd.simgw.tape import BUCKET, Quote, Tape
-
-
-class OrderRejected(Exception):
-    """The order is refused with a TWS error code; nothing about it is kept."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Reporter(Protocol):
@@ -47,11 +40,13 @@ class Exchange:
         reporter: Reporter,
         now: Callable[[], int],
         seed: int,
+        tz: str = "US/Eastern",
     ) -> None:
         self.state = state
         self.tapes = tapes
         self.reporter = reporter
         self.now = now
+        self.tz = tz  # TWS's own zone: a goodTillDate without one is read in it
         self._exec_prefix = f"{zlib.crc32(f'{state.account.account}:{seed}'.encode()):08x}"
 
     # ---- requests -------------------------------------------------------------------------
@@ -67,10 +62,10 @@ class Exchange:
             tif=req.tif, account=req.account or self.state.account.account,
             order_ref=req.order_ref, parent_id=req.parent_id, oca_group=req.oca_group,
             outside_rth=req.outside_rth, transmit=req.transmit, placed_at=now,
-            fill_chunks=max(chunks, 1),
+            fill_chunks=1 if req.tif == "FOK" else max(chunks, 1),
+            good_till_date=req.good_till_date,
         )  # fmt: skip
-        if order.tif == "DAY":
-            order.expires_at = self._session_end(inst.con_id, now)
+        order.expires_at = self._expiry(req, inst.con_id, now)
         self.state.orders[order.perm_id] = order
         if req.transmit:
             for held in self._held_family(order):
@@ -92,7 +87,8 @@ class Exchange:
         order.total_qty, order.order_type = req.total_qty, req.order_type
         order.lmt_price, order.aux_price = req.lmt_price, req.aux_price
         order.tif, order.order_ref, order.outside_rth = req.tif, req.order_ref, req.outside_rth
-        order.expires_at = self._session_end(order.con_id, self.now()) if req.tif == "DAY" else None
+        order.expires_at = self._expiry(req, order.con_id, self.now())
+        order.good_till_date = req.good_till_date
         if order.remaining <= 0:  # cut down to what has already filled
             order.status, order.completed_at = "Filled", self.now()
             order.completed_status = f"Filled Size: {order.filled:g}"
@@ -129,6 +125,9 @@ class Exchange:
                 continue
             if quote.bucket_start < order.placed_at:  # prices from before the order existed
                 continue
+            if order.status == "PreSubmitted" and not self._waiting(order):
+                order.status = "Submitted"  # the session opened: the held order goes live
+                self.reporter.order_changed(order)
             price = bucket_fill_price(order, quote)
             if price is not None:
                 self._fill(order, price, quote.bucket_start + BUCKET)
@@ -137,36 +136,32 @@ class Exchange:
         """Cancel DAY orders whose session has closed."""
         for order in list(self.state.orders.values()):
             if not order.is_done and order.expires_at is not None and t >= order.expires_at:
-                self._finish_cancel(order, 202, "Order Canceled - reason:DAY order expired")
+                reason = f"Order Canceled - reason:{order.tif} order expired"
+                self._finish_cancel(order, 202, reason)
 
     # ---- internals ---------------------------------------------------------------------------
 
     def _validate(self, req: PlaceOrder, inst: Instrument) -> None:
-        if req.action not in ("BUY", "SELL"):
-            raise OrderRejected(321, f"Error validating request:-'action' invalid: {req.action}")
-        if not req.total_qty or req.total_qty <= 0 or not math.isfinite(req.total_qty):
-            raise OrderRejected(
-                321, f"Error validating request:-'totalQuantity' invalid: {req.total_qty}"
-            )
-        if req.order_type not in ("MKT", "LMT", "STP", "STP LMT"):
-            raise OrderRejected(387, f"Unsupported order type {req.order_type} (simgw)")
-        if req.tif not in ("DAY", "GTC", "IOC"):
-            raise OrderRejected(321, f"Error validating request:-'tif' not simulated: {req.tif}")
-        if req.order_type in ("LMT", "STP LMT") and req.lmt_price is None:
-            raise OrderRejected(321, "Error validating request:-'lmtPrice' is required")
-        if req.order_type in ("STP", "STP LMT") and req.aux_price is None:
-            raise OrderRejected(321, "Error validating request:-'auxPrice' (stop) is required")
-        for price in (req.lmt_price, req.aux_price):
-            if price is not None and not _on_tick(price, inst.min_tick):
-                raise OrderRejected(
-                    110, "The price does not conform to the minimum price variation "
-                    "for this contract."
-                )  # fmt: skip
+        """IB's checks (``order_rules``); the warnings they yield are sent by the caller."""
+        check_order(req, inst, self.now(), self.tz)
+
+    def _expiry(self, req: PlaceOrder, con_id: int, now: int) -> int | None:
+        if req.tif == "DAY":
+            return self._session_end(con_id, now)
+        return good_till(req, self.tz)
+
+    def _market_open(self, con_id: int) -> bool:
+        return self.tapes[con_id].bar_index(self.now()) is not None
+
+    def _waiting(self, order: SimOrder) -> bool:
+        """Held as PreSubmitted: an untriggered stop, a child of an unfilled parent, or any
+        order while its market is closed (TWS holds it until the session opens)."""
+        stop = order.order_type in ("STP", "STP LMT") and not order.triggered
+        return stop or self._parent_pending(order) or not self._market_open(order.con_id)
 
     def _activate(self, order: SimOrder) -> None:
         order.transmit = True
-        waiting = order.order_type in ("STP", "STP LMT") or self._parent_pending(order)
-        order.status = "PreSubmitted" if waiting else "Submitted"
+        order.status = "PreSubmitted" if self._waiting(order) else "Submitted"
         self.reporter.order_changed(order)
         self._try_now(order)
 
@@ -180,14 +175,15 @@ class Exchange:
         if quote is not None and not tape.same_session(quote.bucket_start, now):
             quote = None  # first seconds of a session: wait for its first trade, not yesterday's
         if quote is None:
-            if order.tif == "IOC":
-                self._finish_cancel(order, 202, "Order Canceled - reason:IOC, market closed")
+            if order.tif in ("IOC", "FOK"):
+                reason = f"Order Canceled - reason:{order.tif}, market closed"
+                self._finish_cancel(order, 202, reason)
             return
         price = immediate_fill_price(order, quote)
         if price is not None:
             self._fill(order, price, now)
-        if order.tif == "IOC" and not order.is_done:
-            self._finish_cancel(order, 202, "Order Canceled - reason:IOC remainder")
+        if order.tif in ("IOC", "FOK") and not order.is_done:
+            self._finish_cancel(order, 202, f"Order Canceled - reason:{order.tif} remainder")
 
     def _eligible(self, order: SimOrder) -> bool:
         return order.transmit and not self._parent_pending(order)
@@ -201,15 +197,18 @@ class Exchange:
     def _fill(self, order: SimOrder, price: float, t: int) -> None:
         chunk = math.ceil(order.total_qty / order.fill_chunks)
         qty = min(order.remaining, chunk)
-        previous_fee = ib_commission(order.filled, order.avg_fill_price) if order.filled else 0.0
+        inst = self.tapes[order.con_id].instrument
+        before = commission_for(inst, order.filled, order.avg_fill_price) if order.filled else None
         order.avg_fill_price = (order.avg_fill_price * order.filled + price * qty) / (
             order.filled + qty
         )
         order.filled += qty
         order.last_fill_price = price
-        fee = round(ib_commission(order.filled, order.avg_fill_price) - previous_fee, 4)
+        total = commission_for(inst, order.filled, order.avg_fill_price)
+        fee = round(total.amount - (before.amount if before else 0.0), 4)
         signed = qty if order.is_buy else -qty
-        realized = self.state.account.apply_fill(order.con_id, signed, price, fee)
+        multiplier = getattr(inst, "multiplier", 1.0)
+        realized = self.state.account.apply_fill(order.con_id, signed, price, fee, multiplier)
         self.state.exec_seq += 1
         execution = Execution(
             exec_id=f"{self._exec_prefix}.{t // 86_400:08x}.{self.state.exec_seq:04x}.01",
@@ -217,7 +216,7 @@ class Exchange:
             con_id=order.con_id, time=t, side=order.action, shares=qty, price=price,
             cum_qty=order.filled, avg_price=round(order.avg_fill_price, 6),
             order_ref=order.order_ref, account=order.account, commission=fee,
-            realized_pnl=realized if realized else None,
+            realized_pnl=realized if realized else None, commission_currency=total.currency,
         )  # fmt: skip
         self.state.executions.append(execution)
         if order.remaining <= 0:
@@ -330,8 +329,3 @@ def bucket_fill_price(order: SimOrder, q: Quote) -> float | None:
     if not buy and q.high >= limit:
         return max(limit, reference)
     return None
-
-
-def _on_tick(price: float, tick: float) -> bool:
-    steps = price / tick
-    return abs(steps - round(steps)) < 1e-6

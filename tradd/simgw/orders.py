@@ -13,8 +13,6 @@ from typing import Any
 
 from tradd.simgw.contracts import ContractQuery
 
-ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
-TIME_IN_FORCE = frozenset({"DAY", "GTC", "IOC"})
 ACTIVE = frozenset({"PreSubmitted", "Submitted"})
 DONE = frozenset({"Filled", "Cancelled", "Inactive"})
 UNSET_DOUBLE = 1.7976931348623157e308
@@ -22,6 +20,14 @@ UNSET_DOUBLE = 1.7976931348623157e308
 
 class FieldError(ValueError):
     """A request field that cannot be read; answered with TWS error 320."""
+
+
+class OrderRejected(Exception):
+    """The order is refused with a TWS error code; nothing about it is kept."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -54,6 +60,7 @@ class SimOrder:
     completed_at: int | None = None
     completed_status: str = ""
     fill_chunks: int = 1
+    good_till_date: str = ""  # as the client sent it, echoed in openOrder
 
     @property
     def remaining(self) -> float:
@@ -94,6 +101,7 @@ class Execution:
     account: str
     commission: float
     realized_pnl: float | None
+    commission_currency: str = ""  # as IB reports it (USD for forex); "" = the contract's
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,6 +132,7 @@ class PlaceOrder:
     outside_rth: bool
     what_if: bool
     extra: dict[str, str] = field(default_factory=dict)
+    good_till_date: str = ""
 
 
 def contract_query(fields: list[str], at: int) -> ContractQuery:
@@ -192,6 +201,7 @@ def parse_place_order(fields: list[str], version: int) -> PlaceOrder:
         parent_id=to_int(get(28), "parentId"),
         outside_rth=to_bool(get(33)),
         what_if=to_bool(_what_if_field(fields, version)),
+        good_till_date=get(38).strip(),
     )
 
 

@@ -16,6 +16,11 @@ FARM_OK = (
     (2106, "HMDS data farm connection is OK:ushmds"),
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
+MAX_ACCOUNT_SUMMARIES = 2
+SUMMARY_LIMIT = (
+    "Error processing request.-'b1' : cause - Maximum number of account summary requests "
+    "exceeded; desubscribe to previous request first"
+)
 CLIENT_ID_IN_USE = (
     "Unable to connect as the client id is already in use. Retry with a unique client id."
 )
@@ -37,7 +42,7 @@ class AccountRequests:
             76: Route("reqAccountUpdatesMulti", 6, self.account_updates_multi),
             77: Route("cancelAccountUpdatesMulti", 3, self.cancel_account_updates_multi),
             62: Route("reqAccountSummary", 5, self.account_summary),
-            63: Route("cancelAccountSummary", 3, ignore),
+            63: Route("cancelAccountSummary", 3, self.cancel_account_summary),
             5: Route("reqOpenOrders", 2, self.open_orders),
             16: Route("reqAllOpenOrders", 2, self.all_open_orders),
             15: Route("reqAutoOpenOrders", 3, self.auto_open_orders),
@@ -104,13 +109,22 @@ class AccountRequests:
         session.account_multi.discard(to_int(fields[2], "reqId"))
 
     def account_summary(self, session: ClientSession, fields: list[str]) -> None:
-        """62: one row per requested tag (all known tags for 'All' or an empty list)."""
+        """62: one row per requested tag or ledger group, then the end marker.
+
+        TWS serves at most two account-summary subscriptions at a time (across its
+        clients); a third is refused with 322 until one is cancelled.
+        """
         req_id = to_int(fields[2], "reqId")
-        wanted = {t.strip() for t in fields[4].split(",") if t.strip()}
-        for key, value, ccy in self.core.account_values():
-            if not wanted or key in wanted or "All" in wanted:
-                session.send(encode.account_summary(req_id, self.core.account, key, value, ccy))
+        active = sum(len(s.account_summaries) for s in self.core.sessions.values())
+        if req_id not in session.account_summaries and active >= MAX_ACCOUNT_SUMMARIES:
+            session.send(encode.error(req_id, 322, SUMMARY_LIMIT))
+            return
+        session.account_summaries[req_id] = fields[4]
+        self.core.push_account_summary(session, req_id)
         session.send(encode.account_summary_end(req_id))
+
+    def cancel_account_summary(self, session: ClientSession, fields: list[str]) -> None:
+        session.account_summaries.pop(to_int(fields[2], "reqId"), None)
 
     def open_orders(self, session: ClientSession, fields: list[str]) -> None:
         """5: this client's working orders (all of them for clientId 0)."""

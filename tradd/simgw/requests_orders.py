@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from tradd.simgw import encode
-from tradd.simgw.account import AccountState, Position, Valuation, ib_commission
+from tradd.simgw.account import AccountState, Position, Valuation
+from tradd.simgw.commissions import commission_for
+from tradd.simgw.contracts import Instrument
 from tradd.simgw.core import Core
 from tradd.simgw.encode import OrderState
-from tradd.simgw.matching import OrderRejected
-from tradd.simgw.orders import PlaceOrder, SimOrder, parse_place_order, to_int
+from tradd.simgw.order_rules import check_order
+from tradd.simgw.orders import OrderRejected, PlaceOrder, SimOrder, parse_place_order, to_int
 from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
 
@@ -34,8 +36,9 @@ class OrderRequests:
             matches = self.core.book.find(req.contract)
             if len(matches) != 1:
                 raise OrderRejected(200, "No security definition has been found for the request")
+            warnings = check_order(req, matches[0], self.core.now(), self.core.tz)
             if req.what_if:
-                self._what_if(session, req, matches[0].con_id)
+                self._what_if(session, req, matches[0])
                 return
             if existing is not None:
                 self.core.exchange.modify(existing, req, matches[0])
@@ -48,8 +51,10 @@ class OrderRequests:
                 )
             if self.core.faults.reject_next:
                 raise OrderRejected(*self.core.faults.reject_next.popleft())
-            self._check_margin(req, matches[0].con_id)
+            self._check_margin(req, matches[0])
             state.note_order_id(client_id, req.order_id)
+            for code, text in warnings:  # accepted, with IB's warning first
+                session.send(encode.error(req.order_id, code, text))
             order = self.core.exchange.place(req, client_id, matches[0], self.core.take_chunks())
             self.core.log_event("simgw.order_placed", client_id=client_id,
                                 order_id=order.order_id, perm_id=order.perm_id,
@@ -89,9 +94,9 @@ class OrderRequests:
             )
         return found
 
-    def _check_margin(self, req: PlaceOrder, con_id: int) -> None:
+    def _check_margin(self, req: PlaceOrder, inst: Instrument) -> None:
         """Reject an order the account could not carry if it filled at the current price."""
-        after = self._valuation_after(req, con_id)
+        after = self._valuation_after(req, inst)
         if after is not None and after.available_funds < 0:
             raise OrderRejected(
                 201, "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN "
@@ -99,27 +104,32 @@ class OrderRequests:
                 f"USD] MUST EXCEED THE INITIAL MARGIN [{after.init_margin:.2f} USD]"
             )  # fmt: skip
 
-    def _valuation_after(self, req: PlaceOrder, con_id: int) -> Valuation | None:
+    def _valuation_after(self, req: PlaceOrder, inst: Instrument) -> Valuation | None:
+        con_id = inst.con_id
         price = req.lmt_price or req.aux_price or self.core.mark(con_id)
         if not price:
             return None
         account = self.core.state.account
         marks = self.core.all_marks() | {con_id: self.core.mark(con_id) or price}
+        multiplier = getattr(inst, "multiplier", 1.0)
+        multipliers = {c: getattr(self.core.instruments[c], "multiplier", 1.0)
+                       for c in account.positions} | {con_id: multiplier}  # fmt: skip
         current = account.positions.get(con_id)
         quantity = (current.quantity if current else 0.0) + (
             req.total_qty if req.action == "BUY" else -req.total_qty
         )
         trial = AccountState(account.account, account.cash, dict(account.positions))
         trial.positions[con_id] = Position(quantity, price)
-        trial.cash -= (quantity - (current.quantity if current else 0.0)) * price
-        return trial.valuation(marks)
+        trial.cash -= (quantity - (current.quantity if current else 0.0)) * price * multiplier
+        return trial.valuation(marks, multipliers)
 
-    def _what_if(self, session: ClientSession, req: PlaceOrder, con_id: int) -> None:
+    def _what_if(self, session: ClientSession, req: PlaceOrder, inst: Instrument) -> None:
         """Answer with margins before/after and the commission; change nothing."""
-        before = self.core.state.account.valuation(self.core.all_marks())
-        after = self._valuation_after(req, con_id) or before
+        con_id = inst.con_id
+        before = self.core.valuation()
+        after = self._valuation_after(req, inst) or before
         price = req.lmt_price or req.aux_price or self.core.mark(con_id)
-        fee = ib_commission(req.total_qty, price)
+        fee = commission_for(inst, req.total_qty, price)
         probe = SimOrder(
             req.order_id, session.client_id or 0, 0, con_id, req.action, req.total_qty,
             req.order_type, req.lmt_price, req.aux_price, req.tif, self.core.account,
@@ -135,6 +145,7 @@ class OrderRequests:
             equity_change=round(after.net_liquidation - before.net_liquidation, 2),
             init_after=round(after.init_margin, 2), maint_after=round(after.init_margin, 2),
             equity_after=round(after.net_liquidation, 2),
-            commission=fee, min_commission=fee, max_commission=fee,
+            commission=fee.amount, min_commission=fee.amount, max_commission=fee.amount,
+            commission_currency=fee.currency,
         )  # fmt: skip
         session.send(encode.open_order(probe, self.core.instruments[con_id], state))

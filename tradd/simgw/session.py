@@ -47,6 +47,7 @@ class ClientSession(asyncio.Protocol):
         self.account_updates = False
         self.positions_updates = False
         self.account_multi: set[int] = set()
+        self.account_summaries: dict[int, str] = {}  # active reqAccountSummary: id -> tags
         self.market_data_type = 1
         self.peer: Any = None
         self.messages_sent = 0
