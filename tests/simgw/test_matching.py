@@ -18,7 +18,7 @@ from tradd.simgw.tape import Quote
 QUOTE = Quote(0, 100, 100.5, 99.5, 100, 1000, 99.99, 100.01)
 SESSION_END = 1000
 INST: Any = SimpleNamespace(con_id=1, min_tick=0.01, sec_type="STK", symbol="X", currency="USD",
-                            is_forex=False)  # fmt: skip
+                            is_forex=False, value_multiplier=1.0)  # fmt: skip
 CONTRACT = ContractQuery(0, "X", "STK", "SMART", "", "USD", "")
 
 

@@ -52,6 +52,11 @@ class Instrument:
         return self.sec_type == "CASH"
 
     @property
+    def value_multiplier(self) -> float:
+        """Money per point per contract (``multiplier`` is the wire text, blank for stocks)."""
+        return float(self.multiplier) if self.multiplier else 1.0
+
+    @property
     def definition(self) -> ContractSpec:
         """The contract definition behind this instrument (a default one when built bare)."""
         return self.spec or default_spec(self.data_symbol)

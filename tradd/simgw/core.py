@@ -266,7 +266,7 @@ class Core:
     def valuation(self) -> Valuation:
         """The account marked to the latest prices, futures at their multiplier."""
         multipliers = {
-            con_id: getattr(self.instruments[con_id], "multiplier", 1.0)
+            con_id: self.instruments[con_id].value_multiplier
             for con_id in self.state.account.positions
         }
         return self.state.account.valuation(self.all_marks(), multipliers)

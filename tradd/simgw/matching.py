@@ -207,7 +207,7 @@ class Exchange:
         total = commission_for(inst, order.filled, order.avg_fill_price)
         fee = round(total.amount - (before.amount if before else 0.0), 4)
         signed = qty if order.is_buy else -qty
-        multiplier = getattr(inst, "multiplier", 1.0)
+        multiplier = inst.value_multiplier
         realized = self.state.account.apply_fill(order.con_id, signed, price, fee, multiplier)
         self.state.exec_seq += 1
         execution = Execution(

@@ -111,8 +111,8 @@ class OrderRequests:
             return None
         account = self.core.state.account
         marks = self.core.all_marks() | {con_id: self.core.mark(con_id) or price}
-        multiplier = getattr(inst, "multiplier", 1.0)
-        multipliers = {c: getattr(self.core.instruments[c], "multiplier", 1.0)
+        multiplier = inst.value_multiplier
+        multipliers = {c: self.core.instruments[c].value_multiplier
                        for c in account.positions} | {con_id: multiplier}  # fmt: skip
         current = account.positions.get(con_id)
         quantity = (current.quantity if current else 0.0) + (
