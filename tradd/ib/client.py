@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from tradd.ib.types import (
     OrderSpec,
     OrderUpdate,
 )
+from tradd.marketdata.contracts import ContractSpec
 
 T = TypeVar("T")
 LIBRARIES = ("ib_async", "ib_insync")
@@ -162,29 +164,61 @@ class IBClient:
         return stamp.astimezone(UTC)
 
     # -- contracts -------------------------------------------------------------------------
-    async def qualify(self, symbol: str) -> ContractInfo:
-        """Resolve `symbol` (stock, or a 6-letter currency pair) to a unique contract."""
-        if len(symbol) == 6 and symbol.isalpha() and symbol.isupper() and "." not in symbol:
-            candidate = self._lib.Forex(symbol)
-            details = await self._ib.reqContractDetailsAsync(candidate)
+    async def qualify(self, symbol: str, spec: ContractSpec | None = None) -> ContractInfo:
+        """Resolve `symbol` to a unique contract: from its definition (`spec`, from the data
+        directory's contracts.toml) when it has one, else as a stock on SMART, or a forex
+        pair for six letters that IB knows as one. IB's answer must agree with the
+        definition's multiplier, on which every value of the symbol depends."""
+        if spec is not None:
+            details = await self._ib.reqContractDetailsAsync(self._from_spec(spec))
+        elif len(symbol) == 6 and symbol.isalpha() and symbol.isupper():
+            details = await self._ib.reqContractDetailsAsync(self._lib.Forex(symbol))
             if not details:
-                candidate = self._lib.Stock(symbol, "SMART", "USD")
-                details = await self._ib.reqContractDetailsAsync(candidate)
+                details = await self._ib.reqContractDetailsAsync(
+                    self._lib.Stock(symbol, "SMART", "USD")
+                )
         else:
             details = await self._ib.reqContractDetailsAsync(
                 self._lib.Stock(symbol, "SMART", "USD")
             )
         if len(details) != 1:
             raise TemporaryError(f"{symbol}: {len(details)} contracts match (need exactly one)")
-        d = details[0]
-        self._contracts[symbol] = d.contract
-        self._zones[symbol] = d.timeZoneId or "US/Eastern"
+        info = self._keep(symbol, details[0])
+        if spec is not None and not math.isclose(info.multiplier, spec.multiplier):
+            raise TemporaryError(
+                f"{symbol}: IB's contract {details[0].contract.localSymbol!r} has multiplier "
+                f"{info.multiplier:g}, its definition says {spec.multiplier:g}"
+            )
+        return info
+
+    def _from_spec(self, spec: ContractSpec) -> Any:
+        """The request contract of a definition: what IB needs to find exactly one."""
+        fields: dict[str, Any] = {
+            "secType": spec.sec_type,
+            "symbol": spec.ib_symbol or spec.symbol,
+            "exchange": spec.exchange,
+            "currency": spec.currency,
+            "primaryExchange": spec.primary_exchange,
+            "localSymbol": spec.local_symbol,
+            "tradingClass": spec.trading_class,
+        }
+        if spec.sec_type == "FUT":
+            fields["lastTradeDateOrContractMonth"] = spec.last_trade_date
+            fields["multiplier"] = f"{spec.multiplier:g}"
+        return self._lib.Contract(**fields)
+
+    def _keep(self, key: str, d: Any) -> ContractInfo:
+        """Keep a qualified contract under `key` (for `place`) and describe it."""
+        self._contracts[key] = d.contract
+        self._zones[key] = d.timeZoneId or "US/Eastern"
         return ContractInfo(
-            symbol,
+            key,
             d.contract.conId,
             d.timeZoneId or "US/Eastern",
             d.liquidHours or d.tradingHours or "",
             d.minTick or 0.01,
+            _multiplier(d.contract.multiplier),
+            d.contract.secType or "STK",
         )
 
     # -- orders ----------------------------------------------------------------------------
@@ -273,11 +307,7 @@ class IBClient:
         details = await self._ib.reqContractDetailsAsync(self._lib.Contract(conId=con_id))
         if len(details) != 1:
             raise TemporaryError(f"conId {con_id}: {len(details)} contracts match (need one)")
-        d = details[0]
-        self._contracts[key] = d.contract
-        self._zones[key] = d.timeZoneId or "US/Eastern"
-        return ContractInfo(key, con_id, d.timeZoneId or "US/Eastern",
-                            d.liquidHours or d.tradingHours or "", d.minTick or 0.01)  # fmt: skip
+        return self._keep(key, details[0])
 
     async def account_values(self) -> dict[str, str]:
         return {
@@ -406,6 +436,15 @@ class IBClient:
     def _tickers_event(self, tickers: Any) -> None:
         for t in tickers:
             self._listener.on_quote(convert.quote(t))
+
+
+def _multiplier(text: Any) -> float:
+    """IB's multiplier string ('10', '' for stocks and forex) as a number."""
+    try:
+        value = float(text or 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+    return value if value > 0 else 1.0
 
 
 def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
