@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import SAMPLE_DATA
 from tradd.errors import DataError
 from tradd.marketdata.bars import Bars
+from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.simgw import history
 from tradd.simgw.account import AccountState, Position, Valuation, ib_commission
@@ -77,7 +78,12 @@ def goog(goog_bars: Bars) -> Tape:
 
 @pytest.fixture
 def fut(fut_bars: Bars) -> Tape:
-    return Tape(instrument_for("IDXFUT"), fut_bars, seed=0)
+    """The sample future's definition moved to US/Eastern: its 09:00-22:00 session then
+    crosses midnight UTC, which is what the session arithmetic below is about. The real
+    MET definition is tested in test_contracts.py."""
+    spec = load_definitions(SAMPLE_DATA).spec("IDXFUT")
+    eastern = spec.model_copy(update={"time_zone": "US/Eastern"})
+    return Tape(instrument_for("IDXFUT", eastern), fut_bars, seed=0)
 
 
 def day_index(bars: Bars, day: str) -> int:
@@ -432,7 +438,7 @@ def test_minute_bars_from_minute_tape_equal_the_source(fut: Tape) -> None:
     src = fut.bars
     for b, i in zip(got, rows, strict=True):
         assert b.start == fut.starts[i]
-        assert_is_source_bar(b, src, i)
+        assert_is_source_bar(b, src, int(i))
 
 
 def assert_is_source_bar(b: history.HistBar, src: Bars, i: int) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -88,6 +88,16 @@ class ContractSpec(BaseModel):
         parse_days(value)
         return value
 
+    @field_validator("early_closes")
+    @classmethod
+    def _early(cls, value: Mapping[date, str]) -> Mapping[date, str]:
+        for day, hhmm in value.items():
+            try:
+                _hhmm(hhmm)
+            except ValueError as exc:
+                raise ValueError(f"early close {day}: {hhmm!r} is not HHMM, e.g. 1300") from exc
+        return value
+
     @property
     def is_forex(self) -> bool:
         return self.sec_type == "CASH"
@@ -108,6 +118,34 @@ class ContractSpec(BaseModel):
     def weekdays(self) -> frozenset[int]:
         """Weekday numbers (Monday 0) on which a session ends."""
         return parse_days(self.days)
+
+    def trades_on(self, day: date) -> bool:
+        """Whether ``day`` (a session's closing date) is a trading day: a listed weekday,
+        not a holiday."""
+        return day.weekday() in self.weekdays and day not in self.holidays
+
+    def trading_day(self, local: datetime) -> date:
+        """The trading day a local moment belongs to: a session that opens in the evening
+        (close at or before open) belongs to the next day, the day it closes on."""
+        opens, closes = self.trading_span
+        crosses = closes <= opens
+        return (
+            local.date() + timedelta(days=1) if crosses and local.time() >= opens else local.date()
+        )
+
+    def session(self, day: date, *, liquid: bool = True) -> tuple[datetime, datetime] | None:
+        """The session closing on ``day`` as zone-aware datetimes (liquid or total hours);
+        None on days the market does not trade. An early close cuts the close short."""
+        if not self.trades_on(day):
+            return None
+        opens, closes = self.liquid_span if liquid else self.trading_span
+        open_day = day - timedelta(days=1) if closes <= opens else day
+        start = datetime.combine(open_day, opens, self.zone)
+        end = datetime.combine(day, closes, self.zone)
+        early = self.early_closes.get(day)
+        if early is not None:
+            end = min(end, datetime.combine(day, _hhmm(early), self.zone))
+        return start, end
 
 
 def parse_span(text: str) -> tuple[time, time]:

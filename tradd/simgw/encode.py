@@ -83,15 +83,19 @@ def account_summary_end(req_id: int) -> Fields:
     return [64, 1, req_id]
 
 
-def contract_data(req_id: int, inst: Instrument, trading_hours: str) -> Fields:
-    order_types = "LMT,MKT,STP,STPLMT"
+def contract_data(req_id: int, inst: Instrument, trading_hours: str, liquid_hours: str) -> Fields:
+    """Message 10 at server version 176 (no version field); hours in IB's dated format."""
+    future = inst.sec_type == "FUT"
+    spec = inst.definition
+    under = (spec.ib_symbol or inst.symbol, "IND") if future else ("", "")
     return [
-        10, req_id, inst.symbol, inst.sec_type, "", 0.0, "", inst.exchange, inst.currency,
-        inst.local_symbol, inst.trading_class, inst.trading_class, inst.con_id, inst.min_tick,
-        "", order_types, f"{inst.exchange},{inst.primary_exchange}".rstrip(","), 1, 0,
-        inst.long_name, inst.primary_exchange, "", "Simulated", "", "", inst.time_zone,
-        trading_hours, trading_hours, "", "", 0,
-        "", "", "", "26", "", "COMMON" if not inst.is_forex else "", 1, 1, 1,
+        10, req_id, inst.symbol, inst.sec_type, inst.last_trade_date, 0.0, "", inst.exchange,
+        inst.currency, inst.local_symbol, inst.trading_class, inst.trading_class, inst.con_id,
+        inst.min_tick, inst.multiplier, inst.order_types, ",".join(inst.valid_exchanges), 1, 0,
+        inst.long_name, inst.primary_exchange, inst.last_trade_date[:6], "Simulated", "", "",
+        inst.time_zone, trading_hours, liquid_hours, "", "", 0,
+        "", *under, inst.market_rule_ids, inst.last_trade_date,
+        "COMMON" if inst.sec_type == "STK" else "", 1, 1, 1,
     ]  # fmt: skip
 
 

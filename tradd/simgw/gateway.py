@@ -23,6 +23,7 @@ import structlog
 
 from tradd.errors import ConfigError, DataError, TraddError
 from tradd.marketdata.bars import BAR_SECONDS, normalize_symbol
+from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.simgw.account import AccountState
 from tradd.simgw.config import SimConfig
@@ -42,8 +43,10 @@ INTRADAY_WARMUP = timedelta(days=7)
 
 
 def load_tapes(config: SimConfig) -> dict[int, Tape]:
-    """One tape per symbol, from the finest bar size the data directory has for it."""
+    """One tape per symbol, from the finest bar size the data directory has for it, each
+    described by the directory's contract definitions (``contracts.toml``)."""
     store = DataStore(config.data_dir)
+    definitions = load_definitions(config.data_dir)
     available: dict[str, list[str]] = {}
     for symbol, bar in store.symbols():
         available.setdefault(symbol, []).append(bar)
@@ -57,8 +60,16 @@ def load_tapes(config: SimConfig) -> dict[int, Tape]:
     tapes: dict[int, Tape] = {}
     for symbol in wanted:
         bar = min(available[symbol], key=lambda b: BAR_SECONDS[b])
-        inst = instrument_for(symbol)
+        inst = instrument_for(symbol, definitions.spec(symbol))
+        if inst.con_id in tapes:
+            other = tapes[inst.con_id].instrument.data_symbol
+            raise DataError(
+                f"{symbol} and {other} describe the same contract ({inst.local_symbol}"
+                f" {inst.sec_type} {inst.currency}): give each its own definition"
+            )
         tapes[inst.con_id] = Tape(inst, store.load(symbol, bar), config.seed)
+        if len(tapes[inst.con_id].starts) == 0:
+            raise DataError(f"{symbol}: no bars on days its contract definition trades")
     return tapes
 
 
@@ -173,7 +184,7 @@ class SimGateway:
         self._replay_task = asyncio.create_task(self.replay.run(), name="simgw-replay")
         self._replay_task.add_done_callback(_log_failure)
         log.info("simgw.started", host=self.config.host, port=self.port,
-                 symbols=[t.instrument.symbol for t in self.tapes.values()],
+                 symbols=[t.instrument.data_symbol for t in self.tapes.values()],
                  sim_time=self.sim_datetime.isoformat(), speed=self.config.speed)  # fmt: skip
 
     async def stop(self) -> None:
@@ -280,7 +291,7 @@ class SimGateway:
             "sim_time": self.sim_datetime.isoformat(),
             "speed": self.clock.speed,
             "clients": sorted(self.core.sessions),
-            "symbols": sorted(t.instrument.symbol for t in self.tapes.values()),
+            "symbols": sorted(t.instrument.data_symbol for t in self.tapes.values()),
             "open_orders": sum(1 for o in self.state.orders.values() if not o.is_done),
             "executions": len(self.state.executions),
             "connectivity_lost": self.core.faults.connectivity_lost,

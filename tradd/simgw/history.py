@@ -166,16 +166,25 @@ def _units(
 
 
 def bar_label(tape: Tape, t: int, size: int) -> int:
-    """Bar start a time belongs to: the session's local midnight for daily bars."""
-    offset = _utc_offset(tape, t)
+    """Bar start a time belongs to: local midnight of the trading day for daily bars (a
+    session that opens the evening before belongs to the day it closes on)."""
     if size >= DAY:
-        return (t + offset) // DAY * DAY - offset
+        i = max(int(np.searchsorted(tape.starts, t, side="right")) - 1, 0)
+        return _local_midnight(tape, int(tape.days[i]))
+    offset = _utc_offset(tape, t)
     return (t + offset) // size * size - offset
+
+
+def _local_midnight(tape: Tape, day: int) -> int:
+    """Epoch seconds of local midnight starting day number ``day`` in the tape's zone."""
+    naive = datetime.fromtimestamp(day * DAY, UTC).replace(tzinfo=None)
+    return int(naive.replace(tzinfo=ZoneInfo(tape.instrument.time_zone)).timestamp())
 
 
 def _group_end(tape: Tape, label: int, size: int) -> int:
     if size >= DAY:
-        i = int(np.searchsorted(tape.starts, label + DAY, side="left")) - 1
+        day = (label + _utc_offset(tape, label)) // DAY
+        i = int(np.searchsorted(tape.days, day, side="right")) - 1
         return int(tape.ends[i]) if i >= 0 else label + DAY
     return label + size
 

@@ -139,6 +139,9 @@ def contract_query(fields: list[str], at: int) -> ContractQuery:
         primary_exchange=block[8].upper(),
         currency=block[9].upper(),
         local_symbol=block[10],
+        last_trade_date=block[3].strip(),
+        multiplier=block[6].strip(),
+        trading_class=block[11].strip(),
     )
 
 

@@ -18,10 +18,10 @@ from tradd.simgw.market import KeepUpToDate, Subscription, tick_messages
 from tradd.simgw.orders import contract_query, to_int
 from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
+from tradd.simgw.sessions import ib_hours
 from tradd.simgw.wire import FieldValue
 
 NO_SECURITY = "No security definition has been found for the request"
-TRADING_HOURS = "09:30-16:00"
 
 
 class MarketRequests:
@@ -56,8 +56,13 @@ class MarketRequests:
         if not matches:
             session.send(encode.error(req_id, 200, NO_SECURITY))
             return
+        now = self.core.now()
         for inst in matches:
-            session.send(encode.contract_data(req_id, inst, TRADING_HOURS))
+            tape = self.core.tapes[inst.con_id]
+            trading = ib_hours(tape, now, liquid=False)
+            session.send(
+                encode.contract_data(req_id, inst, trading, ib_hours(tape, now, liquid=True))
+            )
         session.send(encode.contract_data_end(req_id))
 
     def historical_data(self, session: ClientSession, fields: list[str]) -> None:

@@ -7,9 +7,13 @@ so the same data and seed always give the same path. Five-second buckets of
 the path are what the simulator streams (real-time bars, ticks) and matches
 orders against, and they aggregate back exactly to the source bar.
 
-Daily bars are expanded over the regular session (09:30-16:00 exchange time).
-Those intraday paths are synthetic: they respect the day's OHLC and volume,
-nothing more.
+Daily bars are expanded over the liquid session of the instrument's contract
+definition (09:30-16:00 US/Eastern for a US stock, 09:00-22:00 MET for the
+Eurex future; a session may open the evening before). Those intraday paths are
+synthetic: they respect the day's OHLC and volume, nothing more. Intraday bars
+are read in the definition's time zone. Bars dated on days the definition does
+not trade (weekends, holidays) are left out, so the tape never trades while the
+contract details say the market is closed.
 """
 
 from __future__ import annotations
@@ -18,18 +22,19 @@ import itertools
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import time as dtime
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import structlog
 
 from tradd.marketdata.bars import BAR_SECONDS, Bars
+from tradd.marketdata.contracts import ContractSpec
 from tradd.simgw.contracts import Instrument
 
+log = structlog.get_logger("tradd.simgw")
 BUCKET = 5
-SESSION_OPEN = dtime(9, 30)
-SESSION_CLOSE = dtime(16, 0)
 _CACHE_BARS = 8
 
 IntArray = npt.NDArray[np.int64]
@@ -70,10 +75,10 @@ class Tape:
 
     def __init__(self, instrument: Instrument, bars: Bars, seed: int) -> None:
         self.instrument = instrument
-        self.bars = bars
+        self.bars = trading_days_only(bars, instrument.definition)
         self.seed = seed
-        self.starts, self.ends = _windows(bars, instrument.time_zone)
-        self.days = _local_days(self.starts, instrument.time_zone)
+        self.starts, self.ends = _windows(self.bars, instrument.definition)
+        self.days = _local_days(self.starts, instrument.definition)
         self._cache: OrderedDict[int, Buckets] = OrderedDict()
 
     @property
@@ -209,25 +214,61 @@ def split_volume(total: int, parts: int, rng: np.random.Generator) -> IntArray:
     return np.asarray(shares, dtype=np.int64)
 
 
-def _windows(bars: Bars, tz: str) -> tuple[IntArray, IntArray]:
-    """Epoch-second [start, end) of every source bar, in the instrument's time zone."""
+def trading_days_only(bars: Bars, spec: ContractSpec) -> Bars:
+    """The bars of days the definition trades; the others are logged and left out."""
+    days = session_days(bars.time, spec)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    holidays = np.array(sorted(spec.holidays), dtype="datetime64[D]")
+    keep = np.isin(weekday, sorted(spec.weekdays)) & ~np.isin(days, holidays)
+    if keep.all():
+        return bars
+    dropped = sorted({str(d) for d in days[~keep]})
+    log.warning("simgw.bars_on_closed_days", symbol=bars.symbol, bars=int((~keep).sum()),
+                days=dropped[:10], hint="contracts.toml: the market is shut then")  # fmt: skip
+    return bars.take(keep)
+
+
+def session_days(
+    local: npt.NDArray[np.datetime64], spec: ContractSpec
+) -> npt.NDArray[np.datetime64]:
+    """Trading day (closing date) of naive local times: evening opens count to the next day."""
+    days = local.astype("datetime64[D]")
+    opens, closes = spec.trading_span
+    if closes <= opens:
+        tod = (local.astype("datetime64[s]") - days).astype(np.int64)
+        days = days + (tod >= opens.hour * 3600 + opens.minute * 60).astype("timedelta64[D]")
+    return days
+
+
+def _naive(t: np.datetime64) -> datetime:
+    value = t.astype("datetime64[s]").astype(datetime)
+    assert isinstance(value, datetime)
+    return value
+
+
+def _windows(bars: Bars, spec: ContractSpec) -> tuple[IntArray, IntArray]:
+    """Epoch-second [start, end) of every source bar, in the definition's time zone."""
     stamps = pd.DatetimeIndex(bars.time)
     if bars.intraday:
         local = stamps.tz_localize(
-            tz, ambiguous=np.zeros(len(stamps), dtype=bool), nonexistent="shift_forward"
-        )
-        starts = local.as_unit("s").asi8
-        return starts.astype(np.int64), (starts + BAR_SECONDS[bars.bar]).astype(np.int64)
-    days = stamps.normalize()
-    opens = days + pd.Timedelta(hours=SESSION_OPEN.hour, minutes=SESSION_OPEN.minute)
-    closes = days + pd.Timedelta(hours=SESSION_CLOSE.hour, minutes=SESSION_CLOSE.minute)
-    starts = opens.tz_localize(tz).as_unit("s").asi8
-    ends = closes.tz_localize(tz).as_unit("s").asi8
-    return starts.astype(np.int64), ends.astype(np.int64)
+            spec.time_zone, ambiguous=np.zeros(len(stamps), dtype=bool),
+            nonexistent="shift_forward",
+        )  # fmt: skip
+        first = local.as_unit("s").asi8
+        return first.astype(np.int64), (first + BAR_SECONDS[bars.bar]).astype(np.int64)
+    starts: list[int] = []
+    ends: list[int] = []
+    for t in bars.time:
+        window = spec.session(_naive(t).date(), liquid=True)
+        assert window is not None  # trading_days_only kept only trading days
+        starts.append(int(window[0].timestamp()))
+        ends.append(int(window[1].timestamp()))
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
-def _local_days(starts: IntArray, tz: str) -> IntArray:
-    """Exchange-local calendar day number of each bar start (sessions may cross UTC midnight)."""
-    local = pd.DatetimeIndex(starts.astype("datetime64[s]")).tz_localize("UTC").tz_convert(tz)
-    days = local.tz_localize(None).normalize().as_unit("s").asi8 // 86_400
-    return np.asarray(days, dtype=np.int64)
+def _local_days(starts: IntArray, spec: ContractSpec) -> IntArray:
+    """Trading day number of each bar start: its local date, or the next one for a bar in a
+    session that opened the evening before (sessions may cross midnight, local or UTC)."""
+    local = pd.DatetimeIndex(starts.astype("datetime64[s]")).tz_localize("UTC")
+    naive = local.tz_convert(spec.time_zone).tz_localize(None).to_numpy()
+    return np.asarray(session_days(naive, spec).astype(np.int64), dtype=np.int64)
