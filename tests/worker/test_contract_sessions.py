@@ -80,7 +80,7 @@ def test_worker_trades_a_future_through_its_session(
     for _ in range(5):
         live.advance(60)
     strategy = live.worker.cerebro.runningstrats[0]
-    assert strategy.live_bars >= 4
+    assert strategy.live_bars >= 4, strategy.notes
     buy, close = strategy.orders[0], strategy.orders[1]
     quantity = buy.executed.size
     price = buy.executed.price
@@ -103,21 +103,22 @@ def test_worker_trades_a_future_through_its_session(
     assert book.realized_pnl == pytest.approx(gross)
     trades = [t for ts in strategy._trades.values() for tl in ts.values() for t in tl]
     assert sum(t.pnl for t in trades if t.isclosed) == pytest.approx(gross)
-    ib_realized = sum(e.realized_pnl or 0.0 for e in future_sim.gw.state.executions)
-    assert ib_realized == pytest.approx(gross - book.commission, abs=0.01)
+
+    placed = [datetime.fromtimestamp(o.placed_at, MET) for o in future_sim.gw.state.orders.values()]
+    filled = [datetime.fromtimestamp(e.time, MET) for e in future_sim.gw.state.executions]
+    assert len(placed) == len(filled) == 2
+    assert all(in_session(moment) for moment in placed + filled), (placed, filled)
 
     # Through the close and the night to the next morning's open: bars only in session.
     seen = future_sim.gw.sim_datetime.astimezone(MET)
     next_open = datetime.combine(seen.date() + timedelta(days=1), OPEN, MET)
     live.advance((next_open - seen).total_seconds() + 120)
     stamps = live_bar_times(live)
-    assert stamps, "no live bars"
+    assert len(stamps) > 700, f"only {len(stamps)} live bars through a whole session"
     outside = [s for s in stamps if s.weekday() > 4 or not OPEN <= s.time() <= CLOSE]
     assert not outside, f"bars outside 09:00-22:00 MET: {outside[:5]}"
     assert any(s.date() == next_open.date() for s in stamps), "no bar after the next open"
     assert max(s for s in stamps if s.date() == seen.date()).time() <= CLOSE
-    placed = [datetime.fromtimestamp(o.placed_at, MET) for o in future_sim.gw.state.orders.values()]
-    assert placed and all(in_session(p) for p in placed), placed
     assert not live.engine.watchdog.stale, "the closed market counted as stale data"
     assert math.isfinite(live.engine.account.net_liquidation)
     assert live.stop() == 0

@@ -69,6 +69,9 @@ class IBClient:
         self._bars: dict[str, Any] = {}
         self._quotes: dict[str, Any] = {}
         self._zones: dict[str, str] = {}
+        self._names: dict[int, str] = {}
+        """conId -> data symbol: IB reports a future as ESTX50 and a pair as EUR, tradd
+        knows them as IDXFUT and EURUSD (the symbol they were qualified under)."""
         self._ib: Any = None
         self._time_request: tuple[asyncio.Future[Any] | None, float] = (None, 0.0)
         self.account = ""
@@ -184,6 +187,7 @@ class IBClient:
         if len(details) != 1:
             raise TemporaryError(f"{symbol}: {len(details)} contracts match (need exactly one)")
         info = self._keep(symbol, details[0])
+        self._names[info.con_id] = symbol
         if spec is not None and not math.isclose(info.multiplier, spec.multiplier):
             raise TemporaryError(
                 f"{symbol}: IB's contract {details[0].contract.localSymbol!r} has multiplier "
@@ -267,16 +271,16 @@ class IBClient:
     async def all_open_orders(self) -> list[OrderUpdate]:
         """Every working order of the account (reqAllOpenOrders), not only this client's."""
         trades = await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self._timeout)
-        return [convert.order_update(t) for t in trades if not t.isDone()]
+        return [self._order_update(t) for t in trades if not t.isDone()]
 
     async def open_orders(self) -> list[OrderUpdate]:
         """This client's working orders, fresh from the gateway."""
         await asyncio.wait_for(self._ib.reqOpenOrdersAsync(), self._timeout)
-        return [convert.order_update(t) for t in self._ib.openTrades()]
+        return [self._order_update(t) for t in self._ib.openTrades()]
 
     async def completed_orders(self) -> list[OrderUpdate]:
         trades = await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(True), self._timeout)
-        return [convert.order_update(t) for t in trades]
+        return [self._order_update(t) for t in trades]
 
     async def executions(self) -> list[tuple[Execution, Commission | None]]:
         """Today's executions of the account, with their commission reports when known."""
@@ -288,7 +292,8 @@ class IBClient:
         for fill in fills:
             report = stored.get(fill.execution.execId, fill).commissionReport
             known = report is not None and report.execId
-            out.append((convert.execution(fill), convert.commission(report) if known else None))
+            out.append((convert.execution(fill, self._name(fill.contract)),
+                        convert.commission(report) if known else None))  # fmt: skip
         return out
 
     async def positions(self) -> list[BrokerPosition]:
@@ -298,8 +303,9 @@ class IBClient:
         """The positions with their contracts' conIds (a symbol alone can be ambiguous):
         one per account and contract, as the gateway holds them."""
         rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
-        return [(con_id, BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost),
-                 p.account)) for (_, con_id), p in _latest_per_contract(rows).items()]  # fmt: skip
+        latest = _latest_per_contract(rows).items()
+        return [(con_id, BrokerPosition(self._name(p.contract), float(p.position),
+                 float(p.avgCost), p.account)) for (_, con_id), p in latest]  # fmt: skip
 
     async def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
         """Resolve a contract by conId and keep it under `key` for `place` (a position's
@@ -404,6 +410,13 @@ class IBClient:
         return wanted
 
     # -- conversions (client thread) -------------------------------------------------------
+    def _name(self, contract: Any) -> str:
+        """The data symbol of an IB contract (IB's own symbol for one never qualified)."""
+        return self._names.get(int(contract.conId or 0)) or str(contract.symbol)
+
+    def _order_update(self, trade: Any) -> OrderUpdate:
+        return convert.order_update(trade, self._name(trade.contract))
+
     def _tz(self, symbol: str) -> str:
         return self._zones.get(symbol, "US/Eastern")
 
@@ -415,10 +428,10 @@ class IBClient:
         self._listener.on_bar(convert.realtime_bar(symbol, b))
 
     def _order_event(self, trade: Any) -> None:
-        self._listener.on_order(convert.order_update(trade))
+        self._listener.on_order(self._order_update(trade))
 
     def _exec_event(self, trade: Any, fill: Any) -> None:
-        self._listener.on_execution(convert.execution(fill))
+        self._listener.on_execution(convert.execution(fill, self._name(fill.contract)))
 
     def _commission_event(self, trade: Any, fill: Any, report: Any) -> None:
         self._listener.on_commission(convert.commission(report))
@@ -431,11 +444,11 @@ class IBClient:
             self._listener.on_account_value(value.tag, value.value, value.currency)
 
     def _portfolio_event(self, item: Any) -> None:
-        self._listener.on_portfolio(convert.portfolio_line(item))
+        self._listener.on_portfolio(convert.portfolio_line(item, self._name(item.contract)))
 
     def _tickers_event(self, tickers: Any) -> None:
         for t in tickers:
-            self._listener.on_quote(convert.quote(t))
+            self._listener.on_quote(convert.quote(t, self._name(t.contract)))
 
 
 def _multiplier(text: Any) -> float:
