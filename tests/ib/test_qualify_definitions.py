@@ -15,7 +15,8 @@ import pytest
 
 from tests.fixtures.simulator import worker_settings
 from tradd.errors import TemporaryError
-from tradd.ib.client import IBClient
+from tradd.ib.client import load_library
+from tradd.ib.contract_request import request_fields
 from tradd.ib.link import IBLink
 from tradd.marketdata.contracts import ContractDefinitions, ContractSpec, default_spec
 
@@ -78,28 +79,21 @@ def test_an_unknown_definition_is_ib_s_no_match(links, library) -> None:
 
 @pytest.mark.parametrize("library_name", LIBRARIES)
 def test_request_contract_per_security_type(library_name: str) -> None:
-    """The fields IB matches on, as the client sends them (no connection needed)."""
-    client = IBClient(_Silent(), library=library_name)
-    future = client._from_spec(ContractSpec(
+    """The fields IB matches on, in the library's own Contract (no connection needed)."""
+    Contract = load_library(library_name).Contract
+    future = Contract(**request_fields(ContractSpec(
         symbol="IDXFUT", sec_type="FUT", ib_symbol="ESTX50", exchange="EUREX", currency="EUR",
         local_symbol="FESX MAR 06", trading_class="FESX", last_trade_date="20060317",
         multiplier=10, time_zone="MET",
-    ))  # fmt: skip
+    )))  # fmt: skip
     assert (future.secType, future.symbol, future.exchange, future.currency) == (
         "FUT", "ESTX50", "EUREX", "EUR")  # fmt: skip
     assert (future.localSymbol, future.lastTradeDateOrContractMonth, future.multiplier) == (
         "FESX MAR 06", "20060317", "10")  # fmt: skip
-    pair = client._from_spec(default_spec("EURUSD"))
+    pair = Contract(**request_fields(default_spec("EURUSD")))
     assert (pair.secType, pair.symbol, pair.currency, pair.exchange) == (
         "CASH", "EUR", "USD", "IDEALPRO")  # fmt: skip
     assert pair.multiplier == ""  # only a future's multiplier is part of its identity
-    stock = client._from_spec(ContractSpec(symbol="SAP", ib_symbol="SAP", exchange="SMART",
-                                           primary_exchange="IBIS", currency="EUR"))  # fmt: skip
+    stock = Contract(**request_fields(ContractSpec(symbol="SAP", ib_symbol="SAP", exchange="SMART",
+                                           primary_exchange="IBIS", currency="EUR")))  # fmt: skip
     assert (stock.secType, stock.primaryExchange, stock.currency) == ("STK", "IBIS", "EUR")
-
-
-class _Silent:
-    """A listener for a client that never connects."""
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *args, **kwargs: None

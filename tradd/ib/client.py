@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from tradd.errors import TemporaryError
 from tradd.ib import convert
+from tradd.ib.contract_request import ib_multiplier, request_fields
 from tradd.ib.types import (
     BrokerPosition,
     ClientListener,
@@ -173,7 +174,9 @@ class IBClient:
         pair for six letters that IB knows as one. IB's answer must agree with the
         definition's multiplier, on which every value of the symbol depends."""
         if spec is not None:
-            details = await self._ib.reqContractDetailsAsync(self._from_spec(spec))
+            details = await self._ib.reqContractDetailsAsync(
+                self._lib.Contract(**request_fields(spec))
+            )
         elif len(symbol) == 6 and symbol.isalpha() and symbol.isupper():
             details = await self._ib.reqContractDetailsAsync(self._lib.Forex(symbol))
             if not details:
@@ -195,22 +198,6 @@ class IBClient:
             )
         return info
 
-    def _from_spec(self, spec: ContractSpec) -> Any:
-        """The request contract of a definition: what IB needs to find exactly one."""
-        fields: dict[str, Any] = {
-            "secType": spec.sec_type,
-            "symbol": spec.ib_symbol or spec.symbol,
-            "exchange": spec.exchange,
-            "currency": spec.currency,
-            "primaryExchange": spec.primary_exchange,
-            "localSymbol": spec.local_symbol,
-            "tradingClass": spec.trading_class,
-        }
-        if spec.sec_type == "FUT":
-            fields["lastTradeDateOrContractMonth"] = spec.last_trade_date
-            fields["multiplier"] = f"{spec.multiplier:g}"
-        return self._lib.Contract(**fields)
-
     def _keep(self, key: str, d: Any) -> ContractInfo:
         """Keep a qualified contract under `key` (for `place`) and describe it."""
         self._contracts[key] = d.contract
@@ -221,7 +208,7 @@ class IBClient:
             d.timeZoneId or "US/Eastern",
             d.liquidHours or d.tradingHours or "",
             d.minTick or 0.01,
-            _multiplier(d.contract.multiplier),
+            ib_multiplier(d.contract.multiplier),
             d.contract.secType or "STK",
         )
 
@@ -449,15 +436,6 @@ class IBClient:
     def _tickers_event(self, tickers: Any) -> None:
         for t in tickers:
             self._listener.on_quote(convert.quote(t, self._name(t.contract)))
-
-
-def _multiplier(text: Any) -> float:
-    """IB's multiplier string ('10', '' for stocks and forex) as a number."""
-    try:
-        value = float(text or 1.0)
-    except (TypeError, ValueError):
-        return 1.0
-    return value if value > 0 else 1.0
 
 
 def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:
