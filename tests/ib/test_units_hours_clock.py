@@ -1,4 +1,4 @@
-"""`MarketHours` (IB's and the simulator's hours strings) and `GatewayClock` (market time
+"""`MarketHours` (IB's hours strings, the simulator sends the same) and `GatewayClock` (market time
 followed from the gateway), on fake samples and a fake wall clock."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tradd.errors import DataError
 from tradd.ib.clock import MIN_RATE_WINDOW, RATE_WINDOW, UNKNOWN, GatewayClock
 from tradd.ib.hours import MarketHours
 
@@ -68,35 +69,25 @@ def test_ib_all_closed_string_is_never_open() -> None:
     assert not hours.is_open(utc(2024, 3, 11, 15, 0))
 
 
-# -- MarketHours: the simulator's plain daily format ---------------------------------------------
-@pytest.mark.parametrize(
-    ("now", "open_"),
-    [
-        (utc(2024, 3, 8, 14, 29, 59), False),  # Friday 09:29:59 EST
-        (utc(2024, 3, 8, 14, 30), True),  # Friday 09:30 EST
-        (utc(2024, 3, 8, 20, 59, 59), True),
-        (utc(2024, 3, 8, 21, 0), False),  # 16:00 EST
-        (utc(2024, 3, 9, 15, 0), False),  # Saturday
-        (utc(2024, 3, 10, 15, 0), False),  # Sunday
-        (utc(2024, 3, 11, 13, 29, 59), False),  # Monday 09:29:59 EDT
-        (utc(2024, 3, 11, 13, 30), True),  # Monday 09:30 EDT
-        (utc(2024, 3, 11, 19, 59, 59), True),
-        (utc(2024, 3, 11, 20, 0), False),  # 16:00 EDT
-    ],
-)
-def test_simulator_daily_hours_weekdays_only(now: datetime, open_: bool) -> None:
-    assert MarketHours("09:30-16:00", "US/Eastern").is_open(now) is open_
+# -- MarketHours: only IB's format --------------------------------------------------------------
+@pytest.mark.parametrize("spec", ["09:30-16:00", "0930-1600", "20240311:0930-2024031:1600"])
+def test_anything_but_ib_format_is_refused(spec: str) -> None:
+    """The simulator's old plain daily hours are gone: rehearsals parse what IB sends."""
+    with pytest.raises(DataError, match="trading hours entry"):
+        MarketHours(spec, "US/Eastern")
 
 
-def test_simulator_daily_hours_other_times_and_blank_spec_defaults() -> None:
-    hours = MarketHours("10:00-11:30", "US/Eastern")
-    assert not hours.is_open(utc(2024, 3, 11, 13, 59, 59))
-    assert hours.is_open(utc(2024, 3, 11, 14, 0))
-    assert not hours.is_open(utc(2024, 3, 11, 15, 30))
-    blank = MarketHours("  ", "US/Eastern")  # no hours known: regular US session
-    assert blank.is_open(utc(2024, 3, 11, 13, 30))
-    assert not blank.is_open(utc(2024, 3, 11, 20, 0))
-    assert not blank.is_open(utc(2024, 3, 9, 15, 0))
+def test_ib_list_with_empty_entry_and_its_last_day() -> None:
+    """IB's futures lists may start with ';'; the list ends a few days out."""
+    hours = MarketHours(";20240728:1900-20240729:0745;20240729:0830-20240729:1320", "US/Central")
+    assert hours.is_open(utc(2024, 7, 29, 0, 0)) and not hours.is_open(utc(2024, 7, 29, 13, 0))
+    assert hours.last_day is not None and hours.last_day.isoformat() == "2024-07-29"
+
+
+def test_blank_hours_are_unknown_and_read_as_open() -> None:
+    blank = MarketHours("  ", "US/Eastern")
+    assert not blank.known and blank.last_day is None
+    assert blank.is_open(utc(2024, 3, 9, 15, 0))
 
 
 # -- GatewayClock ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ tradable: feeds OK, no gate refusal, orders filled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,11 @@ def play_five_sessions(live: Live, wall: Wall, ledger_for: Any) -> None:
         reason = engine.blocked_reason()
         if reason or engine.watchdog.health != {"GOOG": "ok"}:
             blocked.append((simulator.gw.sim_datetime.isoformat(), reason))
+        # IB's hours cover about six days: a week on one connection needs them fetched again
+        assert engine.store is not None
+        traded = simulator.gw.sim_datetime - timedelta(seconds=1)  # the minute just played
+        if not engine.store.market_open("GOOG", traded):
+            blocked.append((traded.isoformat(), "hours say closed"))
 
     sessions = []
     with capture_logs() as logs:

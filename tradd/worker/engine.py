@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -103,6 +103,7 @@ class WorkerEngine:
         self._next_snapshot = 0.0
         self._saved_state = (manager.gate.state, manager.gate.reason)
         self.ib_day = IBDay(ledger, account.trading_day)
+        self._hours_day: date | None = None
 
     # -- gates ---------------------------------------------------------------------------
     def blocked_reason(self) -> str:
@@ -166,6 +167,7 @@ class WorkerEngine:
         now = self._market_now()
         self.ib_day.began(now)  # a new day noted as soon as it is seen
         if self.ready_count and self.link.usable:
+            self._refresh_hours(now)
             self._watch_feeds(now)
         self._equity(now)
         gate = self.manager.gate
@@ -185,6 +187,19 @@ class WorkerEngine:
             self.snapshot()
         return max(wait, 0.0)
 
+    def _refresh_hours(self, now: datetime) -> None:
+        """Once a day, contract details again: IB lists trading hours for about six days,
+        so a worker a week on one connection would otherwise see its markets shut."""
+        if self.store is None or now.date() == self._hours_day:
+            return
+        self._hours_day = now.date()  # a failure is tried again tomorrow: days of margin left
+        try:
+            self.link.refresh_contracts()
+        except TemporaryError as exc:
+            log.warning("contract details refresh failed", error=str(exc))
+            return
+        self.store.set_contracts(self.link.contracts)
+
     # -- link ------------------------------------------------------------------------------
     def _link_changed(self, state: LinkState, reason: str) -> None:
         self.ledger.record_connection_event(str(state), reason)
@@ -203,6 +218,7 @@ class WorkerEngine:
         assert self.store is not None
         self.ledger.record_connection_event("ready", why)
         self.store.set_contracts(self.link.contracts)
+        self._hours_day = self._market_now().date()
         first = next(iter(self.link.contracts.values()), None)
         if first is not None:
             self.account.set_zone(first.time_zone)
