@@ -120,5 +120,8 @@ def test_worker_trades_a_future_through_its_session(
     assert any(s.date() == next_open.date() for s in stamps), "no bar after the next open"
     assert max(s for s in stamps if s.date() == seen.date()).time() <= CLOSE
     assert not live.engine.watchdog.stale, "the closed market counted as stale data"
+    refreshed = live.worker.link.contracts["IDXFUT"]  # the daily refresh: the future again
+    assert (refreshed.sec_type, refreshed.multiplier) == ("FUT", MULTIPLIER)
+    assert refreshed.liquid_hours.startswith(f"{next_open:%Y%m%d}:0900-"), refreshed.liquid_hours
     assert math.isfinite(live.engine.account.net_liquidation)
     assert live.stop() == 0

@@ -134,8 +134,10 @@ class IBLink:
     def refresh_contracts(self) -> None:
         """Qualify every symbol again: contract details carry IB's hours for only the next
         few days, so a connection that lives for weeks must fetch them anew."""
-        for symbol in self.symbols:
-            self.contracts[symbol] = self.client.call(self.client.qualify, symbol)
+        for symbol in self.symbols:  # from its definition, as on connect
+            self.contracts[symbol] = self.client.call(
+                self.client.qualify, symbol, self._spec(symbol)
+            )
 
     def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
         self.contracts[key] = self.client.call(self.client.qualify_con_id, key, con_id)
