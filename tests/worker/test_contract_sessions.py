@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.fixtures.simulator import SAMPLE_DATA, Live, sim_config, strategy_entry, worker_settings
+from tradd.persistence.db import open_database
 from tradd.simgw.background import BackgroundGateway
+from tradd.supervisor.emergency import flatten_strategy
 
 from .conftest import assert_ledger_matches_simulator
 
@@ -35,10 +37,11 @@ def future_sim() -> Iterator[BackgroundGateway]:
         yield sim
 
 
-def launch(tmp_path: Path, sim: BackgroundGateway, start_worker: Any, library: str) -> Live:
+def launch(tmp_path: Path, sim: BackgroundGateway, start_worker: Any, library: str,
+           script: str = "2:BUY;4:CLOSE") -> Live:  # fmt: skip
     strategy = strategy_entry(
         symbols=["IDXFUT"], bar="1m", warmup_bars=5, position_pct=POSITION_PCT,
-        params={"script": "2:BUY;4:CLOSE"},
+        params={"script": script},
     )  # fmt: skip
     settings = worker_settings(
         tmp_path, sim.port, f"sqlite:///{tmp_path / 'tradd.db'}", [strategy],
@@ -125,3 +128,25 @@ def test_worker_trades_a_future_through_its_session(
     assert refreshed.liquid_hours.startswith(f"{next_open:%Y%m%d}:0900-"), refreshed.liquid_hours
     assert math.isfinite(live.engine.account.net_liquidation)
     assert live.stop() == 0
+
+
+def test_emergency_flatten_closes_the_future_from_its_definition(
+    tmp_path, future_sim, start_worker, library
+) -> None:
+    """The supervisor's kill switch qualifies the strategy's symbols itself: the future."""
+    live = launch(tmp_path, future_sim, start_worker, library, script="2:BUY:2")
+    for _ in range(3):
+        live.advance(60)
+    assert live.engine.manager.book.position("IDXFUT").quantity == 2
+    settings = live.worker.settings
+    assert live.stop() == 0
+    engine, sessions = open_database(settings.database_url().get_secret_value())
+    try:
+        result = flatten_strategy(settings, "s1", sessions, requested_by="test", timeout=20)
+    finally:
+        engine.dispose()
+    assert result["ok"], result
+    assert result["symbols"]["IDXFUT"]["after"] == 0.0
+    instruments = {i.con_id: i for i in future_sim.gw.core.instruments.values()}
+    sells = [e for e in future_sim.gw.state.executions if e.side in ("SLD", "SELL")]
+    assert [(instruments[e.con_id].sec_type, e.shares) for e in sells] == [("FUT", 2.0)]
