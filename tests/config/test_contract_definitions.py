@@ -64,3 +64,18 @@ def test_a_worker_does_not_start_on_it(tmp_path: Path) -> None:
         Worker(settings, "s1")
     assert caught.value.exit_code == EXIT_CONFIG
     assert any("IDXFUT.multiplier" in p for p in caught.value.problems)
+
+
+def test_a_worker_says_at_start_that_foreign_currency_values_are_not_converted(
+    tmp_path: Path,
+) -> None:
+    from structlog.testing import capture_logs
+
+    setup(tmp_path, BAD.replace("-10", "10") + 'currency = "EUR"\n')
+    settings = worker_settings(tmp_path, 1, "sqlite://", [strategy_entry(symbols=["IDXFUT", "GOOG"])],
+                               data={"dir": str(tmp_path / "data")})  # fmt: skip
+    with capture_logs() as logs:
+        Worker(settings, "s1")
+    warned = [e for e in logs if "foreign currency" in e["event"]]
+    assert [(e["symbol"], e["currency"], e["log_level"]) for e in warned] == [
+        ("IDXFUT", "EUR", "warning")]  # fmt: skip

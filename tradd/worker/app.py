@@ -204,9 +204,9 @@ class Worker:
         broker = IBBroker(manager, IBCommission(**self._commission()))
         for symbol, multiplier in self._multipliers().items():
             if multiplier != 1.0:  # a future: its value and P&L are price x multiplier
-                broker.addcommissioninfo(
-                    IBCommission(**self._commission(), mult=multiplier), name=symbol
-                )
+                comminfo = IBCommission(**self._commission(), mult=multiplier)
+                for name in (symbol, f"{symbol}:ticks"):  # its bar and its tick feed
+                    broker.addcommissioninfo(comminfo, name=name)
         manager.broker = broker
         broker.owner = lambda: cerebro.runningstrats[0] if cerebro.runningstrats else None
         feeds = [LiveFeed(symbol=s, bar_seconds=LIVE_BAR_SECONDS[c.bar], name=s) for s in c.symbols]
