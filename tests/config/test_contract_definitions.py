@@ -79,3 +79,13 @@ def test_a_worker_says_at_start_that_foreign_currency_values_are_not_converted(
     warned = [e for e in logs if "foreign currency" in e["event"]]
     assert [(e["symbol"], e["currency"], e["log_level"]) for e in warned] == [
         ("IDXFUT", "EUR", "warning")]  # fmt: skip
+
+
+def test_data_download_refuses_it_before_connecting(run_cli: RunCli, tmp_path: Path) -> None:
+    config = setup(tmp_path, BAD)
+    result = run_cli("data", "download", "--symbols", "IDXFUT", "--start", "2006-01-02",
+                     "--end", "2006-01-03", "--bar", "1m", "--port", "1",
+                     "--config", str(config))  # fmt: skip
+    assert result.code == 78, result.stdout + result.stderr
+    assert "IDXFUT.multiplier" in result.stderr
+    assert "cannot connect" not in result.stdout + result.stderr
