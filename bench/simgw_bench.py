@@ -64,7 +64,9 @@ from pathlib import Path
 
 import structlog
 
+from tradd.marketdata.contracts import load_definitions
 from tradd.simgw.config import SimConfig
+from tradd.simgw.contracts import instrument_for
 from tradd.simgw.gateway import SimGateway
 from tradd.simgw.tape import BUCKET
 from tradd.simgw.wire import FieldValue, encode
@@ -185,20 +187,7 @@ class RawClient(asyncio.Protocol):
         requests: list[list[FieldValue]] = []
         by_req: dict[int, str] = {}
         for symbol in symbols:
-            block: list[FieldValue] = [
-                0,
-                symbol,
-                "STK",
-                "",
-                0.0,
-                "",
-                "",
-                "SMART",
-                "",
-                "USD",
-                "",
-                "",
-            ]
+            block = contract_block(symbol)
             for _ in range(tick_subs):
                 req = self.req_id()
                 by_req[req] = symbol
@@ -227,6 +216,13 @@ async def connect(
 
 
 # ---- gateway helpers ----------------------------------------------------------------------
+
+
+def contract_block(symbol: str) -> list[FieldValue]:
+    """The request's contract as IB knows the data symbol (IDXFUT is a Eurex future)."""
+    inst = instrument_for(symbol, load_definitions(DATA).spec(symbol))
+    return [inst.con_id, inst.symbol, inst.sec_type, inst.last_trade_date, 0.0, "",
+            inst.multiplier, inst.exchange, "", inst.currency, inst.local_symbol, ""]  # fmt: skip
 
 
 def all_open_at(gw: SimGateway, t: int) -> int:

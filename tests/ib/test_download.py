@@ -43,6 +43,7 @@ from tradd.simgw.background import BackgroundGateway
 from tradd.simgw.config import SimConfig
 
 EASTERN = ZoneInfo("US/Eastern")
+MET = ZoneInfo("MET")
 LIBRARIES = ("ib_async", "ib_insync")
 DAILY_NOW = date(2013, 3, 4)
 """Simulator start: Monday 09:30, so daily history runs through Friday 2013-03-01."""
@@ -230,13 +231,13 @@ def test_one_minute_download_over_several_pages_equals_the_simulators_history(
     tmp_path: Path, library: str
 ) -> None:
     with BackgroundGateway(sim_config(date(2006, 1, 20), ("IDXFUT",))) as sim:
-        now = datetime.fromtimestamp(sim.gw.sim_time, UTC).astimezone(EASTERN)
+        now = datetime.fromtimestamp(sim.gw.sim_time, UTC).astimezone(MET)  # the future's zone
         h = Harness(sim, tmp_path / "data", library)
         # IDXFUT is the FESX future of the sample data's contracts.toml: qualified from it
         report = h.run(("IDXFUT",), date(2006, 1, 2), date(2006, 1, 19), "1m", use_rth=False,
                        definitions=load_definitions(SAMPLE_DATA))  # fmt: skip
     assert report.failures == ()
-    # the last page reaches from Jan 6 09:01 MET back to Jan 2 00:00 MET: 4 days 9 hours
+    # now is 09:01 MET on the 20th: two weeks back reach the 6th at 09:01, 4 days 9 hours on
     assert [duration for _, _, duration, _ in h.requests] == ["1 W", "1 W", "5 D"]
     assert h.requests[0][3] == "1 min"
     got = h.store.load("IDXFUT", "1m")

@@ -16,10 +16,12 @@ from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from tests.conftest import SAMPLE_DATA
 from tests.simgw.conftest import Connect, advance, sim_config, wait_until
+from tradd.simgw import history
 from tradd.simgw.background import BackgroundGateway
 
 MET = ZoneInfo("MET")
@@ -262,3 +264,24 @@ def test_bars_on_a_holiday_are_not_replayed(sim: BackgroundGateway) -> None:
     tape = next(t for t in sim.gw.tapes.values() if t.instrument.data_symbol == "IDXFUT")
     local_days = {datetime.fromtimestamp(int(s), MET).date() for s in tape.starts}
     assert date(2006, 1, 11) in local_days and date(2006, 1, 12) not in local_days
+
+
+def test_forex_daily_bars_are_whole_sessions_dated_by_their_close(sim: BackgroundGateway) -> None:
+    """A forex day opens at 17:15 the evening before: its daily bar is that whole session,
+    labelled with the day it closes on, and equals the source bar."""
+    tape = next(t for t in sim.gw.tapes.values() if t.instrument.data_symbol == "EURUSD")
+    start = int(datetime(2006, 1, 2, tzinfo=ET).timestamp())
+    end = int(datetime(2006, 1, 7, tzinfo=ET).timestamp())
+    bars = history.bars_between(tape, history.DAY, start, end)
+    labels = [datetime.fromtimestamp(b.start, ET).date() for b in bars]
+    assert labels == [date(2006, 1, d) for d in (3, 4, 5, 6)]  # the 2nd was a holiday
+    for b in bars:
+        i = int(np.searchsorted(tape.starts, b.start + 12 * 3600)) - 1  # the session's bar
+        src = tape.bars
+        assert (b.open, b.high, b.low, b.close) == (
+            src.open[i],
+            src.high[i],
+            src.low[i],
+            src.close[i],
+        )
+        assert datetime.fromtimestamp(int(tape.starts[i]), ET).time() == time(17, 15)

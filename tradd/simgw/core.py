@@ -79,6 +79,9 @@ class Core:
 
     @property
     def tz(self) -> str:
+        """The zone of the simulated TWS login (US/Eastern), not of any contract: TWS
+        writes execution and account-update times in its own zone, whichever exchange
+        traded. Contract times (bars, sessions) use each instrument's ``time_zone``."""
         return "US/Eastern"
 
     def now(self) -> int:
