@@ -138,6 +138,9 @@ def test_emergency_flatten_closes_the_future_from_its_definition(
     for _ in range(3):
         live.advance(60)
     assert live.engine.manager.book.position("IDXFUT").quantity == 2
+    feed = live.engine.store.feeds["IDXFUT"]  # Backtrader's value of the position: x 10
+    value = live.engine.broker.getvalue([feed])
+    assert value == pytest.approx(2 * feed.close[0] * MULTIPLIER)
     settings = live.worker.settings
     assert live.stop() == 0
     engine, sessions = open_database(settings.database_url().get_secret_value())
