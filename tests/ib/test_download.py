@@ -36,6 +36,7 @@ from tradd.ib.download_plan import (
 from tradd.ib.pacing import HistoryPacer, RetryPolicy
 from tradd.ib.types import ClientListener, HistoryResult
 from tradd.marketdata.bars import Bars
+from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.marketdata.validate import QualityRules, validate_file
 from tradd.simgw.background import BackgroundGateway
@@ -232,7 +233,9 @@ def test_one_minute_download_over_several_pages_equals_the_simulators_history(
     with BackgroundGateway(sim_config(date(2006, 1, 20), ("IDXFUT",))) as sim:
         now = datetime.fromtimestamp(sim.gw.sim_time, UTC).astimezone(MET)  # the future's zone
         h = Harness(sim, tmp_path / "data", library)
-        report = h.run(("IDXFUT",), date(2006, 1, 2), date(2006, 1, 19), "1m", use_rth=False)
+        # IDXFUT is the FESX future of the sample data's contracts.toml: qualified from it
+        report = h.run(("IDXFUT",), date(2006, 1, 2), date(2006, 1, 19), "1m", use_rth=False,
+                       definitions=load_definitions(SAMPLE_DATA))  # fmt: skip
     assert report.failures == ()
     # now is 09:01 MET on the 20th: two weeks back reach the 6th at 09:01, 4 days 9 hours on
     assert [duration for _, _, duration, _ in h.requests] == ["1 W", "1 W", "5 D"]

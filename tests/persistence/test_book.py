@@ -133,3 +133,18 @@ def test_unrealized_is_unknown_while_an_open_position_has_no_price() -> None:
     assert book.unrealized_known({"GOOG": 101.0, "ORCL": 19.0}) == pytest.approx(10 - 5)
     with pytest.raises(ValueError, match="ORCL"):
         book.unrealized({"GOOG": 101.0})
+
+
+def test_a_future_s_pnl_counts_its_multiplier_as_backtrader_does() -> None:
+    """FESX (multiplier 10): 2 contracts bought at 3,800 and sold at 3,850 make 1,000."""
+    import backtrader as bt
+
+    book = Book(multipliers={"IDXFUT": 10.0})
+    book.apply(fill("BUY", 2, 3800, symbol="IDXFUT"))
+    assert book.unrealized({"IDXFUT": 3810}) == pytest.approx(200)  # 2 x 10 x 10
+    assert book.value("IDXFUT", 3810) == pytest.approx(76_200)
+    assert book.apply(fill("SELL", 2, 3850, symbol="IDXFUT")) == pytest.approx(1_000)
+    assert book.realized_pnl == pytest.approx(1_000)
+    comminfo = bt.CommInfoBase(mult=10.0, stocklike=True)
+    assert comminfo.profitandloss(2, 3800, 3850) == pytest.approx(book.realized_pnl)
+    assert Book(multipliers={"IDXFUT": 10.0}).multiplier("GOOG") == 1.0

@@ -50,3 +50,19 @@ def test_reload_plan_sees_shared_sections_and_overrides(tmp_path) -> None:
     disabled = worker_settings(tmp_path, 4002, "sqlite://", [a, {**b, "enabled": False}])
     plan = plan_reload(old, disabled)
     assert plan.removed == ("b",) and plan.unchanged == ("a",)
+
+
+def test_reload_plan_restarts_the_strategies_whose_contract_definitions_changed(tmp_path) -> None:
+    """contracts.toml is not a setting: a changed multiplier or session of a symbol must
+    still restart the strategies trading it, and only them."""
+    from tradd.marketdata.contracts import ContractDefinitions, ContractSpec
+
+    fut, stock = strategy_entry("fut", symbols=["IDXFUT"]), strategy_entry("stk", client_id=12)
+    settings = worker_settings(tmp_path, 4002, "sqlite://", [fut, stock])
+    spec = ContractSpec(symbol="IDXFUT", sec_type="FUT", multiplier=10, time_zone="MET")
+    before = ContractDefinitions({"IDXFUT": spec})
+    after = ContractDefinitions({"IDXFUT": spec.model_copy(update={"multiplier": 25.0})})
+    assert plan_reload(settings, settings, before, before).changed == ()
+    plan = plan_reload(settings, settings, before, after)
+    assert plan.changed == ("fut",) and plan.unchanged == ("stk",)
+    assert plan_reload(settings, settings, before, ContractDefinitions({})).changed == ("fut",)

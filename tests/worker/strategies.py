@@ -4,8 +4,9 @@
 live bar and sells them on the third. Actions: BUY/SELL (market), LIMIT_BUY/LIMIT_SELL
 at the last close +/- an offset, STOP_SELL and STOPLIMIT_SELL below it, TRAIL_SELL (not
 supported live: refused), BRACKET (market entry with stop and target at +/- offset),
-CLOSE, CANCEL_ALL. `symbol` picks the data (default: the first). Every
-order notification is recorded in `notes` for in-process tests.
+CLOSE, CANCEL_ALL; BUY without a quantity is sized by the worker's sizer. `symbol`
+picks the data (default: the first). Every order notification is recorded in `notes`
+for in-process tests.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Scripted(Strategy):
     def act(self, action: str, qty: float, data: Any) -> None:
         price, off = data.close[0], self.p.offset
         if action == "BUY":
-            self.orders.append(self.buy(data=data, size=qty))
+            self.orders.append(self.buy(data=data, size=qty or None))
         elif action == "SELL":
             self.orders.append(self.sell(data=data, size=qty))
         elif action == "LIMIT_BUY":

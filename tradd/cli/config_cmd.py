@@ -22,12 +22,17 @@ def check(config: ConfigOption = None) -> None:
     directories are writable; list every problem (exit 78)."""
     import os
 
+    from tradd.marketdata.contracts import load_definitions
     from tradd.supervisor.configcheck import check_config
 
     settings = check_config(config)  # what a reload checks too, directories included
     where = resolve_config_path(config, os.environ) or "built-in defaults"
     typer.echo(f"config OK: {where}")
     typer.echo(f"  data dir:  {settings.data.dir}")
+    definitions = load_definitions(settings.data.dir)  # valid: check_config read them
+    if definitions.source is not None:
+        typer.echo(f"  contracts: {', '.join(definitions.symbols()) or 'none'} "
+                   f"defined in {definitions.source}")  # fmt: skip
     typer.echo(f"  state dir: {settings.state_dir}")
     typer.echo(f"  log dir:   {settings.log.dir}")
     storage = "set (hidden)" if settings.optimize.storage else "a journal file per run"

@@ -150,6 +150,7 @@ def download(
     from tradd.ib.download import download as run_download
     from tradd.ib.download_plan import DownloadSpec, Gateway
     from tradd.ib.pacing import HistoryPacer
+    from tradd.marketdata.contracts import load_definitions
 
     settings = settings_for(config)
     today = date.today()
@@ -175,7 +176,9 @@ def download(
     log().info("data download", symbols=list(spec.symbols), bar=spec.bar, gateway=str(gateway))
     pacer = HistoryPacer(clock=time.monotonic, sleep=time.sleep)
     store = data_store(settings, data_dir)
-    report = run_download(spec, store, gateway, pacer, echo=typer.echo, today=today)
+    definitions = load_definitions(store.directory)  # a bad file: ConfigError, exit 78
+    report = run_download(spec, store, gateway, pacer, echo=typer.echo, today=today,
+                          definitions=definitions)  # fmt: skip
     typer.echo(f"{len(report.symbols) - len(report.failures)} of {len(report.symbols)} "
                f"symbol(s) done, {report.requests} request(s) to IB at {gateway}")  # fmt: skip
     report.raise_for_failures()

@@ -8,7 +8,8 @@ and becomes Backtrader's order notifications and position updates, exactly as th
 strategy sees them in a backtest (executions carry Backtrader's own P&L bookkeeping).
 
 Cash and value are the IB account's (`set_account`); positions are the strategy's own,
-rebuilt from its persisted fills at start.
+rebuilt from its persisted fills at start. A symbol's commission info (`addcommissioninfo`
+by name) carries its contract multiplier, so a future's value and P&L count it.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
     def getvalue(self, datas: Any = None) -> float:
         if not datas:
             return self.value
-        return float(sum(self._positions[d.symbol].size * d.close[0] for d in datas))
+        return float(sum(self._positions[d.symbol].size * d.close[0]
+                         * self.getcommissioninfo(d).p.mult for d in datas))  # fmt: skip
 
     def getposition(self, data: Any, clone: bool = True) -> bt.Position:
         position = self._positions[data.symbol]

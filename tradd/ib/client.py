@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from tradd.errors import TemporaryError
 from tradd.ib import convert
+from tradd.ib.contract_request import ib_multiplier, request_fields
 from tradd.ib.types import (
     BrokerPosition,
     ClientListener,
@@ -30,6 +32,7 @@ from tradd.ib.types import (
     OrderSpec,
     OrderUpdate,
 )
+from tradd.marketdata.contracts import ContractSpec
 
 T = TypeVar("T")
 LIBRARIES = ("ib_async", "ib_insync")
@@ -67,6 +70,9 @@ class IBClient:
         self._bars: dict[str, Any] = {}
         self._quotes: dict[str, Any] = {}
         self._zones: dict[str, str] = {}
+        self._names: dict[int, str] = {}
+        """conId -> data symbol: IB reports a future as ESTX50 and a pair as EUR, tradd
+        knows them as IDXFUT and EURUSD (the symbol they were qualified under)."""
         self._ib: Any = None
         self._time_request: tuple[asyncio.Future[Any] | None, float] = (None, 0.0)
         self.account = ""
@@ -162,29 +168,48 @@ class IBClient:
         return stamp.astimezone(UTC)
 
     # -- contracts -------------------------------------------------------------------------
-    async def qualify(self, symbol: str) -> ContractInfo:
-        """Resolve `symbol` (stock, or a 6-letter currency pair) to a unique contract."""
-        if len(symbol) == 6 and symbol.isalpha() and symbol.isupper() and "." not in symbol:
-            candidate = self._lib.Forex(symbol)
-            details = await self._ib.reqContractDetailsAsync(candidate)
+    async def qualify(self, symbol: str, spec: ContractSpec | None = None) -> ContractInfo:
+        """Resolve `symbol` to a unique contract: from its definition (`spec`, from the data
+        directory's contracts.toml) when it has one, else as a stock on SMART, or a forex
+        pair for six letters that IB knows as one. IB's answer must agree with the
+        definition's multiplier, on which every value of the symbol depends."""
+        if spec is not None:
+            details = await self._ib.reqContractDetailsAsync(
+                self._lib.Contract(**request_fields(spec))
+            )
+        elif len(symbol) == 6 and symbol.isalpha() and symbol.isupper():
+            details = await self._ib.reqContractDetailsAsync(self._lib.Forex(symbol))
             if not details:
-                candidate = self._lib.Stock(symbol, "SMART", "USD")
-                details = await self._ib.reqContractDetailsAsync(candidate)
+                details = await self._ib.reqContractDetailsAsync(
+                    self._lib.Stock(symbol, "SMART", "USD")
+                )
         else:
             details = await self._ib.reqContractDetailsAsync(
                 self._lib.Stock(symbol, "SMART", "USD")
             )
         if len(details) != 1:
             raise TemporaryError(f"{symbol}: {len(details)} contracts match (need exactly one)")
-        d = details[0]
-        self._contracts[symbol] = d.contract
-        self._zones[symbol] = d.timeZoneId or "US/Eastern"
+        info = self._keep(symbol, details[0])
+        self._names[info.con_id] = symbol
+        if spec is not None and not math.isclose(info.multiplier, spec.multiplier):
+            raise TemporaryError(
+                f"{symbol}: IB's contract {details[0].contract.localSymbol!r} has multiplier "
+                f"{info.multiplier:g}, its definition says {spec.multiplier:g}"
+            )
+        return info
+
+    def _keep(self, key: str, d: Any) -> ContractInfo:
+        """Keep a qualified contract under `key` (for `place`) and describe it."""
+        self._contracts[key] = d.contract
+        self._zones[key] = d.timeZoneId or "US/Eastern"
         return ContractInfo(
-            symbol,
+            key,
             d.contract.conId,
             d.timeZoneId or "US/Eastern",
             d.liquidHours or d.tradingHours or "",
             d.minTick or 0.01,
+            ib_multiplier(d.contract.multiplier),
+            d.contract.secType or "STK",
         )
 
     # -- orders ----------------------------------------------------------------------------
@@ -233,16 +258,16 @@ class IBClient:
     async def all_open_orders(self) -> list[OrderUpdate]:
         """Every working order of the account (reqAllOpenOrders), not only this client's."""
         trades = await asyncio.wait_for(self._ib.reqAllOpenOrdersAsync(), self._timeout)
-        return [convert.order_update(t) for t in trades if not t.isDone()]
+        return [self._order_update(t) for t in trades if not t.isDone()]
 
     async def open_orders(self) -> list[OrderUpdate]:
         """This client's working orders, fresh from the gateway."""
         await asyncio.wait_for(self._ib.reqOpenOrdersAsync(), self._timeout)
-        return [convert.order_update(t) for t in self._ib.openTrades()]
+        return [self._order_update(t) for t in self._ib.openTrades()]
 
     async def completed_orders(self) -> list[OrderUpdate]:
         trades = await asyncio.wait_for(self._ib.reqCompletedOrdersAsync(True), self._timeout)
-        return [convert.order_update(t) for t in trades]
+        return [self._order_update(t) for t in trades]
 
     async def executions(self) -> list[tuple[Execution, Commission | None]]:
         """Today's executions of the account, with their commission reports when known."""
@@ -254,7 +279,8 @@ class IBClient:
         for fill in fills:
             report = stored.get(fill.execution.execId, fill).commissionReport
             known = report is not None and report.execId
-            out.append((convert.execution(fill), convert.commission(report) if known else None))
+            out.append((convert.execution(fill, self._name(fill.contract)),
+                        convert.commission(report) if known else None))  # fmt: skip
         return out
 
     async def positions(self) -> list[BrokerPosition]:
@@ -264,8 +290,9 @@ class IBClient:
         """The positions with their contracts' conIds (a symbol alone can be ambiguous):
         one per account and contract, as the gateway holds them."""
         rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
-        return [(con_id, BrokerPosition(p.contract.symbol, float(p.position), float(p.avgCost),
-                 p.account)) for (_, con_id), p in _latest_per_contract(rows).items()]  # fmt: skip
+        latest = _latest_per_contract(rows).items()
+        return [(con_id, BrokerPosition(self._name(p.contract), float(p.position),
+                 float(p.avgCost), p.account)) for (_, con_id), p in latest]  # fmt: skip
 
     async def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
         """Resolve a contract by conId and keep it under `key` for `place` (a position's
@@ -273,11 +300,7 @@ class IBClient:
         details = await self._ib.reqContractDetailsAsync(self._lib.Contract(conId=con_id))
         if len(details) != 1:
             raise TemporaryError(f"conId {con_id}: {len(details)} contracts match (need one)")
-        d = details[0]
-        self._contracts[key] = d.contract
-        self._zones[key] = d.timeZoneId or "US/Eastern"
-        return ContractInfo(key, con_id, d.timeZoneId or "US/Eastern",
-                            d.liquidHours or d.tradingHours or "", d.minTick or 0.01)  # fmt: skip
+        return self._keep(key, details[0])
 
     async def account_values(self) -> dict[str, str]:
         return {
@@ -378,6 +401,13 @@ class IBClient:
         return wanted
 
     # -- conversions (client thread) -------------------------------------------------------
+    def _name(self, contract: Any) -> str:
+        """The data symbol of an IB contract (IB's own symbol for one never qualified)."""
+        return self._names.get(int(contract.conId or 0)) or str(contract.symbol)
+
+    def _order_update(self, trade: Any) -> OrderUpdate:
+        return convert.order_update(trade, self._name(trade.contract))
+
     def _tz(self, symbol: str) -> str:
         return self._zones.get(symbol, "US/Eastern")
 
@@ -389,10 +419,10 @@ class IBClient:
         self._listener.on_bar(convert.realtime_bar(symbol, b))
 
     def _order_event(self, trade: Any) -> None:
-        self._listener.on_order(convert.order_update(trade))
+        self._listener.on_order(self._order_update(trade))
 
     def _exec_event(self, trade: Any, fill: Any) -> None:
-        self._listener.on_execution(convert.execution(fill))
+        self._listener.on_execution(convert.execution(fill, self._name(fill.contract)))
 
     def _commission_event(self, trade: Any, fill: Any, report: Any) -> None:
         self._listener.on_commission(convert.commission(report))
@@ -405,11 +435,11 @@ class IBClient:
             self._listener.on_account_value(value.tag, value.value, value.currency)
 
     def _portfolio_event(self, item: Any) -> None:
-        self._listener.on_portfolio(convert.portfolio_line(item))
+        self._listener.on_portfolio(convert.portfolio_line(item, self._name(item.contract)))
 
     def _tickers_event(self, tickers: Any) -> None:
         for t in tickers:
-            self._listener.on_quote(convert.quote(t))
+            self._listener.on_quote(convert.quote(t, self._name(t.contract)))
 
 
 def _as_coroutine(value: Awaitable[T]) -> Coroutine[Any, Any, T]:

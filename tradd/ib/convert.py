@@ -42,25 +42,28 @@ def _volume(value: Any) -> float:
     return max(float(value), 0.0)
 
 
-def order_update(trade: Any) -> OrderUpdate:
+def order_update(trade: Any, symbol: str | None = None) -> OrderUpdate:
+    """`symbol`: the data symbol of the trade's contract (IB's symbol when None)."""
     o, s = trade.order, trade.orderStatus
     last = trade.log[-1] if trade.log else None
     message = last.message if last is not None else ""
     error_code = int(getattr(last, "errorCode", 0) or 0)
     return OrderUpdate(
-        o.orderId, o.permId or s.permId, o.orderRef or "", trade.contract.symbol, s.status,
+        o.orderId, o.permId or s.permId, o.orderRef or "", symbol or trade.contract.symbol,
+        s.status,
         float(s.filled), float(s.remaining), float(s.avgFillPrice or 0.0), message, o.action,
         float(o.totalQuantity), o.orderType, _price(o.lmtPrice), _price(o.auxPrice),
         o.parentId, o.clientId, error_code,
     )  # fmt: skip
 
 
-def execution(fill: Any) -> Execution:
+def execution(fill: Any, symbol: str | None = None) -> Execution:
     e = fill.execution
     when = fill.time if isinstance(fill.time, datetime) else e.time
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     side: Side = "BUY" if e.side in ("BOT", "BUY") else "SELL"
-    return Execution(e.execId, e.orderId, e.permId, e.orderRef or "", fill.contract.symbol,
+    return Execution(e.execId, e.orderId, e.permId, e.orderRef or "",
+                     symbol or fill.contract.symbol,
                      side, float(e.shares), float(e.price), when.astimezone(UTC),
                      e.acctNumber)  # fmt: skip
 
@@ -71,15 +74,15 @@ def commission(report: Any) -> Commission:
     return Commission(report.execId, float(report.commission), realized if known else None)
 
 
-def portfolio_line(item: Any) -> PortfolioLine:
-    return PortfolioLine(item.contract.symbol, float(item.position), float(item.marketPrice),
-                         float(item.marketValue), float(item.averageCost),
+def portfolio_line(item: Any, symbol: str | None = None) -> PortfolioLine:
+    return PortfolioLine(symbol or item.contract.symbol, float(item.position),
+                         float(item.marketPrice), float(item.marketValue), float(item.averageCost),
                          float(item.unrealizedPNL), float(item.realizedPNL))  # fmt: skip
 
 
-def quote(t: Any) -> Quote:
+def quote(t: Any, symbol: str | None = None) -> Quote:
     when = t.time or datetime.now(UTC)
-    return Quote(t.contract.symbol, when, _num(t.bid), _num(t.ask), _num(t.last),
+    return Quote(symbol or t.contract.symbol, when, _num(t.bid), _num(t.ask), _num(t.last),
                  _num(t.bidSize), _num(t.askSize), _num(t.lastSize))  # fmt: skip
 
 

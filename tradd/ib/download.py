@@ -48,6 +48,7 @@ from tradd.ib.download_plan import (
 from tradd.ib.pacing import HistoryPacer
 from tradd.ib.types import Bar, ClientListener, ContractInfo, HistoryResult, Notice
 from tradd.marketdata.bars import Bars
+from tradd.marketdata.contracts import ContractDefinitions
 from tradd.marketdata.store import DataStore
 
 DAY_SECONDS = 86_400
@@ -66,11 +67,13 @@ def download(
     echo: Callable[[str], None] = lambda line: None,
     today: date | None = None,
     client_factory: ClientFactory | None = None,
+    definitions: ContractDefinitions | None = None,
 ) -> DownloadReport:
     """Fetch what the files lack for every symbol; per-symbol failures are in the report.
 
     Connects only if something is missing. Raises TemporaryError when the gateway cannot
-    be reached or the connection is lost (naming host:port).
+    be reached or the connection is lost (naming host:port). A symbol `definitions`
+    describe (the data directory's contracts.toml) is qualified from its definition.
     """
     day = today or date.today()
     reports = {s: SymbolReport(s, spec.bar, str(store.path_for(s, spec.bar))) for s in spec.symbols}
@@ -88,7 +91,8 @@ def download(
         factory = client_factory or _default_factory(gateway)
         listener = DownloadListener()
         with _connected(factory(listener), gateway) as client:
-            job = _Job(spec, store, gateway, pacer, client, listener, echo, day)
+            job = _Job(spec, store, gateway, pacer, client, listener, echo, day,
+                       definitions or ContractDefinitions({}))  # fmt: skip
             for symbol in todo:
                 job.run(reports[symbol], plans[symbol])
     return DownloadReport(tuple(reports.values()))
@@ -159,6 +163,7 @@ class _Job:
     listener: DownloadListener
     echo: Callable[[str], None]
     today: date
+    definitions: ContractDefinitions
     log: structlog.stdlib.BoundLogger = field(default_factory=_log)
 
     def run(self, report: SymbolReport, ranges: list[FetchRange]) -> None:
@@ -180,7 +185,8 @@ class _Job:
     def _qualify(self, symbol: str) -> ContractInfo:
         self.listener.drain()
         try:
-            return self.client.call(self.client.qualify, symbol)
+            defined = self.definitions.spec(symbol) if symbol in self.definitions else None
+            return self.client.call(self.client.qualify, symbol, defined)
         except TemporaryError:
             unknown = [n for n in self.listener.drain() if n.code == UNKNOWN_CONTRACT]
             if unknown:

@@ -47,6 +47,7 @@ from tradd.ib.types import (
     PortfolioLine,
     Quote,
 )
+from tradd.marketdata.contracts import ContractDefinitions, ContractSpec
 
 log = structlog.get_logger("tradd.ib.link")
 
@@ -62,8 +63,11 @@ class IBLink:
         symbols: tuple[str, ...],
         quotes: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
+        definitions: ContractDefinitions | None = None,
     ) -> None:
         self.settings, self.client_id = settings, client_id
+        self.definitions = definitions or ContractDefinitions({})
+        """What each symbol is at IB (the data directory's contracts.toml)."""
         self.symbols, self._quotes = symbols, quotes
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.contracts: dict[str, ContractInfo] = {}
@@ -123,13 +127,17 @@ class IBLink:
         emergency connections trade a strategy's symbols but need no bars)."""
         for symbol in symbols:
             if symbol not in self.contracts:
-                self.contracts[symbol] = self.client.call(self.client.qualify, symbol)
+                self.contracts[symbol] = self.client.call(
+                    self.client.qualify, symbol, self._spec(symbol)
+                )
 
     def refresh_contracts(self) -> None:
         """Qualify every symbol again: contract details carry IB's hours for only the next
         few days, so a connection that lives for weeks must fetch them anew."""
-        for symbol in self.symbols:
-            self.contracts[symbol] = self.client.call(self.client.qualify, symbol)
+        for symbol in self.symbols:  # from its definition, as on connect
+            self.contracts[symbol] = self.client.call(
+                self.client.qualify, symbol, self._spec(symbol)
+            )
 
     def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
         self.contracts[key] = self.client.call(self.client.qualify_con_id, key, con_id)
@@ -156,11 +164,15 @@ class IBLink:
     def server_time(self) -> datetime:
         return self.client.call(self.client.server_time)
 
+    def _spec(self, symbol: str) -> ContractSpec | None:
+        """The symbol's definition, if the data directory has one (else IB's default)."""
+        return self.definitions.spec(symbol) if symbol in self.definitions else None
+
     # -- connect hook (client loop) --------------------------------------------------------
     async def _on_connect(self) -> None:
         """Qualify every symbol and (re)subscribe market data on each new socket."""
         for symbol in self.symbols:
-            self.contracts[symbol] = await self.client.qualify(symbol)
+            self.contracts[symbol] = await self.client.qualify(symbol, self._spec(symbol))
         if self._connects == 0:
             for symbol in self.symbols:
                 await self.client.subscribe_bars(symbol)

@@ -25,6 +25,9 @@ class ContractInfo:
     liquid_hours: str
     """IB's hours string, e.g. `20060110:0930-20060110:1600;20060111:CLOSED`."""
     min_tick: float
+    multiplier: float = 1.0
+    """IB's contract multiplier (a future's value is quantity x price x multiplier)."""
+    sec_type: str = "STK"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ the same fills (the strategy code runs on Backtrader in the backtests). So `Book
 follows `backtrader.Position.update` exactly: average cost, realized P&L on the closed
 part of a fill, a position crossing zero closes at the old average and opens the rest at
 the fill price. Commissions are kept apart, so `realized_pnl` is gross like Backtrader's.
+P&L is in money: a price difference times the quantity times the contract's multiplier
+(10 for a FESX future, 1 for stocks and forex), as Backtrader's `profitandloss` counts it.
 """
 
 from __future__ import annotations
@@ -51,10 +53,17 @@ class _Position:
 class Book:
     """Per-symbol positions built from fills in the order they are applied."""
 
-    def __init__(self, fills: Iterable[FillRecord] = ()) -> None:
+    def __init__(
+        self, fills: Iterable[FillRecord] = (), multipliers: Mapping[str, float] | None = None
+    ) -> None:
         self._positions: dict[str, _Position] = {}
+        self._multipliers = dict(multipliers or {})
         for fill in fills:
             self.apply(fill)
+
+    def multiplier(self, symbol: str) -> float:
+        """The contract multiplier of `symbol` (1 unless its definition says otherwise)."""
+        return self._multipliers.get(symbol, 1.0)
 
     def apply(self, fill: FillRecord) -> float:
         """Add one fill (and its commission, if known); returns its realized P&L (gross)."""
@@ -62,8 +71,13 @@ class Book:
         if fill.commission is not None:
             position.commission += fill.commission
         realized = _update(position, fill.signed_quantity, fill.price)
+        realized *= self.multiplier(fill.symbol)
         position.realized_pnl += realized
         return realized
+
+    def value(self, symbol: str, price: float) -> float:
+        """The market value of the symbol's position at `price` (signed, with multiplier)."""
+        return self.position(symbol).quantity * price * self.multiplier(symbol)
 
     def add_commission(self, symbol: str, amount: float) -> None:
         """Book a commission that arrived after its fill (IB sends it separately)."""
@@ -92,7 +106,7 @@ class Book:
         for symbol, state in self.positions().items():
             if symbol not in prices:
                 raise ValueError(f"no price for open position {symbol} ({state.quantity:g})")
-            total += state.quantity * (prices[symbol] - state.avg_price)
+            total += state.quantity * (prices[symbol] - state.avg_price) * self.multiplier(symbol)
         return total
 
     def unrealized_known(self, prices: Mapping[str, float]) -> float | None:

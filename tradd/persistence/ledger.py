@@ -11,7 +11,7 @@ timezone-aware UTC; nothing returned is tied to a session.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,11 +77,18 @@ class Ledger:
     """The persistence API of one strategy's worker (and of tools that inspect it)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], strategy: str, clock: Clock = utc_now
+        self,
+        sessions: sessionmaker[Session],
+        strategy: str,
+        clock: Clock = utc_now,
+        *,
+        multipliers: Mapping[str, float] | None = None,
     ) -> None:
         self._sessions = sessions
         self._strategy = check_strategy(strategy)
         self._clock = clock
+        self._multipliers = dict(multipliers or {})
+        """Contract multipliers by symbol (futures), for the book's P&L in money."""
 
     @property
     def strategy(self) -> str:
@@ -231,7 +238,7 @@ class Ledger:
 
     def book(self) -> Book:
         """This strategy's positions and P&L, replayed from all its fills."""
-        return Book(self.fills())
+        return Book(self.fills(), self._multipliers)
 
     def account_positions(self, symbols: Iterable[str] | None = None) -> dict[str, float]:
         """Net signed quantity per symbol over ALL strategies' fills (the shared account),

@@ -57,7 +57,9 @@ class IBCommission(bt.CommInfoBase):  # type: ignore[misc]
 class PortfolioPercentSizer(bt.Sizer):  # type: ignore[misc]
     """Whole shares worth `percents` of portfolio value, split evenly across the symbols.
 
-    Exits (selling a long, buying back a short) are sized by `close()`, not here.
+    A unit is worth price x the contract multiplier of the symbol's commission info (a
+    future's 10; 1 for stocks). Exits (selling a long, buying back a short) are sized by
+    `close()`, not here.
     """
 
     params = (("percents", 95.0),)
@@ -69,7 +71,8 @@ class PortfolioPercentSizer(bt.Sizer):  # type: ignore[misc]
         # One share of the budget per symbol (a live strategy's tick feeds share their symbol).
         symbols = len({getattr(d, "symbol", id(d)) for d in self.strategy.datas})
         budget = self.broker.getvalue() * self.p.percents / 100.0 / symbols
-        return int(min(budget, cash) / price)
+        unit = price * (getattr(comminfo.p, "mult", 1.0) or 1.0)
+        return int(min(budget, cash) / unit)
 
 
 class RecordingBroker(bt.brokers.BackBroker):  # type: ignore[misc]

@@ -57,6 +57,7 @@ class OrderRequest:
 
     `price` values the order: the limit price, or the last trade for a market order.
     `system` marks flatten and risk-driven closes: they bypass rules and trading state.
+    `multiplier` is the contract's (a future's 10): one unit is worth price x multiplier.
     """
 
     symbol: str
@@ -64,6 +65,7 @@ class OrderRequest:
     quantity: float
     price: float
     system: bool = False
+    multiplier: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.symbol:
@@ -74,6 +76,15 @@ class OrderRequest:
             raise ValueError(f"OrderRequest.quantity: {self.quantity!r} is not a positive number")
         if not (math.isfinite(self.price) and self.price > 0):
             raise ValueError(f"OrderRequest.price: {self.price!r} is not a positive number")
+        if not (math.isfinite(self.multiplier) and self.multiplier > 0):
+            raise ValueError(
+                f"OrderRequest.multiplier: {self.multiplier!r} is not a positive number"
+            )
+
+    @property
+    def unit_value(self) -> float:
+        """What one unit (share, contract) of the order is worth: price x multiplier."""
+        return self.price * self.multiplier
 
     @property
     def signed_quantity(self) -> float:

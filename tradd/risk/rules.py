@@ -7,7 +7,8 @@ computation, not a search.
 
 Conventions: percentages are 0-100; a value exactly at its limit passes (a hair of float
 tolerance keeps 25.000000000004% from breaching a 25% limit); positions are valued at the
-order's price, the freshest price the caller has for that symbol.
+order's price, the freshest price the caller has for that symbol, times the contract
+multiplier (a future's value is quantity x price x multiplier).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class OrderView:
         price = self.portfolio.prices.get(self.request.symbol, self.request.price)
         if not (math.isfinite(price) and price > 0):
             price = self.request.price
-        return max(self.portfolio.gross_exposure - abs(self.before) * price, 0.0)
+        value = abs(self.before) * price * self.request.multiplier
+        return max(self.portfolio.gross_exposure - value, 0.0)
 
 
 def position_cap(max_abs_after: float, view: OrderView) -> float:
@@ -86,11 +88,11 @@ def position_cap(max_abs_after: float, view: OrderView) -> float:
 
 
 def position_size_pct(view: OrderView) -> float:
-    return abs(view.after) * view.request.price / view.portfolio.net_liquidation * 100.0
+    return abs(view.after) * view.request.unit_value / view.portfolio.net_liquidation * 100.0
 
 
 def position_size_cap(limit: float, view: OrderView) -> float:
-    shares = limit / 100.0 * view.portfolio.net_liquidation / view.request.price
+    shares = limit / 100.0 * view.portfolio.net_liquidation / view.request.unit_value
     return position_cap(shares, view)
 
 
@@ -102,13 +104,13 @@ def position_size_message(view: OrderView, value: float, limit: float) -> str:
 
 
 def leverage(view: OrderView) -> float:
-    gross = view.other_gross + abs(view.after) * view.request.price
+    gross = view.other_gross + abs(view.after) * view.request.unit_value
     return gross / view.portfolio.net_liquidation
 
 
 def leverage_cap(limit: float, view: OrderView) -> float:
     budget = limit * view.portfolio.net_liquidation - view.other_gross
-    return position_cap(budget / view.request.price, view)
+    return position_cap(budget / view.request.unit_value, view)
 
 
 def leverage_message(view: OrderView, value: float, limit: float) -> str:
@@ -116,11 +118,11 @@ def leverage_message(view: OrderView, value: float, limit: float) -> str:
 
 
 def order_value(view: OrderView) -> float:
-    return view.quantity * view.request.price
+    return view.quantity * view.request.unit_value
 
 
 def order_value_cap(limit: float, view: OrderView) -> float:
-    return limit / view.request.price
+    return limit / view.request.unit_value
 
 
 def order_value_message(view: OrderView, value: float, limit: float) -> str:

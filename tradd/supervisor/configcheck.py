@@ -34,10 +34,13 @@ NOT_SETTINGS = (FAILPOINTS_ENV, SUPERVISOR_ENV)
 def check_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Everything a worker needs to start: the file, environment and .env load, every
     strategy's class imports and accepts its parameters (params_file included), and the
-    state and log directories take files."""
+    state and log directories take files, and the data directory's contract definitions
+    (contracts.toml) are valid."""
+    from tradd.marketdata.contracts import load_definitions
     from tradd.supervisor.preflight import check_writable
 
     settings = load_settings(path, environ=environ)
+    load_definitions(settings.data.dir)  # the workers qualify their symbols from them
     check_strategies(settings)
     check_writable(settings)
     return settings

@@ -24,6 +24,7 @@ import structlog
 from tradd.config.loader import load_settings
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_OK, ConfigError
+from tradd.marketdata.contracts import load_definitions
 from tradd.supervisor import alerting
 from tradd.supervisor.configcheck import check_in_child
 from tradd.supervisor.configfile import ConfigSnapshots
@@ -65,6 +66,8 @@ class Supervisor:
     ) -> None:
         self.settings, self.config_path = settings, config_path
         self.options = options or SupervisorOptions()
+        self.definitions = load_definitions(settings.data.dir)
+        """The contract definitions the workers started with (a reload compares them)."""
         self.events = EventLog("supervisor", lambda: datetime.now(UTC))
         self.notifier = SystemdNotifier(self.options.environ)
         self.snapshots = ConfigSnapshots(settings.state_dir / "run" / "config")
@@ -209,6 +212,7 @@ class Supervisor:
             new = load_settings(snapshot, environ=self.options.environ)
             checked = await check_in_child(snapshot, self.options.cwd, self._worker_env())
             checked.raise_if_invalid()  # as `tradd config check`: classes and parameters too
+            definitions = load_definitions(new.data.dir)  # what the restarted workers read
         except ConfigError as exc:
             named = _named(exc, snapshot, self.config_path)
             log.error("reload rejected: invalid configuration", problems=named.problems)
@@ -216,10 +220,10 @@ class Supervisor:
                              problems=named.problems)  # fmt: skip
             self.notifier.ready(self.status_line())
             raise named from None
-        plan = plan_reload(self.settings, new)
+        plan = plan_reload(self.settings, new, self.definitions, definitions)
         log.info("reloading", **plan.as_dict())
         spawn = worker_spawn_spec(snapshot, self.options.cwd, self._worker_env())
-        self.settings = new
+        self.settings, self.definitions = new, definitions
         if self.alerts is not None:
             self.alerts.update(new)
         await self.fleet.apply(plan, new, spawn, new.supervisor.stop_timeout)

@@ -20,9 +20,10 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradd.config.settings import Settings
-from tradd.errors import TemporaryError
+from tradd.errors import ConfigError, TemporaryError
 from tradd.ib.link import IBLink
 from tradd.ib.types import OrderSpec, Side
+from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.records import NewOrder, RiskDecisionInput, StrategyStateRecord
@@ -87,9 +88,12 @@ def flatten_strategy(
     mark_halted(ledger, f"flattened by {requested_by} (emergency)")
     log.warning("emergency flatten started", strategy=name, requested_by=requested_by)
     try:
-        with emergency_link(settings.broker, config.client_id, deadline, monotonic) as link:
+        definitions = load_definitions(settings.data.dir)  # a future is qualified by them
+        with emergency_link(
+            settings.broker, config.client_id, deadline, monotonic, definitions
+        ) as link:
             result = run.execute(link, config.symbols)
-    except (EmergencyFailure, TemporaryError) as exc:
+    except (EmergencyFailure, TemporaryError, ConfigError) as exc:
         result = run.result(False, str(exc))
     log.warning("emergency flatten finished", strategy=name, **result)
     return result

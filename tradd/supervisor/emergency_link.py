@@ -23,6 +23,7 @@ from tradd.errors import TemporaryError
 from tradd.ib.events import CommissionReceived, ExecutionReceived, OrderChanged
 from tradd.ib.link import IBLink
 from tradd.ib.types import BrokerPosition, Commission, Execution, OrderUpdate
+from tradd.marketdata.contracts import ContractDefinitions
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.records import FillRecord
@@ -65,13 +66,14 @@ def emergency_link(
     client_id: int,
     deadline: Deadline,
     monotonic: Callable[[], float] = time.monotonic,
+    definitions: ContractDefinitions | None = None,
 ) -> Iterator[IBLink]:
     """A connected link without market data; EmergencyFailure if none within the deadline.
 
     The link is always stopped on the way out, even when stopping fails (the gateway is
     gone anyway).
     """
-    link = IBLink(settings, client_id, symbols=(), monotonic=monotonic)
+    link = IBLink(settings, client_id, symbols=(), monotonic=monotonic, definitions=definitions)
     try:
         link.start()
         if not link.wait_connected(deadline.left()):

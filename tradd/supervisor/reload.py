@@ -1,8 +1,11 @@
 """What a reload changes: strategies added, removed, changed and untouched.
 
-A worker's behaviour depends on its own `[[strategies]]` entry and on the shared sections
-it reads (broker, database, worker, risk, log, state_dir, commission), so a strategy
-counts as changed when any of those differ for it; the rest keep running untouched.
+A worker's behaviour depends on its own `[[strategies]]` entry, on the shared sections
+it reads (broker, database, worker, risk, log, state_dir, commission, the data dir) and
+on the contract definitions of its symbols (the data dir's contracts.toml, which is not
+part of the settings: the supervisor passes the definitions it read at the last start or
+reload and those it reads now), so a strategy counts as changed when any of those differ
+for it; the rest keep running untouched.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 from tradd.config.settings import Settings
+from tradd.marketdata.contracts import ContractDefinitions
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,15 @@ class ReloadPlan:
         }
 
 
-def fingerprint(settings: Settings, name: str) -> str:
+def fingerprint(
+    settings: Settings, name: str, definitions: ContractDefinitions | None = None
+) -> str:
     """Everything one worker reads, as canonical JSON (secrets by value, never logged)."""
     strategy = settings.strategy(name)
+    defined = definitions or ContractDefinitions({})
     parts = {
+        "contracts": {s: defined.spec(s).model_dump(mode="json") for s in strategy.symbols},
+        "data_dir": str(settings.data.dir),
         "strategy": strategy.model_dump(mode="json"),
         "risk": settings.strategy_risk(strategy).model_dump(mode="json"),
         "broker": settings.broker.model_dump(mode="json"),
@@ -45,11 +54,20 @@ def fingerprint(settings: Settings, name: str) -> str:
     return json.dumps(parts, sort_keys=True, default=str)
 
 
-def plan_reload(old: Settings, new: Settings) -> ReloadPlan:
+def plan_reload(
+    old: Settings,
+    new: Settings,
+    old_definitions: ContractDefinitions | None = None,
+    new_definitions: ContractDefinitions | None = None,
+) -> ReloadPlan:
     before = {s.name for s in old.strategies if s.enabled}
     after = {s.name for s in new.strategies if s.enabled}
     kept = sorted(before & after)
-    changed = tuple(n for n in kept if fingerprint(old, n) != fingerprint(new, n))
+    changed = tuple(
+        n
+        for n in kept
+        if fingerprint(old, n, old_definitions) != fingerprint(new, n, new_definitions)
+    )
     return ReloadPlan(
         added=tuple(sorted(after - before)),
         removed=tuple(sorted(before - after)),

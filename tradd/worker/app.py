@@ -29,6 +29,7 @@ from tradd.ib.clock import GatewayClock, system_clock
 from tradd.ib.feed import LiveFeed, TickFeed
 from tradd.ib.link import IBLink
 from tradd.ib.store import IBStore
+from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger
 from tradd.research.broker import IBCommission, PortfolioPercentSizer
@@ -47,6 +48,8 @@ from tradd.worker.watchdog import StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker")
 STREAM_BAR_SECONDS = 5
+ACCOUNT_CURRENCY = "USD"
+"""The account's base currency as tradd assumes it (the simulator's; no conversion yet)."""
 KEEP_DONE = 50
 """Finished orders a worker keeps in memory (the ledger keeps them all): each costs tens
 of KiB across the client library and Backtrader, and none is needed once finished."""
@@ -85,11 +88,15 @@ class Worker:
         self.strategy_cls, self.params = resolve_strategy(self.config)
         self.risk = settings.strategy_risk(self.config)
         self.channel_path = settings.worker_channel(name)
+        self.definitions = load_definitions(settings.data.dir)
+        """What each symbol is at IB: how it is qualified, and its multiplier for money."""
+        self._warn_foreign_currency()
         self.link = IBLink(
             settings.broker,
             self.config.client_id,
             symbols=self.config.symbols,
             quotes=self.config.ticks,
+            definitions=self.definitions,
         )
         self.engine: WorkerEngine | None = None
         self.cerebro: bt.Cerebro | None = None
@@ -128,7 +135,8 @@ class Worker:
         checkpoints = Checkpointer(engine_db, self.settings.worker.snapshot_interval)
         try:
             checkpoints.start()
-            cerebro = self._assemble(Ledger(sessions, self.config.name))
+            ledger = Ledger(sessions, self.config.name, multipliers=self._multipliers())
+            cerebro = self._assemble(ledger)
             channel = CommandChannel(
                 self.channel_path,
                 self.link.inbox,
@@ -194,6 +202,11 @@ class Worker:
             stats=stats,
         )
         broker = IBBroker(manager, IBCommission(**self._commission()))
+        for symbol, multiplier in self._multipliers().items():
+            if multiplier != 1.0:  # a future: its value and P&L are price x multiplier
+                comminfo = IBCommission(**self._commission(), mult=multiplier)
+                for name in (symbol, f"{symbol}:ticks"):  # its bar and its tick feed
+                    broker.addcommissioninfo(comminfo, name=name)
         manager.broker = broker
         broker.owner = lambda: cerebro.runningstrats[0] if cerebro.runningstrats else None
         feeds = [LiveFeed(symbol=s, bar_seconds=LIVE_BAR_SECONDS[c.bar], name=s) for s in c.symbols]
@@ -280,6 +293,25 @@ class Worker:
     def _pumped(self) -> None:
         if self.on_pump is not None:
             self.on_pump()
+
+    def _multipliers(self) -> dict[str, float]:
+        """Each symbol's contract multiplier, from its definition (1 for stocks, forex)."""
+        return {s: self.definitions.spec(s).multiplier for s in self.config.symbols}
+
+    def _warn_foreign_currency(self) -> None:
+        """Values are not converted between currencies (see docs/worker-contracts.md): say so
+        at start for every symbol priced in another currency than the account's USD."""
+        for symbol in self.config.symbols:
+            spec = self.definitions.spec(symbol)
+            if spec.currency != ACCOUNT_CURRENCY:
+                log.warning(
+                    "symbol priced in a foreign currency; values not converted",
+                    symbol=symbol,
+                    currency=spec.currency,
+                    account=ACCOUNT_CURRENCY,
+                    effect="sizing and risk limits compare its price x multiplier "
+                    "with the account's values as if in the same currency",
+                )
 
     def _commission(self) -> dict[str, float]:
         c = self.settings.backtest.commission

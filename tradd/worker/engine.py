@@ -425,7 +425,8 @@ def _book_rows(book: Book, prices: Mapping[str, float]) -> list[PositionRow]:
     rows = []
     for symbol, p in book.positions().items():
         price = prices.get(symbol)
-        value = p.quantity * price if price is not None else None
-        unrealized = (price - p.avg_price) * p.quantity if price is not None else None
+        multiplier = book.multiplier(symbol)  # a future's value is qty x price x multiplier
+        value = p.quantity * price * multiplier if price is not None else None
+        unrealized = (price - p.avg_price) * p.quantity * multiplier if price is not None else None
         rows.append(PositionRow(symbol, p.quantity, p.avg_price, price, value, unrealized))
     return rows

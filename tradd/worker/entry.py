@@ -225,7 +225,8 @@ class Entries:
             symbol=intent.symbol, order_ref=ref, client_ref=request.client_ref,
         )  # fmt: skip
         return {"status": "executed", **head, "quantity": quantity, "price": price,
-                "value": quantity * price, "order_ref": ref}  # fmt: skip
+                "value": quantity * price * engine.manager.book.multiplier(intent.symbol),
+                "order_ref": ref}  # fmt: skip
 
     def _remember(self, ref: str, key: tuple[object, ...], outcome: Outcome) -> None:
         self._done[ref] = (key, outcome)

@@ -131,7 +131,8 @@ class OrderManager:
         first). `blocked`: the caller's own trading-gate refusal (an operator entry during a
         flatten); `note` ends the persisted decision's reason (who asked; tradd.worker.entry)."""
         lead = intents[0]
-        request = OrderRequest(lead.symbol, lead.side, lead.quantity, lead.reference_price)
+        request = OrderRequest(lead.symbol, lead.side, lead.quantity, lead.reference_price,
+                               multiplier=self.book.multiplier(lead.symbol))  # fmt: skip
         blocked = blocked or self._context().blocked_reason()
         if blocked:
             self._record_refusal(request, "TRADING_GATE", blocked + note)
@@ -153,7 +154,8 @@ class OrderManager:
         self, symbol: str, side: Side, quantity: float, price: float, why: str
     ) -> Accepted | Refused:
         """A flatten or risk close: passes the gate as a system order, never refused by it."""
-        request = OrderRequest(symbol, side, quantity, price, system=True)
+        request = OrderRequest(symbol, side, quantity, price, system=True,
+                               multiplier=self.book.multiplier(symbol))  # fmt: skip
         if not self._link.usable:
             reason = f"cannot send the {why} order now: not connected ({self._link.state})"
             self._record_refusal(request, "TRADING_GATE", reason)
