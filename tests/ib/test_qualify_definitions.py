@@ -7,18 +7,26 @@ symbol without a definition is qualified as before (a stock on SMART, or a forex
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.simulator import worker_settings
+from tests.fixtures.simulator import sim_config, worker_settings
 from tradd.errors import TemporaryError
 from tradd.ib.client import load_library
 from tradd.ib.contract_request import request_fields
 from tradd.ib.link import IBLink
-from tradd.marketdata.contracts import ContractDefinitions, ContractSpec, default_spec
+from tradd.marketdata.contracts import (
+    ContractDefinitions,
+    ContractSpec,
+    default_spec,
+    load_definitions,
+)
+from tradd.simgw.background import BackgroundGateway
 
 LIBRARIES = ("ib_async", "ib_insync")
 
@@ -97,3 +105,39 @@ def test_request_contract_per_security_type(library_name: str) -> None:
     stock = Contract(**request_fields(ContractSpec(symbol="SAP", ib_symbol="SAP", exchange="SMART",
                                            primary_exchange="IBIS", currency="EUR")))  # fmt: skip
     assert (stock.secType, stock.primaryExchange, stock.currency) == ("STK", "IBIS", "EUR")
+
+
+@pytest.mark.parametrize("library_name", LIBRARIES)
+def test_a_future_s_broker_position_is_per_unit_like_the_strategy_s(
+    tmp_path: Path, library_name: str
+) -> None:
+    """IB reports a future's average cost per contract (price x 10); the worker compares it
+    with Backtrader's per-unit average price, so it divides by the multiplier on the way in."""
+    sample = Path(__file__).resolve().parents[2] / "tradd" / "sample_data"
+    spec = load_definitions(sample).spec("IDXFUT")
+    with BackgroundGateway(sim_config(symbols=("IDXFUT",), data_dir=sample)) as sim:
+        sim.call(sim.gw.advance, datetime(2006, 1, 10, 9, 5, tzinfo=UTC).timestamp()
+                 - sim.gw.sim_time)  # fmt: skip
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        lib = load_library(library_name)
+        ib = lib.IB()
+        ib.connect("127.0.0.1", sim.port, clientId=7, timeout=4)
+        fut = lib.Future("ESTX50", "20060317", "EUREX")
+        ib.qualifyContracts(fut)
+        trade = ib.placeOrder(fut, lib.MarketOrder("BUY", 2))
+        sim.call(sim.gw.advance, 10)
+        while trade.orderStatus.status != "Filled":
+            ib.waitOnUpdate(timeout=1)
+        price = trade.orderStatus.avgFillPrice
+        ib.disconnect()
+        asyncio.set_event_loop(None)
+        loop.close()
+        link = connected(tmp_path, sim.port, library_name, [spec])
+        try:
+            link.qualify(["IDXFUT"])
+            (held,) = [p for p in link.positions() if p.symbol == "IDXFUT"]
+            assert held.quantity == 2
+            assert held.avg_cost == pytest.approx(price + 2 * 1.0 / (2 * 10))  # EUR 1 a side
+        finally:
+            link.stop()

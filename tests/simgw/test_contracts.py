@@ -307,3 +307,27 @@ def test_saved_state_in_a_contract_no_longer_described_is_refused(tmp_path: Path
     )
     with pytest.raises(DataError, match=f"conIds {old_stock}, which no symbol"):
         SimGateway(config)
+
+
+def test_future_position_and_portfolio_count_the_multiplier_as_ib_does(
+    sim: BackgroundGateway, connect: Connect, iblib: ModuleType
+) -> None:
+    """IB reports a future's average cost per contract (price x multiplier), and its market
+    value and unrealized P&L in money: a client dividing by the multiplier gets the price."""
+    ib = connect()
+    fut = iblib.Future("ESTX50", "20060317", "EUREX")
+    ib.qualifyContracts(fut)
+    move_to(sim, ib, datetime(2006, 1, 10, 9, 5, tzinfo=MET))
+    trade = ib.placeOrder(fut, iblib.MarketOrder("BUY", 2))
+    advance(sim, ib, 10)
+    wait_until(ib, lambda: trade.orderStatus.status == "Filled")
+    price = trade.orderStatus.avgFillPrice
+    fee = sum(f.commissionReport.commission for f in trade.fills)
+    ib.reqPositions()
+    position = next(p for p in ib.positions() if p.contract.conId == fut.conId)
+    assert position.avgCost == pytest.approx(price * 10 + fee / 2)
+    ib.reqAccountUpdates(ib.managedAccounts()[0])
+    item = next(p for p in ib.portfolio() if p.contract.conId == fut.conId)
+    assert item.averageCost == pytest.approx(position.avgCost)
+    assert item.marketValue == pytest.approx(2 * item.marketPrice * 10)
+    assert item.unrealizedPNL == pytest.approx(item.marketValue - 2 * item.averageCost)

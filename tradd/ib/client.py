@@ -292,7 +292,8 @@ class IBClient:
         rows = await asyncio.wait_for(self._ib.reqPositionsAsync(), self._timeout)
         latest = _latest_per_contract(rows).items()
         return [(con_id, BrokerPosition(self._name(p.contract), float(p.position),
-                 float(p.avgCost), p.account)) for (_, con_id), p in latest]  # fmt: skip
+                 convert.per_unit(float(p.avgCost), p.contract), p.account))
+                for (_, con_id), p in latest]  # fmt: skip
 
     async def qualify_con_id(self, key: str, con_id: int) -> ContractInfo:
         """Resolve a contract by conId and keep it under `key` for `place` (a position's

@@ -76,8 +76,19 @@ def commission(report: Any) -> Commission:
 
 def portfolio_line(item: Any, symbol: str | None = None) -> PortfolioLine:
     return PortfolioLine(symbol or item.contract.symbol, float(item.position),
-                         float(item.marketPrice), float(item.marketValue), float(item.averageCost),
+                         float(item.marketPrice), float(item.marketValue),
+                         per_unit(float(item.averageCost), item.contract),
                          float(item.unrealizedPNL), float(item.realizedPNL))  # fmt: skip
+
+
+def per_unit(avg_cost: float, contract: Any) -> float:
+    """IB's average cost is per contract (a future's is price x multiplier); tradd keeps
+    it per unit of price, as Backtrader's positions and the order prices are."""
+    try:
+        multiplier = float(contract.multiplier or 1.0)
+    except (TypeError, ValueError):
+        multiplier = 1.0
+    return avg_cost / multiplier if multiplier > 0 else avg_cost
 
 
 def quote(t: Any, symbol: str | None = None) -> Quote:

@@ -123,6 +123,9 @@ class Quote:
 
 @dataclass(frozen=True)
 class BrokerPosition:
+    """A position as IB holds it; ``avg_cost`` per unit of price (IB's per-contract average
+    cost divided by the multiplier), comparable with the strategy's own average price."""
+
     symbol: str
     quantity: float
     avg_cost: float

@@ -39,7 +39,8 @@ def current_time(epoch: int) -> Fields:
 
 
 def position(account: str, inst: Instrument, pos: Position) -> Fields:
-    return [61, 3, account, *inst.block(), pos.quantity, pos.avg_cost]
+    """IB's average cost is per contract: a future's is its price times the multiplier."""
+    return [61, 3, account, *inst.block(), pos.quantity, pos.avg_cost * inst.value_multiplier]
 
 
 def position_end() -> Fields:
@@ -53,10 +54,12 @@ def account_value(key: str, value: str, currency: str, account: str) -> Fields:
 def portfolio(
     account: str, inst: Instrument, pos: Position, mark: float, realized: float
 ) -> Fields:
+    """Market value, average cost and P&L in money: per-point figures times the multiplier."""
     block = inst.block(primary=True, exchange=False)
-    unrealized = pos.quantity * (mark - pos.avg_cost)
-    return [7, 8, *block, pos.quantity, mark, pos.quantity * mark, pos.avg_cost, unrealized,
-            realized, account]  # fmt: skip
+    per_point = pos.quantity * inst.value_multiplier
+    unrealized = per_point * (mark - pos.avg_cost)
+    return [7, 8, *block, pos.quantity, mark, per_point * mark,
+            pos.avg_cost * inst.value_multiplier, unrealized, realized, account]  # fmt: skip
 
 
 def account_time(epoch: int, tz: str) -> Fields:
