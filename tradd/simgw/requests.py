@@ -15,6 +15,8 @@ from tradd.simgw.orders import FieldError
 from tradd.simgw.requests_account import AccountRequests
 from tradd.simgw.requests_market import MarketRequests
 from tradd.simgw.requests_orders import OrderRequests
+from tradd.simgw.requests_pnl import PnLRequests
+from tradd.simgw.requests_ticks import TickRequests
 from tradd.simgw.routing import Routes
 from tradd.simgw.session import ClientSession
 
@@ -29,6 +31,7 @@ class Dispatcher:
         self.routes: Routes = {}
         for family in (AccountRequests(core), MarketRequests(core), OrderRequests(core)):
             self.routes.update(family.routes())
+        self.routes.update(TickRequests(core).routes() | PnLRequests(core).routes())
 
     def __call__(self, session: ClientSession, fields: list[str]) -> None:
         if not fields:

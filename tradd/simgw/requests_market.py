@@ -1,4 +1,7 @@
-"""Contract and market-data requests: contract details, history, real-time bars, ticks."""
+"""Contract and market-data requests: contract details, history, real-time bars.
+
+Ticks (reqMktData, tick-by-tick, historical ticks) are in ``requests_ticks``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from tradd.simgw.history import (
     parse_end,
     range_start,
 )
-from tradd.simgw.market import KeepUpToDate, Subscription, tick_messages
+from tradd.simgw.market import KeepUpToDate, Subscription
 from tradd.simgw.orders import contract_query, to_int
 from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
@@ -35,9 +38,6 @@ class MarketRequests:
             25: Route("cancelHistoricalData", 3, self.cancel_historical),
             50: Route("reqRealTimeBars", 17, self.realtime_bars),
             51: Route("cancelRealTimeBars", 3, self.cancel_realtime_bars),
-            1: Route("reqMktData", 19, self.market_data),
-            2: Route("cancelMktData", 3, self.cancel_market_data),
-            59: Route("reqMarketDataType", 3, self.market_data_type),
         }
 
     def _instrument(
@@ -116,28 +116,3 @@ class MarketRequests:
 
     def cancel_realtime_bars(self, session: ClientSession, fields: list[str]) -> None:
         self.core.market.unsubscribe(session, to_int(fields[2], "reqId"))
-
-    def market_data(self, session: ClientSession, fields: list[str]) -> None:
-        """1: 58, 81, the latest quote at once, then a quote per bucket (snapshot: 57 after)."""
-        req_id = to_int(fields[2], "reqId")
-        inst = self._instrument(session, req_id, fields, 3)
-        if inst is None:
-            return
-        snapshot = fields[17] not in ("0", "") or fields[18] not in ("0", "")
-        session.send(encode.market_data_type(req_id, session.market_data_type))
-        session.send(encode.tick_req_params(req_id, inst.min_tick))
-        quote = self.core.tapes[inst.con_id].last_quote_before(self.core.now())
-        if quote is not None:
-            for message in tick_messages(req_id, quote, quote.volume):
-                session.send(message)
-        if snapshot:
-            session.send(encode.tick_snapshot_end(req_id))
-            return
-        self.core.market.subscribe(Subscription(session, req_id, inst.con_id, "ticks"))
-
-    def cancel_market_data(self, session: ClientSession, fields: list[str]) -> None:
-        self.core.market.unsubscribe(session, to_int(fields[2], "reqId"))
-
-    def market_data_type(self, session: ClientSession, fields: list[str]) -> None:
-        kind = to_int(fields[2], "marketDataType")
-        session.market_data_type = kind if kind in (1, 2, 3, 4) else 1
