@@ -18,7 +18,6 @@ from tradd.simgw.market import (
     Subscription,
     TickByTick,
     rt_volume_messages,
-    tick_by_tick_messages,
     tick_messages,
 )
 from tradd.simgw.orders import contract_query, to_bool, to_int
@@ -45,7 +44,7 @@ SNAPSHOT_GENERIC = (
     "Snapshot market data subscription is not applicable to generic ticks"
 )
 TBT_LIMIT = "Max number of tick-by-tick requests has been reached."
-HT_PREFIX = "Error validating request.-'cX' : cause - "
+HT_PREFIX = "Historical Market Data Service error message:"
 
 
 class TickRequests:
@@ -118,7 +117,7 @@ class TickRequests:
     # ---- reqTickByTickData -----------------------------------------------------------------
 
     def tick_by_tick(self, session: ClientSession, fields: list[str]) -> None:
-        """97: the last ``numberOfTicks`` ticks (at most 1000), then every new one."""
+        """97: the last ``numberOfTicks`` ticks (at most 1000) first, then every new one."""
         req_id = to_int(fields[1], "reqId")
         inst = self._instrument(session, req_id, fields, 2)
         if inst is None:
@@ -134,12 +133,14 @@ class TickRequests:
             return
         tbt = TickByTick(kind, to_bool(fields[16]))
         count = min(max(to_int(fields[15], "numberOfTicks"), 0), MAX_TICKS)
-        if count:
-            tape = self.core.tapes[inst.con_id]
-            recent = _recent_buckets(tape, self.core.now(), inst, tbt, count)
-            backlog = tick_by_tick_messages(req_id, inst, recent, tbt)[-count:]
-            for message in backlog:
-                session.send(message)
+        if count:  # IB answers the backlog as historicalTicks{Last,BidAsk,} on the request id
+            what = {1: "TRADES", 2: "TRADES", 3: "BID_ASK", 4: "MIDPOINT"}[kind]
+            if not (inst.is_forex and what == "TRADES"):  # IDEALPRO prints no trades
+                tape = self.core.tapes[inst.con_id]
+                source = buckets_before(tape, self.core.now())
+                session.send(_ticks_message(req_id, inst, tape, what, source, count,
+                                            forward=False, since=0,
+                                            ignore_size=tbt.ignore_size))  # fmt: skip
         self.core.market.subscribe(Subscription(session, req_id, inst.con_id, "tbt", tbt=tbt))
 
     def cancel_tick_by_tick(self, session: ClientSession, fields: list[str]) -> None:
@@ -168,18 +169,17 @@ class TickRequests:
         ignore_size = to_bool(fields[20])
         if bool(start_text) == bool(end_text):
             raise HistoryRequestError(
-                321, HT_PREFIX + "Exactly one of start time and end time has to be defined."
+                162, HT_PREFIX + "Exactly one of start time and end time has to be defined."
             )
         if not 1 <= count <= MAX_TICKS:
             raise HistoryRequestError(
-                321, HT_PREFIX + f"Number of ticks must be between 1 and {MAX_TICKS}: {count}"
+                162, HT_PREFIX + f"Number of ticks must be between 1 and {MAX_TICKS}: {count}"
             )
         if what not in ("TRADES", "BID_ASK", "MIDPOINT"):
-            raise HistoryRequestError(321, HT_PREFIX + f"Invalid whatToShow: {fields[18]}")
+            raise HistoryRequestError(162, HT_PREFIX + f"Invalid whatToShow: {fields[18]}")
         if what == "TRADES" and inst.is_forex:
-            raise HistoryRequestError(162, "Historical Market Data Service error message:"
-                                      f"No historical market data for {inst.local_symbol}"
-                                      "/CASH@IDEALPRO Last 0")  # fmt: skip
+            raise HistoryRequestError(162, HT_PREFIX + "No historical market data for "
+                                      f"{inst.local_symbol}/CASH@IDEALPRO Last 0")  # fmt: skip
         tape = self.core.tapes[inst.con_id]
         now = self.core.now()
         if start_text:
@@ -189,38 +189,30 @@ class TickRequests:
             start = 0
             source = buckets_before(tape, _parse_time(end_text, now, inst.time_zone,
                                                       "endDateTime"))  # fmt: skip
-        forward = bool(start_text)
-        if what == "TRADES":
-            printed = _collect(tape, source, trades, count, forward, since=start)
-            exchange = inst.primary_exchange or inst.exchange
-            return encode_ticks.historical_ticks_last(req_id, printed, exchange, True)
-        quoted = _collect(tape, source, lambda q: quotes(inst, q), count, forward, since=start,
-                          ignore_size=ignore_size and what == "BID_ASK")  # fmt: skip
-        if what == "BID_ASK":
-            return encode_ticks.historical_ticks_bid_ask(req_id, quoted, True)
-        return encode_ticks.historical_ticks_mid(req_id, quoted, True)
+        return _ticks_message(req_id, inst, tape, what, source, count, forward=bool(start_text),
+                              since=start, ignore_size=ignore_size)  # fmt: skip
+
+
+def _ticks_message(req_id: int, inst: Instrument, tape: Tape, what: str, source: Iterator[Quote],
+                   count: int, *, forward: bool, since: int,
+                   ignore_size: bool) -> list[FieldValue]:  # fmt: skip
+    """One complete historicalTicks* message of ``what`` from the buckets of ``source``."""
+    if what == "TRADES":
+        printed = _collect(tape, source, trades, count, forward, since=since)
+        exchange = inst.primary_exchange or inst.exchange
+        return encode_ticks.historical_ticks_last(req_id, printed, exchange, True)
+    quoted = _collect(tape, source, lambda q: quotes(inst, q), count, forward, since=since,
+                      ignore_size=ignore_size and what == "BID_ASK")  # fmt: skip
+    if what == "BID_ASK":
+        return encode_ticks.historical_ticks_bid_ask(req_id, quoted, True)
+    return encode_ticks.historical_ticks_mid(req_id, quoted, True)
 
 
 def _parse_time(text: str, now: int, tz: str, name: str) -> int:
     try:
         return parse_end(text, now, tz)
     except HistoryRequestError as exc:
-        raise HistoryRequestError(321, HT_PREFIX + f"'{name}' invalid: {text}") from exc
-
-
-def _recent_buckets(tape: Tape, now: int, inst: Instrument, tbt: TickByTick,
-                    count: int) -> list[Quote]:  # fmt: skip
-    """Enough completed buckets (oldest first) to hold the last ``count`` ticks."""
-    if inst.is_forex and tbt.kind in (encode_ticks.TBT_LAST, encode_ticks.TBT_ALL_LAST):
-        return []  # IDEALPRO prints no trades
-    out: list[Quote] = []
-    ticks = 0
-    for n, quote in enumerate(buckets_before(tape, now)):
-        out.append(quote)
-        ticks += len(trades(quote)) if tbt.kind <= encode_ticks.TBT_ALL_LAST else 4
-        if ticks >= count or n >= MAX_SCAN:
-            break
-    return out[::-1]
+        raise HistoryRequestError(162, HT_PREFIX + f"Invalid {name}: {text}") from exc
 
 
 def _collect(tape: Tape, source: Iterator[Quote], make: Callable[[Quote], list[T]], count: int,
@@ -238,7 +230,7 @@ def _collect(tape: Tape, source: Iterator[Quote], make: Callable[[Quote], list[T
             first = quote
         elif not tape.same_session(first.bucket_start, quote.bucket_start) or n >= MAX_SCAN:
             break
-        chunk = [t for t in make(quote) if getattr(t, "time", 0) >= since]
+        chunk = [t for t in make(quote) if t.time >= since]
         chunks.append(chunk)
         total += len(chunk)
         if total >= count + (count if ignore_size else 0):
