@@ -12,6 +12,7 @@ import pytest
 
 from tests.fixtures.simulator import SAMPLE_DATA
 from tradd.simgw.background import BackgroundGateway
+from tradd.simgw.daystats import day_stats
 
 from .conftest import advance, open_market, sim_config, sync, wait_until
 
@@ -310,3 +311,35 @@ def test_forex_ticks_are_idealpro_quotes(forex_sim, iblib) -> None:
         assert [c for _, c, _ in errors] == [162]
     finally:
         ib.disconnect()
+
+
+def test_day_stats_running_equal_from_scratch(sim) -> None:
+    """The per-bucket running stats of an intraday session equal a fresh computation."""
+
+    def check() -> None:
+        tape = next(t for t in sim.gw.tapes.values() if t.instrument.data_symbol == "IDXFUT")
+        first = int(tape.starts[0])
+        day_start = next(
+            int(s) for s in tape.starts if tape.days[tape.bar_index(int(s))] != tape.days[0]
+        )
+        quote = tape.quote(day_start)
+        running = day_stats(tape, quote)
+        t = day_start
+        for _ in range(2000):  # several hours of buckets, gaps included
+            t += 5
+            nxt = tape.quote(t)
+            if nxt is not None and tape.same_session(day_start, t):
+                running, quote = running.after(tape, nxt), nxt
+        fresh = day_stats(tape, quote, with_notional=True)
+        assert first < day_start and running.day == fresh.day
+        assert (running.open, running.high, running.low, running.volume, running.prev_close) == (
+            fresh.open,
+            fresh.high,
+            fresh.low,
+            fresh.volume,
+            fresh.prev_close,
+        )
+        assert running.notional == pytest.approx(fresh.notional)
+        assert day_stats(tape, quote).notional is None  # the VWAP is only worked out on demand
+
+    sim.call(check)

@@ -8,9 +8,8 @@ highest of their highs. The trading day is the exchange-local day of the
 instrument (``Tape.days``), not the UTC day.
 
 ``DayStats.after`` updates the numbers per bucket in O(1); ``day_stats`` computes
-them from scratch (at the first bucket of a day, or for a subscriber when the
-simulator has not published the bucket yet; then every earlier bar of the day is
-expanded once).
+them from scratch (at the first bucket of a day, after a jump, or for a subscriber
+when the bucket has not been published yet).
 """
 
 from __future__ import annotations
@@ -34,11 +33,13 @@ class DayStats:
     low: float
     volume: int
     prev_close: float  # NaN when the tape has no earlier session
-    notional: float = 0.0  # sum of bucket close x bucket volume: the VWAP's numerator
+    notional: float | None = 0.0  # sum of bucket close x volume (VWAP); None: not computed
 
     @property
     def vwap(self) -> float:
-        return self.notional / self.volume if self.volume else math.nan
+        if self.notional is None or not self.volume:
+            return math.nan
+        return self.notional / self.volume
 
     def after(self, tape: Tape, quote: Quote) -> DayStats:
         """The stats including a later bucket of the same day; a new day starts afresh.
@@ -50,13 +51,20 @@ class DayStats:
         same_day = i is not None and int(tape.days[i]) == self.day
         if not same_day or quote.bucket_start <= self.bucket_start:
             return day_stats(tape, quote)
+        notional = None if self.notional is None else self.notional + quote.last * quote.volume
         return DayStats(quote.bucket_start, self.day, self.open, max(self.high, quote.high),
                         min(self.low, quote.low), self.volume + quote.volume,
-                        self.prev_close, self.notional + quote.last * quote.volume)  # fmt: skip
+                        self.prev_close, notional)  # fmt: skip
 
 
-def day_stats(tape: Tape, quote: Quote) -> DayStats:
-    """The session of ``quote``'s bucket up to that bucket, from the tape alone."""
+def day_stats(tape: Tape, quote: Quote, *, with_notional: bool = False) -> DayStats:
+    """The session of ``quote``'s bucket up to that bucket, from the tape alone.
+
+    Earlier source bars of the day count with their own high, low and volume (their
+    buckets aggregate to exactly those). The VWAP's numerator needs their buckets
+    expanded, which is slow for a long intraday session, so it is left None unless
+    asked for (RTVolume) or the bucket's bar is the day's first.
+    """
     i = tape.bar_index(quote.bucket_start)
     if i is None:  # not a trading bucket: only what the quote itself says
         return DayStats(quote.bucket_start, -1, quote.open, quote.high, quote.low, quote.volume,
@@ -68,15 +76,23 @@ def day_stats(tape: Tape, quote: Quote) -> DayStats:
     high = float(buckets.high[:k].max())
     low = float(buckets.low[:k].min())
     volume = int(buckets.volume[:k].sum())
-    notional = _notional(buckets, k)
-    for j in range(first, i):  # earlier source bars of the day (intraday data only)
-        earlier = tape.buckets(j)
-        high, low = max(high, float(earlier.high.max())), min(low, float(earlier.low.min()))
-        volume += int(earlier.volume.sum())
-        notional += _notional(earlier, len(earlier))
+    notional: float | None = _notional(buckets, k)
+    if first < i:  # earlier source bars of the day (intraday data only)
+        high = max(high, float(tape.bars.high[first:i].max()))
+        low = min(low, float(tape.bars.low[first:i].min()))
+        volume += sum(round(float(v)) for v in tape.bars.volume[first:i])
+        notional = _earlier_notional(tape, first, i, notional) if with_notional else None
     prev_close = float(tape.bars.close[first - 1]) if first > 0 else math.nan
     return DayStats(quote.bucket_start, day, float(tape.bars.open[first]), high, low, volume,
                     prev_close, notional)  # fmt: skip
+
+
+def _earlier_notional(tape: Tape, first: int, i: int, notional: float | None) -> float:
+    total = notional or 0.0
+    for j in range(first, i):
+        earlier = tape.buckets(j)
+        total += _notional(earlier, len(earlier))
+    return total
 
 
 def _notional(buckets: Buckets, k: int) -> float:

@@ -91,18 +91,23 @@ class Market:
         self.subscriptions.clear()
         return count
 
-    def day_stats(self, con_id: int, quote: Quote) -> DayStats:
+    def day_stats(self, con_id: int, quote: Quote, *, with_notional: bool = False) -> DayStats:
         """The session up to ``quote``'s bucket (cached for the bucket last published)."""
+        tape = self.tapes[con_id]
         known = self._stats.get(con_id)
-        if known is not None and known.bucket_start == quote.bucket_start:
-            return known
-        return day_stats(self.tapes[con_id], quote)
+        if known is None or known.bucket_start != quote.bucket_start:
+            return day_stats(tape, quote, with_notional=with_notional)
+        if known.notional is None and with_notional:  # now with the VWAP, carried on per bucket
+            known = self._stats[con_id] = day_stats(tape, quote, with_notional=True)
+        return known
 
     def _advance_stats(
-        self, con_id: int, tape: Tape, quote: Quote
+        self, con_id: int, tape: Tape, quote: Quote, subs: list[Subscription] | None
     ) -> tuple[DayStats, DayStats | None]:
         before = self._stats.get(con_id)
         stats = before.after(tape, quote) if before is not None else day_stats(tape, quote)
+        if stats.notional is None and subs and any(s.rt_volume for s in subs):
+            stats = day_stats(tape, quote, with_notional=True)
         self._stats[con_id] = stats
         return stats, before
 
@@ -115,12 +120,12 @@ class Market:
             quote = tape.quote(boundary - 5)
             if quote is None:
                 continue
-            stats, before = self._advance_stats(con_id, tape, quote)
+            subs = by_con.get(con_id)
+            stats, before = self._advance_stats(con_id, tape, quote, subs)
             if self.on_quote is not None:
                 self.on_quote(con_id, quote)
             if self.paused:
                 continue
-            subs = by_con.get(con_id)
             if subs:
                 shared = SharedTails(tape.instrument, quote, stats, before)
                 for sub in subs:

@@ -94,7 +94,7 @@ class TickRequests:
         rt_volume = generic_ticks.RT_VOLUME in generic
         quote = self.core.tapes[inst.con_id].last_quote_before(self.core.now())
         if quote is not None:
-            stats = self.core.market.day_stats(inst.con_id, quote)
+            stats = self.core.market.day_stats(inst.con_id, quote, with_notional=rt_volume)
             for message in tick_messages(req_id, inst, quote, stats):
                 session.send(message)
             if rt_volume:
