@@ -118,3 +118,26 @@ def test_state_without_day_marks_still_loads() -> None:
     assert loaded.day_marks == {}
     loaded.day_marks[12] = 3.5
     assert SimState.from_json(loaded.to_json()).day_marks == {12: 3.5}
+
+
+def test_pnl_survives_data_lost_and_follows_fills_released(sim, connect, iblib) -> None:
+    ib = connect()
+    open_market(sim, ib, minutes=10)
+    goog = _goog(ib, iblib)
+    pnl = ib.reqPnL(ACCOUNT)
+    ticker = ib.reqMktData(goog)
+    sync(ib)
+    sim.call(sim.gw.faults.connectivity_lost)
+    trade = ib.placeOrder(goog, iblib.MarketOrder("BUY", 100))
+    advance(sim, ib, 10)
+    assert not trade.fills and pnl.unrealizedPnL == 0.0  # held with the fill reports
+    sim.call(lambda: sim.gw.faults.connectivity_restored(data_lost=True))
+    wait_until(ib, lambda: bool(trade.fills) and pnl.unrealizedPnL != 0.0)
+    seen = ticker.last
+    advance(sim, ib, 60)
+    assert ticker.last == seen  # market data was lost with 1101 ...
+    [position] = ib.positions()
+    mark = _mark(sim, goog.conId)
+    assert pnl.unrealizedPnL == pytest.approx(
+        100 * (mark - position.avgCost), abs=1e-6
+    )  # ... P&L not

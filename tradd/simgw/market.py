@@ -86,10 +86,11 @@ class Market:
             del self.subscriptions[key]
 
     def drop_all(self) -> int:
-        """Data lost (1101): every subscription ends until the client asks again."""
-        count = len(self.subscriptions)
-        self.subscriptions.clear()
-        return count
+        """Data lost (1101): market data ends until the client asks again (P&L is account data)."""
+        lost = [k for k, s in self.subscriptions.items() if s.kind not in ("pnl", "pnl_single")]
+        for key in lost:
+            del self.subscriptions[key]
+        return len(lost)
 
     def day_stats(self, con_id: int, quote: Quote, *, with_notional: bool = False) -> DayStats:
         """The session up to ``quote``'s bucket (cached for the bucket last published)."""
