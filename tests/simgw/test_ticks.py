@@ -70,6 +70,18 @@ def test_ticker_carries_the_day_so_far_on_subscribe(sim, connect, iblib) -> None
     assert ticker.bidSize > 0 and ticker.askSize > 0 and ticker.lastSize > 0
 
 
+def test_before_the_open_close_is_the_last_session_close(sim, connect, iblib) -> None:
+    ib = connect()  # 2006-01-10, before GOOG's session
+    goog = _goog(ib, iblib)
+    ticker = ib.reqMktData(goog)
+    sync(ib)
+    assert ticker.close == pytest.approx(466.9, abs=0.01)  # GOOG close on 2006-01-09
+    assert ticker.last == ticker.close
+    open_market(sim, ib, minutes=1)
+    assert ticker.close == pytest.approx(466.9, abs=0.01)  # still the prior close once open
+    assert ticker.open != ticker.close
+
+
 def test_ticker_streams_day_volume_high_and_low(sim, connect, iblib) -> None:
     ib = connect()
     open_market(sim, ib, minutes=30)

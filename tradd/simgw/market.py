@@ -252,9 +252,9 @@ def tick_messages(
         out.append(encode.tick_price(req_id, TICK_LAST, q.last, last_size))
         out.append(encode.tick_size(req_id, TICK_VOLUME, volume_units(inst, stats.volume)))
     new_day = before is None or before.day != stats.day
-    if new_day or stats.high != before.high:  # type: ignore[union-attr]
+    if new_day or before is None or stats.high != before.high:
         out.append(encode.tick_price(req_id, TICK_HIGH, stats.high, 0))
-    if new_day or stats.low != before.low:  # type: ignore[union-attr]
+    if new_day or before is None or stats.low != before.low:
         out.append(encode.tick_price(req_id, TICK_LOW, stats.low, 0))
     if new_day:
         if stats.prev_close == stats.prev_close:  # not NaN

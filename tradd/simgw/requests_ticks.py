@@ -8,6 +8,7 @@ would refuse get its error on the request's own id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TypeVar
 
 from tradd.simgw import encode, encode_ticks, generic_ticks
@@ -92,9 +93,12 @@ class TickRequests:
         session.send(encode.market_data_type(req_id, session.market_data_type))
         session.send(encode.tick_req_params(req_id, inst.min_tick))
         rt_volume = generic_ticks.RT_VOLUME in generic
-        quote = self.core.tapes[inst.con_id].last_quote_before(self.core.now())
+        tape = self.core.tapes[inst.con_id]
+        quote = tape.last_quote_before(self.core.now())
         if quote is not None:
             stats = self.core.market.day_stats(inst.con_id, quote, with_notional=rt_volume)
+            if _session_over(tape, quote, self.core.now()):
+                stats = replace(stats, prev_close=quote.last)  # the last close is that day's
             for message in tick_messages(req_id, inst, quote, stats):
                 session.send(message)
             if rt_volume:
@@ -206,6 +210,12 @@ def _ticks_message(req_id: int, inst: Instrument, tape: Tape, what: str, source:
     if what == "BID_ASK":
         return encode_ticks.historical_ticks_bid_ask(req_id, quoted, True)
     return encode_ticks.historical_ticks_mid(req_id, quoted, True)
+
+
+def _session_over(tape: Tape, quote: Quote, now: int) -> bool:
+    """Whether ``quote`` was the last bucket of a session that has ended by ``now``."""
+    end = tape.session_end(quote.bucket_start)
+    return end is not None and quote.bucket_start + BUCKET == end <= now
 
 
 def _parse_time(text: str, now: int, tz: str, name: str) -> int:
