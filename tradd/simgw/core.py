@@ -9,6 +9,7 @@ all orders), and applies the fault switches that delay or duplicate reports.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class Core:
         self._account_every = account_update_seconds
         self._dirty = False
         self._previous_day_equity: float | None = None  # equity at the last day roll
+        self.on_account_change: Callable[[], None] | None = None  # P&L after fills
 
     @property
     def account(self) -> str:
@@ -136,6 +138,7 @@ class Core:
             self.state.executions.clear()
             self.state.orders = {k: o for k, o in self.state.orders.items() if not o.is_done}
             self.state.account.realized_pnl = 0.0
+        self.state.day_marks = {c: self.mark(c) for c in self.state.account.positions}
         self.state.trading_day = day
         self._dirty = True
 
@@ -195,6 +198,11 @@ class Core:
             return
         self.push_portfolio(order.con_id)
         self.push_account_values()
+        self._account_changed()
+
+    def _account_changed(self) -> None:
+        if self.on_account_change is not None:
+            self.on_account_change()
 
     @property
     def _holding_fills(self) -> bool:
@@ -217,6 +225,7 @@ class Core:
             self.push_portfolio(con_id)
         if held:
             self.push_account_values()
+            self._account_changed()
         return len(burst)
 
     def order_cancelled(self, order: SimOrder, code: int | None, message: str) -> None:

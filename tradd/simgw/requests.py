@@ -18,8 +18,10 @@ from tradd.simgw.requests_account import AccountRequests
 from tradd.simgw.requests_history import HistoryRequests
 from tradd.simgw.requests_market import MarketRequests
 from tradd.simgw.requests_orders import OrderRequests
+from tradd.simgw.requests_pnl import PnLRequests
 from tradd.simgw.requests_reference import ReferenceRequests
 from tradd.simgw.requests_refused import RefusedRequests
+from tradd.simgw.requests_ticks import TickRequests
 from tradd.simgw.routing import Routes
 from tradd.simgw.session import ClientSession
 
@@ -34,7 +36,8 @@ class Dispatcher:
         self.routes: Routes = {}
         # Refusals and reference data first: a family registered later overrides them.
         families = (RefusedRequests(core), ReferenceRequests(core), AccountRequests(core),
-                    MarketRequests(core), HistoryRequests(core), OrderRequests(core))  # fmt: skip
+                    MarketRequests(core), HistoryRequests(core), TickRequests(core),
+                    PnLRequests(core), OrderRequests(core))  # fmt: skip
         for family in families:
             self.routes.update(family.routes())
 

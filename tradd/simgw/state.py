@@ -1,6 +1,7 @@
 """What a gateway remembers across client sessions and restarts.
 
-Orders, the day's executions, order ids per client, id counters, the account
+Orders, the day's executions, order ids per client, id counters, the account,
+the marks positions started the day at (daily P&L; absent from older files)
 and the simulated time. Kept in memory across simulated gateway restarts and,
 with ``--state FILE``, written atomically after every change so a process
 restart picks up where it left off.
@@ -32,6 +33,7 @@ class SimState:
     next_perm_id: int = 1_000_001
     exec_seq: int = 0
     trading_day: int = 0
+    day_marks: dict[int, float] = field(default_factory=dict)  # conId -> mark at day start
 
     def next_valid_id(self, client_id: int) -> int:
         """Above every orderId this client ever used, and above every id in use at all."""
@@ -63,6 +65,7 @@ class SimState:
             "next_perm_id": self.next_perm_id,
             "exec_seq": self.exec_seq,
             "trading_day": self.trading_day,
+            "day_marks": {str(k): v for k, v in self.day_marks.items()},
         }
 
     @classmethod
@@ -77,6 +80,7 @@ class SimState:
             next_perm_id=int(data["next_perm_id"]),
             exec_seq=int(data["exec_seq"]),
             trading_day=int(data["trading_day"]),
+            day_marks={int(k): float(v) for k, v in data.get("day_marks", {}).items()},
         )
 
 
