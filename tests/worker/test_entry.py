@@ -18,6 +18,7 @@ from tradd.control.commands import Enter
 from tradd.control.protocol import ProtocolError
 from tradd.errors import TemporaryError
 from tradd.ib.orders import Accepted
+from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.worker import channel as channel_module
 from tradd.worker.channel import Command, CommandChannel, CommandError, request
@@ -152,6 +153,7 @@ class FakeManager:
 
     def __init__(self) -> None:
         self.sent: list[Any] = []
+        self.book = Book()  # multipliers: none defined, so every symbol's is 1
 
     def submit_checked(self, intents, blocked, note):
         self.sent.append(intents[0])

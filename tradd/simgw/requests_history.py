@@ -28,13 +28,13 @@ from tradd.simgw.history_rules import (
     no_data,
     refuse,
 )
+from tradd.simgw.lookup import one_instrument
 from tradd.simgw.market import KeepUpToDate, Subscription
-from tradd.simgw.orders import contract_query, to_int
+from tradd.simgw.orders import to_int
 from tradd.simgw.routing import Route, Routes, ignore
 from tradd.simgw.session import ClientSession
 from tradd.simgw.wire import FieldValue
 
-NO_SECURITY = "No security definition has been found for the request"
 REALTIME_WHAT = frozenset({"TRADES", "MIDPOINT", "BID", "ASK"})
 UPDATABLE = frozenset({"TRADES", "MIDPOINT", "BID", "ASK"})
 
@@ -56,11 +56,7 @@ class HistoryRequests:
     def _instrument(
         self, session: ClientSession, req_id: int, fields: list[str], at: int
     ) -> Instrument | None:
-        matches = self.core.book.find(contract_query(fields, at))
-        if len(matches) != 1:
-            session.send(encode.error(req_id, 200, NO_SECURITY))
-            return None
-        return matches[0]
+        return one_instrument(self.core.book, session, req_id, fields, at)
 
     def historical_data(self, session: ClientSession, fields: list[str]) -> None:
         """20: completed bars up to the end; ending now, also the bar in progress (as TWS)."""

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from tradd.simgw import encode
 from tradd.simgw.core import Core
+from tradd.simgw.lookup import NO_SECURITY
 from tradd.simgw.orders import contract_query, to_int
 from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
 from tradd.simgw.sessions import ib_hours
-
-NO_SECURITY = "No security definition has been found for the request"
 
 
 class MarketRequests:

@@ -17,13 +17,13 @@ import numpy as np
 from tradd.simgw import encode, encode_reference, scanner
 from tradd.simgw.contracts import Instrument
 from tradd.simgw.core import Core
+from tradd.simgw.lookup import NO_SECURITY
 from tradd.simgw.market_rules import RULES
 from tradd.simgw.orders import contract_query, to_float, to_int
 from tradd.simgw.routing import Route, Routes, ignore
 from tradd.simgw.session import ClientSession
 from tradd.simgw.tape import BUCKET, FloatArray, Tape
 
-NO_SECURITY = "No security definition has been found for the request"
 SMART_COMPONENTS = {"9c0001": ((1, "NYSE", "N"), (2, "ARCA", "P"), (3, "NASDAQ", "Q"),
                                (4, "IEX", "V"))}  # fmt: skip
 DEPTH_EXCHANGES = (

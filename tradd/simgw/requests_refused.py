@@ -16,11 +16,11 @@ from __future__ import annotations
 from tradd.simgw import encode
 from tradd.simgw.contracts import ContractQuery
 from tradd.simgw.core import Core
+from tradd.simgw.lookup import NO_SECURITY
 from tradd.simgw.orders import contract_query, to_int
 from tradd.simgw.routing import Handler, Route, Routes, ignore
 from tradd.simgw.session import ClientSession
 
-NO_SECURITY = "No security definition has been found for the request"
 NO_DEPTH = "Deep market data is not supported for this combination of security type/exchange"
 NO_FUNDAMENTALS = "Fundamentals data is not allowed."
 NO_NEWS_FEED = "News feed is not allowed."

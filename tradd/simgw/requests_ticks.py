@@ -15,13 +15,14 @@ from tradd.simgw import encode, encode_ticks, generic_ticks
 from tradd.simgw.contracts import Instrument
 from tradd.simgw.core import Core
 from tradd.simgw.history import HistoryRequestError, parse_end
+from tradd.simgw.lookup import one_instrument
 from tradd.simgw.market import (
     Subscription,
     TickByTick,
     rt_volume_messages,
     tick_messages,
 )
-from tradd.simgw.orders import contract_query, to_bool, to_int
+from tradd.simgw.orders import to_bool, to_int
 from tradd.simgw.routing import Route, Routes
 from tradd.simgw.session import ClientSession
 from tradd.simgw.tape import BUCKET, Quote, Tape
@@ -30,7 +31,6 @@ from tradd.simgw.wire import FieldValue
 
 T = TypeVar("T", Trade, BidAsk)
 
-NO_SECURITY = "No security definition has been found for the request"
 TBT_KINDS = {
     "Last": encode_ticks.TBT_LAST,
     "AllLast": encode_ticks.TBT_ALL_LAST,
@@ -65,11 +65,7 @@ class TickRequests:
     def _instrument(
         self, session: ClientSession, req_id: int, fields: list[str], at: int
     ) -> Instrument | None:
-        matches = self.core.book.find(contract_query(fields, at))
-        if len(matches) != 1:
-            session.send(encode.error(req_id, 200, NO_SECURITY))
-            return None
-        return matches[0]
+        return one_instrument(self.core.book, session, req_id, fields, at)
 
     # ---- reqMktData ------------------------------------------------------------------------
 
