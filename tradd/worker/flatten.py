@@ -75,7 +75,7 @@ class FlattenJob:
             parts.append(f"waiting for orders to settle: {orders}")
         waiting = "; ".join(parts)
         if waiting and waiting != self.waiting:
-            log.warning("flatten waiting", requested_by=self.requested_by, waiting=waiting)
+            log.info("flatten waiting", requested_by=self.requested_by, waiting=waiting)
         self.waiting = waiting
 
     @property
