@@ -8,7 +8,9 @@ only in part (the flatten goes round again).
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from typing import Any
 
 from tradd.ib.types import OrderUpdate
 from tradd.persistence.book import Book
@@ -124,3 +126,54 @@ def test_a_late_repeat_of_a_final_status_does_not_bring_a_settled_order_back() -
     assert w.unsettled() == []
     w.update("a", status("a", "Filled", 10, 0))  # e.g. the reconciliation's copy after 1102
     assert w.unsettled() == []
+
+
+def test_a_stale_report_queued_behind_the_settling_one_does_not_bring_it_back() -> None:
+    """A reconciliation settled the order from IB's fresh views; the live reports queued
+    behind it then say "Submitted, 0 filled" and "Filled": no phantom waits for a fill."""
+    w = WorkingOrders()
+    w.add("a", "GOOG", "BUY", 10, child=False)
+    w.booked("a", 10)
+    w.update("a", status("a", "Filled", 10, 0, side="BUY"))
+    assert w.unsettled() == []
+    w.update("a", status("a", "Submitted", 0, 10, side="BUY"), lambda: 10.0)
+    w.update("a", status("a", "Filled", 10, 0, side="BUY"))
+    assert w.unsettled() == [] and w.exposure() == {}
+
+
+def test_an_order_adopted_counts_the_fills_the_ledger_already_holds() -> None:
+    """After a restart, an order partly filled before it is adopted with those fills booked:
+    its final Filled must not wait for them again."""
+    w = WorkingOrders()
+    w.update("a", status("a", "Submitted", 4, 6), lambda: 4.0)
+    assert w.working() == ["a"]
+    w.update("a", status("a", "Filled", 10, 0))
+    assert w.unsettled() == ["a"]  # the last 6 are not booked yet
+    w.booked("a", 6)
+    assert w.unsettled() == []
+
+
+def test_an_order_written_off_then_reported_working_is_adopted_again() -> None:
+    w = WorkingOrders()
+    w.add("a", "GOOG", "BUY", 10, child=False)
+    w.finish("a")  # e.g. "no longer known to IB at reconciliation"
+    w.update("a", status("a", "Submitted", 0, 10, side="BUY"))
+    assert w.working() == ["a"]
+
+
+def test_a_flatten_that_times_out_says_what_it_waited_for() -> None:
+    m = FakeManager()
+    m.execute("s1-1", "BUY", 100)
+    m.working.add("s1-2", "GOOG", "SELL", 100, child=False)
+    m.working.update("s1-2", status("s1-2", "Filled", 100, 0))  # its fill never booked
+    reply: Future[dict[str, Any]] = Future()
+    flatten = FlattenJob(m, "test", deadline=100.0, reply=reply)  # type: ignore[arg-type]
+    flatten.start()
+    assert flatten.step(0.0, usable=True) is False
+    waited = "waiting for orders to settle: s1-2 (GOOG: IB reported 100 filled, 0 booked)"
+    assert flatten.waiting == waited
+    assert flatten.step(100.0, usable=False) is True
+    assert m.closes == []
+    assert reply.result(0)["message"] == (
+        f"timed out before the positions were confirmed flat: not connected to IB; {waited}"
+    )

@@ -35,6 +35,9 @@ class FlattenJob:
     cancelled: set[str] = field(default_factory=set)
     close_refs: list[str] = field(default_factory=list)
     done: bool = False
+    waiting: str = ""
+    """What keeps it from closing now ("" when nothing): logged on each change, and the
+    reason a timed-out flatten gives, so it never waits silently."""
 
     def start(self) -> None:
         self.before = self._open()
@@ -49,15 +52,31 @@ class FlattenJob:
                 skip = ref in self.cancelled or ref in self.close_refs
                 if not skip and self.manager.cancel(ref):
                     self.cancelled.add(ref)
-        if not self._mine(self.manager.working.unsettled()):
+        unsettled = self._mine(self.manager.working.unsettled())
+        if not unsettled:
             open_positions = self._open()
             if not open_positions:
                 return self._finish(True, "flat")
             if usable:
                 self.close_refs += self.manager.close_now(list(open_positions), self.why)
+        self._wait_for(unsettled, usable)
         if now >= self.deadline:
-            return self._finish(False, "timed out before the positions were confirmed flat")
+            why = f": {self.waiting}" if self.waiting else ""
+            return self._finish(False, f"timed out before the positions were confirmed flat{why}")
         return False
+
+    def _wait_for(self, unsettled: list[str], usable: bool) -> None:
+        """Note (and log, once per change) what the flatten is waiting for."""
+        parts = []
+        if not usable:
+            parts.append("not connected to IB")
+        if unsettled:
+            orders = ", ".join(self.manager.working.describe(r) for r in unsettled)
+            parts.append(f"waiting for orders to settle: {orders}")
+        waiting = "; ".join(parts)
+        if waiting and waiting != self.waiting:
+            log.info("flatten waiting", requested_by=self.requested_by, waiting=waiting)
+        self.waiting = waiting
 
     @property
     def why(self) -> str:

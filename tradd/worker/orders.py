@@ -280,7 +280,7 @@ class OrderManager:
         if self._reports.get(ref) == report:
             return
         self._reports[ref] = report
-        self.working.update(ref, update)
+        self.working.update(ref, update, lambda: self._booked(ref))
         self._ledger.update_order(
             ref, status=update.status, filled=update.filled, remaining=update.remaining,
             avg_fill_price=update.avg_fill_price or None, ib_order_id=update.ib_order_id or None,
@@ -289,6 +289,10 @@ class OrderManager:
         self.stats.finished(ref, update.status)
         if self._broker is not None:
             self._broker.order_changed(update)
+
+    def _booked(self, ref: str) -> float:
+        """What the ledger holds of the order's fills (an order adopted: rare, so a scan)."""
+        return sum(f.quantity for f in self._ledger.fills() if f.order_ref == ref)
 
     def on_notice(self, notice: Notice) -> None:
         """IB refused one of our orders with an error the library may not turn into a
@@ -348,6 +352,7 @@ class OrderManager:
         live = set(self.working.unsettled())
         for cache in (self._acknowledged, self._reports):
             _keep_newest(cache, keep, live)
+        self.working.trim(keep)
         for ib_id in list(self.ib_ids)[: max(len(self.ib_ids) - keep, 0)]:
             if self.ib_ids[ib_id] not in live:
                 del self.ib_ids[ib_id]

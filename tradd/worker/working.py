@@ -9,6 +9,7 @@ orders will do: a second exit while the first still works is not "reducing".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tradd.ib.types import OrderUpdate
@@ -37,19 +38,34 @@ class WorkingOrder:
 class WorkingOrders:
     def __init__(self) -> None:
         self._orders: dict[str, WorkingOrder] = {}
+        self._settled: dict[str, float] = {}
+        """Orders settled in this process -> the quantity IB had reported filled: a later
+        report that shows less is older than what settled them, not news."""
 
     def add(self, ref: str, symbol: str, side: str, quantity: float, child: bool) -> None:
         sign = 1 if side == "BUY" else -1
         self._orders[ref] = WorkingOrder(symbol, sign, quantity, child)
 
-    def update(self, ref: str, update: OrderUpdate) -> None:
-        """IB's latest word on the order (adopts orders sent before a restart)."""
+    def update(
+        self, ref: str, update: OrderUpdate, booked: Callable[[], float] = lambda: 0.0
+    ) -> None:
+        """IB's latest word on the order (adopts orders sent before a restart, or reopened).
+
+        `booked`: what the ledger already holds of an order adopted now. A reconciliation
+        can settle an order from IB's fresh views while the live reports of its fill are
+        still queued; the first of those (an `openOrder` with the status the library held
+        then, before IB's `orderStatus Filled`) is stale. Adopted with nothing booked, the
+        order waited for ever for a fill booked long ago, and a flatten with it."""
         order = self._orders.get(ref)
         if order is None:
             if update.status in TERMINAL_STATUSES:
                 return  # settled already (a late repeat), or finished while nobody watched
-            order = WorkingOrder(update.symbol, 1 if update.action == "BUY" else -1,
-                                 update.remaining, update.parent_id > 0)  # fmt: skip
+            settled = self._settled.get(ref)
+            if settled is not None and update.filled + QUANTITY_TOLERANCE < settled:
+                return  # older than the reports that settled it
+            sign = 1 if update.action == "BUY" else -1
+            order = WorkingOrder(update.symbol, sign, update.remaining, update.parent_id > 0,
+                                 booked=booked())  # fmt: skip
             self._orders[ref] = order
         order.remaining = update.remaining
         order.reported_filled = max(order.reported_filled, update.filled)
@@ -70,8 +86,25 @@ class WorkingOrders:
             self._drop_if_settled(ref)
 
     def _drop_if_settled(self, ref: str) -> None:
-        if self._orders[ref].settled:
+        order = self._orders[ref]
+        if order.settled:
             del self._orders[ref]
+            self._settled.pop(ref, None)
+            self._settled[ref] = order.reported_filled
+
+    def trim(self, keep: int) -> None:
+        """Remember only the newest `keep` settled orders (a worker must not grow)."""
+        for ref in list(self._settled)[: max(len(self._settled) - keep, 0)]:
+            del self._settled[ref]
+
+    def describe(self, ref: str) -> str:
+        """Why the order is not settled, for an operator."""
+        o = self._orders.get(ref)
+        if o is None:
+            return f"{ref} (settled)"
+        if not o.terminal:
+            return f"{ref} ({o.symbol}: working at IB, {o.remaining:g} left)"
+        return f"{ref} ({o.symbol}: IB reported {o.reported_filled:g} filled, {o.booked:g} booked)"
 
     # -- questions -----------------------------------------------------------------------
     def unsettled(self) -> list[str]:
