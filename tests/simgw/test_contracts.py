@@ -85,6 +85,17 @@ def move_to(sim: BackgroundGateway, ib: Any, moment: datetime) -> None:
     advance(sim, ib, moment.timestamp() - sim.gw.sim_time)
 
 
+def buy_two_futures(sim: BackgroundGateway, ib: Any, iblib: ModuleType) -> tuple[Any, Any]:
+    """The Eurex future qualified, and a filled market order for two contracts in session."""
+    fut = iblib.Future("ESTX50", "20060317", "EUREX")
+    ib.qualifyContracts(fut)
+    move_to(sim, ib, datetime(2006, 1, 10, 9, 5, tzinfo=MET))
+    trade = ib.placeOrder(fut, iblib.MarketOrder("BUY", 2))
+    advance(sim, ib, 10)
+    wait_until(ib, lambda: trade.orderStatus.status == "Filled")
+    return fut, trade
+
+
 def details(ib: Any, contract: Any) -> Any:
     found = ib.reqContractDetails(contract)
     assert len(found) == 1, found
@@ -213,12 +224,7 @@ def test_future_messages_carry_multiplier_and_expiry(
     sim: BackgroundGateway, connect: Connect, iblib: ModuleType
 ) -> None:
     ib = connect()
-    fut = iblib.Future("ESTX50", "20060317", "EUREX")
-    ib.qualifyContracts(fut)
-    move_to(sim, ib, datetime(2006, 1, 10, 9, 5, tzinfo=MET))
-    trade = ib.placeOrder(fut, iblib.MarketOrder("BUY", 2))
-    advance(sim, ib, 10)
-    wait_until(ib, lambda: trade.orderStatus.status == "Filled")
+    fut, _ = buy_two_futures(sim, ib, iblib)
     ib.reqPositions()
     completed = ib.reqCompletedOrders(False)
     fill = ib.fills()[-1]
@@ -315,12 +321,7 @@ def test_future_position_and_portfolio_count_the_multiplier_as_ib_does(
     """IB reports a future's average cost per contract (price x multiplier), and its market
     value and unrealized P&L in money: a client dividing by the multiplier gets the price."""
     ib = connect()
-    fut = iblib.Future("ESTX50", "20060317", "EUREX")
-    ib.qualifyContracts(fut)
-    move_to(sim, ib, datetime(2006, 1, 10, 9, 5, tzinfo=MET))
-    trade = ib.placeOrder(fut, iblib.MarketOrder("BUY", 2))
-    advance(sim, ib, 10)
-    wait_until(ib, lambda: trade.orderStatus.status == "Filled")
+    fut, trade = buy_two_futures(sim, ib, iblib)
     price = trade.orderStatus.avgFillPrice
     fee = sum(f.commissionReport.commission for f in trade.fills)
     ib.reqPositions()
