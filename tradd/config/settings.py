@@ -30,7 +30,7 @@ ENV_PREFIX = "TRADD_"
 ENV_NESTED_DELIMITER = "__"
 
 Objective = Literal["sharpe", "returns", "calmar", "composite"]
-BarSize = Literal["1d", "1h", "30m", "15m", "5m", "1m"]
+BarSize = Literal["1mo", "1w", "1d", "1h", "30m", "15m", "5m", "1m"]
 
 
 class LogSettings(Section):

@@ -14,7 +14,19 @@ from tradd.errors import UsageError
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
 
-BAR_SECONDS = {"1d": 86_400, "1h": 3_600, "30m": 1_800, "15m": 900, "5m": 300, "1m": 60}
+BAR_SECONDS = {
+    "1mo": 2_629_746,  # an average month (365.2425 / 12 days): the spacing is not fixed
+    "1w": 604_800,
+    "1d": 86_400,
+    "1h": 3_600,
+    "30m": 1_800,
+    "15m": 900,
+    "5m": 300,
+    "1m": 60,
+}
+SESSION_OR_LONGER = frozenset({"1d", "1w", "1mo"})
+PERIODS_PER_YEAR_OF_BAR = {"1w": 52, "1mo": 12}
+"""Bars that are one period each whatever the market's calendar."""
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,19}$")
 
 
@@ -44,7 +56,7 @@ class Bars:
 
     @property
     def intraday(self) -> bool:
-        return self.bar != "1d"
+        return self.bar not in SESSION_OR_LONGER
 
     @property
     def first(self) -> datetime:

@@ -40,7 +40,8 @@ from tradd.errors import ConfigError
 FILE_NAME = "contracts.toml"
 CURRENCIES = frozenset({"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "HKD", "SEK"})
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SecType = Literal["STK", "CASH", "FUT", "IND", "CFD"]
+SecType = Literal["STK", "CASH", "FUT", "IND", "CFD", "CRYPTO"]
+CRYPTO_BASES = frozenset({"BTC", "ETH", "LTC", "BCH"})
 
 
 class ContractSpec(BaseModel):
@@ -66,6 +67,16 @@ class ContractSpec(BaseModel):
     holidays: frozenset[date] = frozenset()
     early_closes: Mapping[date, str] = Field(default_factory=dict)
     long_name: str = ""
+    calendar: str = Field(
+        default="",
+        description="research calendar: an exchange_calendars name (XNYS, XEUR, 24/5, 24/7) "
+        "or 'contract' for these days and holidays; empty: the default of the sec type",
+    )
+    periods_per_year: float | None = Field(
+        default=None,
+        gt=0,
+        description="annualisation factor of daily returns; default: the calendar's",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -178,8 +189,16 @@ def parse_days(text: str) -> frozenset[int]:
 
 
 def default_spec(symbol: str) -> ContractSpec:
-    """The definition of a symbol nobody described: a forex pair or a US stock."""
-    base, quote = symbol[:3], symbol[3:]
+    """The definition of a symbol nobody described: a forex pair, a crypto pair on PAXOS
+    (BTCUSD) or a US stock."""
+    base, quote = symbol[:3], symbol[3:].lstrip("-.")
+    if base in CRYPTO_BASES and quote == "USD":
+        return ContractSpec(
+            symbol=symbol, sec_type="CRYPTO", ib_symbol=base, exchange="PAXOS", currency="USD",
+            local_symbol=f"{base}.USD", trading_class=base, min_tick=0.25, time_zone="UTC",
+            liquid_hours="0000-0000", trading_hours="0000-0000", days="Mon-Sun",
+            long_name=f"{base} {quote}",
+        )  # fmt: skip
     if len(symbol) == 6 and base in CURRENCIES and quote in CURRENCIES:
         return ContractSpec(
             symbol=symbol, sec_type="CASH", ib_symbol=base, exchange="IDEALPRO",

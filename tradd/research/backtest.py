@@ -57,6 +57,7 @@ def run_backtest(
         bars_in_market=result.bars_in_market,
         symbols=len(loaded.bars),
         risk_free_rate=inputs.risk_free_rate,
+        basis=loaded.basis,
     )
     output.mkdir(parents=True, exist_ok=True)
     result_path = output / "result.json"
@@ -70,6 +71,7 @@ def run_backtest(
         "bars": len(engine.clock),
         "params": params,
         "broker": vars(inputs.broker),
+        "basis": loaded.basis.as_dict(),
         "metrics": metrics.as_dict(),
         "trades": [vars(t) for t in result.trades],
     }

@@ -1,8 +1,11 @@
 """Performance statistics from an equity curve and closed trades.
 
-Conventions (documented in the README): returns, drawdown, CAGR, win rate and exposure
-in percent; Sharpe and Sortino annualised from daily returns with 252 trading days;
-intraday equity is sampled at each day's last bar first. Undefined ratios (a flat
+Conventions (each formula in docs/research-metrics.md): returns, drawdown, CAGR,
+volatility, win rate and exposure in percent. Sharpe, Sortino and volatility come from
+period returns annualised by the `ReturnBasis`: one period per session (intraday equity
+sampled at each session's last bar), week or month, and the periods a year of the
+symbols' calendar (252 for US stocks, 365 for crypto, 52 for weekly bars, 12 for
+monthly). CAGR is on a calendar basis (365.25 days a year). Undefined ratios (a flat
 equity curve, no drawdown) are 0, so rankings stay total.
 """
 
@@ -18,6 +21,32 @@ import numpy.typing as npt
 from tradd.research.engine import ClosedTrade
 
 TRADING_DAYS = 252
+"""US stocks' periods a year: the default basis when no calendar is known."""
+
+
+@dataclass(frozen=True)
+class ReturnBasis:
+    """How an equity curve becomes the period returns the ratios use, and how many of
+    those periods make a year. Built per run from the symbols' calendars and bar size
+    (`tradd.research.basis.basis_for`)."""
+
+    periods_per_year: float = float(TRADING_DAYS)
+    session_shift_s: int = 0
+    """Added to local time before taking the date: a session opening in the evening
+    (forex) is dated the day it closes (see `tradd.marketdata.calendars`)."""
+    calendar: str = "XNYS"
+    period: str = "session"
+    """session, week or month: what one return spans."""
+
+    def period_rate(self, annual_rate: float) -> float:
+        """An annual risk-free rate per period (simple division, as empyrical does)."""
+        return annual_rate / self.periods_per_year
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+US_DAILY = ReturnBasis()
 
 
 @dataclass(frozen=True)
@@ -28,6 +57,7 @@ class Metrics:
     sharpe: float
     sortino: float
     calmar: float
+    volatility: float
     max_drawdown: float
     win_rate: float
     total_trades: int
@@ -47,12 +77,13 @@ def compute_metrics(
     bars_in_market: int,
     symbols: int = 1,
     risk_free_rate: float = 0.0,
+    basis: ReturnBasis = US_DAILY,
 ) -> Metrics:
     if len(equity) == 0:
-        return Metrics(initial_cash, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return Metrics(initial_cash, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     final = float(equity[-1])
     total_return = (final / initial_cash - 1.0) * 100.0
-    daily = daily_returns(equity, clock, initial_cash)
+    periods = period_returns(equity, clock, initial_cash, basis)
     cagr = _cagr(initial_cash, final, clock)
     max_dd = max_drawdown_pct(equity, initial_cash)
     wins = [t for t in trades if t.pnl_net > 0]
@@ -62,9 +93,10 @@ def compute_metrics(
         final_value=final,
         total_return=total_return,
         cagr=cagr,
-        sharpe=sharpe_ratio(daily, risk_free_rate),
-        sortino=sortino_ratio(daily, risk_free_rate),
+        sharpe=sharpe_ratio(periods, risk_free_rate, basis.periods_per_year),
+        sortino=sortino_ratio(periods, risk_free_rate, basis.periods_per_year),
         calmar=cagr / max_dd if max_dd > 0 else 0.0,
+        volatility=annual_volatility(periods, basis.periods_per_year),
         max_drawdown=max_dd,
         win_rate=100.0 * len(wins) / len(trades) if trades else 0.0,
         total_trades=len(trades),
@@ -73,31 +105,68 @@ def compute_metrics(
     )
 
 
-def daily_returns(
-    equity: npt.NDArray[np.float64], clock: npt.NDArray[np.datetime64], initial_cash: float
+def period_ends(
+    clock: npt.NDArray[np.datetime64], basis: ReturnBasis = US_DAILY
+) -> npt.NDArray[np.bool_]:
+    """True at the last bar of each period (session, or the bar itself for weekly and
+    monthly bars, which are one a session-date each)."""
+    shifted = clock.astype("datetime64[s]") + np.timedelta64(basis.session_shift_s, "s")
+    keys = shifted.astype("datetime64[D]")
+    ends: npt.NDArray[np.bool_] = np.append(keys[1:] != keys[:-1], True)
+    return ends
+
+
+def period_returns(
+    equity: npt.NDArray[np.float64],
+    clock: npt.NDArray[np.datetime64],
+    initial_cash: float,
+    basis: ReturnBasis = US_DAILY,
 ) -> npt.NDArray[np.float64]:
-    """Simple returns between each day's closing equity, the first against the initial cash."""
-    days = clock.astype("datetime64[D]")
-    last_of_day = np.append(days[1:] != days[:-1], True)
-    closes = np.concatenate([[initial_cash], equity[last_of_day]])
+    """Simple returns between each period's closing equity, the first against the
+    initial cash."""
+    closes = np.concatenate([[initial_cash], equity[period_ends(clock, basis)]])
     returns: npt.NDArray[np.float64] = np.diff(closes) / closes[:-1]
     return returns
 
 
-def sharpe_ratio(daily: npt.NDArray[np.float64], risk_free_rate: float = 0.0) -> float:
-    if len(daily) < 2:
+def daily_returns(
+    equity: npt.NDArray[np.float64], clock: npt.NDArray[np.datetime64], initial_cash: float
+) -> npt.NDArray[np.float64]:
+    """`period_returns` on US stocks' basis (calendar dates)."""
+    return period_returns(equity, clock, initial_cash, US_DAILY)
+
+
+def sharpe_ratio(
+    returns: npt.NDArray[np.float64],
+    risk_free_rate: float = 0.0,
+    periods_per_year: float = TRADING_DAYS,
+) -> float:
+    if len(returns) < 2:
         return 0.0
-    excess = daily - risk_free_rate / TRADING_DAYS
+    excess = returns - risk_free_rate / periods_per_year
     std = float(excess.std(ddof=1))
-    return float(excess.mean() / std * math.sqrt(TRADING_DAYS)) if std > 1e-12 else 0.0
+    return float(excess.mean() / std * math.sqrt(periods_per_year)) if std > 1e-12 else 0.0
 
 
-def sortino_ratio(daily: npt.NDArray[np.float64], risk_free_rate: float = 0.0) -> float:
-    if len(daily) < 2:
+def sortino_ratio(
+    returns: npt.NDArray[np.float64],
+    risk_free_rate: float = 0.0,
+    periods_per_year: float = TRADING_DAYS,
+) -> float:
+    if len(returns) < 2:
         return 0.0
-    excess = daily - risk_free_rate / TRADING_DAYS
+    excess = returns - risk_free_rate / periods_per_year
     downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
-    return float(excess.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 1e-12 else 0.0
+    if downside <= 1e-12:
+        return 0.0
+    return float(excess.mean() / downside * math.sqrt(periods_per_year))
+
+
+def annual_volatility(returns: npt.NDArray[np.float64], periods_per_year: float) -> float:
+    """Sample standard deviation of period returns, annualised, in %."""
+    if len(returns) < 2:
+        return 0.0
+    return float(returns.std(ddof=1) * math.sqrt(periods_per_year) * 100.0)
 
 
 def max_drawdown_pct(equity: npt.NDArray[np.float64], initial_cash: float) -> float:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import backtrader as bt
 
 from tradd.errors import UsageError
 from tradd.marketdata.bars import Bars, normalize_symbol
+from tradd.marketdata.calendars import TradingCalendar
+from tradd.marketdata.contracts import ContractDefinitions, load_definitions
 from tradd.marketdata.store import DataStore
+from tradd.research.basis import basis_for, calendars_for
 from tradd.research.broker import BrokerConfig
+from tradd.research.metrics import ReturnBasis
 from tradd.strategy_loader import load_strategy
 
 
@@ -30,6 +34,10 @@ class LoadedInputs:
     inputs: ResearchInputs
     strategy: type[bt.Strategy]
     bars: list[Bars]
+    definitions: ContractDefinitions = field(default_factory=lambda: ContractDefinitions({}))
+    calendars: tuple[TradingCalendar, ...] = ()
+    basis: ReturnBasis = field(default_factory=ReturnBasis)
+    """How returns are measured and annualised (from the symbols' calendars)."""
 
 
 def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
@@ -40,4 +48,8 @@ def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
     strategy = load_strategy(inputs.strategy_path)
     symbols = list(dict.fromkeys(normalize_symbol(s) for s in inputs.symbols))
     bars = [store.load(s, inputs.bar, inputs.start, inputs.end) for s in symbols]
-    return LoadedInputs(inputs, strategy, bars)
+    definitions = load_definitions(store.directory)
+    calendars = calendars_for(symbols, definitions)
+    return LoadedInputs(
+        inputs, strategy, bars, definitions, calendars, basis_for(inputs.bar, calendars)
+    )

@@ -28,6 +28,7 @@ def metrics(sharpe: float, total_return: float, cagr: float) -> Metrics:
         sharpe=sharpe,
         sortino=0.0,
         calmar=0.0,
+        volatility=10.0,
         max_drawdown=5.0,
         win_rate=50.0,
         total_trades=2,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from tradd.research.compare.runner import StrategyRun
-from tradd.research.metrics import TRADING_DAYS
+from tradd.research.metrics import US_DAILY, ReturnBasis
 from tradd.research.stats.significance import (
     SignificanceTest,
     paired_t_test,
@@ -48,6 +48,7 @@ class Comparison:
     """Best Sharpe first; ties keep the command line's order."""
     pairs: tuple[PairTest, ...]
     alpha: float = ALPHA
+    basis: ReturnBasis = US_DAILY
 
 
 def compare(
@@ -58,9 +59,11 @@ def compare(
     initial_cash: float,
     risk_free_rate: float = 0.0,
     alpha: float = ALPHA,
+    basis: ReturnBasis = US_DAILY,
 ) -> Comparison:
     ranked = sorted(runs, key=lambda r: -r.metrics.sharpe)  # stable: ties keep the order
-    pairs = tuple(pair_test(a, b, risk_free_rate, alpha) for a, b in combinations(ranked, 2))
+    daily_rf = basis.period_rate(risk_free_rate)
+    pairs = tuple(pair_test(a, b, daily_rf, alpha) for a, b in combinations(ranked, 2))
     clock = ranked[0].clock
     return Comparison(
         symbols,
@@ -72,12 +75,13 @@ def compare(
         tuple(ranked),
         pairs,
         alpha,
+        basis,
     )
 
 
-def pair_test(a: StrategyRun, b: StrategyRun, risk_free_rate: float, alpha: float) -> PairTest:
+def pair_test(a: StrategyRun, b: StrategyRun, daily_rf: float, alpha: float) -> PairTest:
+    """`daily_rf`: the risk-free rate per period of the returns."""
     t = paired_t_test(a.daily, b.daily)
-    daily_rf = risk_free_rate / TRADING_DAYS
     sharpe: SignificanceTest | None = None
     note = None
     try:  # excess returns: the Sharpe ratios in the table subtract the risk-free rate

@@ -16,4 +16,5 @@ def run_comparison(request: CompareRequest, store: DataStore) -> Comparison:
         bar=request.inputs.bar,
         initial_cash=request.inputs.broker.cash,
         risk_free_rate=request.inputs.risk_free_rate,
+        basis=prepared.basis,
     )

@@ -14,7 +14,7 @@ import queue
 import signal
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from tradd.marketdata.bars import Bars, TimeArray
 from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
 from tradd.research.engine import BacktestEngine
-from tradd.research.metrics import Metrics, compute_metrics, daily_returns
+from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.setup import ResearchInputs, load_inputs
 from tradd.strategy_loader import full_params, invalid_reason, load_strategy
 
@@ -64,13 +64,14 @@ class StrategyRun:
     clock: TimeArray
     equity: npt.NDArray[np.float64]
     daily: npt.NDArray[np.float64]
-    """Daily returns (`metrics.daily_returns`): the same days for every strategy."""
+    """Period returns (`metrics.period_returns`): the same periods for every strategy."""
 
 
 @dataclass(frozen=True)
 class Prepared:
     contenders: tuple[Contender, ...]
     bars: tuple[Bars, ...]
+    basis: ReturnBasis = field(default_factory=ReturnBasis)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def prepare(request: CompareRequest, store: DataStore) -> Prepared:
             raise UsageError(f"{path}: invalid parameters {params}{where}: {reason}")
         origin = str(source.path) if source else None
         contenders.append(Contender(labels[i], path, cls, params, origin))
-    return Prepared(tuple(contenders), tuple(loaded.bars))
+    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis)
 
 
 def unique_labels(paths: Sequence[str]) -> list[str]:
@@ -194,12 +195,13 @@ def _worker(
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     try:
-        results.put(_run_one(prepared.contenders[index], list(prepared.bars), inputs, index))
+        results.put(_run_one(prepared, inputs, index))
     except Exception as exc:
         results.put(_Failed(index, f"{type(exc).__name__}: {exc}"))
 
 
-def _run_one(contender: Contender, bars: list[Bars], inputs: ResearchInputs, index: int) -> _Done:
+def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
+    contender, bars = prepared.contenders[index], list(prepared.bars)
     engine = BacktestEngine(contender.strategy, bars, inputs.broker)
     result = engine.run(contender.params)
     cash = inputs.broker.cash
@@ -211,6 +213,7 @@ def _run_one(contender: Contender, bars: list[Bars], inputs: ResearchInputs, ind
         bars_in_market=result.bars_in_market,
         symbols=len(bars),
         risk_free_rate=inputs.risk_free_rate,
+        basis=prepared.basis,
     )
-    daily = daily_returns(result.equity, engine.clock, cash)
+    daily = period_returns(result.equity, engine.clock, cash, prepared.basis)
     return _Done(index, metrics, engine.clock, result.equity, daily)

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from optuna.trial import FrozenTrial, TrialState
 
-from tradd.research.metrics import TRADING_DAYS, sharpe_ratio
+from tradd.research.metrics import US_DAILY, ReturnBasis, sharpe_ratio
 from tradd.research.stats.dsr import DeflatedSharpe, deflated_sharpe_ratio
 from tradd.research.stats.pbo import BacktestOverfitting, probability_of_backtest_overfitting
 from tradd.research.stats.warnings import overfitting_warnings
@@ -97,7 +97,10 @@ class OverfittingReport:
 
 
 def assess(
-    trials: Sequence[FrozenTrial], best_trial: int | None, risk_free_rate: float
+    trials: Sequence[FrozenTrial],
+    best_trial: int | None,
+    risk_free_rate: float,
+    basis: ReturnBasis = US_DAILY,
 ) -> OverfittingReport:
     """DSR of `best_trial` (a trial number) and PBO over the distinct complete trials."""
     distinct = sorted(
@@ -114,8 +117,8 @@ def assess(
         chosen = next((t for t in trials if t.number == best_trial), None)
         if chosen is not None:  # a Bayesian repeat stands for the trial it repeats
             best_trial = int(chosen.user_attrs.get("duplicate_of", best_trial))
-    dsr = _deflated(returns, best_trial, risk_free_rate, notes) if returns else None
-    pbo = _overfitting(returns, risk_free_rate, notes) if returns else None
+    dsr = _deflated(returns, best_trial, risk_free_rate, basis, notes) if returns else None
+    pbo = _overfitting(returns, basis.period_rate(risk_free_rate), notes) if returns else None
     return OverfittingReport(
         dsr,
         pbo,
@@ -151,19 +154,24 @@ def _stored_returns(distinct: list[FrozenTrial], notes: list[str]) -> dict[int, 
 
 
 def _deflated(
-    returns: dict[int, Returns], best: int | None, rf: float, notes: list[str]
+    returns: dict[int, Returns],
+    best: int | None,
+    rf: float,
+    basis: ReturnBasis,
+    notes: list[str],
 ) -> DeflatedSharpe | None:
     if best is None or best not in returns:
         notes.append("no Deflated Sharpe: there is no best trial")
         return None
-    per_period = [sharpe_ratio(r, rf) / math.sqrt(TRADING_DAYS) for r in returns.values()]
+    year = basis.periods_per_year
+    per_period = [sharpe_ratio(r, rf, year) / math.sqrt(year) for r in returns.values()]
     variance = float(np.var(per_period, ddof=1)) if len(per_period) > 1 else 0.0
     try:
         return deflated_sharpe_ratio(
-            returns[best] - rf / TRADING_DAYS,
+            returns[best] - basis.period_rate(rf),
             n_trials=len(returns),
             trial_sharpe_variance=variance,
-            periods_per_year=TRADING_DAYS,
+            periods_per_year=year,
         )
     except ValueError as exc:
         notes.append(f"no Deflated Sharpe for the best trial ({best}): {exc}")
@@ -171,7 +179,7 @@ def _deflated(
 
 
 def _overfitting(
-    returns: dict[int, Returns], rf: float, notes: list[str]
+    returns: dict[int, Returns], rf_per_period: float, notes: list[str]
 ) -> BacktestOverfitting | None:
     lengths = sorted({len(r) for r in returns.values()})
     if len(returns) < 2:
@@ -183,7 +191,7 @@ def _overfitting(
             f"sharing the study have different data?"
         )
         return None
-    matrix = np.column_stack(list(returns.values())) - rf / TRADING_DAYS
+    matrix = np.column_stack(list(returns.values())) - rf_per_period
     try:
         return probability_of_backtest_overfitting(matrix, blocks=PBO_BLOCKS)
     except ValueError as exc:

@@ -89,6 +89,7 @@ def run_optimization(
         request.inputs.broker.cash,
         request.inputs.risk_free_rate,
         dedupe=request.method == "bayesian",
+        basis=loaded.basis,
     )
     setup = WorkerSetup(plan, storage_spec, name, request.method, request.seed)
     workers = max(1, min(request.workers or os.cpu_count() or 1, max(waiting, 1)))
@@ -121,7 +122,7 @@ def run_optimization(
         interrupted=result.interrupted or result.aborted,
     )
     best = summary.ranked[0].number if summary.ranked else None
-    summary.overfitting = assess(trials, best, request.inputs.risk_free_rate)
+    summary.overfitting = assess(trials, best, request.inputs.risk_free_rate, loaded.basis)
     write_outputs(summary, request.output, handle.study)
     return summary
 

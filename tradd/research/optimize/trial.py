@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tradd.research.engine import BacktestEngine, StrategySkipped
-from tradd.research.metrics import compute_metrics, daily_returns
+from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics, period_returns
 from tradd.research.optimize.overfitting import RETURNS_ATTR, encode_returns
 from tradd.research.optimize.study import StudyHandle, completed_duplicate, suggest
 from tradd.research.params import ParamRange
@@ -32,6 +32,7 @@ class TrialPlan:
     risk_free_rate: float
     dedupe: bool
     """Bayesian search may propose a finished combination again: reuse its result."""
+    basis: ReturnBasis = US_DAILY
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,11 @@ def _backtest(
         bars_in_market=result.bars_in_market,
         symbols=len(plan.engine.bars),
         risk_free_rate=plan.risk_free_rate,
+        basis=plan.basis,
     ).as_dict()
     if len(result.equity) == 0:
         return metrics, np.zeros(0)
-    return metrics, daily_returns(result.equity, plan.engine.clock, plan.initial_cash)
+    return metrics, period_returns(result.equity, plan.engine.clock, plan.initial_cash, plan.basis)
 
 
 def _skip(

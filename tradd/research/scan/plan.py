@@ -12,7 +12,7 @@ on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import backtrader as bt
 
 from tradd.errors import DataError, UsageError
 from tradd.marketdata.bars import normalize_symbol
+from tradd.marketdata.contracts import ContractDefinitions
 from tradd.marketdata.store import DataStore
 from tradd.research.broker import BrokerConfig
 
@@ -64,6 +65,8 @@ class ScanPlan:
     broker: BrokerConfig
     store: DataStore
     risk_free_rate: float
+    definitions: ContractDefinitions = field(default_factory=lambda: ContractDefinitions({}))
+    """Each symbol's calendar (its return basis) comes from these."""
 
     @property
     def total(self) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tradd.errors import TraddError
+from tradd.research.basis import basis_for, calendars_for
 from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.rows import ScanRow, backtest_row
 
@@ -45,8 +46,9 @@ def symbol_rows(plan: ScanPlan, symbol: str) -> Iterator[ScanRow]:
         for path, _ in plan.strategies:
             yield ScanRow(symbol, path, error=str(exc))
         return
+    basis = basis_for(plan.bar, calendars_for([symbol], plan.definitions))
     for path, strategy in plan.strategies:
-        yield backtest_row(symbol, path, strategy, bars, plan.broker, plan.risk_free_rate)
+        yield backtest_row(symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis)
 
 
 def _worker_main(

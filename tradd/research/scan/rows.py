@@ -17,7 +17,7 @@ import backtrader as bt
 from tradd.marketdata.bars import Bars
 from tradd.research.broker import BrokerConfig
 from tradd.research.engine import BacktestEngine
-from tradd.research.metrics import compute_metrics
+from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics
 from tradd.research.scoring import composite_score
 from tradd.strategy_loader import full_params, invalid_reason
 
@@ -84,6 +84,7 @@ def backtest_row(
     bars: Bars,
     broker: BrokerConfig,
     risk_free_rate: float,
+    basis: ReturnBasis = US_DAILY,
 ) -> ScanRow:
     """Run `strategy` with its default parameters on one symbol's bars."""
     params = full_params(strategy, {})
@@ -101,6 +102,7 @@ def backtest_row(
             bars_in_market=result.bars_in_market,
             symbols=1,
             risk_free_rate=risk_free_rate,
+            basis=basis,
         )
     except Exception as exc:  # one strategy's bug must not end the scan
         return ScanRow(symbol, path, error=f"{type(exc).__name__}: {exc}")

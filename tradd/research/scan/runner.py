@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.research.scan.discover import resolve_strategies
 from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
@@ -75,8 +76,9 @@ def build_plan(request: ScanRequest, store: DataStore) -> ScanPlan:
     strategies = resolve_strategies(request.strategies)
     period = resolve_period(symbols, request.start, request.end, request.bar, store)
     return ScanPlan(
-        symbols, strategies, period, request.bar, request.broker, store, request.risk_free_rate
-    )
+        symbols, strategies, period, request.bar, request.broker, store,
+        request.risk_free_rate, load_definitions(store.directory),
+    )  # fmt: skip
 
 
 def run_scan(

@@ -97,7 +97,7 @@ def deflated_sharpe_ratio(
     *,
     n_trials: int,
     trial_sharpe_variance: float,
-    periods_per_year: int = 252,
+    periods_per_year: float = 252,
 ) -> DeflatedSharpe:
     """The DSR of the selected trial's per-period `returns` (excess returns, if there is a
     risk-free rate).

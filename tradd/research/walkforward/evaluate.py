@@ -37,7 +37,7 @@ from tradd.errors import DataError, StrategyError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
 from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped
-from tradd.research.metrics import TRADING_DAYS, Metrics, compute_metrics, daily_returns
+from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.optimize.study import suggest
 from tradd.research.params import ParamRange
 from tradd.research.scoring import objective_value
@@ -64,6 +64,7 @@ class WindowPlan:
     grid_slots: tuple[dict[str, Any], ...] = ()
     seed: int | None = None
     risk_free_rate: float = 0.0
+    basis: ReturnBasis = field(default_factory=ReturnBasis)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def run_window(
         oos_equity,
         search.counts,
         returns,
-        window_overfitting(returns, plan.risk_free_rate / TRADING_DAYS),
+        window_overfitting(returns, plan.basis.period_rate(plan.risk_free_rate)),
     )
 
 
@@ -220,6 +221,7 @@ def _metrics(plan: WindowPlan, result: RunResult, equity: FloatArray, clock: Tim
         bars_in_market=result.bars_in_market,
         symbols=len(plan.bars),
         risk_free_rate=plan.risk_free_rate,
+        basis=plan.basis,
     )
 
 
@@ -265,7 +267,7 @@ class _Search:
         clock = self.engine.clock
         metrics = _metrics(self.plan, result, result.equity, clock)
         value = objective_value(metrics.as_dict(), self.plan.objective)
-        daily = daily_returns(result.equity, clock, self.plan.broker.cash)
+        daily = period_returns(result.equity, clock, self.plan.broker.cash, self.plan.basis)
         return "complete", _Trial(value, metrics, daily)
 
     def _complete(self) -> list[tuple[dict[str, Any], _Trial]]:

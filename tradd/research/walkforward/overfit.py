@@ -71,11 +71,14 @@ def per_period_sharpes(returns: FloatArray) -> FloatArray:
 
 
 def summary_overfitting(
-    windows: Sequence[WindowOverfitting], oos_daily: FloatArray, daily_risk_free: float = 0.0
+    windows: Sequence[WindowOverfitting],
+    oos_daily: FloatArray,
+    daily_risk_free: float = 0.0,
+    periods_per_year: float = 252,
 ) -> dict[str, Any]:
     """The summary's `overfitting` section: deflated Sharpe, mean PBO, plain warnings."""
     notes: list[str] = []
-    dsr = _deflated(windows, oos_daily - daily_risk_free, notes)
+    dsr = _deflated(windows, oos_daily - daily_risk_free, periods_per_year, notes)
     pooled = _pooled_pbo([w.pbo for w in windows if w.pbo is not None])
     computed = sum(1 for w in windows if w.pbo is not None)
     if computed < len(windows):
@@ -90,13 +93,21 @@ def summary_overfitting(
 
 
 def _deflated(
-    windows: Sequence[WindowOverfitting], excess: FloatArray, notes: list[str]
+    windows: Sequence[WindowOverfitting],
+    excess: FloatArray,
+    periods_per_year: float,
+    notes: list[str],
 ) -> DeflatedSharpe | None:
     variances = [w.trial_sharpe_variance for w in windows if w.trial_sharpe_variance is not None]
     n_trials = max(1, round(float(np.mean([w.distinct_trials for w in windows] or [1]))))
     variance = float(np.mean(variances)) if variances else 0.0
     try:
-        return deflated_sharpe_ratio(excess, n_trials=n_trials, trial_sharpe_variance=variance)
+        return deflated_sharpe_ratio(
+            excess,
+            n_trials=n_trials,
+            trial_sharpe_variance=variance,
+            periods_per_year=periods_per_year,
+        )
     except ValueError as exc:
         notes.append(f"deflated Sharpe not computed: {exc}")
         return None

@@ -104,6 +104,7 @@ def run_walkforward(
         slots,
         request.seed,
         inputs.risk_free_rate,
+        loaded.basis,
     )
     progress.start(plan.trials * len(windows))
     workers = max(1, min(request.workers or os.cpu_count() or 1, len(windows)))
@@ -117,7 +118,7 @@ def run_walkforward(
     if not results:
         return WalkForwardResult(windows, (), None, tuple(space), None, outcome.interrupted)
     cash = inputs.broker.cash
-    summary = summarize(results, [r.name for r in space], cash, inputs.risk_free_rate)
+    summary = summarize(results, [r.name for r in space], cash, inputs.risk_free_rate, loaded.basis)
     settings = _settings(
         request, loaded, windows, space, (start, end), plan.trials, outcome.interrupted
     )

@@ -34,7 +34,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tradd.marketdata.bars import TimeArray
-from tradd.research.metrics import TRADING_DAYS, daily_returns, max_drawdown_pct, sharpe_ratio
+from tradd.research.metrics import (
+    US_DAILY,
+    ReturnBasis,
+    max_drawdown_pct,
+    period_returns,
+    sharpe_ratio,
+)
 from tradd.research.walkforward.evaluate import WindowResult
 from tradd.research.walkforward.overfit import summary_overfitting
 
@@ -97,6 +103,7 @@ def summarize(
     param_names: Sequence[str],
     initial_cash: float,
     risk_free_rate: float = 0.0,
+    basis: ReturnBasis = US_DAILY,
 ) -> WalkForwardSummary:
     """The summary over `results` (at least one window)."""
     ordered = sorted(results, key=lambda r: r.window.index)
@@ -104,7 +111,7 @@ def summarize(
     oos_sharpes = [r.oos_metrics.sharpe for r in ordered]
     avg_is, avg_oos = _mean(is_sharpes), _mean(oos_sharpes)
     curve = stitch(ordered, initial_cash)
-    daily = daily_returns(curve.equity, curve.clock, initial_cash)
+    daily = period_returns(curve.equity, curve.clock, initial_cash, basis)
     final = float(curve.equity[-1]) if len(curve.equity) else initial_cash
     return WalkForwardSummary(
         avg_is_sharpe=avg_is,
@@ -118,10 +125,13 @@ def summarize(
         walk_forward_efficiency=efficiency(ordered),
         windows=len(ordered),
         oos_total_return=(final / initial_cash - 1.0) * 100.0,
-        oos_sharpe=sharpe_ratio(daily, risk_free_rate),
+        oos_sharpe=sharpe_ratio(daily, risk_free_rate, basis.periods_per_year),
         oos_max_drawdown=max_drawdown_pct(curve.equity, initial_cash) if len(daily) else 0.0,
         overfitting=summary_overfitting(
-            [r.overfitting for r in ordered], daily, risk_free_rate / TRADING_DAYS
+            [r.overfitting for r in ordered],
+            daily,
+            basis.period_rate(risk_free_rate),
+            basis.periods_per_year,
         ),
     )
 

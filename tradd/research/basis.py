@@ -1,0 +1,35 @@
+"""The return basis of a research run: from its bar size and its symbols' calendars.
+
+Weekly and monthly bars are one period each (52 and 12 a year). Daily and intraday runs
+are measured per session, annualised by the calendar's periods a year; when symbols on
+different calendars share a run, the busiest calendar's count is used (the run's clock is
+the union of their bars, so it has at least that many sessions a year) and the first
+symbol's session dating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tradd.marketdata.bars import PERIODS_PER_YEAR_OF_BAR
+from tradd.marketdata.calendars import TradingCalendar, calendar_for
+from tradd.marketdata.contracts import ContractDefinitions
+from tradd.research.metrics import ReturnBasis
+
+
+def basis_for(bar: str, calendars: Sequence[TradingCalendar]) -> ReturnBasis:
+    names = "+".join(dict.fromkeys(c.name for c in calendars)) or "XNYS"
+    fixed = PERIODS_PER_YEAR_OF_BAR.get(bar)
+    if fixed is not None:
+        period = "week" if bar == "1w" else "month"
+        return ReturnBasis(float(fixed), 0, names, period)
+    if not calendars:
+        return ReturnBasis()
+    periods = max(c.periods_per_year for c in calendars)
+    return ReturnBasis(periods, calendars[0].session_shift_s, names, "session")
+
+
+def calendars_for(
+    symbols: Sequence[str], definitions: ContractDefinitions
+) -> tuple[TradingCalendar, ...]:
+    return tuple(calendar_for(definitions.spec(s)) for s in symbols)
