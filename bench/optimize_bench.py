@@ -5,7 +5,11 @@ Both run as fresh processes from this one (start-up included), on the same grid
 their final portfolio values must be identical. Prints combos/s for each and the ratio.
 Then times 100 Bayesian trials on ~10 years of daily data (ORCL 2005-2014).
 
-    .venv/bin/python bench/optimize_bench.py [--repeat N] [--skip-bayesian]
+    .venv/bin/python bench/optimize_bench.py [--repeat N] [--skip-bayesian] [--tiny]
+
+`--tiny` (what CI runs, tests/bench/test_research_benches.py): a 2x2 grid and 3 Bayesian
+trials, so the script cannot rot; its figures mean nothing. A mismatch between the two
+engines' final values fails the run (exit 1) in either mode.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ DATA = ROOT / "tradd" / "sample_data"
 STRATEGY = "strategies.sma_cross.SmaCross"
 FAST = list(range(5, 51, 5))
 SLOW = list(range(20, 201, 10))
+TINY_FAST, TINY_SLOW = [5, 10], [20, 30]
 
 
 def _timed(cmd: list[str]) -> tuple[float, str]:
@@ -37,14 +42,16 @@ def _timed(cmd: list[str]) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def plain_backtrader() -> tuple[float, dict[str, float]]:
+def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[float, dict[str, float]]:
     spec = {
         "csv": str(DATA / "GOOG.1d.csv"),
         "strategy": STRATEGY,
-        "grid": {"fast": FAST, "slow": SLOW, "threshold": [0.0]},
+        "grid": {"fast": fast, "slow": slow, "threshold": [0.0]},
     }
     elapsed, out = _timed(
-        [sys.executable, str(ROOT / "bench" / "plain_optstrategy.py"), json.dumps(spec)]
+        # As a module from the checkout: run as a script, bench/ would be sys.path[0] and
+        # bench/strategies.py would hide the strategies package.
+        [sys.executable, "-m", "bench.plain_optstrategy", json.dumps(spec)]
     )
     return elapsed, json.loads(out)
 
@@ -56,16 +63,16 @@ def tradd_optimize(*args: str) -> float:
     return _timed([*base, *args])[0]
 
 
-def tradd_grid(output: Path) -> tuple[float, dict[str, float]]:
+def tradd_grid(output: Path, fast: list[int], slow: list[int]) -> tuple[float, dict[str, float]]:
     elapsed = tradd_optimize(
         "--symbols",
         "GOOG",
         "--method",
         "grid",
         "--param",
-        f"fast={FAST[0]}:{FAST[-1]}:5",
+        f"fast={fast[0]}:{fast[-1]}:5",
         "--param",
-        f"slow={SLOW[0]}:{SLOW[-1]}:10",
+        f"slow={slow[0]}:{slow[-1]}:10",
         "--param",
         "threshold=0.0",
         "--output",
@@ -80,18 +87,18 @@ def tradd_grid(output: Path) -> tuple[float, dict[str, float]]:
     return elapsed, finals
 
 
-def tradd_bayesian(output: Path) -> float:
+def tradd_bayesian(output: Path, trials: int, end: str) -> float:
     return tradd_optimize(
         "--symbols",
         "ORCL",
         "--start",
         "2005-01-01",
         "--end",
-        "2014-12-31",
+        end,
         "--method",
         "bayesian",
         "--trials",
-        "100",
+        str(trials),
         "--seed",
         "7",
         "--params-file",
@@ -105,12 +112,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-bayesian", action="store_true")
+    parser.add_argument("--tiny", action="store_true", help="a 2x2 grid and 3 trials (CI)")
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}; grid: {len(FAST)}x{len(SLOW)} on GOOG daily")
+    fast, slow = (TINY_FAST, TINY_SLOW) if args.tiny else (FAST, SLOW)
+    trials, end = (3, "2006-12-31") if args.tiny else (100, "2014-12-31")
+    print(f"cores: {os.cpu_count()}; grid: {len(fast)}x{len(slow)} on GOOG daily")
+    failed = False
     for round_ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            plain_s, plain = plain_backtrader()
-            tradd_s, ours = tradd_grid(Path(tmp) / "grid")
+            plain_s, plain = plain_backtrader(fast, slow)
+            tradd_s, ours = tradd_grid(Path(tmp) / "grid", fast, slow)
         plain_keys = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
         mismatched = [
             k for k in plain_keys if abs(plain_keys[k] - ours.get(k, float("nan"))) > 1e-6
@@ -127,11 +138,14 @@ def main() -> None:
             f"= {len(ours) / tradd_s:.1f} combos/s"
         )
         verdict = "yes" if same else f"NO ({len(mismatched)} differ)"
+        failed = failed or not same
         print(f"{tag} ratio: {plain_s / tradd_s:.2f}x; identical final values: {verdict}")
     if not args.skip_bayesian:
         with tempfile.TemporaryDirectory() as tmp:
-            bayes_s = tradd_bayesian(Path(tmp) / "bayes")
-        print(f"bayesian: 100 trials on ORCL 2005-2014 daily in {bayes_s:.2f}s")
+            bayes_s = tradd_bayesian(Path(tmp) / "bayes", trials, end)
+        print(f"bayesian: {trials} trials on ORCL 2005-{end[:4]} daily in {bayes_s:.2f}s")
+    if failed:
+        sys.exit("tradd optimize and plain optstrategy disagree")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ directory: 60 backtests of the default period (the last 365 days of data), the s
 20 distinct tickers. `tradd scan` runs as a fresh process (start-up included) with
 `--workers 2`; the bench checks scan.json has all 60 rows and no failure.
 
-    .venv/bin/python -m bench.scan_bench [--workers N] [--repeat N]
+    .venv/bin/python -m bench.scan_bench [--workers N] [--repeat N] [--tiny]
+
+`--tiny` (CI: tests/bench/test_research_benches.py): the four real symbols once, one round.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ COPIES = 5
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "scan.json"
 
 
-def make_data_dir(target: Path) -> list[str]:
-    """Twenty symbol files from the four real ones."""
+def make_data_dir(target: Path, copies: int = COPIES) -> list[str]:
+    """Twenty symbol files from the four real ones (`copies` of each)."""
     symbols = []
     for real in REAL:
-        for copy in range(1, COPIES + 1):
+        for copy in range(1, copies + 1):
             name = real if copy == 1 else f"{real}{copy}"
             shutil.copy(DATA / f"{real}.1d.csv", target / f"{name}.1d.csv")
             symbols.append(name)
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tradd-scan-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        symbols = make_data_dir(data_dir)
+        symbols = make_data_dir(data_dir, 1 if args.tiny else COPIES)
         for round_ in range(args.repeat):
             output = Path(tmp) / f"scan{round_}"
             times.append(scan_once(data_dir, output, symbols, args.workers))
@@ -95,7 +97,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--tiny", action="store_true", help="4 symbols, one round (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.repeat = 1
     write_results(run(args), args.output)
 
 

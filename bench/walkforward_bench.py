@@ -7,6 +7,8 @@ etc/optimize/sma_cross.toml. Prints wall time, windows and IS trials per second;
 to bench/results/walkforward.json.
 
     .venv/bin/python -m bench.walkforward_bench [--repeat N] [--workers 2] [--trials 50]
+
+`--tiny` (CI: tests/bench/test_research_benches.py): 2005-2006 only, 3 trials a window.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ DEFAULT_OUTPUT = ROOT / "bench" / "results" / "walkforward.json"
 TARGET_S = 60.0
 
 
-def walkforward_args(output: Path, workers: int, trials: int) -> list[str]:
+def walkforward_args(output: Path, workers: int, trials: int, end: str) -> list[str]:
     tradd = str(Path(sys.executable).with_name("tradd"))
     return [
         tradd,
@@ -42,7 +44,7 @@ def walkforward_args(output: Path, workers: int, trials: int) -> list[str]:
         "--start",
         "2005-01-01",
         "--end",
-        "2009-12-31",
+        end,
         "--is-months",
         "12",
         "--oos-months",
@@ -66,7 +68,7 @@ def walkforward_args(output: Path, workers: int, trials: int) -> list[str]:
     ]
 
 
-def one_run(workers: int, trials: int) -> dict[str, Any]:
+def one_run(workers: int, trials: int, end: str = "2009-12-31") -> dict[str, Any]:
     """Wall time of one walk-forward and what it did (from its walkforward.json)."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "wf"
@@ -79,7 +81,7 @@ def one_run(workers: int, trials: int) -> dict[str, Any]:
         }
         start = time.perf_counter()
         done = subprocess.run(
-            walkforward_args(output, workers, trials),
+            walkforward_args(output, workers, trials, end),
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -112,10 +114,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--tiny", action="store_true", help="2005-2006, 3 trials (CI)")
     args = parser.parse_args()
+    trials, end = (3, "2006-12-31") if args.tiny else (args.trials, "2009-12-31")
+    args.trials = trials
     runs = []
     for round_ in range(args.repeat):
-        run = one_run(args.workers, args.trials)
+        run = one_run(args.workers, trials, end)
         runs.append(run)
         print(
             f"[{round_ + 1}] {run['windows']} windows x {args.trials} trials in "
