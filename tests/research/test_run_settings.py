@@ -165,16 +165,19 @@ def test_compare_writes_each_strategys_returns(tradd: Tradd, tmp_path: Path) -> 
         assert m["sortino"] == pytest.approx(sortino_ratio(returns, 0.0, 252), rel=REL)
 
 
-def test_scan_records_its_own_position_size(tradd: Tradd, tmp_path: Path) -> None:
-    """A scan sizes entries at 10% (a backtest at 95%): scan.json must say 10."""
+@pytest.mark.parametrize(("sizing", "expected"), [((), 10.0), (("--max-position-pct", "25"), 25.0)])
+def test_scan_records_its_own_position_size(
+    tradd: Tradd, tmp_path: Path, sizing: tuple[str, ...], expected: float
+) -> None:
+    """A scan sizes entries at 10% by default (a backtest at 95%): scan.json says so."""
     out = tmp_path / "scan"
     code, _, err = tradd(
-        "scan", "--symbols", "GOOG", "--strategies", SMA, "--workers", "1",
+        "scan", "--symbols", "GOOG", "--strategies", SMA, "--workers", "1", *sizing,
         "--data-dir", str(SAMPLE_DATA), "--output", str(out),
     )  # fmt: skip
     assert code == 0, err
     settings = json.loads((out / "scan.json").read_text())["settings"]
-    _check_common(settings, ["GOOG"], 10.0)
+    _check_common(settings, ["GOOG"], expected)
     assert (settings["calendar"], settings["periods_per_year"]) == ("XNYS", 252.0)
     assert settings["bases"]["GOOG"]["periods_per_year"] == 252.0
 
