@@ -33,6 +33,7 @@ from tradd.research.basis import basis_for, calendars_for
 from tradd.research.broker import BrokerConfig
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import Metrics, compute_metrics, period_returns
+from tradd.research.series import period_end_times
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
 
 from ..conftest import SAMPLE_DATA
@@ -260,3 +261,17 @@ def test_loaded_inputs_basis_is_what_compute_metrics_gets(tmp_path: Path) -> Non
     )
     assert loaded.definitions.spec("IDXFUT").calendar == ""
     assert loaded.basis.calendar == "XEUR"
+
+
+@pytest.mark.parametrize("symbols", [["GOOG", "EURUSD"], ["EURUSD", "GOOG"]])
+def test_a_stock_and_forex_run_dates_sessions_like_forex_whatever_the_order(
+    symbols: list[str],
+) -> None:
+    """A run over a stock and a forex pair is annualised by forex's 261 sessions, so its
+    periods must be forex sessions too: Sunday evening is part of Monday, whichever symbol
+    comes first (the first symbol's dating made Sunday a sixth period of the week)."""
+    basis = basis_for("1h", calendars_for(symbols, ContractDefinitions({})))
+    assert basis.periods_per_year == 261.0
+    clock = pd.DatetimeIndex(_forex_week().index).to_numpy().astype("datetime64[s]")
+    ends = pd.to_datetime(period_end_times(clock, basis))
+    assert [d.day_name()[:3] for d in ends] == ["Wed", "Thu", "Fri", "Mon", "Tue"]
