@@ -137,7 +137,7 @@ def _write_equity(path: Path, curve: StitchedCurve) -> None:
             curve.equity.tolist(),
             strict=True,
         ):
-            writer.writerow([stamp, window, f"{value:.6f}"])
+            writer.writerow([stamp, window, repr(value)])  # full precision: recomputable
 
 
 def _finite(value: Any) -> Any:
