@@ -199,3 +199,19 @@ def test_scan_settings_name_each_symbols_basis_when_they_differ(tmp_path: Path) 
     assert record["multipliers"] == {"GOOG": 1.0, "IDXFUT": 10.0}
     assert record["commissions"] == commission_record(broker, ["GOOG", "IDXFUT"])
     assert record["position_pct"] == 10.0
+
+
+def test_scan_with_an_unknown_calendar_stops_before_any_backtest(
+    tradd: Tradd, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(SAMPLE_DATA / "GOOG.1d.csv", data)
+    (data / "contracts.toml").write_text('[GOOG]\ncalendar = "NOPE"\n')
+    code, _, err = tradd(
+        "scan", "--symbols", "GOOG", "--strategies", SMA, "--workers", "1",
+        "--data-dir", str(data), "--output", str(tmp_path / "scan"),
+    )  # fmt: skip
+    assert code == 78, err
+    assert "GOOG.calendar: unknown calendar 'NOPE'" in err
+    assert not (tmp_path / "scan" / "scan.json").exists()

@@ -92,6 +92,7 @@ def run_scan(
     plan: ScanPlan, workers: int | None, on_row: Callable[[ScanRow], None] = lambda r: None
 ) -> ScanResult:
     """Backtest the plan in `workers` processes (default: all cores)."""
+    settings = scan_settings(plan)  # first: a bad calendar in contracts.toml costs no backtest
     found: dict[tuple[str, str], ScanRow] = {}
 
     def arrived(row: ScanRow) -> None:
@@ -100,7 +101,7 @@ def run_scan(
 
     run_pool(plan, workers or os.cpu_count() or 1, arrived)
     ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
-    return ScanResult(plan.period, rank_rows(ordered), plan.bar, scan_settings(plan))
+    return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings)
 
 
 def scan_settings(plan: ScanPlan) -> dict[str, Any]:
