@@ -112,6 +112,8 @@ def _print(comparison: Comparison, files: ReportFiles, fmt: str) -> None:
             f"{pair.first} vs {pair.second}: {pair.reading}", highlight=False, markup=False
         )
     written = [files.html, files.json, *files.charts]
+    if files.returns is not None:
+        written.append(files.returns)
     if files.pdf is not None:
         written.append(files.pdf)
     console.print(f"wrote {', '.join(map(str, written))}", highlight=False, markup=False)

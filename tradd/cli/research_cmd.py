@@ -70,7 +70,10 @@ def backtest(
     strategy: StrategyOption,
     symbols: SymbolsOption,
     output: Annotated[
-        Path, typer.Option("--output", help="Directory for result.json and equity.png.")
+        Path,
+        typer.Option(
+            "--output", help="Directory for result.json, equity.csv, returns.csv and equity.png."
+        ),
     ],
     start: StartOption = None,
     end: EndOption = None,
@@ -88,7 +91,8 @@ def backtest(
         ),
     ] = False,
 ) -> None:
-    """Run one strategy with one parameter set; write result.json and an equity chart."""
+    """Run one strategy with one parameter set; write result.json, the equity and returns
+    series (CSV) and an equity chart."""
     from rich.console import Console
     from rich.table import Table
 
@@ -116,6 +120,7 @@ def backtest(
         ("Sharpe", f"{m.sharpe:.3f}"),
         ("Sortino", f"{m.sortino:.3f}"),
         ("Calmar", f"{m.calmar:.3f}"),
+        ("volatility", f"{m.volatility:.2f}%"),
         ("max drawdown", f"{m.max_drawdown:.2f}%"),
         ("win rate", f"{m.win_rate:.1f}%"),
         ("trades", str(m.total_trades)),
@@ -129,7 +134,7 @@ def backtest(
             f"risk: {c['blocked']} blocked, {c['resized']} resized, {c['alerts']} alerts, "
             f"{c['closes']} closes (decisions in result.json)"
         )
-    typer.echo(f"wrote {report.result_path} and {report.chart_path}")
+    typer.echo(f"wrote {report.result_path}, equity.csv, returns.csv and {report.chart_path}")
 
 
 def optimize(

@@ -15,6 +15,13 @@ from tradd.research.metrics import Metrics, compute_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
 from tradd.research.riskbroker import RiskBroker
+from tradd.research.run_settings import settings_of
+from tradd.research.series import (
+    EQUITY_FILE,
+    RETURNS_FILE,
+    write_equity_csv,
+    write_returns_csv,
+)
 from tradd.research.setup import ResearchInputs, load_inputs
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
@@ -72,12 +79,17 @@ def run_backtest(
         "params": params,
         "broker": vars(inputs.broker),
         "basis": loaded.basis.as_dict(),
+        "settings": settings_of(loaded).as_dict(),
         "metrics": metrics.as_dict(),
+        "files": {"equity_csv": EQUITY_FILE, "returns_csv": RETURNS_FILE},
         "trades": [vars(t) for t in result.trades],
     }
     if risk_broker is not None:
         document["risk"] = risk_broker.report()
     result_path.write_text(json.dumps(document, indent=2) + "\n")
+    write_equity_csv(output / EQUITY_FILE, engine.clock, result.equity)
+    cash = inputs.broker.cash
+    write_returns_csv(output / RETURNS_FILE, engine.clock, result.equity, cash, loaded.basis)
     symbols = ", ".join(b.symbol for b in loaded.bars)
     title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
     equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)

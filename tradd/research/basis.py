@@ -3,8 +3,10 @@
 Weekly and monthly bars are one period each (52 and 12 a year). Daily and intraday runs
 are measured per session, annualised by the calendar's periods a year; when symbols on
 different calendars share a run, the busiest calendar's count is used (the run's clock is
-the union of their bars, so it has at least that many sessions a year) and the first
-symbol's session dating.
+the union of their bars, so it has at least that many sessions a year) and that calendar's
+session dating too, so the periods counted are the ones annualised: with a stock and a
+forex pair, forex's 261 sessions, Sunday evening part of Monday's (dating by the first
+symbol made a stock-first run count Sunday evenings as sessions of their own).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def basis_for(bar: str, calendars: Sequence[TradingCalendar]) -> ReturnBasis:
         return ReturnBasis(float(fixed), 0, names, period)
     if not calendars:
         return ReturnBasis()
-    periods = max(c.periods_per_year for c in calendars)
-    return ReturnBasis(periods, calendars[0].session_shift_s, names, "session")
+    busiest = max(calendars, key=lambda c: c.periods_per_year)  # the first of equals
+    return ReturnBasis(busiest.periods_per_year, busiest.session_shift_s, names, "session")
 
 
 def calendars_for(

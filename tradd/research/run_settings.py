@@ -8,11 +8,16 @@ walk-forward, compare and scan all write the same `settings` object (docs/resear
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tradd.marketdata.contracts import ContractDefinitions
 from tradd.research.broker import BrokerConfig
 from tradd.research.metrics import ReturnBasis
+
+if TYPE_CHECKING:
+    from tradd.research.setup import LoadedInputs
 
 
 @dataclass(frozen=True)
@@ -69,5 +74,58 @@ def run_settings(
         basis,
         dict(commissions or {}),
         dict(multipliers or {}),
+        warmup,
+    )
+
+
+def commission_record(broker: BrokerConfig, symbols: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each symbol's commission scheme and rates, as the run charged them: the one place
+    the record is built, so a per-asset-class scheme (`research.costs`) replaces it here."""
+    scheme = {
+        "scheme": "ib_stock_per_share",
+        "per_share": broker.per_share,
+        "minimum": broker.minimum,
+        "max_pct": broker.max_pct,
+    }
+    return {symbol: dict(scheme) for symbol in symbols}
+
+
+def multiplier_record(definitions: ContractDefinitions, symbols: Sequence[str]) -> dict[str, float]:
+    """Each symbol's contract multiplier (1.0 unless its contract definition says otherwise)."""
+    return {symbol: float(definitions.spec(symbol).multiplier) for symbol in symbols}
+
+
+def settings_for(
+    bar: str,
+    broker: BrokerConfig,
+    risk_free_rate: float,
+    basis: ReturnBasis,
+    symbols: Sequence[str],
+    definitions: ContractDefinitions,
+    warmup: WarmupInfo | None = None,
+) -> RunSettings:
+    """The full record of a run on `symbols`: commissions and multipliers per symbol."""
+    return run_settings(
+        bar,
+        broker,
+        risk_free_rate,
+        basis,
+        commissions=commission_record(broker, symbols),
+        multipliers=multiplier_record(definitions, symbols),
+        warmup=warmup,
+    )
+
+
+def settings_of(loaded: LoadedInputs, warmup: WarmupInfo | None = None) -> RunSettings:
+    """The record of a run on loaded inputs (backtest, optimize, walk-forward, compare)."""
+    inputs = loaded.inputs
+    symbols = [b.symbol for b in loaded.bars]
+    return settings_for(
+        inputs.bar,
+        inputs.broker,
+        inputs.risk_free_rate,
+        loaded.basis,
+        symbols,
+        loaded.definitions,
         warmup,
     )

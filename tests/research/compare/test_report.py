@@ -157,6 +157,7 @@ def test_write_report_html_and_json(tmp_path: Path) -> None:
         "cmp.equity.png",
         "cmp.html",
         "cmp.json",
+        "cmp.returns.csv",
     ]
     for chart in files.charts:
         assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -169,6 +170,7 @@ def test_write_report_html_and_json(tmp_path: Path) -> None:
         "json": "cmp.json",
         "equity_png": "cmp.equity.png",
         "drawdown_png": "cmp.drawdown.png",
+        "returns_csv": "cmp.returns.csv",
     }
     pair = document["tests"][1]
     assert (pair["first"], pair["second"]) == ("Best", "Worst")

@@ -7,8 +7,9 @@ and the Sharpe difference test, and a sentence saying what they mean at the 5% l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 from tradd.research.compare.runner import StrategyRun
 from tradd.research.metrics import US_DAILY, ReturnBasis
@@ -49,6 +50,8 @@ class Comparison:
     pairs: tuple[PairTest, ...]
     alpha: float = ALPHA
     basis: ReturnBasis = US_DAILY
+    settings: dict[str, Any] = field(default_factory=dict)
+    """What shaped every run (`research.run_settings`)."""
 
 
 def compare(
@@ -60,6 +63,7 @@ def compare(
     risk_free_rate: float = 0.0,
     alpha: float = ALPHA,
     basis: ReturnBasis = US_DAILY,
+    settings: dict[str, Any] | None = None,
 ) -> Comparison:
     ranked = sorted(runs, key=lambda r: -r.metrics.sharpe)  # stable: ties keep the order
     daily_rf = basis.period_rate(risk_free_rate)
@@ -76,6 +80,7 @@ def compare(
         pairs,
         alpha,
         basis,
+        dict(settings or {}),
     )
 
 

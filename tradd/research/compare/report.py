@@ -1,5 +1,7 @@
 """What `tradd compare` leaves on disk, all named after `--output` (e.g. comparison.html):
-comparison.html, comparison.json, comparison.equity.png, comparison.drawdown.png and,
+comparison.html, comparison.json, comparison.equity.png, comparison.drawdown.png,
+comparison.returns.csv (each strategy's period returns, the ones its Sharpe, Sortino and
+volatility and the pair tests use: `period_end` and one column per strategy label) and,
 with `--format pdf|both`, comparison.pdf (printed from the HTML, which is therefore
 always written)."""
 
@@ -19,6 +21,7 @@ from tradd.research.compare.analysis import Comparison, PairTest
 from tradd.research.compare.browser import print_pdf
 from tradd.research.compare.charts import drawdown_png, equity_png
 from tradd.research.compare.html import render
+from tradd.research.series import period_end_times, write_returns_table
 from tradd.research.stats.significance import SignificanceTest
 
 FORMATS = ("html", "pdf", "both")
@@ -31,6 +34,7 @@ class ReportFiles:
     json: Path
     charts: tuple[Path, ...]
     pdf: Path | None = None
+    returns: Path | None = None
 
 
 def check_output(output: Path, fmt: str) -> None:
@@ -65,7 +69,9 @@ def write_report(
         _write_atomic(path, png)
         chart_paths.append(path)
     _write_atomic(output, render(comparison, charts, generated_at).encode())
-    files = ReportFiles(output, output.with_suffix(".json"), tuple(chart_paths))
+    returns = output.with_name(f"{output.stem}.returns.csv")
+    _write_returns(comparison, returns)
+    files = ReportFiles(output, output.with_suffix(".json"), tuple(chart_paths), returns=returns)
     # The JSON first: if Chromium fails, the numbers of a long comparison are still saved.
     _write_json(comparison, files, generated_at)
     if fmt in ("pdf", "both"):
@@ -78,6 +84,14 @@ def write_report(
     return files
 
 
+def _write_returns(comparison: Comparison, path: Path) -> None:
+    c = comparison
+    ends = period_end_times(c.runs[0].clock, c.basis)
+    partial = path.with_name(f".{path.name}.partial")
+    write_returns_table(partial, ends, {run.contender.label: run.daily for run in c.runs})
+    os.replace(partial, path)
+
+
 def _write_json(comparison: Comparison, files: ReportFiles, generated_at: datetime) -> None:
     document = to_document(comparison, files, generated_at)
     _write_atomic(files.json, (json.dumps(document, indent=2) + "\n").encode())
@@ -88,6 +102,7 @@ def to_document(
 ) -> dict[str, Any]:
     c = comparison
     names = {"html": files.html, "json": files.json, "pdf": files.pdf}
+    names["returns_csv"] = files.returns
     names.update({f"{p.stem.rsplit('.', 1)[-1]}_png": p for p in files.charts})
     return {
         "symbols": list(c.symbols),
@@ -97,6 +112,7 @@ def to_document(
         "days": len(c.runs[0].daily),
         "initial_cash": c.initial_cash,
         "risk_free_rate": c.risk_free_rate,
+        "settings": c.settings,
         "generated_at": generated_at.isoformat(timespec="seconds"),
         "ranked_by": "sharpe",
         "strategies": [

@@ -17,4 +17,5 @@ def run_comparison(request: CompareRequest, store: DataStore) -> Comparison:
         initial_cash=request.inputs.broker.cash,
         risk_free_rate=request.inputs.risk_free_rate,
         basis=prepared.basis,
+        settings=prepared.settings,
     )

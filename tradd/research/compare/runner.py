@@ -29,6 +29,7 @@ from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
+from tradd.research.run_settings import settings_of
 from tradd.research.setup import ResearchInputs, load_inputs
 from tradd.strategy_loader import full_params, invalid_reason, load_strategy
 
@@ -72,6 +73,8 @@ class Prepared:
     contenders: tuple[Contender, ...]
     bars: tuple[Bars, ...]
     basis: ReturnBasis = field(default_factory=ReturnBasis)
+    settings: dict[str, Any] = field(default_factory=dict)
+    """What shaped every run (`research.run_settings`)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def prepare(request: CompareRequest, store: DataStore) -> Prepared:
             raise UsageError(f"{path}: invalid parameters {params}{where}: {reason}")
         origin = str(source.path) if source else None
         contenders.append(Contender(labels[i], path, cls, params, origin))
-    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis)
+    record = settings_of(loaded).as_dict()
+    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis, record)
 
 
 def unique_labels(paths: Sequence[str]) -> list[str]:

@@ -63,6 +63,8 @@ class Summary:
     files: dict[str, str] = field(default_factory=dict)
     overfitting: OverfittingReport | None = None
     """Deflated Sharpe of the best trial, PBO over all trials (see optimize.overfitting)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """What shaped every trial (`research.run_settings`): cash, sizing, costs, basis."""
 
     @cached_property
     def ranked(self) -> list[TrialRow]:
@@ -151,6 +153,7 @@ def _write_json(summary: Summary, path: Path) -> None:
         "study": summary.study,
         "storage": summary.storage,
         "param_space": {r.name: list(r.values) for r in summary.space},
+        "settings": summary.settings,
         "counts": {
             "complete": summary.count("complete"),
             "failed": summary.count("failed"),

@@ -27,6 +27,7 @@ from tradd.research.optimize.study import (
 )
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
+from tradd.research.run_settings import settings_of
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
@@ -120,6 +121,7 @@ def run_optimization(
         skipped_combinations=int(handle.study.user_attrs.get("skipped_combinations", skipped)),
         ran_here=len(ran_here),
         interrupted=result.interrupted or result.aborted,
+        settings=settings_of(loaded).as_dict(),
     )
     best = summary.ranked[0].number if summary.ranked else None
     summary.overfitting = assess(trials, best, request.inputs.risk_free_rate, loaded.basis)

@@ -1,7 +1,10 @@
 """`tradd scan`: every strategy on every symbol, scored, ranked per symbol, written to DIR.
 
-Outputs: `scan.json` ({run_id, period, rows, best}, one row per symbol and strategy in
-the order given, each with every key of `ROW_KEYS`) and `scan.csv` (the rows).
+Outputs: `scan.json` ({run_id, period, settings, rows, best}, one row per symbol and
+strategy in the order given, each with every key of `ROW_KEYS`) and `scan.csv` (the rows).
+`settings` is the run's record (`research.run_settings`) at the scan's own position size;
+each symbol is backtested alone, so each has its own return basis (`bases`); the top-level
+basis, calendar and periods a year are null when the symbols' differ.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import csv
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
+from tradd.research.basis import basis_for, calendars_for
+from tradd.research.run_settings import settings_for
 from tradd.research.scan.discover import resolve_strategies
 from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
 from tradd.research.scan.pool import run_pool
@@ -28,6 +33,7 @@ class ScanResult:
     rows: list[ScanRow]
     """Ranked, in symbol order then strategy order."""
     bar: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best(self) -> dict[str, ScanRow | None]:
@@ -41,6 +47,7 @@ class ScanResult:
         return {
             "run_id": run_id,
             "period": self.period.as_dict(),
+            "settings": self.settings,
             "rows": [r.as_dict() for r in self.rows],
             "best": {s: (r.strategy if r else None) for s, r in self.best.items()},
         }
@@ -85,6 +92,7 @@ def run_scan(
     plan: ScanPlan, workers: int | None, on_row: Callable[[ScanRow], None] = lambda r: None
 ) -> ScanResult:
     """Backtest the plan in `workers` processes (default: all cores)."""
+    settings = scan_settings(plan)  # first: a bad calendar in contracts.toml costs no backtest
     found: dict[tuple[str, str], ScanRow] = {}
 
     def arrived(row: ScanRow) -> None:
@@ -93,7 +101,22 @@ def run_scan(
 
     run_pool(plan, workers or os.cpu_count() or 1, arrived)
     ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
-    return ScanResult(plan.period, rank_rows(ordered), plan.bar)
+    return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings)
+
+
+def scan_settings(plan: ScanPlan) -> dict[str, Any]:
+    """The record of the scan's backtests: its broker (the scan's position size, not the
+    backtest default), and each symbol's basis, commissions and multiplier."""
+    bases = {s: basis_for(plan.bar, calendars_for([s], plan.definitions)) for s in plan.symbols}
+    first = bases[plan.symbols[0]]
+    shared = all(b == first for b in bases.values())
+    record = settings_for(
+        plan.bar, plan.broker, plan.risk_free_rate, first, plan.symbols, plan.definitions
+    ).as_dict()
+    if not shared:
+        record.update(basis=None, calendar=None, periods_per_year=None)
+    record["bases"] = {s: b.as_dict() for s, b in bases.items()}
+    return record
 
 
 def write_outputs(result: ScanResult, run_id: str, output: Path) -> tuple[Path, Path]:

@@ -4,6 +4,8 @@
   per window with its dates, best parameters, IS and OOS figures and degradation.
 - walkforward.csv: one row per window, the same figures flat.
 - oos_equity.csv: the stitched OOS equity curve (datetime, window, equity).
+- oos_returns.csv: its period returns (period_end, return), exactly the ones the summary's
+  OOS Sharpe and overfitting statistics use (see research.series).
 - is_vs_oos.png and oos_equity.png.
 Non-finite numbers (none are expected) are written as null, so the JSON stays valid.
 """
@@ -18,6 +20,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tradd.research.metrics import US_DAILY, ReturnBasis
+from tradd.research.series import write_returns_csv
 from tradd.research.walkforward.evaluate import WindowResult
 from tradd.research.walkforward.plots import is_vs_oos_png, oos_equity_png
 from tradd.research.walkforward.summary import StitchedCurve, WalkForwardSummary
@@ -25,6 +29,7 @@ from tradd.research.walkforward.summary import StitchedCurve, WalkForwardSummary
 JSON_FILE = "walkforward.json"
 CSV_FILE = "walkforward.csv"
 EQUITY_FILE = "oos_equity.csv"
+RETURNS_FILE = "oos_returns.csv"
 IS_VS_OOS_FILE = "is_vs_oos.png"
 EQUITY_PNG_FILE = "oos_equity.png"
 FLAT_KEYS = (
@@ -75,6 +80,7 @@ def write_outputs(
     summary: WalkForwardSummary,
     curve: StitchedCurve,
     initial_cash: float,
+    basis: ReturnBasis = US_DAILY,
 ) -> dict[str, str]:
     """Write every file; returns {kind: file name}, also listed in the JSON."""
     output.mkdir(parents=True, exist_ok=True)
@@ -84,11 +90,13 @@ def write_outputs(
         "json": JSON_FILE,
         "csv": CSV_FILE,
         "oos_equity_csv": EQUITY_FILE,
+        "oos_returns_csv": RETURNS_FILE,
         "is_vs_oos": IS_VS_OOS_FILE,
         "oos_equity": EQUITY_PNG_FILE,
     }
     _write_csv(output / CSV_FILE, entries, list(settings.get("param_space", {})))
     _write_equity(output / EQUITY_FILE, curve)
+    write_returns_csv(output / RETURNS_FILE, curve.clock, curve.equity, initial_cash, basis)
     labels = [f"{r.window.index}: {r.window.oos_start}" for r in ordered]
     is_vs_oos_png(
         output / IS_VS_OOS_FILE,
@@ -129,7 +137,7 @@ def _write_equity(path: Path, curve: StitchedCurve) -> None:
             curve.equity.tolist(),
             strict=True,
         ):
-            writer.writerow([stamp, window, f"{value:.6f}"])
+            writer.writerow([stamp, window, repr(value)])  # full precision: recomputable
 
 
 def _finite(value: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from tradd.errors import TraddError, UsageError
 from tradd.marketdata.store import DataStore
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
+from tradd.research.run_settings import settings_of
 from tradd.research.scoring import OBJECTIVES
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
 from tradd.research.walkforward.evaluate import (
@@ -123,7 +124,7 @@ def run_walkforward(
         request, loaded, windows, space, (start, end), plan.trials, outcome.interrupted
     )
     curve = stitch(results, cash)
-    files = write_outputs(request.output, settings, results, summary, curve, cash)
+    files = write_outputs(request.output, settings, results, summary, curve, cash, loaded.basis)
     return WalkForwardResult(
         windows,
         results,
@@ -212,4 +213,5 @@ def _settings(
         "broker": vars(inputs.broker),
         "planned_windows": len(windows),
         "interrupted": interrupted,
+        "settings": settings_of(loaded).as_dict(),
     }
