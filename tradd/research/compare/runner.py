@@ -27,6 +27,7 @@ from tradd.errors import TraddError, UsageError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
+from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.setup import ResearchInputs, load_inputs
@@ -72,6 +73,8 @@ class Prepared:
     contenders: tuple[Contender, ...]
     bars: tuple[Bars, ...]
     basis: ReturnBasis = field(default_factory=ReturnBasis)
+    costs: dict[str, CostScheme] | None = None
+    """Each symbol's commission scheme (`LoadedInputs.costs`)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def prepare(request: CompareRequest, store: DataStore) -> Prepared:
             raise UsageError(f"{path}: invalid parameters {params}{where}: {reason}")
         origin = str(source.path) if source else None
         contenders.append(Contender(labels[i], path, cls, params, origin))
-    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis)
+    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis, loaded.costs)
 
 
 def unique_labels(paths: Sequence[str]) -> list[str]:
@@ -202,7 +205,7 @@ def _worker(
 
 def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
     contender, bars = prepared.contenders[index], list(prepared.bars)
-    engine = BacktestEngine(contender.strategy, bars, inputs.broker)
+    engine = BacktestEngine(contender.strategy, bars, inputs.broker, costs=prepared.costs)
     result = engine.run(contender.params)
     cash = inputs.broker.cash
     metrics = compute_metrics(
