@@ -141,6 +141,12 @@ def run_window(
     params, trial = best
     oos_clock, oos_equity, oos_metrics = run_oos(plan, window, params)
     returns = search.returns_matrix()
+    overfitting = window_overfitting(
+        returns,
+        plan.basis.period_rate(plan.risk_free_rate),
+        best=search.best_column(),
+        periods_per_year=plan.basis.periods_per_year,
+    )
     return WindowResult(
         window,
         params,
@@ -151,7 +157,7 @@ def run_window(
         oos_equity,
         search.counts,
         returns,
-        window_overfitting(returns, plan.basis.period_rate(plan.risk_free_rate)),
+        overfitting,
     )
 
 
@@ -283,6 +289,14 @@ class _Search:
         params, trial = max(done, key=lambda item: item[1].value)
         names = [r.name for r in self.plan.space]
         return {n: params[n] for n in names if n in params}, trial
+
+    def best_column(self) -> int | None:
+        """The best trial's column in `returns_matrix` (the same order, the same tie rule)."""
+        done = self._complete()
+        if not done:
+            return None
+        values = [t.value for _, t in done]
+        return values.index(max(values))
 
     def returns_matrix(self) -> FloatArray:
         done = self._complete()
