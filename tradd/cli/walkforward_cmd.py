@@ -198,10 +198,12 @@ def _print_result(result: WalkForwardResult) -> None:
     table = Table(title="walk-forward windows")
     for column in ("#", "in sample", "out of sample", *names):
         table.add_column(column)
-    for column in ("IS Sharpe", "OOS Sharpe", "degr.", "OOS ret %", "OOS dd %", "trades", "PBO"):
+    for column in (
+        "IS Sharpe", "OOS Sharpe", "degr.", "OOS ret %", "OOS dd %", "trades", "IS DSR", "PBO"
+    ):  # fmt: skip
         table.add_column(column, justify="right")
     for r in result.results:
-        w, o, pbo = r.window, r.oos_metrics, r.overfitting.pbo
+        w, o, pbo, dsr = r.window, r.oos_metrics, r.overfitting.pbo, r.overfitting.dsr
         table.add_row(
             str(w.index),
             f"{w.is_start}..{w.is_end}",
@@ -213,6 +215,7 @@ def _print_result(result: WalkForwardResult) -> None:
             f"{o.total_return:.2f}",
             f"{o.max_drawdown:.2f}",
             str(o.total_trades),
+            "-" if dsr is None else f"{dsr.dsr:.2f}",
             "-" if pbo is None else f"{pbo.pbo:.2f}",
         )
     console.print(table)
@@ -225,7 +228,7 @@ def _print_summary(console: Any, result: WalkForwardResult) -> None:
     assert result.summary is not None
     s = result.summary
     wfe = s.walk_forward_efficiency
-    dsr = s.overfitting.get("deflated_sharpe")
+    psr = s.overfitting.get("oos_psr")
     pbo = s.overfitting.get("pbo_mean")
     table = Table(title=f"summary of {s.windows} of {len(result.windows)} windows")
     table.add_column("statistic")
@@ -239,7 +242,7 @@ def _print_summary(console: Any, result: WalkForwardResult) -> None:
         ("stitched OOS return", f"{s.oos_total_return:.2f}%"),
         ("stitched OOS Sharpe", f"{s.oos_sharpe:.3f}"),
         ("stitched OOS max drawdown", f"{s.oos_max_drawdown:.2f}%"),
-        ("deflated Sharpe (probability)", "-" if dsr is None else f"{dsr['dsr']:.2f}"),
+        ("stitched OOS PSR (prob. Sharpe > 0)", "-" if psr is None else f"{psr['psr']:.2f}"),
         ("mean PBO", "-" if pbo is None else f"{pbo:.2f}"),
     ):
         table.add_row(name, value)

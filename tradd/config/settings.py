@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tradd import commission_rates as rates
 from tradd.config.alerts import AlertSettings
 from tradd.config.base import Section
 from tradd.config.daemon import ControlSettings, MetricsSettings, SupervisorSettings
@@ -54,13 +55,43 @@ class DataSettings(Section):
     """A gap of more than this many missing bars (business days for daily data) is reported."""
 
 
-class CommissionSettings(Section):
-    """IB's tiered-like stock commission: per share, with a minimum and a cap per order."""
+class ForexCommissionSettings(Section):
+    """IB's forex (IDEALPRO) schedule: basis points of the trade value, a USD minimum."""
 
-    per_share: float = Field(0.005, ge=0)
-    minimum: float = Field(1.0, ge=0)
-    max_pct: float = Field(1.0, ge=0, le=100)
+    bps: float = Field(rates.FOREX_BPS, ge=0, le=100)
+    minimum: float = Field(rates.FOREX_MIN_USD, ge=0, le=1000)
+    """USD per order."""
+
+
+class FuturesCommissionSettings(Section):
+    """Per contract, in the contract's currency."""
+
+    per_contract: float | None = Field(None, ge=0, le=1000)
+    """None: IB's fixed rate for the contract's currency (USD 0.85, EUR 1.00, ...)."""
+    minimum: float = Field(0.0, ge=0, le=1000)
+
+
+class CryptoCommissionSettings(Section):
+    """IB's crypto schedule: percent of the trade value, a USD minimum (itself at most 1%
+    of the trade value)."""
+
+    pct: float = Field(rates.CRYPTO_PCT, ge=0, le=10)
+    minimum: float = Field(rates.CRYPTO_MIN_USD, ge=0, le=1000)
+
+
+class CommissionSettings(Section):
+    """Research commissions per asset class (each symbol's contract definition picks one).
+
+    The top-level keys are US stocks (IB fixed: per share, with a minimum and a cap per
+    order); `forex`, `futures` and `crypto` are sub-tables."""
+
+    per_share: float = Field(rates.STOCK_PER_SHARE, ge=0)
+    minimum: float = Field(rates.STOCK_MIN, ge=0)
+    max_pct: float = Field(rates.STOCK_MAX_PCT, ge=0, le=100)
     """Cap as a percentage of the order's value."""
+    forex: ForexCommissionSettings = ForexCommissionSettings()
+    futures: FuturesCommissionSettings = FuturesCommissionSettings()
+    crypto: CryptoCommissionSettings = CryptoCommissionSettings()
 
 
 class BacktestSettings(Section):

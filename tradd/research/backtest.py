@@ -53,7 +53,11 @@ def run_backtest(
         raise UsageError(f"--param: invalid combination {params}: {reason}")
     risk_broker = RiskBroker(risk) if risk is not None else None
     engine = BacktestEngine(
-        loaded.strategy, loaded.bars, inputs.broker, backtrader_broker=risk_broker
+        loaded.strategy,
+        loaded.bars,
+        inputs.broker,
+        backtrader_broker=risk_broker,
+        costs=loaded.costs,
     )
     result = engine.run(params)
     metrics = compute_metrics(

@@ -6,22 +6,34 @@ Cerebro, so "same broker settings" means literally the same code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import backtrader as bt
 
+from tradd import commission_rates as rates
 from tradd.config.settings import BacktestSettings
+from tradd.research.costs import CommissionRates, CostScheme, comminfo_for
 
 
 @dataclass(frozen=True)
 class BrokerConfig:
+    """Cash, sizing, slippage and the commission rates of every asset class (flat, so the
+    config is JSON as it is; `rates` groups the commission ones for `research.costs`)."""
+
     cash: float = 100_000.0
     per_share: float = 0.005
     minimum: float = 1.0
     max_pct: float = 1.0
     slippage_pct: float = 0.0
     position_pct: float = 95.0
+    forex_bps: float = rates.FOREX_BPS
+    forex_minimum: float = rates.FOREX_MIN_USD
+    futures_per_contract: float | None = None
+    futures_minimum: float = 0.0
+    crypto_pct: float = rates.CRYPTO_PCT
+    crypto_minimum: float = rates.CRYPTO_MIN_USD
 
     @classmethod
     def from_settings(cls, settings: BacktestSettings) -> BrokerConfig:
@@ -33,6 +45,26 @@ class BrokerConfig:
             c.max_pct,
             settings.slippage_pct,
             settings.position_pct,
+            c.forex.bps,
+            c.forex.minimum,
+            c.futures.per_contract,
+            c.futures.minimum,
+            c.crypto.pct,
+            c.crypto.minimum,
+        )
+
+    @property
+    def rates(self) -> CommissionRates:
+        return CommissionRates(
+            self.per_share,
+            self.minimum,
+            self.max_pct,
+            self.forex_bps,
+            self.forex_minimum,
+            self.futures_per_contract,
+            self.futures_minimum,
+            self.crypto_pct,
+            self.crypto_minimum,
         )
 
 
@@ -115,11 +147,17 @@ class RecordingBroker(bt.brokers.BackBroker):  # type: ignore[misc]
         self.equity.append(self._value)
 
 
-def configure_broker(cerebro: bt.Cerebro, config: BrokerConfig) -> None:
+def configure_broker(
+    cerebro: bt.Cerebro, config: BrokerConfig, costs: Mapping[str, CostScheme] | None = None
+) -> None:
+    """`costs`: a commission scheme per data name (symbol), multiplier included
+    (`research.costs`); other feeds pay `IBCommission`, the US stock rates."""
     cerebro.broker.setcash(config.cash)
     cerebro.broker.addcommissioninfo(
         IBCommission(per_share=config.per_share, minimum=config.minimum, max_pct=config.max_pct)
     )
+    for symbol, scheme in (costs or {}).items():
+        cerebro.broker.addcommissioninfo(comminfo_for(scheme), name=symbol)
     if config.slippage_pct:
         cerebro.broker.set_slippage_perc(config.slippage_pct / 100.0)
     cerebro.addsizer(PortfolioPercentSizer, percents=config.position_pct)

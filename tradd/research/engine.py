@@ -19,6 +19,7 @@ import numpy as np
 
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig, RecordingBroker, configure_broker
+from tradd.research.costs import CostScheme, default_costs
 from tradd.research.feed import make_feed
 
 
@@ -49,7 +50,11 @@ class BacktestEngine:
     `tradd backtest --risk`); it is configured from `broker` like the default one.
 
     `trade_from`: orders created on bars before this time are rejected (indicators warm up
-    on those bars, but the run trades only from it); see `RecordingBroker`."""
+    on those bars, but the run trades only from it); see `RecordingBroker`.
+
+    `costs`: each symbol's commission scheme and multiplier (`LoadedInputs.costs`, from
+    the contract definitions); None: the default of each symbol's shape (EURUSD forex,
+    anything unlisted a US stock) at `broker`'s rates."""
 
     def __init__(
         self,
@@ -59,10 +64,13 @@ class BacktestEngine:
         *,
         backtrader_broker: RecordingBroker | None = None,
         trade_from: datetime | None = None,
+        costs: Mapping[str, CostScheme] | None = None,
     ) -> None:
         self.strategy = strategy
         self.bars = bars
         self.broker = broker
+        symbols = [b.symbol for b in bars]
+        self.costs = dict(costs) if costs is not None else default_costs(symbols, broker.rates)
         self._backtrader_broker = backtrader_broker
         self._trade_from = None if trade_from is None else float(bt.date2num(trade_from))
         self.clock: TimeArray = _master_clock(bars)
@@ -74,7 +82,7 @@ class BacktestEngine:
         cerebro.broker = given if given is not None else RecordingBroker()
         if self._trade_from is not None:
             cerebro.broker.p.trade_from = self._trade_from
-        configure_broker(cerebro, self.broker)
+        configure_broker(cerebro, self.broker, self.costs)
         for bars in self.bars:
             cerebro.adddata(make_feed(bars))
         _preload(cerebro)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from tradd.marketdata.contracts import ContractDefinitions
 from tradd.research.broker import BrokerConfig
+from tradd.research.costs import commission_record as costs_record
+from tradd.research.costs import costs_for
 from tradd.research.metrics import ReturnBasis
 
 if TYPE_CHECKING:
@@ -78,16 +80,12 @@ def run_settings(
     )
 
 
-def commission_record(broker: BrokerConfig, symbols: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Each symbol's commission scheme and rates, as the run charged them: the one place
-    the record is built, so a per-asset-class scheme (`research.costs`) replaces it here."""
-    scheme = {
-        "scheme": "ib_stock_per_share",
-        "per_share": broker.per_share,
-        "minimum": broker.minimum,
-        "max_pct": broker.max_pct,
-    }
-    return {symbol: dict(scheme) for symbol in symbols}
+def commission_record(
+    broker: BrokerConfig, symbols: Sequence[str], definitions: ContractDefinitions
+) -> dict[str, dict[str, Any]]:
+    """Each symbol's commission scheme and rates, as the run charged them (the same
+    `research.costs` schemes the engine applies)."""
+    return costs_record(costs_for(symbols, broker.rates, definitions))
 
 
 def multiplier_record(definitions: ContractDefinitions, symbols: Sequence[str]) -> dict[str, float]:
@@ -110,7 +108,7 @@ def settings_for(
         broker,
         risk_free_rate,
         basis,
-        commissions=commission_record(broker, symbols),
+        commissions=commission_record(broker, symbols, definitions),
         multipliers=multiplier_record(definitions, symbols),
         warmup=warmup,
     )

@@ -14,6 +14,7 @@ from tradd.marketdata.contracts import ContractDefinitions, load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.research.basis import basis_for, calendars_for
 from tradd.research.broker import BrokerConfig
+from tradd.research.costs import CostScheme, costs_for
 from tradd.research.metrics import ReturnBasis
 from tradd.strategy_loader import load_strategy
 
@@ -38,6 +39,9 @@ class LoadedInputs:
     calendars: tuple[TradingCalendar, ...] = ()
     basis: ReturnBasis = field(default_factory=ReturnBasis)
     """How returns are measured and annualised (from the symbols' calendars)."""
+    costs: dict[str, CostScheme] = field(default_factory=dict)
+    """Each symbol's commission scheme and multiplier (from its definition); give it to
+    `BacktestEngine(costs=...)`."""
 
 
 def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
@@ -50,6 +54,6 @@ def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
     bars = [store.load(s, inputs.bar, inputs.start, inputs.end) for s in symbols]
     definitions = load_definitions(store.directory)
     calendars = calendars_for(symbols, definitions)
-    return LoadedInputs(
-        inputs, strategy, bars, definitions, calendars, basis_for(inputs.bar, calendars)
-    )
+    costs = costs_for(symbols, inputs.broker.rates, definitions)
+    basis = basis_for(inputs.bar, calendars)
+    return LoadedInputs(inputs, strategy, bars, definitions, calendars, basis, costs)

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tradd import commission_rates as rates
 from tradd.simgw.contracts import Instrument
 
-STOCK_PER_SHARE = 0.005
-STOCK_MIN = 1.0
-STOCK_MAX_PCT = 0.01
-FOREX_RATE = 0.00002  # 0.2 basis points
-FOREX_MIN_USD = 2.0
-FUTURES_PER_CONTRACT = {"USD": 0.85, "EUR": 1.00, "GBP": 1.00, "CHF": 1.00, "JPY": 200.0}
-FUTURES_DEFAULT = 1.00
+# The rates live in tradd.commission_rates, which research reads too.
+STOCK_PER_SHARE = rates.STOCK_PER_SHARE
+STOCK_MIN = rates.STOCK_MIN
+STOCK_MAX_PCT = rates.STOCK_MAX_PCT / 100.0
+FOREX_RATE = rates.FOREX_BPS / 10_000.0
+FOREX_MIN_USD = rates.FOREX_MIN_USD
+FUTURES_PER_CONTRACT = rates.FUTURES_PER_CONTRACT
+FUTURES_DEFAULT = rates.FUTURES_DEFAULT
 
 
 @dataclass(frozen=True)

@@ -13,3 +13,12 @@ SUMMARY_KEYS = (
     "oos_sharpe",
     "overfitting",
 )
+
+OVERFITTING_KEYS = (
+    "oos_psr",  # the PSR (against Sharpe 0) of the stitched OOS returns
+    "is_dsr",  # per window, the DSR of the best IS trial among the window's trials
+    "pbo_mean",
+    "pbo_windows",
+    "warnings",
+    "notes",
+)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ...conftest import SAMPLE_DATA, RunCli, SpawnCli
-from .keys import SUMMARY_KEYS
+from .keys import OVERFITTING_KEYS, SUMMARY_KEYS
 
 SMA = "strategies.sma_cross.SmaCross"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -66,10 +66,12 @@ def test_grid_walkforward_writes_every_output(run_cli: RunCli, tmp_path: Path) -
     document = json.loads((out / "walkforward.json").read_text())
     assert set(document["summary"]) >= set(SUMMARY_KEYS)
     assert set(document["summary"]["parameter_stability"]) == {"fast", "slow"}
-    assert {"deflated_sharpe", "pbo_mean", "warnings"} <= set(document["summary"]["overfitting"])
+    assert set(OVERFITTING_KEYS) <= set(document["summary"]["overfitting"])
+    assert "stitched OOS PSR" in result.stdout
     windows = document["windows"]
     assert len(windows) == document["summary"]["windows"] == 6
     assert all(set(w) >= WINDOW_KEYS for w in windows)
+    assert all(set(w["dsr"]) >= {"dsr", "n_trials", "expected_max_sharpe"} for w in windows)
     assert [w["oos_start"] for w in windows[:2]] == ["2006-01-01", "2006-07-01"]
     assert all(w["trials"]["complete"] == 4 for w in windows)
     assert all(w["degradation"] == pytest.approx(w["is_sharpe"] - w["oos_sharpe"]) for w in windows)

@@ -27,6 +27,7 @@ from tradd.errors import TraddError, UsageError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
+from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.run_settings import settings_of
@@ -75,6 +76,8 @@ class Prepared:
     basis: ReturnBasis = field(default_factory=ReturnBasis)
     settings: dict[str, Any] = field(default_factory=dict)
     """What shaped every run (`research.run_settings`)."""
+    costs: dict[str, CostScheme] | None = None
+    """Each symbol's commission scheme (`LoadedInputs.costs`)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def prepare(request: CompareRequest, store: DataStore) -> Prepared:
         origin = str(source.path) if source else None
         contenders.append(Contender(labels[i], path, cls, params, origin))
     record = settings_of(loaded).as_dict()
-    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis, record)
+    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis, record, loaded.costs)
 
 
 def unique_labels(paths: Sequence[str]) -> list[str]:
@@ -206,7 +209,7 @@ def _worker(
 
 def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
     contender, bars = prepared.contenders[index], list(prepared.bars)
-    engine = BacktestEngine(contender.strategy, bars, inputs.broker)
+    engine = BacktestEngine(contender.strategy, bars, inputs.broker, costs=prepared.costs)
     result = engine.run(contender.params)
     cash = inputs.broker.cash
     metrics = compute_metrics(

@@ -74,7 +74,7 @@ def run_optimization(
     slots, skipped = _slots(request, loaded, space)
     spec = _spec(request, loaded, space)
     storage_spec = parse_storage(request.storage, request.output)
-    engine = BacktestEngine(loaded.strategy, loaded.bars, request.inputs.broker)
+    engine = BacktestEngine(loaded.strategy, loaded.bars, request.inputs.broker, costs=loaded.costs)
     storage = storage_spec.open()
     name = request.study or spec.default_name()
     handle = open_study(storage, name, spec, slots, skipped, make_sampler(request.method, None, 0))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tradd.errors import TraddError
 from tradd.research.basis import basis_for, calendars_for
+from tradd.research.costs import costs_for
 from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.rows import ScanRow, backtest_row
 
@@ -47,8 +48,11 @@ def symbol_rows(plan: ScanPlan, symbol: str) -> Iterator[ScanRow]:
             yield ScanRow(symbol, path, error=str(exc))
         return
     basis = basis_for(plan.bar, calendars_for([symbol], plan.definitions))
+    costs = costs_for([symbol], plan.broker.rates, plan.definitions)
     for path, strategy in plan.strategies:
-        yield backtest_row(symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis)
+        yield backtest_row(
+            symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis, costs
+        )
 
 
 def _worker_main(

@@ -8,7 +8,7 @@ dropping it. Ranks are per symbol, best composite score first; failed rows are u
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -16,6 +16,7 @@ import backtrader as bt
 
 from tradd.marketdata.bars import Bars
 from tradd.research.broker import BrokerConfig
+from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics
 from tradd.research.scoring import composite_score
@@ -85,6 +86,7 @@ def backtest_row(
     broker: BrokerConfig,
     risk_free_rate: float,
     basis: ReturnBasis = US_DAILY,
+    costs: Mapping[str, CostScheme] | None = None,
 ) -> ScanRow:
     """Run `strategy` with its default parameters on one symbol's bars."""
     params = full_params(strategy, {})
@@ -92,7 +94,7 @@ def backtest_row(
     if reason:
         return ScanRow(symbol, path, error=f"default parameters {params} are invalid: {reason}")
     try:
-        engine = BacktestEngine(strategy, [bars], broker)
+        engine = BacktestEngine(strategy, [bars], broker, costs=costs)
         result = engine.run(params)
         metrics = compute_metrics(
             result.equity,

@@ -107,21 +107,7 @@ def deflated_sharpe_ratio(
     set how high luck alone reaches. The Sharpe uses the sample standard deviation (ddof=1),
     as tradd's metrics do.
     """
-    series = np.asarray(returns, dtype=np.float64)
-    if series.ndim != 1 or len(series) < MIN_OBSERVATIONS:
-        raise ValueError(
-            f"the Deflated Sharpe Ratio needs a 1-D series of at least {MIN_OBSERVATIONS} "
-            f"returns, got shape {series.shape}"
-        )
-    if not np.isfinite(series).all():
-        raise ValueError("the returns contain NaN or infinite values")
-    std = float(series.std(ddof=1))
-    if std <= MIN_STD:
-        raise ValueError("the returns do not vary (zero standard deviation): no Sharpe ratio")
-    sharpe = float(series.mean()) / std
-    deviations = (series - series.mean()) / float(series.std())
-    skew = float(np.mean(deviations**3))
-    kurtosis = float(np.mean(deviations**4))
+    series, sharpe, skew, kurtosis = _moments(returns, "the Deflated Sharpe Ratio")
     sr0 = expected_max_sharpe(n_trials, trial_sharpe_variance)
     dsr = probabilistic_sharpe_ratio(sharpe, sr0, len(series), skew, kurtosis)
     scale = math.sqrt(periods_per_year)
@@ -134,3 +120,56 @@ def deflated_sharpe_ratio(
         kurtosis=kurtosis,
         dsr=dsr,
     )
+
+
+@dataclass(frozen=True)
+class ProbabilisticSharpe:
+    """The PSR of one series against a fixed benchmark (no selection to deflate for)."""
+
+    psr: float
+    """Probability in [0, 1] that the true Sharpe > `benchmark_sharpe`."""
+    sharpe: float
+    """Annualised observed Sharpe."""
+    benchmark_sharpe: float
+    """Annualised."""
+    observations: int
+    skew: float
+    kurtosis: float
+    """Not excess: normal = 3."""
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def probabilistic_sharpe(
+    returns: npt.NDArray[np.float64],
+    *,
+    periods_per_year: float = 252,
+    benchmark_sharpe: float = 0.0,
+) -> ProbabilisticSharpe:
+    """The PSR of per-period (excess) `returns` against an annualised benchmark Sharpe: for
+    returns that were not picked as the best of several (a walk-forward's stitched OOS)."""
+    series, sharpe, skew, kurtosis = _moments(returns, "the Probabilistic Sharpe Ratio")
+    scale = math.sqrt(periods_per_year)
+    psr = probabilistic_sharpe_ratio(sharpe, benchmark_sharpe / scale, len(series), skew, kurtosis)
+    return ProbabilisticSharpe(psr, sharpe * scale, benchmark_sharpe, len(series), skew, kurtosis)
+
+
+def _moments(
+    returns: npt.NDArray[np.float64], what: str
+) -> tuple[npt.NDArray[np.float64], float, float, float]:
+    """The series checked, its per-period Sharpe (ddof=1), skew and kurtosis (population)."""
+    series = np.asarray(returns, dtype=np.float64)
+    if series.ndim != 1 or len(series) < MIN_OBSERVATIONS:
+        raise ValueError(
+            f"{what} needs a 1-D series of at least {MIN_OBSERVATIONS} "
+            f"returns, got shape {series.shape}"
+        )
+    if not np.isfinite(series).all():
+        raise ValueError("the returns contain NaN or infinite values")
+    std = float(series.std(ddof=1))
+    if std <= MIN_STD:
+        raise ValueError("the returns do not vary (zero standard deviation): no Sharpe ratio")
+    sharpe = float(series.mean()) / std
+    deviations = (series - series.mean()) / float(series.std())
+    return series, sharpe, float(np.mean(deviations**3)), float(np.mean(deviations**4))

@@ -9,11 +9,15 @@ Thresholds (each chosen to match how the papers read their numbers):
 - Probability of loss > 0.5: in most splits the in-sample best lost money out of sample.
 - DSR < 0.95: the best Sharpe is not significant at the 5% level once the number of trials
   is accounted for (the paper's own rejection level).
+- PSR < 0.95 (returns not selected as a best of N, e.g. a walk-forward's stitched OOS): the
+  Sharpe is not significantly above zero at the 5% level.
 """
 
 from __future__ import annotations
 
-from tradd.research.stats.dsr import DeflatedSharpe
+from collections.abc import Sequence
+
+from tradd.research.stats.dsr import DeflatedSharpe, ProbabilisticSharpe
 from tradd.research.stats.pbo import BacktestOverfitting
 
 PBO_OVERFIT = 0.5
@@ -62,4 +66,34 @@ def _dsr_warning(dsr: DeflatedSharpe) -> str:
     return (
         f"{head} after {dsr.n_trials} trials the best Sharpe ({dsr.sharpe:.2f}) is not "
         f"reliably above what luck alone gives ({dsr.expected_max_sharpe:.2f})."
+    )
+
+
+def psr_warning(psr: ProbabilisticSharpe) -> str | None:
+    """For a walk-forward's stitched OOS returns: nothing was selected, so no deflation."""
+    if psr.psr >= DSR_SIGNIFICANT:
+        return None
+    return (
+        f"OOS PSR {psr.psr:.2f}: OOS Sharpe not reliably above zero (Sharpe {psr.sharpe:.2f} "
+        f"over {psr.observations} periods)."
+    )
+
+
+def window_dsr_warning(windows: Sequence[tuple[int, DeflatedSharpe]]) -> str | None:
+    """For a walk-forward's IS searches, where each window picked the best of its trials:
+    one line for all windows below the level (one per window would bury the others)."""
+    weak = [(k, d) for k, d in windows if d.dsr < DSR_SIGNIFICANT]
+    if not weak:
+        return None
+    if len(weak) == 1:
+        k, d = weak[0]
+        return (
+            f"window {k}: IS best not reliably better than luck (DSR {d.dsr:.2f}: Sharpe "
+            f"{d.sharpe:.2f} after {d.n_trials} trials, luck alone {d.expected_max_sharpe:.2f})."
+        )
+    numbers = ", ".join(str(k) for k, _ in weak)
+    values = ", ".join(f"{d.dsr:.2f}" for _, d in weak)
+    return (
+        f"windows {numbers} ({len(weak)} of {len(windows)}): IS best not reliably better than "
+        f"luck (DSR {values}; each below {DSR_SIGNIFICANT})."
     )

@@ -17,9 +17,10 @@ Definitions (Sharpe annualised from daily returns; returns and drawdowns in perc
   across windows, and the most common value with the share of windows choosing it.
 - The stitched OOS equity chains each window's OOS equity multiplicatively; oos_total_return,
   oos_sharpe and oos_max_drawdown are measured on it.
-- overfitting: `deflated_sharpe` of the stitched OOS daily returns (n_trials = distinct
-  trials per window, variance = mean within-window variance of the IS trials' daily Sharpe),
-  `pbo_mean` (mean of the windows' CSCV PBOs), and plain-language `warnings`.
+- overfitting: `oos_psr`, the Probabilistic Sharpe Ratio (against 0) of the stitched OOS
+  returns, which were not selected; `is_dsr`, per window the Deflated Sharpe Ratio of the
+  chosen IS trial among that window's trials (where the selection happened); `pbo_mean`
+  (mean of the windows' CSCV PBOs); plain-language `warnings` (docs/walkforward-statistics.md).
 
 OOS measurement: the OOS run starts at the window's IS start so indicators are warm, but
 no order is accepted before the OOS start; the portfolio is flat with the starting cash

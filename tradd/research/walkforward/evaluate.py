@@ -22,7 +22,7 @@ through `best()` over IS trials, and the OOS run's feed ends at the OOS end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from optuna.trial import TrialState
 from tradd.errors import DataError, StrategyError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
+from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.optimize.study import suggest
@@ -65,6 +66,8 @@ class WindowPlan:
     seed: int | None = None
     risk_free_rate: float = 0.0
     basis: ReturnBasis = field(default_factory=ReturnBasis)
+    costs: Mapping[str, CostScheme] | None = None
+    """Each symbol's commission scheme (`LoadedInputs.costs`); None: the defaults."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,8 @@ def run_window(
     should_stop: Callable[[], bool],
 ) -> WindowResult:
     """Optimize in sample, then measure out of sample. Raises WindowStopped, StrategyError."""
-    engine = BacktestEngine(
-        plan.strategy, window_bars(plan.bars, window.is_start, window.is_end), plan.broker
-    )
+    is_bars = window_bars(plan.bars, window.is_start, window.is_end)
+    engine = BacktestEngine(plan.strategy, is_bars, plan.broker, costs=plan.costs)
     search = _Search(plan, engine)
     if plan.method == "grid":
         for params in plan.grid_slots:
@@ -139,6 +141,12 @@ def run_window(
     params, trial = best
     oos_clock, oos_equity, oos_metrics = run_oos(plan, window, params)
     returns = search.returns_matrix()
+    overfitting = window_overfitting(
+        returns,
+        plan.basis.period_rate(plan.risk_free_rate),
+        best=search.best_column(),
+        periods_per_year=plan.basis.periods_per_year,
+    )
     return WindowResult(
         window,
         params,
@@ -149,7 +157,7 @@ def run_window(
         oos_equity,
         search.counts,
         returns,
-        window_overfitting(returns, plan.basis.period_rate(plan.risk_free_rate)),
+        overfitting,
     )
 
 
@@ -185,7 +193,7 @@ def run_oos(
     """The OOS run: warm-up from the IS start, trading and measuring from the OOS start."""
     start = datetime.combine(window.oos_start, time())
     bars = window_bars(plan.bars, window.is_start, window.oos_end)
-    engine = BacktestEngine(plan.strategy, bars, plan.broker, trade_from=start)
+    engine = BacktestEngine(plan.strategy, bars, plan.broker, trade_from=start, costs=plan.costs)
     result = engine.run(full_params(plan.strategy, params))
     first = int(np.searchsorted(engine.clock, np.datetime64(start, "s")))
     clock, equity = engine.clock[first:], result.equity[first:]
@@ -281,6 +289,14 @@ class _Search:
         params, trial = max(done, key=lambda item: item[1].value)
         names = [r.name for r in self.plan.space]
         return {n: params[n] for n in names if n in params}, trial
+
+    def best_column(self) -> int | None:
+        """The best trial's column in `returns_matrix` (the same order, the same tie rule)."""
+        done = self._complete()
+        if not done:
+            return None
+        values = [t.value for _, t in done]
+        return values.index(max(values))
 
     def returns_matrix(self) -> FloatArray:
         done = self._complete()

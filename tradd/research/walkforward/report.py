@@ -70,6 +70,7 @@ def window_entry(result: WindowResult) -> dict[str, Any]:
         "oos_metrics": o.as_dict(),
         "trials": asdict(result.counts),
         "pbo": result.overfitting.as_dict(),
+        "dsr": result.overfitting.dsr_dict(),
     }
 
 

@@ -106,6 +106,7 @@ def run_walkforward(
         request.seed,
         inputs.risk_free_rate,
         loaded.basis,
+        loaded.costs,
     )
     progress.start(plan.trials * len(windows))
     workers = max(1, min(request.workers or os.cpu_count() or 1, len(windows)))

@@ -132,6 +132,7 @@ def summarize(
             daily,
             basis.period_rate(risk_free_rate),
             basis.periods_per_year,
+            [r.window.index for r in ordered],
         ),
     )
 
