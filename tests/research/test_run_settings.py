@@ -34,8 +34,8 @@ SMA = "strategies.sma_cross.SmaCross"
 RSI = "strategies.rsi.RsiReversion"
 REL = 1e-9
 Tradd = Callable[..., tuple[int, str, str]]
-STOCK_COMMISSION = {"scheme": "ib_stock_per_share", "per_share": 0.005, "minimum": 1.0,
-                    "max_pct": 1.0}  # fmt: skip
+STOCK_COMMISSION = {"scheme": "stock", "currency": "USD", "per_share": 0.005, "minimum": 1.0,
+                    "max_pct": 1.0, "multiplier": 1.0}  # fmt: skip
 
 
 @pytest.fixture
@@ -197,7 +197,8 @@ def test_scan_settings_name_each_symbols_basis_when_they_differ(tmp_path: Path) 
         "IDXFUT": "XEUR",
     }
     assert record["multipliers"] == {"GOOG": 1.0, "IDXFUT": 10.0}
-    assert record["commissions"] == commission_record(broker, ["GOOG", "IDXFUT"])
+    assert record["commissions"] == commission_record(broker, ["GOOG", "IDXFUT"], plan.definitions)
+    assert record["commissions"]["IDXFUT"]["scheme"] == "futures"
     assert record["position_pct"] == 10.0
 
 
