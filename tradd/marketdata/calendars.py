@@ -96,7 +96,7 @@ def calendar_for(spec: ContractSpec) -> TradingCalendar:
     """The research calendar of a contract definition; ConfigError for an unknown name."""
     name = spec.calendar or _default_name(spec)
     if name != CONTRACT:
-        _check_known(name, spec.symbol)
+        check_known(name, spec.symbol)
     periods = spec.periods_per_year or reference_periods(name, spec)
     return TradingCalendar(name, float(periods), _session_shift(spec), spec)
 
@@ -131,7 +131,8 @@ def _session_shift(spec: ContractSpec) -> int:
     return (86_400 - (opens.hour * 3600 + opens.minute * 60)) % 86_400
 
 
-def _check_known(name: str, symbol: str) -> None:
+def check_known(name: str, symbol: str) -> None:
+    """ConfigError naming `<symbol>.calendar` unless exchange_calendars knows `name`."""
     import exchange_calendars
 
     if name not in exchange_calendars.get_calendar_names(include_aliases=True):
