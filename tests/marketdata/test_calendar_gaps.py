@@ -8,10 +8,21 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
+
+from tradd.errors import UsageError
 from tradd.marketdata.calendars import calendar_for
 from tradd.marketdata.contracts import default_spec, load_definitions
 from tradd.marketdata.gaps import session_gaps
+from tradd.marketdata.store import DataStore
 from tradd.marketdata.validate import QualityRules, validate_file
+from tradd.research.broker import BrokerConfig
+from tradd.research.setup import ResearchInputs
+from tradd.research.walkforward.runner import (
+    WalkForwardProgress,
+    WalkForwardRequest,
+    run_walkforward,
+)
 
 from ..conftest import SAMPLE_DATA, RunCli
 
@@ -161,3 +172,29 @@ def test_backtest_warns_and_records_missing_sessions(run_cli: RunCli, tmp_path: 
         f"warning: GOOG: {len(in_run)} of {gaps['expected']:,} XNYS sessions missing between "
         f"{gaps['first']} and 2013-03-01; first: {in_run[0]}; run `tradd data validate`"
     ) in result.stderr
+
+
+def test_walkforward_notices_missing_sessions(tmp_path: Path) -> None:
+    """The notice comes as soon as the data is loaded, before any window is planned (so a
+    request no window fits, quick to run, shows it too)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    removed = holed_copy(SAMPLE_DATA / "ORCL.1d.csv", data / "ORCL.1d.csv", 0.02, seed=5)
+    in_run = [d for d in removed if "2005-01-01" <= d <= "2006-06-30"]
+    inputs = ResearchInputs(
+        "strategies.sma_cross.SmaCross", ("ORCL",), date(2005, 1, 1), date(2006, 6, 30), "1d",
+        BrokerConfig(),
+    )  # fmt: skip
+    request = WalkForwardRequest(
+        inputs=inputs, is_months=24, oos_months=6, mode="rolling", method="grid",
+        param_args=("fast=10", "slow=50,60"), params_file=None, objective="sharpe",
+        output=tmp_path / "wf", workers=1, seed=1,
+    )  # fmt: skip
+    notices: list[str] = []
+    with pytest.raises(UsageError, match="no walk-forward window fits"):
+        run_walkforward(request, DataStore(data), WalkForwardProgress(notice=notices.append))
+    assert len(notices) == 1
+    assert notices[0] == (
+        f"warning: ORCL: {len(in_run)} of 377 XNYS sessions missing between 2005-01-03 and "
+        f"2006-06-30; first: {in_run[0]}; run `tradd data validate`"
+    )
