@@ -14,6 +14,7 @@ import pytest
 from tradd.errors import DataError
 from tradd.marketdata.bars import infer_bar
 from tradd.marketdata.store import DataStore
+from tradd.marketdata.validate import QualityRules, validate_file
 from tradd.research.feed import make_feed
 
 from ..conftest import SAMPLE_DATA, RunCli
@@ -55,6 +56,9 @@ def test_weekly_and_monthly_files_are_stored_as_1w_and_1mo(tmp_path: Path) -> No
     assert (weekly.bar, weekly.path.name) == ("1w", "SPY.1w.csv")
     assert (monthly.bar, monthly.path.name) == ("1mo", "SPY.1mo.csv")
     assert len(store.load("SPY", "1mo")) == 40
+    report = validate_file(weekly.path, "SPY", "1w", QualityRules())
+    assert report.ok and report.sessions is None
+    assert report.notes == ["1w bars: no session check (a bar spans several sessions)"]
 
 
 def test_daily_intraday_and_first_of_month_spacings() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tradd.errors import ConfigError
 from tradd.marketdata import calendars
-from tradd.marketdata.contracts import load_definitions
+from tradd.marketdata.contracts import default_spec, load_definitions
 
 from ..conftest import RunCli
 
@@ -50,3 +51,13 @@ def test_config_check_rejects_bad_data_thresholds(run_cli: RunCli, tmp_path: Pat
     assert result.code == 78
     assert "data.missing_sessions_error_pct" in result.stderr
     assert "data.max_gap_bars" in result.stderr
+
+
+def test_a_calendars_first_days_are_usable() -> None:
+    """The calendar is built with a week's margin; at a calendar's first recorded date
+    (XBOM: 1997-01-01) the margin must not reach before it (exchange_calendars refuses)."""
+    spec = default_spec("X").model_copy(update={"calendar": "XBOM", "time_zone": "Asia/Kolkata"})
+    calendar = calendars.calendar_for(spec)
+    sessions = calendar.session_dates(date(1997, 1, 1), date(1997, 1, 10))
+    assert sessions[0] == date(1997, 1, 1) and len(sessions) >= 6
+    assert calendar.session_hours(date(1997, 1, 2))[0].date() == date(1997, 1, 2)
