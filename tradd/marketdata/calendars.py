@@ -149,7 +149,8 @@ def calendar_bounds(name: str) -> tuple[date | None, date | None]:
         return None, None
     from exchange_calendars.calendar_utils import global_calendar_dispatcher as dispatcher
 
-    factory = dispatcher._calendar_factories.get(dispatcher.resolve_alias(name))
+    factories = getattr(dispatcher, "_calendar_factories", {})  # no public accessor
+    factory = factories.get(dispatcher.resolve_alias(name))
     if factory is None:
         return None, None
     low, high = factory.bound_min(), factory.bound_max()
