@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tradd.marketdata.calendars import calendar_for
+from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.validate import QualityRules, validate_file
 
-from ..conftest import RunCli
+from ..conftest import SAMPLE_DATA, RunCli
+
+EUREX = calendar_for(load_definitions(SAMPLE_DATA).spec("IDXFUT"))
 
 
 def test_every_kind_of_problem_is_found_with_its_line(tmp_path: Path) -> None:
@@ -13,7 +17,7 @@ def test_every_kind_of_problem_is_found_with_its_line(tmp_path: Path) -> None:
     rows[2] = "2020-01-06,10,9,11,10,100"  # line 4: high < low
     rows[3] = "2020-01-07,10,11,9,0,100"  # line 5: non-positive, close outside
     rows.append("2020-01-10,10,11,9,10,100")  # line 9: duplicate
-    rows.append("2020-01-31,10,11,9,10,100")  # line 10: gap of 14 business days
+    rows.append("2020-01-31,10,11,9,10,100")  # line 10: 13 sessions missing before it
     rows.append("2020-02-03,10,11,9,oops,1")  # line 11: malformed
     path.write_text("datetime,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
     report = validate_file(path, "X", "1d", QualityRules(outlier_sigma=8, max_gap_bars=3))
@@ -23,7 +27,10 @@ def test_every_kind_of_problem_is_found_with_its_line(tmp_path: Path) -> None:
     assert f"{path}:5: close outside the high-low range" in text
     assert f"{path}:9: duplicate timestamp 2020-01-10T00:00:00 (first at line 8)" in text
     assert f"{path}:11: close: not a number: 'oops'" in text
-    assert f"{path}:10: gap of 14 business day(s)" in report.warnings[0]
+    assert (
+        "13 of 21 XNYS sessions missing between 2020-01-02 and 2020-01-31 (61.9%): 2020-01-13, "
+        "2020-01-14, 2020-01-15, 2020-01-16, 2020-01-17, 2020-01-21," in text
+    )  # Martin Luther King day, 2020-01-20, is a holiday
     assert not report.ok
 
 
@@ -34,7 +41,8 @@ def test_outlier_return_is_a_warning(tmp_path: Path) -> None:
     days = [f"2020-{1 + i // 28:02d}-{1 + i % 28:02d}" for i in range(60)]
     lines = [f"{d},{c},{c},{c},{c},1" for d, c in zip(days, closes, strict=True)]
     path.write_text("datetime,open,high,low,close,volume\n" + "\n".join(lines) + "\n")
-    report = validate_file(path, "X", "1d", QualityRules(outlier_sigma=5, max_gap_bars=30))
+    rules = QualityRules(outlier_sigma=5, max_gap_bars=30, missing_sessions_error_pct=100)
+    report = validate_file(path, "X", "1d", rules)
     assert report.ok
     assert any(":42: outlier return -50.0%" in w for w in report.warnings)
 
@@ -51,20 +59,26 @@ def test_validate_cli_on_sample_data_and_exit_65(run_cli: RunCli, data_dir: Path
 
 
 def test_intraday_gaps_use_the_bar_spacing_and_ignore_overnight(tmp_path: Path) -> None:
-    path = tmp_path / "X.1m.csv"
+    path = tmp_path / "IDXFUT.1m.csv"
     stamps = [
-        "2006-01-02T09:01:00",
-        "2006-01-02T09:02:00",
-        "2006-01-02T09:10:00",
-        "2006-01-03T09:01:00",
-    ]  # 7 bars missing before 09:10; overnight is not a gap
+        f"2006-01-0{day}T{m // 60:02d}:{m % 60:02d}:00"
+        for day in (2, 3)
+        for m in range(9 * 60 + 1, 22 * 60 + 1)  # 09:01 .. 22:00, stamped at the bar's end
+        if not (day == 2 and 9 * 60 + 3 <= m <= 9 * 60 + 9)  # 09:03 .. 09:09 missing
+    ]
     path.write_text(
         "datetime,open,high,low,close,volume\n" + "".join(f"{s},1,1,1,1,1\n" for s in stamps)
     )
-    report = validate_file(path, "X", "1m", QualityRules(outlier_sigma=8, max_gap_bars=3))
+    report = validate_file(
+        path, "IDXFUT", "1m", QualityRules(outlier_sigma=8, max_gap_bars=3), EUREX
+    )
     assert report.ok
-    assert len(report.warnings) == 1
-    assert f"{path}:4: gap of 7 1m bar(s)" in report.warnings[0]
+    assert report.warnings == [
+        "7 1m bar(s) missing within liquid hours in 1 of 2 session(s) with bars; "
+        "worst: 2006-01-02 (7 of 780)",
+        f"{path}:4: gap of 7 1m bar(s) in the 2006-01-02 session, 09:03..09:09",
+    ]  # line 4 is 09:10; the night between the sessions is no gap
+    assert "bar times read as end-stamped (decided from the data)" in report.notes
 
 
 def test_structured_log_file_records_the_run(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from tradd.marketdata.validate import QualityReport
 
 app = typer.Typer(
     help="Market data: import files, download from IB, check quality.", no_args_is_help=True
@@ -18,7 +21,9 @@ app = typer.Typer(
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default: data.dir in config).")
 ]
-BarOption = Annotated[str | None, typer.Option("--bar", help="Bar size: 1d, 1h, 30m, 15m, 5m, 1m.")]
+BarOption = Annotated[
+    str | None, typer.Option("--bar", help="Bar size: 1mo, 1w, 1d, 1h, 30m, 15m, 5m, 1m.")
+]
 
 
 @app.command("import")
@@ -58,51 +63,44 @@ def validate(
     symbols: Annotated[list[str], typer.Option("--symbols", help="Symbols (A,B or A B).")],
     bar: BarOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the reports as JSON, with every date.")
+    ] = False,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check gaps, duplicates, bad prices, OHLC consistency and outlier returns (exit 65)."""
-    from rich.console import Console
-    from rich.table import Table
+    """Check gaps against the exchange calendar (missing sessions, missing intraday bars),
+    duplicates, bad prices, OHLC consistency and outlier returns (exit 65)."""
+    import json
 
+    from tradd.marketdata.calendars import calendar_for
+    from tradd.marketdata.contracts import load_definitions
     from tradd.marketdata.validate import QualityRules, validate_file
 
     settings = settings_for(config)
     store = data_store(settings, data_dir)
     size = bar or settings.data.default_bar
-    rules = QualityRules(settings.data.outlier_sigma, settings.data.max_gap_bars)
+    rules = QualityRules(
+        settings.data.outlier_sigma,
+        settings.data.max_gap_bars,
+        settings.data.missing_sessions_warn,
+        settings.data.missing_sessions_error_pct,
+    )
     names = split_list("--symbols", symbols)
     if not names:
         raise UsageError("--symbols: give at least one symbol")
-    reports = []
+    definitions = load_definitions(store.directory)  # a bad file: ConfigError, exit 78
+    reports: list[QualityReport] = []
     for name in names:
         path = store.path_for(name, size)
         if not path.is_file():
             raise DataError(f"no {size} data for {name.upper()} in {store.directory} ({path.name})")
-        reports.append(validate_file(path, name.upper(), size, rules))
-    console = Console()
-    table = Table(title=f"data quality ({size})")
-    for column in ("symbol", "bars", "first", "last", "errors", "warnings", "verdict"):
-        table.add_column(column)
-    for r in reports:
-        verdict = "FAIL" if r.errors or (strict and r.warnings) else "ok"
-        table.add_row(
-            r.symbol,
-            str(r.bars),
-            r.first,
-            r.last,
-            str(len(r.errors)),
-            str(len(r.warnings)),
-            verdict,
-        )
-    console.print(table)
-    for r in reports:
-        for line in r.errors:
-            console.print(f"[red]error[/red]   {r.symbol}: {line}", highlight=False, soft_wrap=True)
-        for line in r.warnings:
-            console.print(
-                f"[yellow]warning[/yellow] {r.symbol}: {line}", highlight=False, soft_wrap=True
-            )
+        calendar = calendar_for(definitions.spec(name.upper()))
+        reports.append(validate_file(path, name.upper(), size, rules, calendar))
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        _print_reports(reports, size, strict)
     failed = [r.symbol for r in reports if r.errors or (strict and r.warnings)]
     for r in reports:
         log().info(
@@ -111,9 +109,38 @@ def validate(
             bar=size,
             errors=len(r.errors),
             warnings=len(r.warnings),
+            missing_sessions=0 if r.sessions is None else len(r.sessions.missing),
         )
     if failed:
         raise DataError(f"data problems in {', '.join(failed)}")
+
+
+def _print_reports(reports: list[QualityReport], size: str, strict: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"data quality ({size})")
+    for column in ("symbol", "bars", "first", "last", "missing sessions", "errors", "warnings",
+                   "verdict"):  # fmt: skip
+        table.add_column(column)
+    for r in reports:
+        verdict = "FAIL" if r.errors or (strict and r.warnings) else "ok"
+        missing = (
+            "-" if r.sessions is None else f"{len(r.sessions.missing)} of {r.sessions.expected}"
+        )
+        table.add_row(r.symbol, str(r.bars), r.first, r.last, missing, str(len(r.errors)),
+                      str(len(r.warnings)), verdict)  # fmt: skip
+    console.print(table)
+    for r in reports:
+        for line in r.errors:
+            console.print(f"[red]error[/red]   {r.symbol}: {line}", highlight=False, soft_wrap=True)
+        for line in r.warnings:
+            console.print(
+                f"[yellow]warning[/yellow] {r.symbol}: {line}", highlight=False, soft_wrap=True
+            )
+        for line in r.notes:
+            console.print(f"note    {r.symbol}: {line}", highlight=False, soft_wrap=True)
 
 
 @app.command("download")

@@ -108,6 +108,9 @@ def backtest(
         data_store(settings, data_dir),
         settings.risk if risk else None,
     )
+    for line in report.gap_warnings:
+        log().info("data gaps", detail=line)  # the file; the terminal gets the line below
+        typer.echo(f"warning: {line}", err=True)
     m = report.metrics
     log().info("backtest finished", params=report.params, **report.metrics.as_dict())
     table = Table(title=f"{strategy} {report.params}")

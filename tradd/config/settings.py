@@ -51,8 +51,13 @@ class DataSettings(Section):
     default_bar: BarSize = "1d"
     outlier_sigma: float = Field(8.0, gt=0)
     """`data validate` flags a bar whose return is this many standard deviations out."""
-    max_gap_bars: int = Field(3, ge=1)
-    """A gap of more than this many missing bars (business days for daily data) is reported."""
+    max_gap_bars: int = Field(3, ge=0)
+    """Intraday: a run of more than this many missing bars inside a session's liquid hours
+    is reported (0: every missing bar)."""
+    missing_sessions_warn: int = Field(0, ge=0)
+    """More sessions missing (by the symbol's exchange calendar) than this is a warning."""
+    missing_sessions_error_pct: float = Field(5.0, ge=0, le=100)
+    """More than this percentage of the expected sessions missing is an error (exit 65)."""
 
 
 class ForexCommissionSettings(Section):

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import numpy as np
 import numpy.typing as npt
 
-from tradd.errors import UsageError
+from tradd.errors import DataError, UsageError
 
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
@@ -94,8 +94,17 @@ def _to_datetime(value: np.datetime64) -> datetime:
     return result
 
 
-def infer_bar(time: TimeArray) -> str:
-    """The bar size whose spacing matches the most common gap between timestamps."""
+INTRADAY_SECONDS = {name: s for name, s in BAR_SECONDS.items() if name not in SESSION_OR_LONGER}
+
+
+def infer_bar(time: TimeArray, source: str = "the file") -> str:
+    """The bar size the spacing of sorted timestamps shows; DataError if it fits none.
+
+    Intraday: the most common gap is exactly a bar size. Daily: most gaps lead to the next
+    weekday, or skip at most one (a holiday); weekends do not count. Weekly: most gaps are 7 days (a
+    holiday moves a bar a day or so). Monthly: most gaps are 28-31 days, allowing the
+    same shift (last or first trading day of the month: 25-35 days).
+    """
     if len(time) < 2:
         return "1d"
     gaps = np.diff(time).astype("timedelta64[s]").astype(np.int64)
@@ -103,7 +112,45 @@ def infer_bar(time: TimeArray) -> str:
     if len(positive) == 0:
         return "1d"
     values, counts = np.unique(positive, return_counts=True)
-    spacing = int(values[np.argmax(counts)])
-    if spacing >= 20 * 3600:
-        return "1d"
-    return min(BAR_SECONDS, key=lambda name: abs(BAR_SECONDS[name] - spacing))
+    spacing, seen = int(values[np.argmax(counts)]), int(counts.max())
+    if spacing < 20 * 3600:
+        for name, seconds in INTRADAY_SECONDS.items():
+            if spacing == seconds:
+                return name
+    else:
+        days = np.rint(positive / 86_400).astype(np.int64)
+        if _mostly_daily(time[1:][gaps > 0], days):
+            return "1d"
+        for name, (lo, hi) in (("1w", (6, 8)), ("1mo", (25, 35))):
+            if np.count_nonzero((days >= lo) & (days <= hi)) * 2 > len(days):
+                return name
+    raise DataError(
+        f"{source}: the spacing of the bars fits no bar size: the most common gap is "
+        f"{_duration(spacing)} ({seen} of {len(positive)} gaps); expected {_EXPECTED}; "
+        "give the size with --bar if the file is right"
+    )
+
+
+def _mostly_daily(ends: TimeArray, days: npt.NDArray[np.int64]) -> bool:
+    """Most gaps skip at most one weekday: the next session, over a weekend and perhaps a
+    holiday (every third day skips two weekdays most of the time)."""
+    last = ends.astype("datetime64[D]")
+    after_previous = last - days.astype("timedelta64[D]") + np.timedelta64(1, "D")
+    skipped = np.busday_count(after_previous, last)
+    return bool(np.count_nonzero((days >= 1) & (skipped <= 1)) * 2 > len(days))
+
+
+_EXPECTED = (
+    "1m, 5m, 15m, 30m or 1h apart, daily (mostly the next weekday), weekly (mostly 7 days) or "
+    "monthly (mostly 28-31 days)"
+)
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86_400 == 0:
+        return f"{seconds // 86_400} day(s)"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour(s)"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minute(s)"
+    return f"{seconds} second(s)"

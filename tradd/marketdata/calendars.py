@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,7 +80,9 @@ class TradingCalendar:
         return start, end
 
     def _exchange_close(self, day: date) -> datetime:
-        calendar = _exchange_calendar(self.name, day, day)
+        # The whole year's calendar, built once (cached): one per session would take
+        # tens of milliseconds each.
+        calendar = _exchange_calendar(self.name, date(day.year, 1, 1), date(day.year, 12, 31))
         close = calendar.session_close(day.isoformat()).tz_convert(self.spec.time_zone)
         return datetime.combine(day, close.time()) if close.date() == day else datetime.max
 
@@ -93,7 +96,7 @@ def calendar_for(spec: ContractSpec) -> TradingCalendar:
     """The research calendar of a contract definition; ConfigError for an unknown name."""
     name = spec.calendar or _default_name(spec)
     if name != CONTRACT:
-        _check_known(name, spec.symbol)
+        check_known(name, spec.symbol)
     periods = spec.periods_per_year or reference_periods(name, spec)
     return TradingCalendar(name, float(periods), _session_shift(spec), spec)
 
@@ -128,7 +131,8 @@ def _session_shift(spec: ContractSpec) -> int:
     return (86_400 - (opens.hour * 3600 + opens.minute * 60)) % 86_400
 
 
-def _check_known(name: str, symbol: str) -> None:
+def check_known(name: str, symbol: str) -> None:
+    """ConfigError naming `<symbol>.calendar` unless exchange_calendars knows `name`."""
     import exchange_calendars
 
     if name not in exchange_calendars.get_calendar_names(include_aliases=True):
@@ -138,13 +142,33 @@ def _check_known(name: str, symbol: str) -> None:
         )
 
 
+def calendar_bounds(name: str) -> tuple[date | None, date | None]:
+    """The first and last dates an exchange calendar knows sessions for (None: no bound;
+    e.g. XBOM's holidays are recorded from 1997 only). The contract calendar has none."""
+    if name == CONTRACT:
+        return None, None
+    from exchange_calendars.calendar_utils import global_calendar_dispatcher as dispatcher
+
+    factories = getattr(dispatcher, "_calendar_factories", {})  # no public accessor
+    factory = factories.get(dispatcher.resolve_alias(name))
+    if factory is None:
+        return None, None
+    low, high = factory.bound_min(), factory.bound_max()
+    return (None if low is None else low.date()), (None if high is None else high.date())
+
+
+@lru_cache(maxsize=64)
 def _exchange_calendar(name: str, first: date, last: date):  # type: ignore[no-untyped-def]
-    """An exchange_calendars calendar covering `first`..`last` (plus a margin)."""
+    """An exchange_calendars calendar covering `first`..`last` (plus a margin, kept
+    within the calendar's bounds)."""
     import exchange_calendars
 
-    start = (first - timedelta(days=7)).isoformat()
-    end = (last + timedelta(days=7)).isoformat()
-    return exchange_calendars.get_calendar(name, start=start, end=end)
+    low, high = calendar_bounds(name)
+    start = first - timedelta(days=7)
+    end = last + timedelta(days=7)
+    start = start if low is None else max(start, low)
+    end = end if high is None else min(end, high)
+    return exchange_calendars.get_calendar(name, start=start.isoformat(), end=end.isoformat())
 
 
 def _hhmm(text: str) -> time:

@@ -251,9 +251,26 @@ def load_definitions(data_dir: Path) -> ContractDefinitions:
             for err in exc.errors():
                 field = ".".join(str(p) for p in err["loc"])
                 problems.append(f"{path}: {symbol}.{field}: {err['msg']} (got {err['input']!r})")
+    problems += _calendar_problems(path, specs)
     if problems:
         raise ConfigError(f"{path}: invalid contract definitions", problems)
     return ContractDefinitions(specs, path)
+
+
+def _calendar_problems(path: Path, specs: Mapping[str, ContractSpec]) -> list[str]:
+    """Unknown calendar names, found when the file is read (`tradd config check`), not
+    at the first research run."""
+    from tradd.marketdata.calendars import CONTRACT, check_known
+
+    problems = []
+    for spec in specs.values():
+        if spec.calendar in ("", CONTRACT):
+            continue  # the default of the sec type, or the definition's own days
+        try:
+            check_known(spec.calendar, spec.symbol)
+        except ConfigError as exc:
+            problems.append(f"{path}: {exc}")
+    return problems
 
 
 def _with_defaults(table: dict[str, object]) -> dict[str, object]:

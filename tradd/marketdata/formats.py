@@ -54,7 +54,7 @@ class ParsedFile:
         time = np.array(self.times, dtype="datetime64[s]")
         return Bars(
             symbol,
-            bar or infer_bar(np.sort(time)),
+            bar or infer_bar(np.sort(time), str(self.path)),
             time,
             values[:, 0].copy(),
             values[:, 1].copy(),

@@ -9,6 +9,7 @@ from typing import Any
 
 from tradd.config.risk import RiskSettings
 from tradd.errors import UsageError
+from tradd.marketdata.gaps import gap_warning, run_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import Metrics, compute_metrics
@@ -34,6 +35,8 @@ class BacktestReport:
     chart_path: Path
     risk_counts: dict[str, int] | None = None
     """With `risk`: blocked, resized, alerts and closes by the risk gate."""
+    gap_warnings: tuple[str, ...] = ()
+    """One line per symbol whose bars miss sessions of its calendar (also in result.json)."""
 
 
 def run_backtest(
@@ -45,6 +48,7 @@ def run_backtest(
 ) -> BacktestReport:
     """Run and report; with `risk`, every order also passes the live risk gate."""
     loaded = load_inputs(inputs, store)
+    gaps = run_gaps(loaded.bars, loaded.calendars)
     params = full_params(
         loaded.strategy, parse_fixed_params(param_defaults(loaded.strategy), param_args)
     )
@@ -87,6 +91,7 @@ def run_backtest(
         "metrics": metrics.as_dict(),
         "files": {"equity_csv": EQUITY_FILE, "returns_csv": RETURNS_FILE},
         "trades": [vars(t) for t in result.trades],
+        "data_gaps": {symbol: g.as_dict() for symbol, g in gaps.items()},
     }
     if risk_broker is not None:
         document["risk"] = risk_broker.report()
@@ -98,4 +103,5 @@ def run_backtest(
     title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
     equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
     counts = risk_broker.counts if risk_broker is not None else None
-    return BacktestReport(params, metrics, result_path, chart_path, counts)
+    warnings = tuple(w for s, g in gaps.items() if (w := gap_warning(s, g)) is not None)
+    return BacktestReport(params, metrics, result_path, chart_path, counts, warnings)

@@ -141,8 +141,13 @@ class ArrayFeed(bt.feed.DataBase):  # type: ignore[misc]
         self.tick_last = None
 
 
+_TIMEFRAMES = {"1d": bt.TimeFrame.Days, "1w": bt.TimeFrame.Weeks, "1mo": bt.TimeFrame.Months}
+
+
 def make_feed(bars: Bars, **kwargs: Any) -> ArrayFeed:
-    timeframe = bt.TimeFrame.Days if not bars.intraday else bt.TimeFrame.Minutes
+    """The feed with Backtrader's time frame of the bar size (analyzers and resampling
+    read it: a monthly feed is `TimeFrame.Months`, not days)."""
+    timeframe = _TIMEFRAMES.get(bars.bar, bt.TimeFrame.Minutes)
     compression = 1 if not bars.intraday else _minutes(bars.bar)
     return ArrayFeed(
         bars=bars, name=bars.symbol, timeframe=timeframe, compression=compression, **kwargs

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tradd.errors import TraddError, UsageError
+from tradd.marketdata.gaps import gap_warning, run_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
 from tradd.research.run_settings import settings_of
@@ -88,6 +89,10 @@ def run_walkforward(
     """Optimize every window in sample, test out of sample, summarise, write the report."""
     _check_request(request)
     loaded = load_inputs(request.inputs, store)
+    for symbol, gaps in run_gaps(loaded.bars, loaded.calendars).items():
+        line = gap_warning(symbol, gaps)
+        if line is not None:  # research must not run silently on holed data
+            progress.notice(f"warning: {line}")
     start, end = _date_range(request.inputs, loaded)
     windows = plan_windows(start, end, request.is_months, request.oos_months, request.mode)
     space = _space(request, loaded)
