@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from tradd.research.metrics import Metrics, compute_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
 from tradd.research.riskbroker import RiskBroker
+from tradd.research.run_settings import WarmupInfo
 from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.research.warmup import measured, needed_bars, with_warmup
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
 
@@ -27,6 +29,7 @@ class BacktestReport:
     chart_path: Path
     risk_counts: dict[str, int] | None = None
     """With `risk`: blocked, resized, alerts and closes by the risk gate."""
+    warmup: WarmupInfo | None = None
 
 
 def run_backtest(
@@ -44,14 +47,20 @@ def run_backtest(
     reason = invalid_reason(loaded.strategy, params)
     if reason:
         raise UsageError(f"--param: invalid combination {params}: {reason}")
+    loaded = with_warmup(loaded, needed_bars(loaded.strategy, loaded.bars, params))
     risk_broker = RiskBroker(risk) if risk is not None else None
     engine = BacktestEngine(
-        loaded.strategy, loaded.bars, inputs.broker, backtrader_broker=risk_broker
+        loaded.strategy,
+        loaded.bars,
+        inputs.broker,
+        backtrader_broker=risk_broker,
+        trade_from=loaded.measured_from,
     )
     result = engine.run(params)
+    clock, equity = measured(engine.clock, result.equity, loaded.measured_from)
     metrics = compute_metrics(
-        result.equity,
-        engine.clock,
+        equity,
+        clock,
         result.trades,
         initial_cash=inputs.broker.cash,
         bars_in_market=result.bars_in_market,
@@ -66,20 +75,21 @@ def run_backtest(
         "strategy": inputs.strategy_path,
         "symbols": [b.symbol for b in loaded.bars],
         "bar": inputs.bar,
-        "start": str(engine.clock[0].astype("datetime64[D]")),
-        "end": str(engine.clock[-1].astype("datetime64[D]")),
-        "bars": len(engine.clock),
+        "start": str(clock[0].astype("datetime64[D]")),
+        "end": str(clock[-1].astype("datetime64[D]")),
+        "bars": len(clock),
         "params": params,
         "broker": vars(inputs.broker),
         "basis": loaded.basis.as_dict(),
         "metrics": metrics.as_dict(),
         "trades": [vars(t) for t in result.trades],
+        "warmup": asdict(loaded.warmup) if loaded.warmup else None,
     }
     if risk_broker is not None:
         document["risk"] = risk_broker.report()
     result_path.write_text(json.dumps(document, indent=2) + "\n")
     symbols = ", ".join(b.symbol for b in loaded.bars)
     title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
-    equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
+    equity_png(chart_path, clock, equity, title, inputs.broker.cash)
     counts = risk_broker.counts if risk_broker is not None else None
-    return BacktestReport(params, metrics, result_path, chart_path, counts)
+    return BacktestReport(params, metrics, result_path, chart_path, counts, loaded.warmup)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import backtrader as bt
 
-from tradd.errors import UsageError
+from tradd.errors import DataError, UsageError
 from tradd.marketdata.bars import Bars, normalize_symbol
 from tradd.marketdata.calendars import TradingCalendar
 from tradd.marketdata.contracts import ContractDefinitions, load_definitions
@@ -15,6 +15,7 @@ from tradd.marketdata.store import DataStore
 from tradd.research.basis import basis_for, calendars_for
 from tradd.research.broker import BrokerConfig
 from tradd.research.metrics import ReturnBasis
+from tradd.research.run_settings import WarmupInfo
 from tradd.strategy_loader import load_strategy
 
 
@@ -27,6 +28,8 @@ class ResearchInputs:
     bar: str
     broker: BrokerConfig
     risk_free_rate: float = 0.0
+    warmup: int | None = None
+    """Bars fed before `start` (None: as many as the strategy needs; 0: none)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,11 @@ class LoadedInputs:
     calendars: tuple[TradingCalendar, ...] = ()
     basis: ReturnBasis = field(default_factory=ReturnBasis)
     """How returns are measured and annualised (from the symbols' calendars)."""
+    history: tuple[Bars, ...] = ()
+    """Each symbol's bars up to `end` from the first one on file: warm-up comes from here."""
+    measured_from: datetime | None = None
+    """With a warm-up in `bars`: the first measured moment (orders before it are refused)."""
+    warmup: WarmupInfo | None = None
 
 
 def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
@@ -47,9 +55,30 @@ def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
         raise UsageError(f"--start {inputs.start} is after --end {inputs.end}")
     strategy = load_strategy(inputs.strategy_path)
     symbols = list(dict.fromkeys(normalize_symbol(s) for s in inputs.symbols))
-    bars = [store.load(s, inputs.bar, inputs.start, inputs.end) for s in symbols]
+    loaded = [_load(store, s, inputs) for s in symbols]
     definitions = load_definitions(store.directory)
     calendars = calendars_for(symbols, definitions)
     return LoadedInputs(
-        inputs, strategy, bars, definitions, calendars, basis_for(inputs.bar, calendars)
+        inputs,
+        strategy,
+        [bars for _, bars in loaded],
+        definitions,
+        calendars,
+        basis_for(inputs.bar, calendars),
+        tuple(history for history, _ in loaded),
     )
+
+
+def _load(store: DataStore, symbol: str, inputs: ResearchInputs) -> tuple[Bars, Bars]:
+    """(history up to the end, bars within [start, end]); one read of the file, unless
+    there is no bar in range: the store's own load then says so."""
+    start, end = inputs.start, inputs.end
+    try:
+        history = store.load(symbol, inputs.bar, None, end)
+    except DataError:
+        store.load(symbol, inputs.bar, start, end)
+        raise
+    bars = history.between(start, end)
+    if len(bars) == 0:
+        store.load(symbol, inputs.bar, start, end)  # raises DataError: no bars between ...
+    return history, bars

@@ -27,7 +27,7 @@ from tradd.errors import TraddError, UsageError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
-from tradd.research.engine import BacktestEngine
+from tradd.research.engine import BacktestEngine, failure_text
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.setup import ResearchInputs, load_inputs
 from tradd.strategy_loader import full_params, invalid_reason, load_strategy
@@ -197,7 +197,7 @@ def _worker(
     try:
         results.put(_run_one(prepared, inputs, index))
     except Exception as exc:
-        results.put(_Failed(index, f"{type(exc).__name__}: {exc}"))
+        results.put(_Failed(index, failure_text(exc)))
 
 
 def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:

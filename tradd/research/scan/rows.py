@@ -16,7 +16,7 @@ import backtrader as bt
 
 from tradd.marketdata.bars import Bars
 from tradd.research.broker import BrokerConfig
-from tradd.research.engine import BacktestEngine
+from tradd.research.engine import BacktestEngine, failure_text
 from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics
 from tradd.research.scoring import composite_score
 from tradd.strategy_loader import full_params, invalid_reason
@@ -105,7 +105,7 @@ def backtest_row(
             basis=basis,
         )
     except Exception as exc:  # one strategy's bug must not end the scan
-        return ScanRow(symbol, path, error=f"{type(exc).__name__}: {exc}")
+        return ScanRow(symbol, path, error=failure_text(exc))
     return row_from_metrics(symbol, path, metrics.as_dict())
 
 
