@@ -55,7 +55,7 @@ def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
         raise UsageError(f"--start {inputs.start} is after --end {inputs.end}")
     strategy = load_strategy(inputs.strategy_path)
     symbols = list(dict.fromkeys(normalize_symbol(s) for s in inputs.symbols))
-    loaded = [_load(store, s, inputs) for s in symbols]
+    loaded = [load_with_history(store, s, inputs.bar, inputs.start, inputs.end) for s in symbols]
     definitions = load_definitions(store.directory)
     calendars = calendars_for(symbols, definitions)
     return LoadedInputs(
@@ -69,16 +69,18 @@ def load_inputs(inputs: ResearchInputs, store: DataStore) -> LoadedInputs:
     )
 
 
-def _load(store: DataStore, symbol: str, inputs: ResearchInputs) -> tuple[Bars, Bars]:
-    """(history up to the end, bars within [start, end]); one read of the file, unless
-    there is no bar in range: the store's own load then says so."""
-    start, end = inputs.start, inputs.end
+def load_with_history(
+    store: DataStore, symbol: str, bar: str, start: date | None, end: date | None
+) -> tuple[Bars, Bars]:
+    """(history: the bars up to `end` from the first on file, the bars within [start, end]).
+
+    One read of the file; when no bar is in range, the store's own load says so."""
     try:
-        history = store.load(symbol, inputs.bar, None, end)
+        history = store.load(symbol, bar, None, end)
     except DataError:
-        store.load(symbol, inputs.bar, start, end)
+        store.load(symbol, bar, start, end)
         raise
     bars = history.between(start, end)
     if len(bars) == 0:
-        store.load(symbol, inputs.bar, start, end)  # raises DataError: no bars between ...
+        store.load(symbol, bar, start, end)  # raises DataError: no bars between ...
     return history, bars
