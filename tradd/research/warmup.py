@@ -56,12 +56,12 @@ def parse_warmup(text: str | None) -> int | None:
 def min_period(strategy: type[bt.Strategy], bars: Sequence[Bars], params: Mapping[str, Any]) -> int:
     """Bars the strategy needs before its first `next`: Backtrader's `_minperiod`.
 
-    Built by a run over the first bar of each symbol in next mode (nothing is computed,
-    `next` is never reached unless the strategy has no indicators): a few milliseconds.
-    Raises StrategySkipError's reason as UsageError when the strategy refuses `params`."""
+    Built by a run over no bars (each symbol's feed empty): the strategy and its
+    indicators are constructed, nothing is computed and `next` is never called; a few
+    milliseconds. UsageError when the strategy refuses `params` (StrategySkipError)."""
     cerebro = bt.Cerebro(stdstats=False, runonce=False, optreturn=False)
     for b in bars:
-        cerebro.adddata(make_feed(b.take(slice(0, 1))))
+        cerebro.adddata(make_feed(b.take(slice(0, 0))))
     cerebro.addstrategy(strategy, **dict(params))
     built = cerebro.run()
     if not built:
