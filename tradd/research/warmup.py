@@ -83,15 +83,30 @@ def needed_for_space(
     """The most warm-up any parameter set of an optimization needs, probed once per run.
 
     Indicator periods grow with their parameters, so the largest need is at the ends of
-    the numeric ranges: every valid combination of each range's low and high (and every
-    choice), at most `MAX_CORNERS` of them. A set the strategy refuses is left out; when
-    all are refused, the defaults' need is used."""
-    found = [needed_bars(strategy, bars, p) for p in _corners(strategy, space)]
-    return max(found) if found else needed_bars(strategy, bars, full_params(strategy, {}))
+    the numeric ranges: every valid combination of each numeric range's (or list's) least
+    and greatest value and every other choice, at most `MAX_CORNERS` of them. A set the
+    strategy refuses or fails on is left out (its trial reports it); when all are, the
+    defaults' need is used, and 0 when the strategy fails on those too."""
+    found = [n for p in _corners(strategy, space) if (n := _probe(strategy, bars, p)) is not None]
+    if not found:
+        found = [n for n in [_probe(strategy, bars, full_params(strategy, {}))] if n is not None]
+    return max(found, default=0)
+
+
+def _probe(strategy: type[bt.Strategy], bars: Sequence[Bars], params: dict[str, Any]) -> int | None:
+    try:
+        return needed_bars(strategy, bars, params)
+    except Exception:  # a strategy's bug: the trials with these params will say so
+        return None
+
+
+def _ends(r: ParamRange) -> tuple[Any, ...]:
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in r.values)
+    return (min(r.values), max(r.values)) if numeric else r.values
 
 
 def _corners(strategy: type[bt.Strategy], space: Sequence[ParamRange]) -> Iterator[dict[str, Any]]:
-    ends = [(r.name, (r.low, r.high) if r.kind != "choice" else r.values) for r in space]
+    ends = [(r.name, _ends(r)) for r in space]
     names = [name for name, _ in ends]
     combos = itertools.product(*(dict.fromkeys(values) for _, values in ends))
     for values in itertools.islice(combos, MAX_CORNERS):

@@ -200,4 +200,5 @@ def _spec(request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange
         objective=request.objective,
         space=StudySpec.space_of(space),
         broker=tuple(sorted(vars(inputs.broker).items())),
+        warmup="auto" if inputs.warmup is None else str(inputs.warmup),
     )
