@@ -27,7 +27,7 @@ import backtrader as bt
 import numpy as np
 import numpy.typing as npt
 
-from tradd.errors import UsageError
+from tradd.errors import DataError, UsageError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.feed import make_feed
 from tradd.research.params import ParamRange
@@ -140,6 +140,10 @@ def warm(history: Sequence[Bars], start: date | None, requested: int, needed: in
     fed, used, firsts = [], [], []
     for b in history:
         begin = int(np.searchsorted(b.time, cut))
+        if begin == len(b):
+            raise DataError(
+                f"{b.symbol}: no bars from {start} on to measure (last {b.last:%Y-%m-%d})"
+            )
         lo = max(0, begin - requested)
         fed.append(b.take(slice(lo, None)))
         used.append(begin - lo)
