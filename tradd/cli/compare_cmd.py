@@ -11,7 +11,14 @@ import typer
 from tradd.cli.common import data_store, log, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
-from tradd.cli.research_cmd import CashOption, EndOption, StartOption, SymbolsOption, _inputs
+from tradd.cli.research_cmd import (
+    CashOption,
+    EndOption,
+    StartOption,
+    SymbolsOption,
+    WarmupOption,
+    _inputs,
+)
 from tradd.errors import UsageError
 
 if TYPE_CHECKING:
@@ -49,6 +56,7 @@ def compare(
     end: EndOption = None,
     params_from: ParamsFromOption = None,
     cash: CashOption = None,
+    warmup: WarmupOption = None,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -78,7 +86,10 @@ def compare(
     settings = settings_for(config)
     files_from = tuple(Path(p) for p in split_list("--params-from", params_from))
     request = CompareRequest(
-        _inputs(settings, paths[0], symbols, start, end, bar, cash), paths, files_from, workers
+        _inputs(settings, paths[0], symbols, start, end, bar, cash, warmup),
+        paths,
+        files_from,
+        workers,
     )
     log().info("comparison started", strategies=paths, symbols=request.inputs.symbols)
     comparison = run_comparison(request, data_store(settings, data_dir))
@@ -97,6 +108,7 @@ def _print(comparison: Comparison, files: ReportFiles, fmt: str) -> None:
     from rich.table import Table
 
     from tradd.research.compare.html import METRIC_COLUMNS
+    from tradd.research.warmup import warmup_line
 
     c = comparison
     console = Console()
@@ -107,6 +119,10 @@ def _print(comparison: Comparison, files: ReportFiles, fmt: str) -> None:
         cells = (fmt_cell(run.metrics) for *_, fmt_cell in METRIC_COLUMNS)
         table.add_row(str(rank), run.contender.label, *cells)
     console.print(table)
+    for run in c.runs:
+        if run.warmup is not None:
+            line = warmup_line(run.warmup)
+            console.print(f"{run.contender.label} {line}", highlight=False, markup=False)
     for pair in c.pairs:
         console.print(
             f"{pair.first} vs {pair.second}: {pair.reading}", highlight=False, markup=False

@@ -29,6 +29,14 @@ ParamOption = Annotated[
     typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c)."),
 ]
 CashOption = Annotated[float | None, typer.Option("--cash", help="Starting cash.")]
+WarmupOption = Annotated[
+    str | None,
+    typer.Option(
+        "--warmup",
+        help="Bars before --start fed to warm the indicators up (measured from --start): "
+        "auto (default: as many as the strategy needs) or a number; 0 = none.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -44,11 +52,13 @@ def _inputs(
     end: str | None,
     bar: str | None,
     cash: float | None,
+    warmup: str | None = None,
 ) -> ResearchInputs:
     from dataclasses import replace
 
     from tradd.research.broker import BrokerConfig
     from tradd.research.setup import ResearchInputs
+    from tradd.research.warmup import parse_warmup
 
     broker = BrokerConfig.from_settings(settings.backtest)
     if cash is not None:
@@ -63,6 +73,7 @@ def _inputs(
         bar or settings.data.default_bar,
         broker,
         settings.backtest.risk_free_rate,
+        parse_warmup(warmup),
     )
 
 
@@ -79,6 +90,7 @@ def backtest(
     end: EndOption = None,
     param: ParamOption = None,
     cash: CashOption = None,
+    warmup: WarmupOption = None,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -97,9 +109,10 @@ def backtest(
     from rich.table import Table
 
     from tradd.research.backtest import run_backtest
+    from tradd.research.warmup import warmup_line
 
     settings = settings_for(config)
-    inputs = _inputs(settings, strategy, symbols, start, end, bar, cash)
+    inputs = _inputs(settings, strategy, symbols, start, end, bar, cash, warmup)
     log().info("backtest started", strategy=strategy, symbols=inputs.symbols, output=str(output))
     report = run_backtest(
         inputs,
@@ -131,6 +144,8 @@ def backtest(
     ):
         table.add_row(name, value)
     Console().print(table)
+    if report.warmup is not None:
+        typer.echo(warmup_line(report.warmup))
     if report.risk_counts is not None:
         c = report.risk_counts
         typer.echo(
@@ -171,6 +186,7 @@ def optimize(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
     cash: CashOption = None,
+    warmup: WarmupOption = None,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -189,7 +205,7 @@ def optimize(
         raise UsageError(f"--workers {workers}: must be at least 1")
     configured = settings.optimize.storage
     request = OptimizeRequest(
-        inputs=_inputs(settings, strategy, symbols, start, end, bar, cash),
+        inputs=_inputs(settings, strategy, symbols, start, end, bar, cash, warmup),
         method=method,  # type: ignore[arg-type]
         param_args=tuple(param or []),
         params_file=params_file,
@@ -323,6 +339,14 @@ def _print_summary(summary: Summary, output: Path) -> None:
         f"{summary.skipped_combinations + summary.count('skipped')} skipped as invalid"
     )
     console.print(f"study {summary.study} ({summary.storage}): {counts}")
+    if summary.failed_note:
+        console.print(
+            f"warning: {summary.failed_note}", style="yellow", markup=False, soft_wrap=True
+        )
+    if summary.warmup is not None:
+        from tradd.research.warmup import warmup_line
+
+        console.print(warmup_line(summary.warmup), markup=False, soft_wrap=True)
     if summary.overfitting is not None:
         console.print(summary.overfitting.headline(), markup=False, soft_wrap=True)
         for note in summary.overfitting.notes:

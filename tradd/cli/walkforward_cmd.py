@@ -256,6 +256,10 @@ def _print_summary(console: Any, result: WalkForwardResult) -> None:
     console.print(table)
     for warning in s.overfitting.get("warnings", []):
         console.print(f"[yellow]warning: {warning}[/yellow]")
+    if result.failed_note:
+        console.print(
+            f"warning: {result.failed_note}", style="yellow", markup=False, soft_wrap=True
+        )
     if result.interrupted:
         console.print("[yellow]interrupted: the report covers the finished windows only[/yellow]")
     console.print(f"report: {result.result_path} ({', '.join(result.files.values())})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from tradd.research.metrics import Metrics, compute_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
 from tradd.research.riskbroker import RiskBroker
-from tradd.research.run_settings import settings_of
+from tradd.research.run_settings import WarmupInfo, settings_of
 from tradd.research.series import (
     EQUITY_FILE,
     RETURNS_FILE,
@@ -24,6 +24,7 @@ from tradd.research.series import (
     write_returns_csv,
 )
 from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.research.warmup import measured, needed_bars, with_warmup
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
 
@@ -37,6 +38,7 @@ class BacktestReport:
     """With `risk`: blocked, resized, alerts and closes by the risk gate."""
     gap_warnings: tuple[str, ...] = ()
     """One line per symbol whose bars miss sessions of its calendar (also in result.json)."""
+    warmup: WarmupInfo | None = None
 
 
 def run_backtest(
@@ -55,6 +57,7 @@ def run_backtest(
     reason = invalid_reason(loaded.strategy, params)
     if reason:
         raise UsageError(f"--param: invalid combination {params}: {reason}")
+    loaded = with_warmup(loaded, needed_bars(loaded.strategy, loaded.bars, params))
     risk_broker = RiskBroker(risk) if risk is not None else None
     engine = BacktestEngine(
         loaded.strategy,
@@ -62,11 +65,13 @@ def run_backtest(
         inputs.broker,
         backtrader_broker=risk_broker,
         costs=loaded.costs,
+        trade_from=loaded.measured_from,
     )
     result = engine.run(params)
+    clock, equity = measured(engine.clock, result.equity, loaded.measured_from)
     metrics = compute_metrics(
-        result.equity,
-        engine.clock,
+        equity,
+        clock,
         result.trades,
         initial_cash=inputs.broker.cash,
         bars_in_market=result.bars_in_market,
@@ -81,27 +86,27 @@ def run_backtest(
         "strategy": inputs.strategy_path,
         "symbols": [b.symbol for b in loaded.bars],
         "bar": inputs.bar,
-        "start": str(engine.clock[0].astype("datetime64[D]")),
-        "end": str(engine.clock[-1].astype("datetime64[D]")),
-        "bars": len(engine.clock),
+        "start": str(clock[0].astype("datetime64[D]")),
+        "end": str(clock[-1].astype("datetime64[D]")),
+        "bars": len(clock),
         "params": params,
         "broker": vars(inputs.broker),
         "basis": loaded.basis.as_dict(),
-        "settings": settings_of(loaded).as_dict(),
+        "settings": settings_of(loaded, loaded.warmup).as_dict(),
         "metrics": metrics.as_dict(),
         "files": {"equity_csv": EQUITY_FILE, "returns_csv": RETURNS_FILE},
         "trades": [vars(t) for t in result.trades],
         "data_gaps": {symbol: g.as_dict() for symbol, g in gaps.items()},
+        "warmup": asdict(loaded.warmup) if loaded.warmup else None,
     }
     if risk_broker is not None:
         document["risk"] = risk_broker.report()
     result_path.write_text(json.dumps(document, indent=2) + "\n")
-    write_equity_csv(output / EQUITY_FILE, engine.clock, result.equity)
-    cash = inputs.broker.cash
-    write_returns_csv(output / RETURNS_FILE, engine.clock, result.equity, cash, loaded.basis)
+    write_equity_csv(output / EQUITY_FILE, clock, equity)
+    write_returns_csv(output / RETURNS_FILE, clock, equity, inputs.broker.cash, loaded.basis)
     symbols = ", ".join(b.symbol for b in loaded.bars)
     title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
-    equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
+    equity_png(chart_path, clock, equity, title, inputs.broker.cash)
     counts = risk_broker.counts if risk_broker is not None else None
     warnings = tuple(w for s, g in gaps.items() if (w := gap_warning(s, g)) is not None)
-    return BacktestReport(params, metrics, result_path, chart_path, counts, warnings)
+    return BacktestReport(params, metrics, result_path, chart_path, counts, warnings, loaded.warmup)

@@ -17,6 +17,7 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 
+from tradd.errors import DataError, TraddError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig, RecordingBroker, configure_broker
 from tradd.research.costs import CostScheme, default_costs
@@ -43,6 +44,49 @@ class RunResult:
 
 class StrategySkipped(Exception):
     """The strategy refused these parameters (Backtrader's StrategySkipError)."""
+
+
+class NotEnoughBars(DataError):
+    """A symbol has fewer bars than the strategy's longest indicator needs.
+
+    Backtrader either fails deep inside an indicator (`IndexError: array assignment index
+    out of range`) or, worse, runs without ever calling `next`: a run that cannot trade
+    reported as a flat result. Either way the run is refused with the numbers."""
+
+
+def failure_text(exc: BaseException) -> str:
+    """How a failed run is recorded (trial, scan row): our errors' own sentence, anything
+    else (a strategy's bug) with its type."""
+    return str(exc) if isinstance(exc, TraddError) else f"{type(exc).__name__}: {exc}"
+
+
+def failed_note(failed: int, trials: int, first: str) -> str | None:
+    """The warning every search prints when trials failed (None when none did)."""
+    if failed <= 0:
+        return None
+    return f"{failed} of {trials} trials failed; first: {first or 'no message'}"
+
+
+def describe(strategy: type[bt.Strategy], params: Mapping[str, Any]) -> str:
+    """`SmaCross(fast=10, slow=30, threshold=0.0)`."""
+    return f"{strategy.__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+
+def shortage(strategy: bt.Strategy, bars: list[Bars], params: Mapping[str, Any]) -> str | None:
+    """Why `bars` are too short for this strategy instance (None: they are not).
+
+    `_minperiod` is Backtrader's own: the strategy's first `next` comes on that bar, the
+    longest of its indicators' periods. The longest applies to every symbol: Backtrader's
+    per-data split (`_minperiods`) misplaces indicators on derived lines (`data.high(-1)`)."""
+    needed = int(strategy._minperiod)
+    for b in bars:
+        if len(b) < needed:
+            return (
+                f"{describe(type(strategy), params)} needs at least {needed} bars (its longest "
+                f"indicator warm-up); {b.symbol} has {len(b)} between "
+                f"{b.first:%Y-%m-%d} and {b.last:%Y-%m-%d}"
+            )
+    return None
 
 
 class BacktestEngine:
@@ -89,11 +133,23 @@ class BacktestEngine:
         return cerebro
 
     def run(self, params: Mapping[str, Any]) -> RunResult:
+        """One run. Raises StrategySkipped, NotEnoughBars, or what the strategy raised."""
         cerebro = self._cerebro
-        strategies = cerebro.runstrategies([(self.strategy, (), dict(params))], predata=True)
+        try:
+            strategies = cerebro.runstrategies([(self.strategy, (), dict(params))], predata=True)
+        except Exception as exc:
+            # runstrategies lists the strategy before running it: its needs are readable.
+            built = getattr(cerebro, "runningstrats", None) or []
+            reason = shortage(built[0], self.bars, params) if built else None
+            if reason:
+                raise NotEnoughBars(reason) from exc
+            raise
         if not strategies:
             raise StrategySkipped(f"strategy skipped parameters {dict(params)}")
         strategy = strategies[0]
+        reason = shortage(strategy, self.bars, params)
+        if reason:
+            raise NotEnoughBars(reason)
         broker: RecordingBroker = cerebro.broker
         trades, in_market = _trade_summary(strategy)
         return RunResult(

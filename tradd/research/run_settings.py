@@ -34,6 +34,9 @@ class WarmupInfo:
     """False when the data starts too late: the first measured bars ran cold."""
     first_measured: str = ""
     """The first bar of the measured period (ISO)."""
+    needed: int = 0
+    """Bars the strategy needs before its first measured bar (its longest indicator
+    period - 1); `enough` is `used >= needed`."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+
+import numpy as np
 
 from tradd.marketdata.store import DataStore
 from tradd.research.broker import BrokerConfig
@@ -83,16 +85,22 @@ def test_a_row_has_the_numbers_of_a_plain_backtest_with_default_params(
     plan = build_plan(request(tmp_path, ("ORCL",), strategies=STRATEGIES[:1]), store)
     (row,) = run_scan(plan, workers=1).rows
     cls = load_strategy(STRATEGIES[0])
-    bars = store.load("ORCL", "1d", date(2012, 1, 1), date(2012, 12, 31))
-    engine = BacktestEngine(cls, [bars], BROKER)
+    # Warmed up on the bars before the start: a run over all the data up to the end,
+    # trading and measured from the start (exact for SmaCross's simple averages).
+    bars = store.load("ORCL", "1d", None, date(2012, 12, 31))
+    start = datetime(2012, 1, 1)
+    engine = BacktestEngine(cls, [bars], BROKER, trade_from=start)
     result = engine.run(param_defaults(cls))
-    m = compute_metrics(result.equity, engine.clock, result.trades, initial_cash=BROKER.cash,
+    first = int(np.searchsorted(engine.clock, np.datetime64(start)))
+    m = compute_metrics(result.equity[first:], engine.clock[first:], result.trades,
+                        initial_cash=BROKER.cash,
                         bars_in_market=result.bars_in_market)  # fmt: skip
     assert m.total_trades > 0
     assert (row.total_return, row.sharpe, row.max_drawdown, row.win_rate, row.total_trades) == (
         m.total_return, m.sharpe, m.max_drawdown, m.win_rate, m.total_trades,
     )  # fmt: skip
     assert row.rank == 1
+    assert (row.warmup_bars, row.warmup_enough) == (29, True)  # SMA(30): 29 bars before
 
 
 def test_default_period_scans_the_last_365_days_of_data(tmp_path: Path, data_dir: Path) -> None:

@@ -11,7 +11,7 @@ import json
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,7 @@ def to_document(
                 "params": {k: _json_value(v) for k, v in run.contender.params.items()},
                 "params_from": run.contender.params_source,
                 "metrics": {k: _finite(v) for k, v in run.metrics.as_dict().items()},
+                "warmup": asdict(run.warmup) if run.warmup else None,
             }
             for rank, run in enumerate(c.runs, start=1)
         ],

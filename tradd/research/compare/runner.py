@@ -23,15 +23,16 @@ import backtrader as bt
 import numpy as np
 import numpy.typing as npt
 
-from tradd.errors import TraddError, UsageError
+from tradd.errors import DataError, TraddError, UsageError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
 from tradd.research.costs import CostScheme
-from tradd.research.engine import BacktestEngine
+from tradd.research.engine import BacktestEngine, failure_text
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
-from tradd.research.run_settings import settings_of
+from tradd.research.run_settings import WarmupInfo, settings_of
 from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.research.warmup import measured, needed_bars, warm
 from tradd.strategy_loader import full_params, invalid_reason, load_strategy
 
 POLL_S = 0.5
@@ -57,6 +58,8 @@ class Contender:
     strategy: type[bt.Strategy]
     params: dict[str, Any]
     params_source: str | None = None
+    warmup_needed: int = 0
+    """Bars its indicators need before the start (the warm-up it is fed, unless --warmup)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class StrategyRun:
     equity: npt.NDArray[np.float64]
     daily: npt.NDArray[np.float64]
     """Period returns (`metrics.period_returns`): the same periods for every strategy."""
+    warmup: WarmupInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,11 @@ class Prepared:
     bars: tuple[Bars, ...]
     basis: ReturnBasis = field(default_factory=ReturnBasis)
     settings: dict[str, Any] = field(default_factory=dict)
-    """What shaped every run (`research.run_settings`)."""
+    """What shaped every run (`research.run_settings`; warm-up is per strategy)."""
     costs: dict[str, CostScheme] | None = None
     """Each symbol's commission scheme (`LoadedInputs.costs`)."""
+    history: tuple[Bars, ...] = ()
+    """The bars up to the end from the first on file: each contender's warm-up."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +93,15 @@ class _Done:
     clock: TimeArray
     equity: npt.NDArray[np.float64]
     daily: npt.NDArray[np.float64]
+    warmup: WarmupInfo | None = None
 
 
 @dataclass(frozen=True)
 class _Failed:
     index: int
     error: str
+    data: bool = False
+    """The data was at fault (too few bars): exit 65, not 1."""
 
 
 def prepare(request: CompareRequest, store: DataStore) -> Prepared:
@@ -118,9 +127,12 @@ def prepare(request: CompareRequest, store: DataStore) -> Prepared:
             where = f" (from {source.path})" if source else ""
             raise UsageError(f"{path}: invalid parameters {params}{where}: {reason}")
         origin = str(source.path) if source else None
-        contenders.append(Contender(labels[i], path, cls, params, origin))
+        needed = needed_bars(cls, loaded.bars, params)
+        contenders.append(Contender(labels[i], path, cls, params, origin, needed))
     record = settings_of(loaded).as_dict()
-    return Prepared(tuple(contenders), tuple(loaded.bars), loaded.basis, record, loaded.costs)
+    return Prepared(
+        tuple(contenders), tuple(loaded.bars), loaded.basis, record, loaded.costs, loaded.history
+    )
 
 
 def unique_labels(paths: Sequence[str]) -> list[str]:
@@ -162,7 +174,8 @@ def run_all(
             message = _next_message(results, running)
             running.pop(message.index).join(timeout=10)
             if isinstance(message, _Failed):
-                raise TraddError(f"{jobs[message.index].path}: backtest failed: {message.error}")
+                error = DataError if message.data else TraddError
+                raise error(f"{jobs[message.index].path}: backtest failed: {message.error}")
             done[message.index] = message
     finally:
         for process in running.values():
@@ -170,7 +183,9 @@ def run_all(
             process.join(timeout=10)
         gc.unfreeze()
     return [
-        StrategyRun(jobs[i], done[i].metrics, done[i].clock, done[i].equity, done[i].daily)
+        StrategyRun(
+            jobs[i], done[i].metrics, done[i].clock, done[i].equity, done[i].daily, done[i].warmup
+        )
         for i in range(len(jobs))
     ]
 
@@ -204,23 +219,33 @@ def _worker(
     try:
         results.put(_run_one(prepared, inputs, index))
     except Exception as exc:
-        results.put(_Failed(index, f"{type(exc).__name__}: {exc}"))
+        results.put(_Failed(index, failure_text(exc), isinstance(exc, DataError)))
 
 
 def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
-    contender, bars = prepared.contenders[index], list(prepared.bars)
-    engine = BacktestEngine(contender.strategy, bars, inputs.broker, costs=prepared.costs)
+    contender = prepared.contenders[index]
+    needed = contender.warmup_needed
+    asked = needed if inputs.warmup is None else inputs.warmup
+    fed = warm(prepared.history or prepared.bars, inputs.start, asked, needed)
+    engine = BacktestEngine(
+        contender.strategy,
+        list(fed.bars),
+        inputs.broker,
+        costs=prepared.costs,
+        trade_from=fed.trade_from,
+    )
     result = engine.run(contender.params)
     cash = inputs.broker.cash
+    clock, equity = measured(engine.clock, result.equity, fed.trade_from)
     metrics = compute_metrics(
-        result.equity,
-        engine.clock,
+        equity,
+        clock,
         result.trades,
         initial_cash=cash,
         bars_in_market=result.bars_in_market,
-        symbols=len(bars),
+        symbols=len(fed.bars),
         risk_free_rate=inputs.risk_free_rate,
         basis=prepared.basis,
     )
-    daily = period_returns(result.equity, engine.clock, cash, prepared.basis)
-    return _Done(index, metrics, engine.clock, result.equity, daily)
+    daily = period_returns(equity, clock, cash, prepared.basis)
+    return _Done(index, metrics, clock, equity, daily, fed.info)

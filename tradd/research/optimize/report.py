@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,11 @@ import optuna
 import tomli_w
 from optuna.trial import FrozenTrial, TrialState
 
+from tradd.research.engine import failed_note
 from tradd.research.optimize.overfitting import OverfittingReport
 from tradd.research.params import ParamRange
 from tradd.research.plots import heatmap_png, history_png, importance_png
+from tradd.research.run_settings import WarmupInfo
 
 TOP_N = 10
 METRIC_KEYS = (
@@ -65,6 +67,14 @@ class Summary:
     """Deflated Sharpe of the best trial, PBO over all trials (see optimize.overfitting)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """What shaped every trial (`research.run_settings`): cash, sizing, costs, basis."""
+    warmup: WarmupInfo | None = None
+
+    @property
+    def failed_note(self) -> str | None:
+        """ "N of M trials failed; first: ..." (M: every trial run), None when none failed."""
+        failed = [r for r in self.rows if r.state == "failed"]
+        first = failed[0].note if failed else ""
+        return failed_note(len(failed), len(self.rows), first)
 
     @cached_property
     def ranked(self) -> list[TrialRow]:
@@ -160,6 +170,7 @@ def _write_json(summary: Summary, path: Path) -> None:
             "skipped_in_search": summary.count("skipped"),
             "skipped_invalid_combinations": summary.skipped_combinations,
         },
+        "failed_trials": summary.failed_note,
         "failures": [
             {"trial": r.number, "params": r.params, "error": r.note}
             for r in summary.rows
@@ -168,6 +179,7 @@ def _write_json(summary: Summary, path: Path) -> None:
         "overfitting": summary.overfitting.as_dict() if summary.overfitting else None,
         "trials_run_by_this_process": summary.ran_here,
         "interrupted": summary.interrupted,
+        "warmup": asdict(summary.warmup) if summary.warmup else None,
         "files": summary.files,
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")

@@ -29,6 +29,7 @@ from tradd.research.optimize.trial import TrialOutcome, TrialPlan
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
 from tradd.research.run_settings import settings_of
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.warmup import measured_from, needed_for_space, with_warmup
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
 Method = Literal["grid", "bayesian"]
@@ -74,7 +75,16 @@ def run_optimization(
     slots, skipped = _slots(request, loaded, space)
     spec = _spec(request, loaded, space)
     storage_spec = parse_storage(request.storage, request.output)
-    engine = BacktestEngine(loaded.strategy, loaded.bars, request.inputs.broker, costs=loaded.costs)
+    # One probe per run: the space's largest periods set the warm-up of every trial.
+    loaded = with_warmup(loaded, needed_for_space(loaded.strategy, loaded.bars, space))
+    engine = BacktestEngine(
+        loaded.strategy,
+        loaded.bars,
+        request.inputs.broker,
+        costs=loaded.costs,
+        trade_from=loaded.measured_from,
+    )
+    first = measured_from(engine.clock, loaded.measured_from)
     storage = storage_spec.open()
     name = request.study or spec.default_name()
     handle = open_study(storage, name, spec, slots, skipped, make_sampler(request.method, None, 0))
@@ -91,6 +101,7 @@ def run_optimization(
         request.inputs.risk_free_rate,
         dedupe=request.method == "bayesian",
         basis=loaded.basis,
+        first=first,
     )
     setup = WorkerSetup(plan, storage_spec, name, request.method, request.seed)
     workers = max(1, min(request.workers or os.cpu_count() or 1, max(waiting, 1)))
@@ -114,14 +125,15 @@ def run_optimization(
         method=request.method,
         objective=request.objective,
         symbols=[b.symbol for b in loaded.bars],
-        start=str(engine.clock[0].astype("datetime64[D]")),
+        start=str(engine.clock[first].astype("datetime64[D]")),
         end=str(engine.clock[-1].astype("datetime64[D]")),
         space=space,
         rows=rows_from_trials(trials),
         skipped_combinations=int(handle.study.user_attrs.get("skipped_combinations", skipped)),
         ran_here=len(ran_here),
         interrupted=result.interrupted or result.aborted,
-        settings=settings_of(loaded).as_dict(),
+        settings=settings_of(loaded, loaded.warmup).as_dict(),
+        warmup=loaded.warmup,
     )
     best = summary.ranked[0].number if summary.ranked else None
     summary.overfitting = assess(trials, best, request.inputs.risk_free_rate, loaded.basis)
@@ -194,4 +206,5 @@ def _spec(request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange
         objective=request.objective,
         space=StudySpec.space_of(space),
         broker=tuple(sorted(vars(inputs.broker).items())),
+        warmup="auto" if inputs.warmup is None else str(inputs.warmup),
     )

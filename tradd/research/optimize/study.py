@@ -48,6 +48,8 @@ class StudySpec:
     objective: str
     space: tuple[tuple[str, str, tuple[Any, ...]], ...]
     broker: tuple[tuple[str, float], ...]
+    warmup: str = "auto"
+    """Bars before the start (`--warmup`): trials of one study share their warm-up."""
 
     def as_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, default=str)

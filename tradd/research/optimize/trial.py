@@ -10,7 +10,7 @@ import numpy.typing as npt
 import optuna
 from optuna.trial import TrialState
 
-from tradd.research.engine import BacktestEngine, StrategySkipped
+from tradd.research.engine import BacktestEngine, StrategySkipped, failure_text
 from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics, period_returns
 from tradd.research.optimize.overfitting import RETURNS_ATTR, encode_returns
 from tradd.research.optimize.study import StudyHandle, completed_duplicate, suggest
@@ -33,6 +33,8 @@ class TrialPlan:
     dedupe: bool
     """Bayesian search may propose a finished combination again: reuse its result."""
     basis: ReturnBasis = US_DAILY
+    first: int = 0
+    """The first measured bar of `engine.clock`: the bars before it are warm-up."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def evaluate(
     except StrategySkipped as exc:
         return _skip(handle, trial, params, str(exc), worker)
     except Exception as exc:  # a strategy bug fails this trial, not the optimization
-        error = f"{type(exc).__name__}: {exc}"
+        error = failure_text(exc)
         trial.set_user_attr("error", error)
         handle.study.tell(trial, state=TrialState.FAIL)
         return TrialOutcome(worker, trial.number, "failed", params, error=error)
@@ -82,9 +84,10 @@ def _backtest(
 ) -> tuple[dict[str, float], npt.NDArray[np.float64]]:
     """The trial's metrics and its daily returns (the metrics' convention)."""
     result = plan.engine.run(params)
+    clock, equity = plan.engine.clock[plan.first :], result.equity[plan.first :]
     metrics = compute_metrics(
-        result.equity,
-        plan.engine.clock,
+        equity,
+        clock,
         result.trades,
         initial_cash=plan.initial_cash,
         bars_in_market=result.bars_in_market,
@@ -92,9 +95,9 @@ def _backtest(
         risk_free_rate=plan.risk_free_rate,
         basis=plan.basis,
     ).as_dict()
-    if len(result.equity) == 0:
+    if len(equity) == 0:
         return metrics, np.zeros(0)
-    return metrics, period_returns(result.equity, plan.engine.clock, plan.initial_cash, plan.basis)
+    return metrics, period_returns(equity, clock, plan.initial_cash, plan.basis)
 
 
 def _skip(

@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tradd.errors import TraddError
+from tradd.marketdata.bars import Bars
 from tradd.research.basis import basis_for, calendars_for
 from tradd.research.costs import costs_for
 from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.rows import ScanRow, backtest_row
+from tradd.research.setup import load_with_history
 
 POLL_S = 0.5
 
@@ -42,7 +44,7 @@ def symbol_rows(plan: ScanPlan, symbol: str) -> Iterator[ScanRow]:
     """Each strategy on one symbol, in the plan's strategy order."""
     period = plan.period
     try:
-        bars = plan.store.load(symbol, plan.bar, period.start, period.end)
+        bars = _history(plan, symbol)
     except TraddError as exc:
         for path, _ in plan.strategies:
             yield ScanRow(symbol, path, error=str(exc))
@@ -51,8 +53,16 @@ def symbol_rows(plan: ScanPlan, symbol: str) -> Iterator[ScanRow]:
     costs = costs_for([symbol], plan.broker.rates, plan.definitions)
     for path, strategy in plan.strategies:
         yield backtest_row(
-            symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis, costs
-        )
+            symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis,
+            period.start, costs,
+        )  # fmt: skip
+
+
+def _history(plan: ScanPlan, symbol: str) -> Bars:
+    """The symbol's bars up to the period's end from the first on file: the warm-up comes
+    from the bars before the start."""
+    period = plan.period
+    return load_with_history(plan.store, symbol, plan.bar, period.start, period.end)[0]
 
 
 def _worker_main(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 from typing import Any
 
 import backtrader as bt
@@ -17,14 +18,15 @@ import backtrader as bt
 from tradd.marketdata.bars import Bars
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
-from tradd.research.engine import BacktestEngine
+from tradd.research.engine import BacktestEngine, failure_text
 from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics
 from tradd.research.scoring import composite_score
+from tradd.research.warmup import measured, needed_bars, warm
 from tradd.strategy_loader import full_params, invalid_reason
 
 ROW_KEYS = (
     "symbol", "strategy", "total_return", "sharpe", "max_drawdown", "win_rate",
-    "total_trades", "composite_score", "rank", "error",
+    "total_trades", "composite_score", "rank", "error", "warmup_bars", "warmup_enough",
 )  # fmt: skip
 SCORED = ("total_return", "sharpe", "max_drawdown", "win_rate", "total_trades")
 
@@ -43,6 +45,10 @@ class ScanRow:
     composite_score: float | None = None
     rank: int | None = None
     error: str | None = None
+    warmup_bars: int | None = None
+    """Bars fed before the scan's start (the least of any symbol's); see research.warmup."""
+    warmup_enough: bool | None = None
+    """False: the data starts too late for the strategy's indicators to be warm at the start."""
 
     @property
     def failed(self) -> bool:
@@ -86,19 +92,26 @@ def backtest_row(
     broker: BrokerConfig,
     risk_free_rate: float,
     basis: ReturnBasis = US_DAILY,
+    start: date | None = None,
     costs: Mapping[str, CostScheme] | None = None,
 ) -> ScanRow:
-    """Run `strategy` with its default parameters on one symbol's bars."""
+    """Run `strategy` with its default parameters on one symbol's bars.
+
+    `bars` may begin before `start`: as many of those as the strategy needs warm it up,
+    and the row is measured from `start` (research.warmup)."""
     params = full_params(strategy, {})
     reason = invalid_reason(strategy, params)
     if reason:
         return ScanRow(symbol, path, error=f"default parameters {params} are invalid: {reason}")
     try:
-        engine = BacktestEngine(strategy, [bars], broker, costs=costs)
+        needed = needed_bars(strategy, [bars], params)
+        fed = warm([bars], start, needed, needed)
+        engine = BacktestEngine(strategy, fed.bars, broker, costs=costs, trade_from=fed.trade_from)
         result = engine.run(params)
+        clock, equity = measured(engine.clock, result.equity, fed.trade_from)
         metrics = compute_metrics(
-            result.equity,
-            engine.clock,
+            equity,
+            clock,
             result.trades,
             initial_cash=broker.cash,
             bars_in_market=result.bars_in_market,
@@ -107,8 +120,9 @@ def backtest_row(
             basis=basis,
         )
     except Exception as exc:  # one strategy's bug must not end the scan
-        return ScanRow(symbol, path, error=f"{type(exc).__name__}: {exc}")
-    return row_from_metrics(symbol, path, metrics.as_dict())
+        return ScanRow(symbol, path, error=failure_text(exc))
+    row = row_from_metrics(symbol, path, metrics.as_dict())
+    return replace(row, warmup_bars=fed.info.used, warmup_enough=fed.info.enough)
 
 
 def rank_rows(rows: Iterable[ScanRow]) -> list[ScanRow]:

@@ -37,7 +37,7 @@ from tradd.errors import DataError, StrategyError
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
-from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped
+from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped, failure_text
 from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
 from tradd.research.optimize.study import suggest
 from tradd.research.params import ParamRange
@@ -269,7 +269,7 @@ class _Search:
             return "skipped", None
         except Exception as exc:  # a strategy bug fails this trial, not the walk-forward
             if not self.counts.first_error:
-                error = f"{params}: {type(exc).__name__}: {exc}"
+                error = f"{params}: {failure_text(exc)}"
                 self.counts = replace(self.counts, first_error=error)
             return "failed", None
         clock = self.engine.clock

@@ -16,6 +16,7 @@ from typing import Any
 from tradd.errors import TraddError, UsageError
 from tradd.marketdata.gaps import gap_warning, run_gaps
 from tradd.marketdata.store import DataStore
+from tradd.research.engine import failed_note
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
 from tradd.research.run_settings import settings_of
 from tradd.research.scoring import OBJECTIVES
@@ -81,6 +82,8 @@ class WalkForwardResult:
     result_path: Path | None
     interrupted: bool = False
     files: dict[str, str] = field(default_factory=dict)
+    failed_note: str | None = None
+    """"N of M trials failed; first: ..." over every window's IS search (None: none failed)."""
 
 
 def run_walkforward(
@@ -129,6 +132,8 @@ def run_walkforward(
     settings = _settings(
         request, loaded, windows, space, (start, end), plan.trials, outcome.interrupted
     )
+    note = trials_failed(results)
+    settings["failed_trials"] = note
     curve = stitch(results, cash)
     files = write_outputs(request.output, settings, results, summary, curve, cash, loaded.basis)
     return WalkForwardResult(
@@ -139,7 +144,17 @@ def run_walkforward(
         request.output / JSON_FILE,
         outcome.interrupted,
         files,
+        note,
     )
+
+
+def trials_failed(results: tuple[WindowResult, ...]) -> str | None:
+    """The failed IS trials of all windows, with the first one's error (in window order)."""
+    counts = [r.counts for r in results]
+    failed = sum(c.failed for c in counts)
+    trials = sum(c.complete + c.skipped + c.failed for c in counts)
+    first = next((c.first_error for c in counts if c.first_error), "")
+    return failed_note(failed, trials, first)
 
 
 def _check_request(request: WalkForwardRequest) -> None:
