@@ -9,13 +9,16 @@ from typing import Any
 
 from tradd.config.risk import RiskSettings
 from tradd.errors import UsageError
+from tradd.marketdata.bars import TimeArray
 from tradd.marketdata.store import DataStore
-from tradd.research.engine import BacktestEngine
+from tradd.research.buy_hold import buy_and_hold
+from tradd.research.engine import BacktestEngine, RunResult
 from tradd.research.metrics import Metrics, compute_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
 from tradd.research.riskbroker import RiskBroker
-from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.trades import write_trades_csv
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
 
@@ -27,6 +30,7 @@ class BacktestReport:
     chart_path: Path
     risk_counts: dict[str, int] | None = None
     """With `risk`: blocked, resized, alerts and closes by the risk gate."""
+    trades_path: Path | None = None
 
 
 def run_backtest(
@@ -48,7 +52,7 @@ def run_backtest(
     engine = BacktestEngine(
         loaded.strategy, loaded.bars, inputs.broker, backtrader_broker=risk_broker
     )
-    result = engine.run(params)
+    result = engine.run(params, records=True)
     metrics = compute_metrics(
         result.equity,
         engine.clock,
@@ -73,13 +77,34 @@ def run_backtest(
         "broker": vars(inputs.broker),
         "basis": loaded.basis.as_dict(),
         "metrics": metrics.as_dict(),
-        "trades": [vars(t) for t in result.trades],
+        "trades": [t.as_dict() for t in result.records],
+        "open_trades": [t.as_dict() for t in result.open_records],
     }
     if risk_broker is not None:
         document["risk"] = risk_broker.report()
     result_path.write_text(json.dumps(document, indent=2) + "\n")
-    symbols = ", ".join(b.symbol for b in loaded.bars)
-    title = f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}"
-    equity_png(chart_path, engine.clock, result.equity, title, inputs.broker.cash)
+    trades_path = output / "trades.csv"
+    write_trades_csv(trades_path, result.records)
+    _chart(chart_path, inputs, loaded, engine.clock, result, document)
     counts = risk_broker.counts if risk_broker is not None else None
-    return BacktestReport(params, metrics, result_path, chart_path, counts)
+    return BacktestReport(params, metrics, result_path, chart_path, counts, trades_path)
+
+
+def _chart(
+    path: Path,
+    inputs: ResearchInputs,
+    loaded: LoadedInputs,
+    clock: TimeArray,
+    result: RunResult,
+    document: dict[str, Any],
+) -> None:
+    """equity.png: the curve with its trades, buy and hold, parameters and period."""
+    symbols = ", ".join(b.symbol for b in loaded.bars)
+    settings = ", ".join(f"{name}={value}" for name, value in document["params"].items())
+    title = (
+        f"{inputs.strategy_path.rsplit('.', 1)[-1]} on {symbols}, "
+        f"{document['start']} .. {document['end']}\n{settings}"
+    )
+    cash = inputs.broker.cash
+    hold = buy_and_hold(loaded.bars, clock, cash)
+    equity_png(path, clock, result.equity, title, cash, trades=result.records, buy_and_hold=hold)
