@@ -50,3 +50,18 @@ def test_trades_csv_and_result_json_agree_with_the_data_and_the_equity(
     booked = sum(t["pnl_net"] for t in trades + document["open_trades"])
     assert booked == pytest.approx(document["metrics"]["final_value"] - 50_000, abs=0.01)
     assert "trades.csv" in result.stdout and "│ Sharpe " in result.stdout
+
+
+def test_report_console_is_wide_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
+    """The one console every research table prints on (backtest, optimize, walkforward,
+    compare, scan, runs): a wide table comes out whole on a pipe."""
+    from rich.table import Table
+
+    from tradd.cli.common import PIPED_WIDTH, report_console
+
+    console = report_console()
+    assert console.width == PIPED_WIDTH
+    table = Table(*(f"column number {i}" for i in range(8)))
+    table.add_row(*(f"value {i}" for i in range(8)))
+    console.print(table)
+    assert "column number 7" in capsys.readouterr().out

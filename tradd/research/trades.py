@@ -215,7 +215,10 @@ def _record(symbol: str, trade: Any, fills: _Fills) -> TradeRecord:
 
 def bar_time(stamp: float) -> str:
     """A Backtrader day number as the bar's ISO time (to the second: bars are never finer,
-    and the float round trip can be a microsecond off)."""
+    and the float round trip can be a microsecond off). Empty for Backtrader's 0.0 (no date:
+    a simulated order's trade)."""
+    if stamp <= 0:
+        return ""
     moment: datetime = bt.num2date(stamp) + timedelta(microseconds=500_000)
     return moment.replace(microsecond=0).isoformat()
 
