@@ -14,7 +14,12 @@ from tradd.errors import UsageError
 from tradd.logs import configure_logging
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tradd.marketdata.store import DataStore
+
+PIPED_WIDTH = 1000
+"""Columns for report output that is not going to a terminal (see `report_console`)."""
 
 
 def settings_for(config: Path | None, component: str = "cli") -> Settings:
@@ -27,6 +32,21 @@ def data_store(settings: Settings, data_dir: Path | None) -> DataStore:
     from tradd.marketdata.store import DataStore  # pandas: only for commands that read data
 
     return DataStore(data_dir or settings.data.dir)
+
+
+def report_console() -> Console:
+    """The console research reports print on (backtest, optimize, walk-forward, compare,
+    scan, runs).
+
+    Rich lays tables out to 80 columns when stdout is not a terminal and shortens cells to
+    fit ("Sha…"), which makes piped or redirected output unreadable. Piped, the console is
+    `PIPED_WIDTH` wide instead: tables take their natural width (they do not stretch) and
+    nothing is cut. On a terminal, the terminal's width, as before.
+    """
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPED_WIDTH)
 
 
 def parse_date(option: str, text: str | None) -> date | None:

@@ -104,14 +104,14 @@ def compare(
 
 
 def _print(comparison: Comparison, files: ReportFiles, fmt: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from tradd.cli.common import report_console
     from tradd.research.compare.html import METRIC_COLUMNS
     from tradd.research.warmup import warmup_line
 
     c = comparison
-    console = Console()
+    console = report_console()
     table = Table(title=f"{', '.join(c.symbols)} {c.start} to {c.end}: ranked by Sharpe")
     for column in ("rank", "strategy", *(label for _, label, _ in METRIC_COLUMNS)):
         table.add_column(column, justify="left" if column == "strategy" else "right")

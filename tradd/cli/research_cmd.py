@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
+from tradd.cli.common import (
+    data_store,
+    log,
+    parse_date,
+    report_console,
+    settings_for,
+    split_list,
+)
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.config.settings import Settings
@@ -103,9 +110,8 @@ def backtest(
         ),
     ] = False,
 ) -> None:
-    """Run one strategy with one parameter set; write result.json, the equity and returns
-    series (CSV) and an equity chart."""
-    from rich.console import Console
+    """Run one strategy with one parameter set; write result.json, the equity, returns and
+    trades (CSV) and an equity chart."""
     from rich.table import Table
 
     from tradd.research.backtest import run_backtest
@@ -143,7 +149,7 @@ def backtest(
         ("exposure", f"{m.exposure:.1f}%"),
     ):
         table.add_row(name, value)
-    Console().print(table)
+    report_console().print(table)
     if report.warmup is not None:
         typer.echo(warmup_line(report.warmup))
     if report.risk_counts is not None:
@@ -152,7 +158,9 @@ def backtest(
             f"risk: {c['blocked']} blocked, {c['resized']} resized, {c['alerts']} alerts, "
             f"{c['closes']} closes (decisions in result.json)"
         )
-    typer.echo(f"wrote {report.result_path}, equity.csv, returns.csv and {report.chart_path}")
+    typer.echo(
+        f"wrote {report.result_path}, equity.csv, returns.csv, trades.csv and {report.chart_path}"
+    )
 
 
 def optimize(
@@ -312,17 +320,16 @@ def _run_with_progress(
 
 
 def _print_summary(summary: Summary, output: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = report_console()
     names = [r.name for r in summary.space if len(r.values) > 1] or [r.name for r in summary.space]
     where = ", ".join(summary.symbols)
     table = Table(title=f"{summary.strategy} on {where}: top results by {summary.objective}")
     extra = () if summary.objective == "sharpe" else ("sharpe",)
     for column in ("rank", *names, summary.objective, "return %", *extra, "max dd %", "trades"):
         table.add_column(column, justify="right")
-    for rank, row in enumerate(summary.ranked[:10], start=1):
+    for rank, (row, _) in enumerate(summary.top, start=1):
         m = row.metrics
         table.add_row(
             str(rank),

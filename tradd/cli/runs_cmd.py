@@ -31,8 +31,7 @@ def runs_list(
     config: ConfigOption = None,
 ) -> None:
     """The research runs, newest first: id, kind, status, progress, output."""
-    from rich.console import Console
-
+    from tradd.cli.common import report_console
     from tradd.research.runs.open import open_run_store
     from tradd.research.runs.render import print_list
     from tradd.research.runs.store import RUN_KINDS
@@ -46,7 +45,7 @@ def runs_list(
     if json_output:
         _print_json([r.as_dict() for r in runs])
     else:
-        print_list(Console(), runs)
+        print_list(report_console(), runs)
 
 
 @runs_app.command("show")
@@ -56,8 +55,7 @@ def runs_show(
     config: ConfigOption = None,
 ) -> None:
     """One run: its request, progress, summary, output directory and error."""
-    from rich.console import Console
-
+    from tradd.cli.common import report_console
     from tradd.research.runs.open import open_run_store
     from tradd.research.runs.render import print_run
 
@@ -68,7 +66,7 @@ def runs_show(
     elif json_output:
         _print_json(run.as_dict())
     else:
-        print_run(Console(), run)
+        print_run(report_console(), run)
 
 
 @runs_app.command("delete")

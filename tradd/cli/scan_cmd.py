@@ -270,8 +270,7 @@ def _scan(
     execute: bool,
     entry_pct: float | None,
 ) -> tuple[ScanResult, str]:
-    from rich.console import Console
-
+    from tradd.cli.common import report_console
     from tradd.research.runs import tracked_run
     from tradd.research.scan.job import request_document
     from tradd.research.scan.render import print_failures, print_scan, run_with_progress
@@ -284,7 +283,7 @@ def _scan(
         result = run_with_progress(plan, request.workers, run)
         json_path, csv_path = write_outputs(result, run.id, request.output)
         run.complete(result.summary())
-    console = Console()
+    console = report_console()
     if plan.period.defaulted:
         console.print(f"period {plan.period.start} .. {plan.period.end} (default: 365 days "
                       "up to the last bar all the symbols have)", markup=False)  # fmt: skip
@@ -313,8 +312,7 @@ def _execute(
     The daemon stopping between its first `status` and this one sends nothing: exit 3
     when nothing ran either (--from-run), 1 after a scan ran (it is recorded, and its
     entries can be sent later with --from-run)."""
-    from rich.console import Console
-
+    from tradd.cli.common import report_console
     from tradd.control.client import Unreachable
     from tradd.research.scan.job import execute_and_record
     from tradd.research.scan.render import print_execution
@@ -329,7 +327,7 @@ def _execute(
                    f"anything was sent ({exc}): nothing sent; send its entries later with "
                    f"`tradd scan --execute --from-run {run_id}`", err=True)  # fmt: skip
         raise typer.Exit(EXIT_FAILURE) from None
-    console = Console()
+    console = report_console()
     print_execution(console, rows, run_id)
     for row in rows:
         log().info("scan entry", run_id=run_id, **{k: v for k, v in row.as_dict().items() if v})

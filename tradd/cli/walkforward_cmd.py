@@ -187,10 +187,11 @@ def _run_with_progress(
 
 
 def _print_result(result: WalkForwardResult) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from tradd.cli.common import report_console
+
+    console = report_console()
     if result.summary is None:
         console.print("interrupted before any window finished; nothing written")
         return

@@ -22,6 +22,7 @@ from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig, RecordingBroker, configure_broker
 from tradd.research.costs import CostScheme, default_costs
 from tradd.research.feed import make_feed
+from tradd.research.trades import OpenTrade, TradeRecord, open_trades, trade_records
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class RunResult:
     trades: list[ClosedTrade] = field(default_factory=list)
     bars_in_market: int = 0
     """Sum over symbols of bars with an open position (for exposure)."""
+    records: list[TradeRecord] = field(default_factory=list)
+    """The closed trades in full (prices, times, size); only when asked for (`run`)."""
+    open_records: list[OpenTrade] = field(default_factory=list)
+    """Positions open at the end, marked at the last close; with `records` only."""
 
 
 class StrategySkipped(Exception):
@@ -132,8 +137,11 @@ class BacktestEngine:
         _preload(cerebro)
         return cerebro
 
-    def run(self, params: Mapping[str, Any]) -> RunResult:
-        """One run. Raises StrategySkipped, NotEnoughBars, or what the strategy raised."""
+    def run(self, params: Mapping[str, Any], *, records: bool = False) -> RunResult:
+        """One run. Raises StrategySkipped, NotEnoughBars, or what the strategy raised.
+
+        `records`: also the full trade list (`tradd backtest`; optimization trials, which
+        need only the summary, skip it)."""
         cerebro = self._cerebro
         try:
             strategies = cerebro.runstrategies([(self.strategy, (), dict(params))], predata=True)
@@ -153,7 +161,13 @@ class BacktestEngine:
         broker: RecordingBroker = cerebro.broker
         trades, in_market = _trade_summary(strategy)
         return RunResult(
-            dict(params), float(broker.getvalue()), np.asarray(broker.equity), trades, in_market
+            dict(params),
+            float(broker.getvalue()),
+            np.asarray(broker.equity),
+            trades,
+            in_market,
+            trade_records(strategy) if records else [],
+            open_trades(strategy) if records else [],
         )
 
 

@@ -19,30 +19,95 @@ def _pyplot() -> Any:
     return plt
 
 
+MARKERS = {
+    ("long", "entry"): ("^", "tab:green"),
+    ("long", "exit"): ("v", "tab:green"),
+    ("short", "entry"): ("v", "tab:red"),
+    ("short", "exit"): ("^", "tab:red"),
+}
+"""Trade markers on the equity curve: triangles point the way of the fill (up = buy),
+green for long trades, red for short; exits are hollow."""
+
+
 def equity_png(
     path: Path,
     clock: npt.NDArray[np.datetime64],
     equity: npt.NDArray[np.float64],
     title: str,
     initial_cash: float,
+    *,
+    trades: Sequence[Any] = (),
+    buy_and_hold: npt.NDArray[np.float64] | None = None,
 ) -> None:
+    """Write the equity chart (see `equity_figure`)."""
+    plt = _pyplot()
+    fig = equity_figure(
+        clock, equity, title, initial_cash, trades=trades, buy_and_hold=buy_and_hold
+    )
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def equity_figure(
+    clock: npt.NDArray[np.datetime64],
+    equity: npt.NDArray[np.float64],
+    title: str,
+    initial_cash: float,
+    *,
+    trades: Sequence[Any] = (),
+    buy_and_hold: npt.NDArray[np.float64] | None = None,
+) -> Any:
+    """Equity over the run with its drawdown below; `trades` (objects with direction,
+    entry_time and exit_time, e.g. `TradeRecord`) are marked on the curve where they were
+    filled; `buy_and_hold` is the reference line (same cash, same clock)."""
     plt = _pyplot()
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     times = clock.astype("datetime64[s]").astype(object)
-    top.plot(times, equity, color="tab:blue", linewidth=1.2)
+    top.plot(times, equity, color="tab:blue", linewidth=1.2, label="strategy")
+    if buy_and_hold is not None:
+        top.plot(times, buy_and_hold, color="tab:grey", linewidth=1.0, label="buy and hold")
+    _mark_trades(top, clock, equity, trades)
     top.axhline(initial_cash, color="grey", linewidth=0.8, linestyle="--")
-    top.set_title(title)
+    top.set_title(title, fontsize=10)
     top.set_ylabel("portfolio value")
+    top.legend(loc="upper left", fontsize=8)
     curve = np.concatenate([[initial_cash], equity])
     peaks = np.maximum.accumulate(curve)
     drawdown = ((curve - peaks) / peaks * 100.0)[1:]
     bottom.fill_between(times, drawdown, 0, color="tab:red", alpha=0.4)
     bottom.set_ylabel("drawdown %")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def _mark_trades(
+    ax: Any,
+    clock: npt.NDArray[np.datetime64],
+    equity: npt.NDArray[np.float64],
+    trades: Sequence[Any],
+) -> None:
+    """One scatter per (direction, entry/exit), at the equity of the fill's bar."""
+    if not len(clock) or not trades:
+        return
+    seconds = clock.astype("datetime64[s]")
+    for (direction, side), (marker, colour) in MARKERS.items():
+        stamps = [getattr(t, f"{side}_time") for t in trades if t.direction == direction]
+        if not stamps:
+            continue
+        at = np.searchsorted(seconds, np.array(stamps, dtype="datetime64[s]"))
+        at = np.clip(at, 0, len(clock) - 1)
+        ax.scatter(
+            seconds[at].astype(object),
+            equity[at],
+            marker=marker,
+            s=36,
+            zorder=3,
+            edgecolors=colour,
+            facecolors=colour if side == "entry" else "none",
+            label=f"{direction} {side}",
+        )
 
 
 def heatmap_png(
@@ -54,12 +119,28 @@ def heatmap_png(
     y_values: Sequence[Any],
     objective: str,
 ) -> None:
-    """Objective over a two-parameter grid; skipped or failed cells stay blank."""
+    """Write the grid heatmap (see `heatmap_figure`)."""
+    plt = _pyplot()
+    fig = heatmap_figure(x_name, y_name, cells, x_values, y_values, objective)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def heatmap_figure(
+    x_name: str,
+    y_name: str,
+    cells: Mapping[tuple[Any, Any], float],
+    x_values: Sequence[Any],
+    y_values: Sequence[Any],
+    objective: str,
+) -> Any:
+    """Objective over a two-parameter grid, each cell's value written in it and the best
+    cell outlined; skipped or failed cells stay blank."""
     plt = _pyplot()
     grid = np.full((len(y_values), len(x_values)), np.nan)
     for (x, y), value in cells.items():
         grid[y_values.index(y), x_values.index(x)] = value
-    fig, ax = plt.subplots(figsize=(max(6, len(x_values) * 0.5), max(4, len(y_values) * 0.35)))
+    fig, ax = plt.subplots(figsize=(max(6, len(x_values) * 0.6), max(4, len(y_values) * 0.4)))
     image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(x_values)), [str(v) for v in x_values], rotation=90)
     ax.set_yticks(range(len(y_values)), [str(v) for v in y_values])
@@ -67,9 +148,30 @@ def heatmap_png(
     ax.set_ylabel(y_name)
     ax.set_title(f"{objective} by {x_name} and {y_name}")
     fig.colorbar(image, ax=ax, label=objective)
+    _write_cells(ax, grid)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def _write_cells(ax: Any, grid: npt.NDArray[np.float64]) -> None:
+    """Each value in its cell (3 significant digits, dark on the bright end of the
+    colour map), the best one outlined in red."""
+    from matplotlib.patches import Rectangle
+
+    if np.isnan(grid).all():
+        return
+    low, high = float(np.nanmin(grid)), float(np.nanmax(grid))
+    size = 8 if grid.size <= 100 else 6
+    for (row, column), value in np.ndenumerate(grid):
+        if np.isnan(value):
+            continue
+        bright = high > low and (value - low) / (high - low) > 0.6
+        colour = "black" if bright else "white"
+        ax.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=size, color=colour)
+    row, column = np.unravel_index(np.nanargmax(grid), grid.shape)
+    best = Rectangle((column - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5)
+    best.set_label(f"best {grid[row, column]:.3g}")
+    ax.add_patch(best)
 
 
 def history_png(path: Path, values: Sequence[float], objective: str) -> None:

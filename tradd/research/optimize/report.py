@@ -82,8 +82,31 @@ class Summary:
         done = [r for r in self.rows if r.state == "complete" and r.value is not None]
         return sorted(done, key=lambda r: (-(r.value or 0.0), r.number))
 
+    @cached_property
+    def top(self) -> list[tuple[TrialRow, int]]:
+        """The best `TOP_N` distinct parameter sets, each as its best trial and the number of
+        completed trials that ran it.
+
+        A Bayesian sampler may propose a set it already tried (the repeat reuses the earlier
+        result); ranking trials would then fill the top rows with copies of one set.
+        """
+        trials: dict[str, int] = {}
+        for row in self.ranked:
+            key = _params_key(row.params)
+            trials[key] = trials.get(key, 0) + 1
+        best: dict[str, TrialRow] = {}
+        for row in self.ranked:
+            best.setdefault(_params_key(row.params), row)
+            if len(best) == TOP_N:
+                break
+        return [(row, trials[key]) for key, row in best.items()]
+
     def count(self, state: str) -> int:
         return sum(1 for r in self.rows if r.state == state)
+
+
+def _params_key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
 
 
 def rows_from_trials(trials: list[FrozenTrial]) -> list[TrialRow]:
@@ -126,10 +149,11 @@ def write_outputs(summary: Summary, output: Path, study: optuna.Study) -> dict[s
     return files
 
 
-def _result_entry(row: TrialRow, rank: int) -> dict[str, Any]:
+def _result_entry(row: TrialRow, rank: int, trials: int) -> dict[str, Any]:
     return {
         "rank": rank,
         "trial": row.number,
+        "trials_with_these_params": trials,
         "params": row.params,
         "objective": row.value,
         "metrics": row.metrics,
@@ -155,7 +179,10 @@ def _write_json(summary: Summary, path: Path) -> None:
             if best
             else None
         ),
-        "top_10_results": [_result_entry(r, i + 1) for i, r in enumerate(ranked[:TOP_N])],
+        "top_10_results": [
+            _result_entry(row, rank, trials)
+            for rank, (row, trials) in enumerate(summary.top, start=1)
+        ],
         "objective": summary.objective,
         "symbols": summary.symbols,
         "start": summary.start,
