@@ -97,7 +97,11 @@ def test_backtest_records_the_future_multiplier_and_its_calendar(
     )
     assert settings["basis"]["period"] == "session"
     assert settings["position_pct"] == 95.0
-    assert document["files"] == {"equity_csv": "equity.csv", "returns_csv": "returns.csv"}
+    assert document["files"] == {
+        "equity_csv": "equity.csv",
+        "returns_csv": "returns.csv",
+        "trades_csv": "trades.csv",
+    }
     equity = _columns(out / "equity.csv")
     assert len(equity["time"]) == document["bars"] == 2142
     returns = _floats(_columns(out / "returns.csv")["return"])

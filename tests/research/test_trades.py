@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import backtrader as bt
 import numpy as np
 import pytest
 
 from tradd.marketdata.bars import Bars
+from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
-from tradd.research.broker import BrokerConfig, RecordingBroker
+from tradd.research.broker import BrokerConfig
 from tradd.research.buy_hold import buy_and_hold
+from tradd.research.costs import CommissionRates, CostScheme, costs_for
 from tradd.research.engine import BacktestEngine, RunResult
 from tradd.research.trades import TradeRecord
 
@@ -21,22 +22,24 @@ from .trade_strategies import Flipper
 STOCKS = BrokerConfig(cash=100_000.0, slippage_pct=0.1)
 
 
-def future_broker() -> RecordingBroker:
-    """IDXFUT as the Eurex future it is: 10 EUR a point, margined, 2.0 a contract."""
-    broker = RecordingBroker()
-    future = bt.CommissionInfo(
-        commission=2.0, mult=10.0, margin=3000.0, commtype=bt.CommInfoBase.COMM_FIXED
-    )
-    broker.addcommissioninfo(future, name="IDXFUT")
-    return broker
+def future_costs() -> dict[str, CostScheme]:
+    """IDXFUT as the Eurex future it is (sample contracts.toml: 10 EUR a point), 2.0 a
+    contract."""
+    rates = CommissionRates(futures_per_contract=2.0)
+    return costs_for(["IDXFUT"], rates, load_definitions(SAMPLE_DATA))
 
 
-def run(bars: list[Bars], broker: RecordingBroker | None = None, unit: int = 10) -> RunResult:
-    engine = BacktestEngine(Flipper, bars, STOCKS, backtrader_broker=broker)
+def run(
+    bars: list[Bars],
+    costs: dict[str, CostScheme] | None = None,
+    unit: int = 10,
+    broker: BrokerConfig = STOCKS,
+) -> RunResult:
+    engine = BacktestEngine(Flipper, bars, broker, costs=costs)
     return engine.run({"unit": unit}, records=True)
 
 
-def check_against_data(result: RunResult, bars: list[Bars]) -> None:
+def check_against_data(result: RunResult, bars: list[Bars], cash: float = STOCKS.cash) -> None:
     times = {b.symbol: set(b.time.astype("datetime64[s]").tolist()) for b in bars}
     for trade in result.records:
         for stamp in (trade.entry_time, trade.exit_time):
@@ -47,7 +50,7 @@ def check_against_data(result: RunResult, bars: list[Bars]) -> None:
         assert trade.pnl - trade.commission == pytest.approx(trade.pnl_net, abs=1e-9)
     # final value - cash = closed trades' net P&L + the open positions' (marked at the close)
     booked = sum(t.pnl_net for t in result.records) + sum(t.pnl_net for t in result.open_records)
-    assert booked == pytest.approx(result.final_value - STOCKS.cash, abs=0.01)
+    assert booked == pytest.approx(result.final_value - cash, abs=0.01)
     # the records are the same trades the metrics count
     summary = sorted((t.symbol, t.pnl_net, t.bars) for t in result.trades)
     assert summary == sorted((t.symbol, t.pnl_net, t.bars) for t in result.records)
@@ -55,8 +58,10 @@ def check_against_data(result: RunResult, bars: list[Bars]) -> None:
 
 def test_future_trades_long_short_reversals_and_scaling() -> None:
     bars = [DataStore(SAMPLE_DATA).load("IDXFUT", "5m", date(2006, 1, 2), date(2006, 1, 20))]
-    result = run(bars, future_broker(), unit=1)
-    check_against_data(result, bars)
+    # research funds futures in full (docs/research-costs.md): 4 contracts are ~EUR 145,000
+    funded = BrokerConfig(cash=1_000_000.0)
+    result = run(bars, future_costs(), unit=1, broker=funded)
+    check_against_data(result, bars, funded.cash)
     assert {t.multiplier for t in result.records} == {10.0}
     longs = [t for t in result.records if t.direction == "long"]
     shorts = [t for t in result.records if t.direction == "short"]
