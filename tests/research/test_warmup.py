@@ -311,3 +311,15 @@ def test_inputs_clip_as_before_and_keep_the_history() -> None:
     assert history.last == bars.last
     with pytest.raises(Exception, match="no bars between 2030-01-01"):
         load_inputs(replace(inputs, start=date(2030, 1, 1), end=None), DataStore(SAMPLE_DATA))
+
+
+def test_a_run_from_the_first_bar_says_there_was_no_earlier_data_not_that_it_ran_cold() -> None:
+    from tradd.research.run_settings import WarmupInfo
+    from tradd.research.warmup import warmup_line
+
+    line = warmup_line(WarmupInfo(29, 0, False, "2004-08-19", 29))
+    assert line.startswith("warm-up: none, the data begins at 2004-08-19")
+    assert "first 29 measured bars fill the indicators" in line
+    assert warmup_line(WarmupInfo(199, 40, False, "2008-01-02", 199)).startswith(
+        "warm-up: only 40 of 199 bars before 2008-01-02"
+    )

@@ -174,6 +174,11 @@ def warmup_line(info: WarmupInfo) -> str:
     before = info.first_measured[:10] if info.first_measured else "the start"
     if info.enough:
         return f"warm-up: {info.used} bars before {before} (enough)"
+    if info.used == 0:
+        return (
+            f"warm-up: none, the data begins at {before}: the first {info.needed} measured bars "
+            "fill the indicators (give a later --start to warm up on earlier bars)"
+        )
     return (
         f"warm-up: only {info.used} of {info.needed} bars before {before}: "
         "the first measured bars ran cold"
