@@ -58,7 +58,8 @@ def test_a_worker_behind_on_its_bars_is_busy_not_hung(
     busy_for = time.monotonic() - began
     assert busy_for > HEARTBEAT_TIMEOUT, "the loop was behind for longer than the timeout"
     assert max(s["worker"].get("backlog") or 0 for s in seen) > 10, "status showed the backlog"
-    assert max(s["worker"]["loop_age"] for s in seen) < HEARTBEAT_TIMEOUT
+    # a status answered by the main loop itself carries no loop_age: it was turning (0)
+    assert max(s["worker"].get("loop_age", 0.0) for s in seen) < HEARTBEAT_TIMEOUT
     assert seen[-1]["restarts"] == 0
     assert "worker_hung" not in [e["kind"] for e in events(daemon)]
 
