@@ -320,6 +320,8 @@ def test_a_run_from_the_first_bar_says_there_was_no_earlier_data_not_that_it_ran
     line = warmup_line(WarmupInfo(29, 0, False, "2004-08-19", 29))
     assert line.startswith("warm-up: none, the data begins at 2004-08-19")
     assert "first 29 measured bars fill the indicators" in line
+    off = warmup_line(WarmupInfo(0, 0, False, "2013-01-02", 199))
+    assert off.startswith("warm-up: off (--warmup 0): the first 199 measured bars from 2013-01-02")
     assert warmup_line(WarmupInfo(199, 40, False, "2008-01-02", 199)).startswith(
         "warm-up: only 40 of 199 bars before 2008-01-02"
     )

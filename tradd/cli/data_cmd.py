@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
+from tradd.cli.common import data_store, log, parse_date, report_console, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.errors import DataError, UsageError
 
@@ -116,10 +116,9 @@ def validate(
 
 
 def _print_reports(reports: list[QualityReport], size: str, strict: bool) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = report_console()
     table = Table(title=f"data quality ({size})")
     for column in ("symbol", "bars", "first", "last", "missing sessions", "errors", "warnings",
                    "verdict"):  # fmt: skip

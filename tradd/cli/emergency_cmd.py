@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tradd.cli.common import settings_for
+from tradd.cli.common import report_console, settings_for
 from tradd.cli.config_cmd import ConfigOption
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, EXIT_OK, TemporaryError, UsageError
@@ -95,10 +95,9 @@ def halt_strategies(settings: Settings) -> tuple[list[str], str]:
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = report_console()
     title = f"flatten-account: {'FLAT' if result['ok'] else 'NOT FLAT'}"
     if result["symbols"]:
         table = Table(title=title)

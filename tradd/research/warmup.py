@@ -174,6 +174,11 @@ def warmup_line(info: WarmupInfo) -> str:
     before = info.first_measured[:10] if info.first_measured else "the start"
     if info.enough:
         return f"warm-up: {info.used} bars before {before} (enough)"
+    if info.requested == 0:
+        return (
+            f"warm-up: off (--warmup 0): the first {info.needed} measured bars from {before} "
+            "fill the indicators"
+        )
     if info.used == 0:
         return (
             f"warm-up: none, the data begins at {before}: the first {info.needed} measured bars "
