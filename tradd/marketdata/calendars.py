@@ -95,8 +95,8 @@ class TradingCalendar:
 def calendar_for(spec: ContractSpec) -> TradingCalendar:
     """The research calendar of a contract definition; ConfigError for an unknown name."""
     name = spec.calendar or _default_name(spec)
-    if name != CONTRACT:
-        check_known(name, spec.symbol)
+    if name != CONTRACT and name not in REFERENCE_PERIODS:
+        check_known(name, spec.symbol)  # imports exchange_calendars (~0.8 s): only when needed
     periods = spec.periods_per_year or reference_periods(name, spec)
     return TradingCalendar(name, float(periods), _session_shift(spec), spec)
 
