@@ -202,3 +202,27 @@ def test_walkforward_notices_missing_sessions(tmp_path: Path) -> None:
         f"warning: ORCL: {len(in_run)} of 377 XNYS sessions missing between 2005-01-03 and "
         f"2006-06-30; first: {in_run[0]}; run `tradd data validate`"
     )
+
+
+def test_optimize_and_walkforward_warn_and_record_missing_sessions(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    removed = holed_copy(SAMPLE_DATA / "ORCL.1d.csv", data / "ORCL.1d.csv", 0.02, seed=5)
+    in_run = [d for d in removed if "2005-01-01" <= d <= "2007-12-31"]
+    common = ("--strategy", "strategies.sma_cross.SmaCross", "--symbols", "ORCL",
+              "--start", "2005-01-01", "--end", "2007-12-31", "--param", "fast=10",
+              "--param", "slow=50,60", "--data-dir", str(data))  # fmt: skip
+    line = f"warning: ORCL: {len(in_run)} of "
+    optimized = run_cli("optimize", *common, "--workers", "1", "--output", str(tmp_path / "o"))
+    assert optimized.code == 0, optimized.stderr
+    assert line in optimized.stderr and f"first: {in_run[0]}" in optimized.stderr
+    gaps = json.loads((tmp_path / "o" / "optimization.json").read_text())["data_gaps"]
+    assert gaps["ORCL"]["dates"] == in_run
+    walked = run_cli("walkforward", *common, "--is-months", "12", "--oos-months", "12",
+                     "--workers", "1", "--output", str(tmp_path / "wf"))  # fmt: skip
+    assert walked.code == 0, walked.stderr
+    assert line in " ".join((walked.stdout + walked.stderr).split())
+    document = json.loads((tmp_path / "wf" / "walkforward.json").read_text())
+    assert document["data_gaps"]["ORCL"]["dates"] == in_run

@@ -258,3 +258,13 @@ def gap_warning(symbol: str, gaps: SessionGaps) -> str | None:
         f"between {gaps.first} and {gaps.last}; first: {gaps.missing[0]}; "
         "run `tradd data validate`"
     )
+
+
+def research_gaps(
+    bars: Sequence[Bars], calendars: Sequence[TradingCalendar]
+) -> tuple[dict[str, dict[str, object]], list[str]]:
+    """A research output's `data_gaps` (every symbol checked) and its warning lines (one per
+    symbol that misses sessions): research must not run silently on holed data."""
+    found = run_gaps(bars, calendars)
+    lines = [line for s, g in found.items() if (line := gap_warning(s, g)) is not None]
+    return {symbol: gaps.as_dict() for symbol, gaps in found.items()}, lines

@@ -68,6 +68,8 @@ class Summary:
     settings: dict[str, Any] = field(default_factory=dict)
     """What shaped every trial (`research.run_settings`): cash, sizing, costs, basis."""
     warmup: WarmupInfo | None = None
+    data_gaps: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Missing sessions per symbol (`marketdata.gaps`), also warned about on the terminal."""
 
     @property
     def failed_note(self) -> str | None:
@@ -207,6 +209,7 @@ def _write_json(summary: Summary, path: Path) -> None:
         "trials_run_by_this_process": summary.ran_here,
         "interrupted": summary.interrupted,
         "warmup": asdict(summary.warmup) if summary.warmup else None,
+        "data_gaps": summary.data_gaps,
         "files": summary.files,
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")

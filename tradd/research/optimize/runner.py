@@ -12,6 +12,7 @@ from typing import Any, Literal
 from optuna.trial import TrialState
 
 from tradd.errors import UsageError
+from tradd.marketdata.gaps import research_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import BacktestEngine
 from tradd.research.optimize.overfitting import assess
@@ -71,6 +72,9 @@ def run_optimization(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Summary:
     loaded = load_inputs(request.inputs, store)
+    data_gaps, lines = research_gaps(loaded.bars, loaded.calendars)
+    for line in lines:
+        progress.notice(f"warning: {line}")
     space = _space(request, loaded)
     slots, skipped = _slots(request, loaded, space)
     spec = _spec(request, loaded, space)
@@ -134,6 +138,7 @@ def run_optimization(
         interrupted=result.interrupted or result.aborted,
         settings=settings_of(loaded, loaded.warmup).as_dict(),
         warmup=loaded.warmup,
+        data_gaps=data_gaps,
     )
     best = summary.ranked[0].number if summary.ranked else None
     summary.overfitting = assess(trials, best, request.inputs.risk_free_rate, loaded.basis)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tradd.errors import TraddError, UsageError
-from tradd.marketdata.gaps import gap_warning, run_gaps
+from tradd.marketdata.gaps import research_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import failed_note
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
@@ -92,10 +92,9 @@ def run_walkforward(
     """Optimize every window in sample, test out of sample, summarise, write the report."""
     _check_request(request)
     loaded = load_inputs(request.inputs, store)
-    for symbol, gaps in run_gaps(loaded.bars, loaded.calendars).items():
-        line = gap_warning(symbol, gaps)
-        if line is not None:  # research must not run silently on holed data
-            progress.notice(f"warning: {line}")
+    data_gaps, lines = research_gaps(loaded.bars, loaded.calendars)
+    for line in lines:
+        progress.notice(f"warning: {line}")
     start, end = _date_range(request.inputs, loaded)
     windows = plan_windows(start, end, request.is_months, request.oos_months, request.mode)
     space = _space(request, loaded)
@@ -130,7 +129,7 @@ def run_walkforward(
     cash = inputs.broker.cash
     summary = summarize(results, [r.name for r in space], cash, inputs.risk_free_rate, loaded.basis)
     settings = _settings(
-        request, loaded, windows, space, (start, end), plan.trials, outcome.interrupted
+        request, loaded, windows, space, (start, end), plan.trials, outcome.interrupted, data_gaps
     )
     note = trials_failed(results)
     settings["failed_trials"] = note
@@ -211,6 +210,7 @@ def _settings(
     span: tuple[date, date],
     trials: int,
     interrupted: bool,
+    data_gaps: dict[str, dict[str, object]],
 ) -> dict[str, Any]:
     """The JSON's header: what was run, so a report can be read (and re-run) on its own."""
     inputs = request.inputs
@@ -235,4 +235,5 @@ def _settings(
         "planned_windows": len(windows),
         "interrupted": interrupted,
         "settings": settings_of(loaded).as_dict(),
+        "data_gaps": data_gaps,
     }
