@@ -23,7 +23,7 @@ class AlertEvent:
     kind: str
     """risk_breach, daily_loss, mismatch, disconnected, reconnected, circuit_open,
     data_stale, strategy_error, halted, crash_loop, worker_hung, flatten, daily_summary,
-    test, ... (the README lists them)."""
+    test, ... (docs/metrics-alerts.md lists them)."""
     severity: Severity
     message: str
     at: datetime

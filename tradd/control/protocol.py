@@ -19,7 +19,7 @@ VERSION = 1
 
 
 class ErrorCode:
-    """Error codes of the protocol (documented in the README, stable across versions)."""
+    """Error codes of the protocol (documented in docs/control.md, stable across versions)."""
 
     BAD_JSON = "bad_json"
     BAD_REQUEST = "bad_request"
