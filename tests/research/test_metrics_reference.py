@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ import pandas as pd
 import pytest
 
 from strategies.sma_cross import SmaCross
-from tradd.cli.app import main
 from tradd.marketdata.contracts import ContractDefinitions
 from tradd.marketdata.store import DataStore
 from tradd.research.basis import basis_for, calendars_for
@@ -37,11 +35,11 @@ from tradd.research.series import period_end_times
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
 
 from ..conftest import SAMPLE_DATA
+from .conftest import Tradd
 
 CASH = 100_000.0
 REL = 1e-9
 SMA = "strategies.sma_cross.SmaCross"
-Tradd = Callable[..., tuple[int, str, str]]
 
 
 def _session_returns(
@@ -153,27 +151,6 @@ def test_bitcoin_is_365_a_year_one_period_a_calendar_day() -> None:
     clock = np.arange("2024-01-01", "2024-01-15", dtype="datetime64[D]").astype("datetime64[s]")
     equity = CASH * np.cumprod(np.linspace(1.001, 0.999, len(clock)))
     assert len(period_returns(equity, clock, CASH, basis)) == 14  # weekends included
-
-
-@pytest.fixture
-def tradd(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> Tradd:
-    """`tradd ARGS` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("TRADD_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("TRADD_LOG__DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _read_series(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ import csv
 import json
 import math
 import shutil
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tradd.cli.app import main
 from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.research.broker import BrokerConfig
@@ -29,34 +27,13 @@ from tradd.research.scan.plan import Period, ScanPlan
 from tradd.research.scan.runner import scan_settings
 
 from ..conftest import SAMPLE_DATA
+from .conftest import Tradd
 
 SMA = "strategies.sma_cross.SmaCross"
 RSI = "strategies.rsi.RsiReversion"
 REL = 1e-9
-Tradd = Callable[..., tuple[int, str, str]]
 STOCK_COMMISSION = {"scheme": "stock", "currency": "USD", "per_share": 0.005, "minimum": 1.0,
                     "max_pct": 1.0, "multiplier": 1.0}  # fmt: skip
-
-
-@pytest.fixture
-def tradd(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> Tradd:
-    """`tradd ARGS` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("TRADD_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("TRADD_LOG__DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _columns(path: Path) -> dict[str, list[str]]:

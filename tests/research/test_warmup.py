@@ -12,7 +12,6 @@ import backtrader as bt
 import numpy as np
 import pytest
 
-from tradd.cli.app import main
 from tradd.marketdata.bars import FloatArray, TimeArray
 from tradd.marketdata.store import DataStore
 from tradd.research.broker import BrokerConfig
@@ -24,6 +23,7 @@ from tradd.research.warmup import measured, needed_bars, needed_for_space, with_
 from tradd.strategy_loader import load_strategy
 
 from ..conftest import SAMPLE_DATA, CliResult, RunCli
+from .conftest import run_main
 
 SMA = "strategies.sma_cross.SmaCross"
 START = date(2008, 1, 2)  # GOOG's 10-day average is above its 200-day one here
@@ -42,17 +42,7 @@ def tradd(
     for key, value in {"TRADD_LOG__DIR": str(tmp_path / "logs"),
                        "TRADD_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)
-
-    def run(*args: str) -> CliResult:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return CliResult(code, out, err)
-
-    return run
+    return lambda *args: CliResult(*run_main(capsys, args))
 
 
 def short_data(tmp_path: Path) -> Path:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tradd.cli.app import main
 from tradd.persistence.db import open_database
 from tradd.research.runs import RunStore
+
+from ..conftest import run_main
 
 Tradd = Callable[..., tuple[int, str, str]]
 
@@ -36,16 +37,7 @@ def tradd(
     monkeypatch.setenv("TRADD_LOG__DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("COLUMNS", "200")
 
-    def run(*args: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return lambda *args: run_main(capsys, args)
 
 
 def test_list_shows_the_runs_newest_first_and_filters(store: RunStore, tradd: Tradd) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tradd.cli.app import main
+from ..conftest import run_main
 
 Tradd = Callable[..., tuple[int, str, str]]
 
@@ -35,16 +35,7 @@ def tradd(
                        "COLUMNS": "200"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)
 
-    def run(*args: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return lambda *args: run_main(capsys, args)
 
 
 class Refs:
