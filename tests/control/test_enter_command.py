@@ -21,7 +21,7 @@ from tradd.control.commands import COMMANDS, Enter
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import enter_text
 from tradd.control.tradctl import EXIT_FAILED, EXIT_UNREACHABLE, main, parser, report, request_args
-from tradd.supervisor.states import WorkerState
+from tradd.records.states import WorkerState
 
 GOOD = {"strategy": "s1", "symbol": "GOOG", "side": "BUY", "value": 2000}
 

@@ -6,9 +6,9 @@ import pytest
 
 from tests.fixtures.simulator import strategy_entry, worker_settings
 from tradd.config.daemon import SupervisorSettings
+from tradd.records.states import TransitionError, WorkerState, check_transition
 from tradd.supervisor.policy import RestartPolicy
 from tradd.supervisor.reload import plan_reload
-from tradd.supervisor.states import TransitionError, WorkerState, check_transition
 
 
 def test_backoff_doubles_up_to_the_maximum_then_a_crash_loop_is_fatal() -> None:

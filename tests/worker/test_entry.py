@@ -267,7 +267,7 @@ def test_an_internal_error_is_remembered_only_once_the_order_was_persisted(ledge
     ],
 )
 def test_the_worker_refuses_what_the_daemon_would(args: dict[str, Any]) -> None:
-    """One set of checks (tradd.control.entry_args): the same refusal, word for word."""
+    """One set of checks (tradd.records.entry): the same refusal, word for word."""
     asked = {"symbol": "GOOG", "side": "BUY", **args}
     with pytest.raises(ProtocolError) as daemon:
         Enter().validate({"strategy": "s1", **asked})

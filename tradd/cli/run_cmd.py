@@ -119,8 +119,8 @@ def _serve(
     speed: float,
     console: bool | None,
 ) -> None:
+    from tradd.daemon.main import run_daemon
     from tradd.supervisor.daemon import SupervisorOptions
-    from tradd.supervisor.main import run_daemon
 
     configure_logging(settings.log, "supervisor", console=console)
     # twilio logs every request's URL and headers at INFO; tradd logs each alert itself

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tradd.control.entry_args import entry_problem
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
+from tradd.records.entry import entry_problem
+from tradd.records.states import ALIVE, WorkerState
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
-from tradd.supervisor.states import ALIVE, WorkerState
 from tradd.supervisor.view import view_dict
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ class Enter(StrategyCommand):
     """Seconds the worker has to answer (its loop has 10, the IB send included)."""
 
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        """The checks of tradd.control.entry_args (the worker's too); the symbol is checked
+        """The checks of tradd.records.entry (the worker's too); the symbol is checked
         against the strategy's in `execute`."""
         out = super().validate(args)
         if not isinstance(out.get("symbol"), str) or not out["symbol"]:

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from tradd.control.client import Unreachable, call, environment, find_socket
-from tradd.control.entry_args import SIDES, amount_problem, text_problem
 from tradd.control.render import RENDERERS
+from tradd.records.entry import SIDES, amount_problem, text_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_DONE = 0, 1, 2, 3, 4
 LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload", "alerts"})

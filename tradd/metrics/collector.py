@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from tradd.metrics.families import Families
 from tradd.metrics.procfs import ProcReader
-from tradd.supervisor.states import ALIVE
+from tradd.records.states import ALIVE
 from tradd.supervisor.view import WorkerView
 
 Views = Callable[[], Sequence[WorkerView]]

@@ -23,8 +23,8 @@ from prometheus_client.core import (
 from tradd.ib.circuit import CircuitState
 from tradd.ib.events import LinkState
 from tradd.metrics.procfs import ProcessStats
+from tradd.records.states import ALIVE, WorkerState
 from tradd.risk import TradingState
-from tradd.supervisor.states import ALIVE, WorkerState
 from tradd.supervisor.view import WorkerView
 
 ORDER_STATUSES = (

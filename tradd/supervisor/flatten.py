@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 
 from tradd.config.settings import Settings
+from tradd.records.states import WorkerState
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
 from tradd.supervisor.process import WorkerProcess
-from tradd.supervisor.states import WorkerState
 
 log = structlog.get_logger("tradd.supervisor.flatten")
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from typing import Any
 import structlog
 
 from tradd.config.settings import Settings
+from tradd.records.states import ALIVE, WorkerState
 from tradd.supervisor.process import Emit, SpawnSpec, WorkerProcess
 from tradd.supervisor.reload import ReloadPlan
-from tradd.supervisor.states import ALIVE, WorkerState
 from tradd.supervisor.view import WorkerView
 
 log = structlog.get_logger("tradd.supervisor.fleet")

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from tradd.control.entry_args import entry_problem
 from tradd.errors import TemporaryError
 from tradd.ib.orders import Accepted, OrderIntent
 from tradd.ib.types import Side
+from tradd.records.entry import entry_problem
 from tradd.risk import Decision, TradingState
 from tradd.risk.rules import whole_shares
 from tradd.worker.channel import CommandError
@@ -68,7 +68,7 @@ class EntryRequest:
 
 def parse_entry(args: dict[str, Any], symbols: tuple[str, ...]) -> EntryRequest:
     """The channel's arguments, checked again here (the daemon's checks, from
-    tradd.control.entry_args): the worker's socket is its own door."""
+    tradd.records.entry): the worker's socket is its own door."""
     symbol = args.get("symbol")
     if symbol not in symbols:
         raise CommandError(
