@@ -13,7 +13,7 @@ from tradd.alerts.channels import build_channels
 from tradd.alerts.model import AlertEvent
 from tradd.alerts.service import AlertService
 from tradd.persistence.ledger import Ledger
-from tradd.supervisor.view import WorkerView
+from tradd.records.view import WorkerView
 
 EASTERN = ZoneInfo("US/Eastern")
 

@@ -14,7 +14,7 @@ from tests.metrics.conftest import names, run_promtool, samples, value
 from tradd.config.daemon import MetricsSettings
 from tradd.metrics.collector import SupervisorMetrics
 from tradd.metrics.server import MetricsServer
-from tradd.supervisor.view import WorkerView
+from tradd.records.view import WorkerView
 from tradd.worker.stats import WorkerStats
 
 

@@ -24,7 +24,7 @@ from tradd.alerts.outbox import Outbox
 from tradd.alerts.router import AlertRouter
 from tradd.alerts.summary import SummarySchedule, summary_event
 from tradd.config.settings import Settings
-from tradd.supervisor.view import WorkerView
+from tradd.records.view import WorkerView
 
 log = structlog.get_logger("tradd.alerts")
 STORE_ATTEMPTS = 8

@@ -17,8 +17,8 @@ from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
 from tradd.records.entry import entry_problem
 from tradd.records.states import ALIVE, WorkerState
+from tradd.records.view import view_dict
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
-from tradd.supervisor.view import view_dict
 
 if TYPE_CHECKING:
     from tradd.config.live import StrategySettings

@@ -1,7 +1,7 @@
 """The supervisor's Prometheus registry: its workers' metrics, built fresh on each scrape.
 
 The collector holds no state of its own: every scrape asks the supervisor for its
-current worker views (plain data, see tradd.supervisor.view) and turns them into metric
+current worker views (plain data, see tradd.records.view) and turns them into metric
 families, so what Prometheus reads is what `tradctl status` would show at that moment.
 The registry is the supervisor's own, never prometheus_client's global default: nothing
 else in the process can add to it, and tests can build as many as they like.
@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from tradd.metrics.families import Families
 from tradd.metrics.procfs import ProcReader
 from tradd.records.states import ALIVE
-from tradd.supervisor.view import WorkerView
+from tradd.records.view import WorkerView
 
 Views = Callable[[], Sequence[WorkerView]]
 

@@ -24,8 +24,8 @@ from tradd.ib.circuit import CircuitState
 from tradd.ib.events import LinkState
 from tradd.metrics.procfs import ProcessStats
 from tradd.records.states import ALIVE, WorkerState
+from tradd.records.view import WorkerView
 from tradd.risk import TradingState
-from tradd.supervisor.view import WorkerView
 
 ORDER_STATUSES = (
     "submitted", "filled", "cancelled", "inactive", "rejected", "not_sent", "unknown",

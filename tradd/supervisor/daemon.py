@@ -26,6 +26,7 @@ from tradd.config.settings import Settings
 from tradd.errors import EXIT_OK, ConfigError
 from tradd.marketdata.contracts import load_definitions
 from tradd.records.states import WorkerState
+from tradd.records.view import WorkerView
 from tradd.supervisor import alerting
 from tradd.supervisor.configcheck import check_in_child
 from tradd.supervisor.configfile import ConfigSnapshots
@@ -33,7 +34,6 @@ from tradd.supervisor.flatten import EmergencyOps, Flattener, LibraryEmergency
 from tradd.supervisor.fleet import Fleet, worker_spawn_spec
 from tradd.supervisor.notify import SystemdNotifier, without_notify_env
 from tradd.supervisor.reload import plan_reload
-from tradd.supervisor.view import WorkerView
 from tradd.worker.events import EventLog, WorkerEvent
 
 if TYPE_CHECKING:

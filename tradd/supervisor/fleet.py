@@ -12,9 +12,9 @@ import structlog
 
 from tradd.config.settings import Settings
 from tradd.records.states import ALIVE, WorkerState
+from tradd.records.view import WorkerView
 from tradd.supervisor.process import Emit, SpawnSpec, WorkerProcess
 from tradd.supervisor.reload import ReloadPlan
-from tradd.supervisor.view import WorkerView
 
 log = structlog.get_logger("tradd.supervisor.fleet")
 

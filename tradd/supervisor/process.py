@@ -25,6 +25,7 @@ from tradd.config.daemon import SupervisorSettings
 from tradd.config.live import StrategySettings
 from tradd.errors import EXIT_CONFIG, EXIT_OK
 from tradd.records.states import ALIVE, WorkerState, check_transition
+from tradd.records.view import WorkerView
 from tradd.resources import out_of_resources
 from tradd.supervisor.channel import (
     SupervisorShort,
@@ -34,7 +35,6 @@ from tradd.supervisor.channel import (
 )
 from tradd.supervisor.lastwords import clear_exit_report, exit_report_path, why_it_exited
 from tradd.supervisor.policy import RestartPolicy
-from tradd.supervisor.view import WorkerView
 
 log = structlog.get_logger("tradd.supervisor.process")
 Emit = Callable[..., object]
