@@ -21,6 +21,7 @@ from tradd.control.commands import COMMANDS, Enter
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import enter_text
 from tradd.control.tradctl import EXIT_FAILED, EXIT_UNREACHABLE, main, parser, report, request_args
+from tradd.records.entry import EntryArgs
 from tradd.records.states import WorkerState
 
 GOOD = {"strategy": "s1", "symbol": "GOOG", "side": "BUY", "value": 2000}
@@ -36,10 +37,12 @@ def refused(**changes: object) -> ProtocolError:
 
 def test_a_good_request_passes_with_requested_by_defaulted() -> None:
     assert COMMANDS["enter"].mutating is False
-    assert Enter().validate(GOOD) == {**GOOD, "requested_by": "tradctl"}
+    assert Enter().validate(GOOD) == {
+        "strategy": "s1", "entry": EntryArgs("GOOG", "BUY", value=2000.0, requested_by="tradctl")
+    }  # fmt: skip
     by_quantity = {**GOOD, "value": None, "quantity": 3.0, "client_ref": "scan-1-GOOG"}
-    assert Enter().validate(by_quantity)["quantity"] == 3
-    assert Enter().validate({**GOOD, "client_ref": "ré:ÄÖ-1"})["client_ref"] == "ré:ÄÖ-1"
+    assert Enter().validate(by_quantity)["entry"].quantity == 3
+    assert Enter().validate({**GOOD, "client_ref": "ré:ÄÖ-1"})["entry"].client_ref == "ré:ÄÖ-1"
 
 
 @pytest.mark.parametrize(

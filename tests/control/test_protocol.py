@@ -7,7 +7,7 @@ import pytest
 from tradd.config.daemon import ControlSettings
 from tradd.control.commands import COMMANDS
 from tradd.control.peers import Peer, PeerPolicy
-from tradd.control.protocol import ProtocolError, error_reply, ok_reply, parse_request
+from tradd.control.protocol import ErrorCode, ProtocolError, error_reply, ok_reply, parse_request
 from tradd.errors import ConfigError
 
 
@@ -42,7 +42,7 @@ def test_replies_are_single_json_lines_even_with_nan() -> None:
     assert (
         ok_reply({"equity": float("nan")}) == b'{"v": 1, "ok": true, "result": {"equity": null}}\n'
     )
-    assert error_reply("conflict", "busy").endswith(b"\n")
+    assert error_reply(ErrorCode.CONFLICT, "busy").endswith(b"\n")
 
 
 def test_only_mutating_commands_are_serialised() -> None:

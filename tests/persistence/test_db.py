@@ -26,7 +26,7 @@ from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import NAMING_CONVENTION, Base
 from tradd.persistence.records import FillRecord, NewOrder, PositionRow
 
-HEAD = "0003_runs"
+HEAD = "0004_client_ref"
 
 
 def differences(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:

@@ -17,7 +17,7 @@ from tradd.control.protocol import ErrorCode
 
 from .conftest import daemon_document, write_document
 
-ERROR_CODES = {v for k, v in vars(ErrorCode).items() if k.isupper()}
+ERROR_CODES = {str(code) for code in ErrorCode}
 
 
 def test_reload_adds_removes_and_restarts_only_what_changed(

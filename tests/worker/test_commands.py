@@ -68,9 +68,10 @@ def test_second_flatten_while_one_runs_is_a_conflict(launch, simulator) -> None:
     simulator.call(simulator.gw.faults.connectivity_lost)  # the close cannot go out yet
     live.wait_until(lambda: not live.worker.link.usable, 5)
     first = live.worker.link.inbox
+    from tradd.records.worker_protocol import WorkerCommand
     from tradd.worker.channel import Command
 
-    pending = Command("flatten", {"requested_by": "a"})
+    pending = Command(WorkerCommand.FLATTEN, {"requested_by": "a"})
     first.put(pending)
     again = request(channel(live), "flatten", requested_by="b")
     assert again == {"ok": False, "error": {"code": "conflict",

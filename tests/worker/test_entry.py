@@ -20,9 +20,10 @@ from tradd.errors import TemporaryError
 from tradd.ib.orders import Accepted
 from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
+from tradd.records.worker_protocol import WorkerCommand, WorkerErrorCode
 from tradd.worker import channel as channel_module
 from tradd.worker.channel import Command, CommandChannel, CommandError, request
-from tradd.worker.entry import LOOKBACK, Entries, parse_entry, ref_note
+from tradd.worker.entry import LOOKBACK, Entries, checked_entry, ref_note
 from tradd.worker.operator import Operator
 
 from .conftest import assert_ledger_matches_simulator, sim_ledger
@@ -65,6 +66,7 @@ def test_an_entry_becomes_the_strategys_position_and_its_own_logic_exits_it(
     (decision,) = ledger.risk_decisions()
     assert decision.action == "APPROVED" and decision.order_ref == "s1-1"
     assert decision.reason == "approved; operator entry by test (client_ref r1)"
+    assert decision.client_ref == "r1"
     assert "operator_entry" in live.engine.events.kinds()
     live.advance(60)  # bar 2: the strategy's CLOSE sells the entry
     assert sim_ledger(simulator)["positions"] == {}
@@ -155,7 +157,7 @@ class FakeManager:
         self.sent: list[Any] = []
         self.book = Book()  # multipliers: none defined, so every symbol's is 1
 
-    def submit_checked(self, intents, blocked, note):
+    def submit_checked(self, intents, blocked, note, client_ref=None):
         self.sent.append(intents[0])
         return Accepted([f"s1-{len(self.sent)}"], intents[0].quantity), None
 
@@ -168,21 +170,23 @@ class CrashingManager(FakeManager):
         super().__init__()
         self.ledger = ledger
 
-    def submit_checked(self, intents, blocked, note):
+    def submit_checked(self, intents, blocked, note, client_ref=None):
         self.sent.append(intents[0])
         if self.ledger is not None:
-            decide(self.ledger, "APPROVED", "approved" + note, f"s1-{len(self.sent)}")
+            decide(self.ledger, "APPROVED", "approved" + note, f"s1-{len(self.sent)}",
+                   ref=client_ref)  # fmt: skip
         raise RuntimeError("boom")
 
 
 def decide(ledger: Ledger, action: str, reason: str, order_ref: str | None = None,
-           at: datetime | None = None) -> None:  # fmt: skip
+           at: datetime | None = None, ref: str | None = None) -> None:  # fmt: skip
     ledger.record_risk_decision(action=action, reason=reason, trading_state="ACTIVE",
                                 order_ref=order_ref, symbol="GOOG", side="BUY", requested_qty=1,
-                                approved_qty=1 if order_ref else 0, at=at)  # fmt: skip
+                                approved_qty=1 if order_ref else 0, at=at,
+                                client_ref=ref)  # fmt: skip
 
 
-def no_decision(suffix: str, since: datetime) -> None:
+def no_decision(client_ref: str, since: datetime) -> None:
     return None
 
 
@@ -203,7 +207,7 @@ def outcome(entries: Entries, ref: str, quantity: float = 1) -> str:
     try:
         return str(entries.enter(args)["status"])
     except CommandError as exc:
-        return exc.code
+        return str(exc.code)
 
 
 def test_value_sizing_is_not_a_share_short_from_float_division() -> None:
@@ -214,23 +218,25 @@ def test_value_sizing_is_not_a_share_short_from_float_division() -> None:
 
 def test_only_a_persisted_order_of_that_very_ref_refuses_it_after_a_restart(ledger_for) -> None:
     ledger = ledger_for()
-    decide(ledger, "BLOCKED", "paused" + ref_note("op", "blocked-1"))
-    decide(ledger, "APPROVED", "approved" + ref_note("op", "A%B"), "s1-9")
-    decide(ledger, "RESIZED", "resized" + ref_note("op", "r"), "s1-10")
+    decide(ledger, "BLOCKED", "paused" + ref_note("op", "blocked-1"), ref="blocked-1")
+    decide(ledger, "APPROVED", "approved" + ref_note("op", "A%B"), "s1-9", ref="A%B")
+    decide(ledger, "RESIZED", "resized" + ref_note("op", "r"), "s1-10", ref="r")
     decide(ledger, "APPROVED", "approved" + ref_note("op", "old"), "s1-1",
-           at=datetime.now(UTC) - LOOKBACK - timedelta(hours=1))  # fmt: skip
+           at=datetime.now(UTC) - LOOKBACK - timedelta(hours=1), ref="old")  # fmt: skip
+    decide(ledger, "APPROVED", "approved" + ref_note("op", "text"), "s1-11")  # no column
     engine = fake_engine(100.0, ledger)
     entries = Entries(engine)  # a new process: it remembers nothing yet
     with pytest.raises(CommandError) as caught:
         entries.enter({"symbol": "GOOG", "side": "BUY", "quantity": 1, "client_ref": "A%B"})
-    assert caught.value.code == "conflict"
+    assert caught.value.code is WorkerErrorCode.CONFLICT
     assert "(APPROVED BUY 1 GOOG, order s1-9)" in str(caught.value)
     assert outcome(entries, "r") == "conflict"
     assert outcome(entries, "a%b") == "executed"  # SQLite's LIKE ignores case; refs do not
     assert outcome(entries, "A_B") == "executed"  # LIKE's wildcards are the ref's own text
     assert outcome(entries, "blocked-1") == "executed"  # refused: nothing was placed
     assert outcome(entries, "old") == "executed"  # older than LOOKBACK
-    assert len(engine.manager.sent) == 4
+    assert outcome(entries, "text") == "executed"  # the reason's text is never parsed
+    assert len(engine.manager.sent) == 5
 
 
 def test_an_internal_error_is_remembered_only_once_the_order_was_persisted(ledger_for) -> None:
@@ -239,7 +245,9 @@ def test_an_internal_error_is_remembered_only_once_the_order_was_persisted(ledge
     entries = Entries(engine)
     with pytest.raises(CommandError) as before:
         entries.enter({"symbol": "GOOG", "side": "BUY", "quantity": 1, "client_ref": "x"})
-    assert before.value.code == "internal" and str(before.value).endswith("; nothing placed")
+    assert before.value.code is WorkerErrorCode.INTERNAL and str(before.value).endswith(
+        "; nothing placed"
+    )
     engine.manager = FakeManager()
     assert outcome(entries, "x") == "executed"  # nothing was placed: asked again
     engine.manager = crashing = CrashingManager(ledger)
@@ -272,7 +280,7 @@ def test_the_worker_refuses_what_the_daemon_would(args: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError) as daemon:
         Enter().validate({"strategy": "s1", **asked})
     with pytest.raises(CommandError) as worker:
-        parse_entry(asked, ("GOOG",))
+        checked_entry(asked, ("GOOG",))
     assert worker.value.code == daemon.value.code == "bad_argument"
     assert str(daemon.value) == f"enter: {worker.value}"
 
@@ -296,6 +304,6 @@ def test_an_entry_withdrawn_by_the_channels_timeout_is_never_placed(monkeypatch)
     operator = Operator(engine, lambda: None, lambda: 0.0)
     operator.handle(late)
     assert engine.manager.sent == []
-    running = Command("enter", dict(late.args))
+    running = Command(WorkerCommand.ENTER, dict(late.args))
     operator.handle(running)
     assert running.reply.result(0)["status"] == "executed" and len(engine.manager.sent) == 1

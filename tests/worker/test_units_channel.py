@@ -1,5 +1,6 @@
-"""The command channel: `parse_request`, a `CommandChannel` on a real Unix socket answered
-by a fake main loop, and the `EventLog` whose ring buffer the `events` command serves."""
+"""The command channel: a `CommandChannel` on a real Unix socket answered by a fake main
+loop, and the `EventLog` whose ring buffer the `events` command serves (the request
+parsing itself: tests/records/test_worker_protocol.py)."""
 
 from __future__ import annotations
 
@@ -16,71 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tradd.records.worker_protocol import MAX_REQUEST, WorkerErrorCode
 from tradd.worker import channel as channel_module
-from tradd.worker.channel import (
-    COMMANDS,
-    MAX_REQUEST,
-    Command,
-    CommandChannel,
-    CommandError,
-    parse_request,
-    request,
-)
+from tradd.worker.channel import Command, CommandChannel, CommandError, request
 from tradd.worker.events import EventLog
-
-
-# -- parse_request ---------------------------------------------------------------------------
-def error_of(line: bytes) -> CommandError:
-    with pytest.raises(CommandError) as info:
-        parse_request(line)
-    return info.value
-
-
-@pytest.mark.parametrize("line", [b"not json", b'{"cmd": "status"', b"", b"\xff\xfe\x00"])
-def test_bad_json(line: bytes) -> None:
-    assert error_of(line).code == "bad_json"
-
-
-@pytest.mark.parametrize("line", [b"[1, 2]", b'"status"', b"42", b"null"])
-def test_a_request_must_be_a_json_object(line: bytes) -> None:
-    err = error_of(line)
-    assert (err.code, str(err)) == ("bad_request", "a request is a JSON object")
-
-
-@pytest.mark.parametrize("line", [b'{"cmd": "dance"}', b"{}", b'{"cmd": 3}', b'{"cmd": "STATUS"}'])
-def test_unknown_command(line: bytes) -> None:
-    err = error_of(line)
-    assert err.code == "unknown_command"
-    assert all(name in str(err) for name in COMMANDS)  # the message lists what is allowed
-
-
-def test_unknown_command_names_what_was_asked() -> None:
-    assert "cmd 'dance'" in str(error_of(b'{"cmd": "dance"}'))
-
-
-@pytest.mark.parametrize("line", [b'{"cmd": ["status"]}', b'{"cmd": {"a": 1}}'])
-def test_unhashable_cmd_is_an_unknown_command(line: bytes) -> None:
-    assert error_of(line).code == "unknown_command"
-
-
-def test_oversized_request_is_refused_before_parsing() -> None:
-    line = b'{"cmd": "status", "pad": "' + b"x" * MAX_REQUEST + b'"}'
-    err = error_of(line)
-    assert (err.code, str(err)) == ("too_large", f"request over {MAX_REQUEST} bytes")
-
-
-def test_request_of_exactly_the_maximum_size_is_parsed() -> None:
-    head = b'{"cmd": "ping", "pad": "'
-    line = head + b"x" * (MAX_REQUEST - len(head) - 2) + b'"}'
-    assert len(line) == MAX_REQUEST
-    assert parse_request(line)[0] == "ping"
-    assert error_of(line + b" ").code == "too_large"  # one byte more
-
-
-def test_valid_request_with_args() -> None:
-    line = b'{"cmd": "flatten", "timeout": 3, "requested_by": "ops"}\n'
-    assert parse_request(line) == ("flatten", {"timeout": 3, "requested_by": "ops"})
-    assert parse_request(b'{"cmd": "status"}') == ("status", {})
 
 
 # -- CommandChannel on a socket ------------------------------------------------------------------
@@ -164,7 +104,7 @@ def chan(shared, monkeypatch) -> Iterator[Callable[..., Rigged]]:
 
 
 def echo(command: Command) -> None:
-    command.reply.set_result({"name": command.name, "args": command.args})
+    command.reply.set_result({"name": command.name, "args": dict(command.args)})
 
 
 class Client:
@@ -199,7 +139,8 @@ def test_command_error_from_the_main_loop_is_an_error_reply(chan) -> None:
     channel, _, loops = chan()
 
     def refuse(command: Command) -> None:
-        command.reply.set_exception(CommandError("conflict", "a flatten is already in progress"))
+        error = CommandError(WorkerErrorCode.CONFLICT, "a flatten is already in progress")
+        command.reply.set_exception(error)
 
     loops.start(refuse)
     assert request(channel.path, "flatten", timeout=5) == {

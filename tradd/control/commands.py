@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
-from tradd.records.entry import entry_problem
+from tradd.records.entry import parse_entry
 from tradd.records.states import ALIVE, WorkerState
 from tradd.records.view import view_dict
+from tradd.records.worker_protocol import WorkerCommand, WorkerRequest
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
 
 if TYPE_CHECKING:
@@ -142,6 +143,8 @@ class Restart(StrategyCommand):
 class Forwarded(StrategyCommand):
     """Pause and resume are the worker's own decisions (its risk gate); pass them on."""
 
+    command: ClassVar[WorkerCommand]
+
     async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
         worker = self.worker(daemon, args["strategy"])
         if worker.state is not WorkerState.RUNNING:
@@ -149,20 +152,20 @@ class Forwarded(StrategyCommand):
                 ErrorCode.UNAVAILABLE, f"{worker.name} is {worker.state}, not RUNNING"
             )
         try:
-            result = await worker_request(worker.channel, self.name, 10.0)
+            result = await worker_request(worker.channel, WorkerRequest(self.command), 10.0)
         except WorkerRefused as exc:
-            raise ProtocolError(exc.code, f"{worker.name}: {exc}") from None
+            raise ProtocolError(ErrorCode(exc.code), f"{worker.name}: {exc}") from None
         except WorkerUnreachable as exc:
             raise ProtocolError(ErrorCode.TIMEOUT, f"{worker.name}: {exc}") from None
         return {"strategy": worker.name, **result}
 
 
 class Pause(Forwarded):
-    name = "pause"
+    name, command = "pause", WorkerCommand.PAUSE
 
 
 class Resume(Forwarded):
-    name = "resume"
+    name, command = "resume", WorkerCommand.RESUME
 
 
 class Flatten(Command):
@@ -235,39 +238,35 @@ class Enter(StrategyCommand):
     """Seconds the worker has to answer (its loop has 10, the IB send included)."""
 
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        """The checks of tradd.records.entry (the worker's too); the symbol is checked
-        against the strategy's in `execute`."""
+        """`{"strategy", "entry": EntryArgs}`, by the checks of tradd.records.entry (the
+        worker's too); the symbol is checked against the strategy's in `execute`."""
         out = super().validate(args)
-        if not isinstance(out.get("symbol"), str) or not out["symbol"]:
-            raise _bad(f"enter: symbol must be given as text, got {out.get('symbol')!r}")
-        out.setdefault("requested_by", "tradctl")
-        problem = entry_problem(out)
-        if problem is not None:
-            raise _bad(f"enter: {problem}")
-        return out
+        entry = parse_entry(out, requested_by="tradctl")
+        if isinstance(entry, str):
+            raise _bad(f"enter: {entry}")
+        return {"strategy": out["strategy"], "entry": entry}
 
     async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
-        worker = self.worker(daemon, args["strategy"])
+        worker, entry = self.worker(daemon, args["strategy"]), args["entry"]
         symbols = worker.config.symbols
-        if args["symbol"] not in symbols:
-            raise _bad(f"enter: {worker.name} does not trade {args['symbol']!r} "
+        if entry.symbol not in symbols:
+            raise _bad(f"enter: {worker.name} does not trade {entry.symbol!r} "
                        f"(its symbols: {', '.join(symbols)})")  # fmt: skip
         if daemon.busy is not None and daemon.busy.startswith("flatten"):
             reason = f"{daemon.busy} in progress"
             rule = {"rule": "TRADING_GATE", "action": "BLOCK", "message": reason,
                     "value": None, "limit": None}  # fmt: skip
-            return {"status": "blocked", "strategy": worker.name, "symbol": args["symbol"],
-                    "side": args["side"], "reason": reason, "rules": [rule]}  # fmt: skip
+            return {"status": "blocked", "strategy": worker.name, "symbol": entry.symbol,
+                    "side": entry.side, "reason": reason, "rules": [rule]}  # fmt: skip
         if daemon.stopping or worker.state is not WorkerState.RUNNING:
             state = "stopping" if daemon.stopping else str(worker.state)
             raise ProtocolError(ErrorCode.UNAVAILABLE, f"{worker.name} is {state}, not RUNNING")
-        forward = {k: v for k, v in args.items() if k != "strategy" and v is not None}
         try:
-            return await worker_request(worker.channel, self.name, self.timeout, **forward)
+            return await worker_request(worker.channel, WorkerRequest.enter(entry), self.timeout)
         except WorkerRefused as exc:
-            raise ProtocolError(exc.code, f"{worker.name}: {exc}") from None
+            raise ProtocolError(ErrorCode(exc.code), f"{worker.name}: {exc}") from None
         except WorkerUnreachable as exc:
-            retry = ("repeat it with the same client_ref to learn" if args.get("client_ref")
+            retry = ("repeat it with the same client_ref to learn" if entry.client_ref
                      else "check `tradctl status` for")  # fmt: skip
             raise ProtocolError(
                 ErrorCode.TIMEOUT,

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import math
+from enum import StrEnum
 from typing import Any
 
 VERSION = 1
 
 
-class ErrorCode:
-    """Error codes of the protocol (documented in docs/control.md, stable across versions)."""
+class ErrorCode(StrEnum):
+    """Error codes of the protocol (documented in docs/control.md, stable across versions).
+    An enum costs tradctl nothing measurable: `enum` is loaded already (by `re`), and
+    defining this class takes ~0.3 ms."""
 
     BAD_JSON = "bad_json"
     BAD_REQUEST = "bad_request"
@@ -38,7 +41,7 @@ class ErrorCode:
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
+    def __init__(self, code: ErrorCode, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.code, self.details = code, details
 
@@ -82,8 +85,8 @@ def ok_reply(result: Any) -> bytes:
     return _line({"v": VERSION, "ok": True, "result": result})
 
 
-def error_reply(code: str, message: str, details: Any = None) -> bytes:
-    error: dict[str, Any] = {"code": code, "message": message}
+def error_reply(code: ErrorCode, message: str, details: Any = None) -> bytes:
+    error: dict[str, Any] = {"code": str(code), "message": message}
     if details is not None:
         error["details"] = details
     return _line({"v": VERSION, "ok": False, "error": error})

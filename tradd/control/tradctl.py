@@ -39,14 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from tradd.control.client import Unreachable, call, environment, find_socket
+from tradd.control.protocol import ErrorCode
 from tradd.control.render import RENDERERS
-from tradd.records.entry import SIDES, amount_problem, text_problem
+from tradd.records.entry import SIDES, EntryArgs, amount_problem, text_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_DONE = 0, 1, 2, 3, 4
 LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload", "alerts"})
 NOT_SENT = (FileNotFoundError, ConnectionRefusedError, PermissionError)
 """Why a connection failed before a request could be sent (`Unreachable.__context__`)."""
-UNKNOWN_OUTCOME = frozenset({"timeout", "internal"})
+UNKNOWN_OUTCOME = frozenset({ErrorCode.TIMEOUT, ErrorCode.INTERNAL})
 """Error codes after which an `enter` may have been placed (as may any that says so)."""
 
 
@@ -140,9 +141,7 @@ def request_args(ns: argparse.Namespace) -> dict[str, Any]:
     if ns.cmd == "events":
         return {"since": ns.since}
     if ns.cmd == "enter":
-        amount = {"quantity": ns.quantity} if ns.quantity is not None else {"value": ns.value}
-        ref = {"client_ref": ns.client_ref} if ns.client_ref else {}
-        return {"strategy": ns.strategy, "symbol": ns.symbol, "side": ns.side, **amount, **ref}
+        return {"strategy": ns.strategy, **entry_args(ns).as_args()}
     if ns.cmd == "alerts":
         extra = {"channel": ns.channel} if ns.action == "test" and ns.channel else {}
         return {
@@ -151,6 +150,11 @@ def request_args(ns: argparse.Namespace) -> dict[str, Any]:
             **({"limit": ns.limit} if ns.action == "list" else {}),
         }
     return {"strategy": ns.strategy} if getattr(ns, "strategy", None) else {}
+
+
+def entry_args(ns: argparse.Namespace) -> EntryArgs:
+    """`enter`'s arguments (each checked by its argparse type already)."""
+    return EntryArgs(ns.symbol, ns.side, ns.quantity, ns.value, client_ref=ns.client_ref)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     timeout = ns.timeout or (
         300.0 if ns.cmd in LONG_COMMANDS else 30.0 if ns.cmd == "enter" else 10.0
     )
+    if ns.cmd == "enter" and not ns.client_ref:  # always repeat-safe: a timeout can be asked
+        ns.client_ref = f"tradctl-{secrets.token_hex(6)}"
     args = request_args(ns)
-    if ns.cmd == "enter":  # always repeat-safe: a timeout can then be asked about
-        args.setdefault("client_ref", f"tradctl-{secrets.token_hex(6)}")
     try:
         path = find_socket(ns.socket, ns.config, environ)
         reply = call(path, ns.cmd, args, timeout)
@@ -174,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     except Unreachable as exc:
         print(f"tradctl: {exc}", file=sys.stderr)
         if ns.cmd == "enter" and not isinstance(exc.__context__, NOT_SENT):
-            unknown_outcome(args)
+            unknown_outcome(ns.client_ref)
         return EXIT_UNREACHABLE
     code = report(ns, reply)
     if ns.cmd == "enter" and may_be_placed(reply.get("error")):
-        unknown_outcome(args)
+        unknown_outcome(ns.client_ref)
     return code
 
 
@@ -191,8 +195,7 @@ def may_be_placed(error: Any) -> bool:
     return unknown or "may have been placed" in said
 
 
-def unknown_outcome(args: dict[str, Any]) -> None:
-    ref = args["client_ref"]
+def unknown_outcome(ref: str) -> None:
     print(f"tradctl: the entry may have been placed. Repeat it with --client-ref {ref} to "
           "learn its outcome: it is never placed twice", file=sys.stderr)  # fmt: skip
 

@@ -22,6 +22,7 @@ from tradd.persistence import ledger_orders as orders_sql
 from tradd.persistence import ledger_reports as reports_sql
 from tradd.persistence.book import Book
 from tradd.persistence.models import (
+    CLIENT_REF_MAX,
     TERMINAL_STATUSES,
     Base,
     ConnectionEvent,
@@ -320,23 +321,22 @@ class Ledger:
         requested_qty: float | None = None,
         approved_qty: float | None = None,
         at: datetime | None = None,
+        client_ref: str | None = None,
     ) -> None:
         decision = RiskDecisionInput(action, reason, trading_state, rule, symbol, side,
-                                     requested_qty, approved_qty)  # fmt: skip
+                                     requested_qty, approved_qty, client_ref)  # fmt: skip
         values = decision_values(decision, self._at(at))
         self._append(RiskDecision, {**values, "order_ref": order_ref})
 
     def risk_decisions(self, since: datetime | None = None) -> list[RiskDecisionRecord]:
         return self._timeline(RiskDecision, RiskDecisionRecord, since)
 
-    def latest_order_decision(
-        self, reason_suffix: str, since: datetime
-    ) -> RiskDecisionRecord | None:
-        """The newest decision since `since` that let an order through, its reason ending
-        with `reason_suffix` (an operator entry's client_ref: tradd.worker.entry)."""
+    def latest_order_decision(self, client_ref: str, since: datetime) -> RiskDecisionRecord | None:
+        """The newest decision since `since` that let an order through for an operator
+        entry with `client_ref` (tradd.worker.entry)."""
         start = self._aware("since", since)
         with read_transaction(self._sessions) as session:
-            return reports_sql.latest_order_decision(session, self._strategy, reason_suffix, start)
+            return reports_sql.latest_order_decision(session, self._strategy, client_ref, start)
 
     def record_connection_event(
         self, kind: str, message: str, code: int | None = None, at: datetime | None = None
@@ -428,8 +428,16 @@ def decision_values(decision: RiskDecisionInput, at: datetime) -> dict[str, Any]
     check_side(d.side)
     check_finite("risk decision requested_qty", d.requested_qty)
     check_finite("risk decision approved_qty", d.approved_qty)
+    check_client_ref(d.client_ref)
     return {
         "action": d.action, "reason": d.reason, "trading_state": d.trading_state,
         "rule": d.rule, "symbol": d.symbol, "side": d.side,
         "requested_qty": d.requested_qty, "approved_qty": d.approved_qty, "at": at,
+        "client_ref": d.client_ref,
     }  # fmt: skip
+
+
+def check_client_ref(client_ref: str | None) -> None:
+    if client_ref is not None and not 0 < len(client_ref) <= CLIENT_REF_MAX:
+        raise ValueError(f"risk decision client_ref must be 1 to {CLIENT_REF_MAX} characters, "
+                         f"got {client_ref!r}")  # fmt: skip

@@ -116,24 +116,21 @@ def timeline(
 
 
 def latest_order_decision(
-    session: Session, strategy: str, reason_suffix: str, since: datetime
+    session: Session, strategy: str, client_ref: str, since: datetime
 ) -> RiskDecisionRecord | None:
     """The newest decision since `since` that let an order through (only those have an
-    order_ref: they commit with their orders) and whose reason ends with `reason_suffix`.
-    Filtered in SQL, the (strategy, at) index bounding the scan; LIKE only narrows (SQLite's
-    ignores ASCII case), the exact suffix is compared here."""
+    order_ref: they commit with their orders) for an entry with `client_ref` (the
+    (strategy, client_ref) index finds it; `=` is exact in both databases)."""
     columns = [getattr(RiskDecision, f.name) for f in fields(RiskDecisionRecord)]
     stmt = (
         select(*columns)
-        .where(RiskDecision.strategy == strategy, RiskDecision.at >= since)
-        .where(RiskDecision.order_ref.is_not(None))
-        .where(RiskDecision.reason.endswith(reason_suffix, autoescape=True))
+        .where(RiskDecision.strategy == strategy, RiskDecision.client_ref == client_ref)
+        .where(RiskDecision.at >= since, RiskDecision.order_ref.is_not(None))
         .order_by(RiskDecision.at.desc(), RiskDecision.id.desc())
+        .limit(1)
     )
-    for row in session.execute(stmt):
-        if row.reason.endswith(reason_suffix):
-            return RiskDecisionRecord(**row._mapping)
-    return None
+    row = session.execute(stmt).first()
+    return None if row is None else RiskDecisionRecord(**row._mapping)
 
 
 def load_state(session: Session, strategy: str) -> StrategyStateRecord | None:

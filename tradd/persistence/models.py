@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tradd.records.entry import TEXT_MAX
+
 # Constraint names are spelled out by this convention (and repeated verbatim in the
 # migrations), so that PostgreSQL and SQLite agree and a later migration can name them.
 NAMING_CONVENTION = {
@@ -48,6 +50,8 @@ ORDER_TYPES = ("MKT", "LMT", "STP", "STP LMT")
 TIFS = ("DAY", "GTC", "IOC")
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")
 SNAPSHOT_SOURCES = ("ledger", "broker")
+CLIENT_REF_MAX = TEXT_MAX
+"""Longest client_ref an entry takes (tradd.records.entry) is what the column holds."""
 
 
 class OrderStatus(StrEnum):
@@ -279,7 +283,7 @@ class RiskDecision(Base):
     """What the risk manager decided about an order or the strategy, and the rule why."""
 
     __tablename__ = "risk_decisions"
-    __table_args__ = (Index(None, "strategy", "at"),)
+    __table_args__ = (Index(None, "strategy", "at"), Index(None, "strategy", "client_ref"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     strategy: Mapped[str] = mapped_column(String(64))
@@ -293,6 +297,9 @@ class RiskDecision(Base):
     rule: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     trading_state: Mapped[str] = mapped_column(String(16))
+    client_ref: Mapped[str | None] = mapped_column(String(CLIENT_REF_MAX))
+    """An operator entry's repeat-safety reference: the worker finds an entry a previous
+    process placed by it (tradd.worker.entry), never by the reason's text."""
 
 
 class ConnectionEvent(Base):

@@ -305,6 +305,8 @@ class RiskDecisionInput:
     side: str | None = None
     requested_qty: float | None = None
     approved_qty: float | None = None
+    client_ref: str | None = None
+    """An operator entry's repeat-safety reference (tradd.worker.entry)."""
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,7 @@ class RiskDecisionRecord:
     side: str | None
     requested_qty: float | None
     approved_qty: float | None
+    client_ref: str | None = None
 
 
 @dataclass(frozen=True)

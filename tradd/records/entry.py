@@ -1,9 +1,10 @@
-"""The checks an `enter` request's arguments pass: one set, used by the daemon
-(`tradd.control.commands.Enter`), the worker (`tradd.worker.entry`: its socket is its own
-door) and `tradctl` (its argument types), so the three cannot drift apart.
+"""An `enter` request's arguments (`EntryArgs`) and the checks they pass: one set, used by
+the daemon (`tradd.control.commands.Enter`), the worker (`tradd.worker.entry`: its socket is
+its own door) and `tradctl` (its argument types), so the three cannot drift apart.
 
 Each check answers what is wrong (text the caller puts after the argument's name) or None;
-the callers raise their own error types. Standard library only: `tradctl` imports it.
+the callers raise their own error types. Standard library only, and no dataclasses (~10 ms):
+`tradctl` imports it, so the record is a NamedTuple (immutable, typed, free to define).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 TEXT_MAX = 64
-"""Longest `requested_by` and `client_ref` (they end persisted risk decisions' reasons)."""
+"""Longest `requested_by` and `client_ref` (the ledger's `risk_decisions.client_ref` holds 64)."""
 SIDES = ("BUY", "SELL")
 AMOUNTS = ("value", "quantity")
 LIMITS: Mapping[str, float] = MappingProxyType({"quantity": 1e8, "value": 1e11})
@@ -56,3 +57,43 @@ def entry_problem(args: Mapping[str, Any]) -> str | None:
         if problem is not None:
             return f"{name} {problem}, got {value!r}"
     return None
+
+
+class EntryArgs(NamedTuple):
+    """One checked entry: exactly one of `quantity` (whole shares) and `value` is set.
+
+    `requested_by` None leaves it to the receiver (the daemon says "tradctl", the worker
+    "operator"); `client_ref` makes the entry safe to repeat (tradd.worker.entry)."""
+
+    symbol: str
+    side: str
+    quantity: float | None = None
+    value: float | None = None
+    requested_by: str | None = None
+    client_ref: str | None = None
+
+    def as_args(self) -> dict[str, Any]:
+        """The request's arguments on the wire (unset ones left out)."""
+        fields = {"symbol": self.symbol, "side": self.side, "quantity": self.quantity,
+                  "value": self.value, "requested_by": self.requested_by,
+                  "client_ref": self.client_ref}  # fmt: skip
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+def parse_entry(args: Mapping[str, Any], requested_by: str | None = None) -> EntryArgs | str:
+    """`args` (symbol, side, value | quantity, requested_by?, client_ref?) as an EntryArgs,
+    or the sentence saying what is wrong with them ("NAME must ..., got VALUE").
+    `requested_by` is the default for an entry that does not say who asked. Whether the
+    strategy trades the symbol is the caller's to check."""
+    symbol = args.get("symbol")
+    if not isinstance(symbol, str) or not symbol:
+        return f"symbol must be given as text, got {symbol!r}"
+    filled = {**args, "requested_by": args.get("requested_by", requested_by)}
+    problem = entry_problem(filled)
+    if problem is not None:
+        return problem
+    quantity, value = args.get("quantity"), args.get("value")
+    return EntryArgs(
+        symbol, str(args["side"]), None if quantity is None else float(quantity),
+        None if value is None else float(value), filled["requested_by"], args.get("client_ref"),
+    )  # fmt: skip

@@ -8,10 +8,10 @@ stuck supervisor loop.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
+from tradd.records.worker_protocol import WorkerErrorCode, WorkerRequest, parse_reply
 from tradd.resources import out_of_resources
 
 MAX_REPLY = 16 * 1024 * 1024
@@ -27,17 +27,18 @@ class SupervisorShort(WorkerUnreachable):
 
 
 class WorkerRefused(Exception):
-    """The worker answered with an error reply."""
+    """The worker answered with an error reply (`code`: tradd.records.worker_protocol)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: WorkerErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
-async def worker_request(path: Path, cmd: str, timeout: float, **args: Any) -> Any:
-    """The `result` of command `cmd`; WorkerRefused for an error reply."""
+async def worker_request(path: Path, request: WorkerRequest, timeout: float) -> Any:
+    """The `result` of `request`; WorkerRefused for an error reply."""
+    cmd = request.command
     try:
-        return await asyncio.wait_for(_exchange(path, {"cmd": cmd, **args}), timeout)
+        return await asyncio.wait_for(_exchange(path, request), timeout)
     except TimeoutError:
         raise WorkerUnreachable(f"{cmd}: no answer within {timeout:g}s") from None
     except OSError as exc:
@@ -48,18 +49,15 @@ async def worker_request(path: Path, cmd: str, timeout: float, **args: Any) -> A
         raise WorkerUnreachable(f"{cmd}: {exc!r}") from None
 
 
-async def _exchange(path: Path, request: dict[str, Any]) -> Any:
+async def _exchange(path: Path, request: WorkerRequest) -> Any:
     reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_REPLY)
     try:
-        writer.write(json.dumps(request).encode() + b"\n")
+        writer.write(request.line())
         await writer.drain()
         line = await reader.readuntil(b"\n")
     finally:
         writer.close()
-    reply = json.loads(line)
-    if not isinstance(reply, dict):
-        raise ValueError("reply is not a JSON object")
-    if reply.get("ok"):
-        return reply.get("result")
-    error = reply.get("error") or {}
-    raise WorkerRefused(str(error.get("code", "error")), str(error.get("message", "")))
+    reply = parse_reply(line)
+    if reply.error is not None:
+        raise WorkerRefused(reply.error.code, reply.error.message)
+    return reply.result

@@ -18,10 +18,12 @@ import structlog
 
 from tradd.config.settings import Settings
 from tradd.records.states import WorkerState
+from tradd.records.worker_protocol import WorkerCommand, WorkerErrorCode, WorkerRequest
 from tradd.supervisor.channel import WorkerRefused, WorkerUnreachable, worker_request
 from tradd.supervisor.process import WorkerProcess
 
 log = structlog.get_logger("tradd.supervisor.flatten")
+PING = WorkerRequest(WorkerCommand.PING)
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -132,15 +134,14 @@ class Flattener:
         s = settings.supervisor
         if worker.alive and worker.state is WorkerState.RUNNING:
             try:
-                await worker_request(worker.channel, "ping", s.flatten_ack_timeout)
-                result = await worker_request(
-                    worker.channel, "flatten", s.flatten_timeout + 5, requested_by=requested_by
-                )
+                await worker_request(worker.channel, PING, s.flatten_ack_timeout)
+                flatten = WorkerRequest.flatten(requested_by)
+                result = await worker_request(worker.channel, flatten, s.flatten_timeout + 5)
                 if isinstance(result, dict):
                     return {**result, "path": "worker"}
                 log.error("malformed flatten reply", strategy=worker.name, reply=repr(result)[:200])
             except WorkerRefused as exc:
-                if exc.code == "conflict":
+                if exc.code is WorkerErrorCode.CONFLICT:
                     return {"ok": False, "message": str(exc), "path": "worker", "symbols": {}}
                 log.error("worker refused the flatten", strategy=worker.name, error=str(exc))
             except WorkerUnreachable as exc:

@@ -26,6 +26,7 @@ from tradd.config.live import StrategySettings
 from tradd.errors import EXIT_CONFIG, EXIT_OK
 from tradd.records.states import ALIVE, WorkerState, check_transition
 from tradd.records.view import WorkerView
+from tradd.records.worker_protocol import WorkerCommand, WorkerRequest
 from tradd.resources import out_of_resources
 from tradd.supervisor.channel import (
     SupervisorShort,
@@ -37,6 +38,7 @@ from tradd.supervisor.lastwords import clear_exit_report, exit_report_path, why_
 from tradd.supervisor.policy import RestartPolicy
 
 log = structlog.get_logger("tradd.supervisor.process")
+HEARTBEAT = WorkerRequest(WorkerCommand.HEARTBEAT)
 Emit = Callable[..., object]
 EVENT_WAIT = 5.0
 """Seconds each long poll of a worker's events may wait (the worker caps it at 5)."""
@@ -182,7 +184,7 @@ class WorkerProcess:
             return
         self._polling = True
         try:
-            snapshot = await worker_request(self.channel, "heartbeat", self._poll_timeout())
+            snapshot = await worker_request(self.channel, HEARTBEAT, self._poll_timeout())
         except SupervisorShort as exc:
             self._excused_at = self._monotonic()
             log.warning("cannot heartbeat: the supervisor is short of resources",
@@ -211,9 +213,8 @@ class WorkerProcess:
         to the supervisor once, in order, until this process is gone."""
         while process is self.process and self.alive:
             try:
-                reply = await worker_request(
-                    self.channel, "events", EVENT_WAIT + 10, since=self._event_seq, wait=EVENT_WAIT
-                )
+                poll = WorkerRequest.events(self._event_seq, EVENT_WAIT)
+                reply = await worker_request(self.channel, poll, EVENT_WAIT + 10)
             except (WorkerUnreachable, WorkerRefused):
                 return  # the next heartbeat starts a new listener
             if process is not self.process:

@@ -32,6 +32,7 @@ from tradd.ib.store import IBStore
 from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger
+from tradd.records.worker_protocol import WorkerCommand
 from tradd.research.broker import IBCommission, PortfolioPercentSizer
 from tradd.risk import RiskGate, TradingState
 from tradd.worker.account import AccountState, Baselines
@@ -110,12 +111,12 @@ class Worker:
     # -- control from other threads ----------------------------------------------------------
     def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
         """Run a channel command from another thread (tests); returns its result."""
-        command = Command(name, args)
+        command = Command(WorkerCommand(name), args)
         self.link.inbox.put(command)
         return command.reply.result(timeout)
 
     def stop(self) -> None:
-        self.link.inbox.put(Command("stop", {}))
+        self.link.inbox.put(Command(WorkerCommand.STOP, {}))
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> int:
@@ -335,7 +336,8 @@ class Worker:
             return
 
         def on_signal(signum: int, _frame: Any) -> None:
-            self.link.inbox.put(Command("stop", {"signal": signal.Signals(signum).name}))
+            stop = Command(WorkerCommand.STOP, {"signal": signal.Signals(signum).name})
+            self.link.inbox.put(stop)
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)

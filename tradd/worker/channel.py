@@ -1,7 +1,8 @@
 """The worker's command channel: a Unix socket speaking JSON lines.
 
 One request per line, `{"cmd": "status"}`, one reply per line, `{"ok": true, "result":
-...}` or `{"ok": false, "error": {"code": ..., "message": ...}}`. The socket thread only
+...}` or `{"ok": false, "error": {"code": ..., "message": ...}}`: the records and codes of
+`tradd.records.worker_protocol`. The socket thread only
 parses and waits: each command is queued into the worker's main loop (the same queue IB
 events use) and carried out there, so commands never race the strategy. A main loop that
 does not answer within the timeout gets a `timeout` error back, which is exactly what a
@@ -24,7 +25,7 @@ import queue
 import socket
 import socketserver
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -33,47 +34,42 @@ from typing import Any
 
 import structlog
 
+from tradd.records.worker_protocol import (
+    MAX_REQUEST,
+    WorkerCommand,
+    WorkerError,
+    WorkerErrorCode,
+    WorkerReply,
+    parse_request,
+)
 from tradd.worker.listener import ChannelServer, Connections
 
 log = structlog.get_logger("tradd.worker.channel")
-MAX_REQUEST = 64 * 1024
 ANSWER_TIMEOUT = 10.0
 """Seconds the main loop has to answer a command (flatten and stop: the flatten timeout)."""
-COMMANDS = frozenset(
-    {"status", "heartbeat", "flatten", "pause", "resume", "stop", "events", "ping", "enter"}
-)
+LONG = frozenset({WorkerCommand.FLATTEN, WorkerCommand.STOP})
+"""Commands that may take the flatten timeout to answer."""
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str
-    args: dict[str, Any]
+    """A request on its way to the main loop, and the future its reply is set on."""
+
+    name: WorkerCommand
+    args: Mapping[str, Any]
     reply: Future[dict[str, Any]] = field(default_factory=Future, compare=False)
 
 
 class CommandError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """The worker refuses a command: raised where it is carried out, answered as an error."""
+
+    def __init__(self, code: WorkerErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 
-
-def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
-    """Validate one request line; CommandError names what is wrong."""
-    if len(line) > MAX_REQUEST:
-        raise CommandError("too_large", f"request over {MAX_REQUEST} bytes")
-    try:
-        request = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CommandError("bad_json", f"not JSON: {exc}") from None
-    except RecursionError:
-        raise CommandError("bad_json", "not JSON: nested too deeply") from None
-    if not isinstance(request, dict):
-        raise CommandError("bad_request", "a request is a JSON object")
-    name = request.get("cmd")
-    if not isinstance(name, str) or name not in COMMANDS:
-        raise CommandError("unknown_command", f"cmd {name!r}: one of {', '.join(sorted(COMMANDS))}")
-    args = {k: v for k, v in request.items() if k != "cmd"}
-    return str(name), args
+    @property
+    def reply(self) -> WorkerReply:
+        return WorkerReply.refused(self.code, str(self))
 
 
 class CommandChannel:
@@ -135,37 +131,37 @@ class CommandChannel:
                     return
             reply = self._answer(line)
             try:
-                wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+                wfile.write(reply.line())
                 wfile.flush()
             except OSError:
                 return
 
-    def _answer(self, line: bytes) -> dict[str, Any]:
-        try:
-            name, args = parse_request(line)
-        except CommandError as exc:
-            return _error(exc.code, str(exc))
-        if name == "heartbeat":
+    def _answer(self, line: bytes) -> WorkerReply:
+        request = parse_request(line)
+        if isinstance(request, WorkerError):
+            return WorkerReply(error=request)
+        name = request.command
+        if name is WorkerCommand.HEARTBEAT:
             beat = self._beat()
             if beat is not None:
-                return {"ok": True, "result": beat}
-            name = "status"  # nothing published yet: the main loop answers it
-        command = Command(name, args)
+                return WorkerReply(result=beat)
+            name = WorkerCommand.STATUS  # nothing published yet: the main loop answers it
+        command = Command(name, request.args)
         self._inbox.put(command)
-        timeout = self._timeout if name in ("flatten", "stop") else ANSWER_TIMEOUT
+        timeout = self._timeout if name in LONG else ANSWER_TIMEOUT
         try:
-            return {"ok": True, "result": command.reply.result(timeout + 2.0)}
+            return WorkerReply(result=command.reply.result(timeout + 2.0))
         except FutureTimeout:
-            return _error("timeout", _late(command))
+            return WorkerReply.refused(WorkerErrorCode.TIMEOUT, _late(command))
         except CommandError as exc:
-            return _error(exc.code, str(exc))
+            return exc.reply
 
 
 def _late(command: Command) -> str:
     """A timeout's message. An `enter` still queued is withdrawn (the main loop skips it):
     an order placed after its caller heard "timeout" is one a retry would place twice."""
-    late = f"the worker did not answer {command.name!r} in time"
-    if command.name != "enter":
+    late = f"the worker did not answer {str(command.name)!r} in time"
+    if command.name is not WorkerCommand.ENTER:
         return late
     if command.reply.cancel():
         return f"{late}: withdrawn before it ran, nothing placed"
@@ -179,12 +175,9 @@ def _discard_line(rfile: Any) -> None:
             return
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}
-
-
 def request(path: Path, cmd: str, timeout: float = 15.0, **args: Any) -> dict[str, Any]:
-    """Send one command and return the decoded reply (a small client for tests and tools)."""
+    """Send one command and return the decoded reply as sent (a small client for tests and
+    tools: it sends any `cmd`, known or not, to see what the worker answers)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))

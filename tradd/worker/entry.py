@@ -15,17 +15,17 @@ places nothing. Only replies after which an order may exist are remembered (exec
 send that failed half-way; an internal error once the order was persisted). A reply that
 placed nothing (blocked by a gate, e.g. paused or over a limit; no price yet; not
 connected) is not: the same ref may be asked again, and `tradd scan --execute --from-run`
-(ref `<run>:<symbol>`) retries it. The ref is also written into the persisted risk
-decision's reason, so a ref a restarted worker has not seen is looked up there (`LOOKBACK`;
-only decisions that let an order through count) and refused as used: the retry a timeout
-invites, after the supervisor restarted a hung worker, must not place the entry again.
+(ref `<run>:<symbol>`) retries it. The ref is also stored with the persisted risk decision
+(its `client_ref` column), so a ref a restarted worker has not seen is looked up there
+(`LOOKBACK`; only decisions that let an order through count) and refused as used: the
+retry a timeout invites, after the supervisor restarted a hung worker, must not place the
+entry again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,8 @@ import structlog
 from tradd.errors import TemporaryError
 from tradd.ib.orders import Accepted, OrderIntent
 from tradd.ib.types import Side
-from tradd.records.entry import entry_problem
+from tradd.records.entry import EntryArgs, parse_entry
+from tradd.records.worker_protocol import WorkerErrorCode
 from tradd.risk import Decision, TradingState
 from tradd.risk.rules import whole_shares
 from tradd.worker.channel import CommandError
@@ -51,47 +52,34 @@ LOOKBACK = timedelta(days=7)
 """How far back the ledger is searched for a client_ref this process has not seen."""
 
 
-@dataclass(frozen=True)
-class EntryRequest:
-    symbol: str
-    side: str
-    quantity: float | None
-    value: float | None
-    requested_by: str
-    client_ref: str | None
-
-    @property
-    def key(self) -> tuple[object, ...]:
-        """What makes two requests with one client_ref the same request."""
-        return self.symbol, self.side, self.quantity, self.value
-
-
-def parse_entry(args: dict[str, Any], symbols: tuple[str, ...]) -> EntryRequest:
+def checked_entry(args: Mapping[str, Any], symbols: tuple[str, ...]) -> EntryArgs:
     """The channel's arguments, checked again here (the daemon's checks, from
     tradd.records.entry): the worker's socket is its own door."""
-    symbol = args.get("symbol")
-    if symbol not in symbols:
+    entry = parse_entry(args, requested_by="operator")
+    if isinstance(entry, str):
+        raise CommandError(WorkerErrorCode.BAD_ARGUMENT, entry)
+    if entry.symbol not in symbols:
         raise CommandError(
-            "bad_argument", f"symbol {symbol!r}: not traded by this strategy ({', '.join(symbols)})"
+            WorkerErrorCode.BAD_ARGUMENT,
+            f"symbol {entry.symbol!r}: not traded by this strategy ({', '.join(symbols)})",
         )
-    problem = entry_problem(args)
-    if problem is not None:
-        raise CommandError("bad_argument", problem)
-    quantity, value = args.get("quantity"), args.get("value")
-    return EntryRequest(
-        str(symbol), str(args["side"]), None if quantity is None else float(quantity),
-        None if value is None else float(value), args.get("requested_by") or "operator",
-        args.get("client_ref"),
-    )  # fmt: skip
+    return entry
+
+
+def same_entry(entry: EntryArgs) -> tuple[object, ...]:
+    """What makes two requests with one client_ref the same request."""
+    return entry.symbol, entry.side, entry.quantity, entry.value
+
+
+def who(entry: EntryArgs) -> str:
+    return entry.requested_by or "operator"
 
 
 def ref_note(requested_by: str, client_ref: str | None) -> str:
-    """What a persisted decision's reason ends with; `Entries` finds earlier refs by it."""
-    return f"; operator entry by {requested_by}" + (_ref_tag(client_ref) if client_ref else "")
-
-
-def _ref_tag(client_ref: str) -> str:
-    return f" (client_ref {client_ref})"
+    """What a persisted decision's reason ends with, for people reading it (the ref is
+    looked up by the decision's `client_ref` column, never in this text)."""
+    ref = f" (client_ref {client_ref})" if client_ref else ""
+    return f"; operator entry by {requested_by}{ref}"
 
 
 class Entries:
@@ -104,21 +92,22 @@ class Entries:
         self._engine, self._clock = engine, clock
         self._done: dict[str, tuple[tuple[object, ...], Outcome]] = {}
 
-    def enter(self, args: dict[str, Any]) -> dict[str, Any]:
-        request = parse_entry(args, self._engine.strategy.symbols)
-        ref = request.client_ref
+    def enter(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        request = checked_entry(args, self._engine.strategy.symbols)
+        ref, key = request.client_ref, same_entry(request)
         if ref is not None and ref not in self._done:
             earlier = self._earlier(ref)
             if earlier is not None:
-                self._remember(ref, request.key, earlier)
+                self._remember(ref, key, earlier)
         if ref is not None and ref in self._done:
-            key, outcome = self._done[ref]
-            if key != request.key:
-                raise CommandError("conflict", f"client_ref {ref!r} was used for another entry")
+            done, outcome = self._done[ref]
+            if done != key:
+                message = f"client_ref {ref!r} was used for another entry"
+                raise CommandError(WorkerErrorCode.CONFLICT, message)
         else:
             outcome, order_may_exist = self._outcome(request)
             if ref is not None and order_may_exist:
-                self._remember(ref, request.key, outcome)
+                self._remember(ref, key, outcome)
         if isinstance(outcome, CommandError):
             raise outcome
         return dict(outcome)
@@ -129,11 +118,12 @@ class Entries:
         try:
             found = self._order_decision(ref)
         except TemporaryError as exc:
-            raise CommandError("unavailable", f"client_ref {ref!r} not checked: {exc}") from None
+            message = f"client_ref {ref!r} not checked: {exc}"
+            raise CommandError(WorkerErrorCode.UNAVAILABLE, message) from None
         if found is None:
             return None
         return CommandError(
-            "conflict",
+            WorkerErrorCode.CONFLICT,
             f"client_ref {ref!r} was used before this worker restarted ({found.action} "
             f"{found.side} {found.requested_qty or 0:g} {found.symbol}, order "
             f"{found.order_ref}): not placed "
@@ -141,9 +131,9 @@ class Entries:
         )
 
     def _order_decision(self, ref: str) -> RiskDecisionRecord | None:
-        return self._engine.ledger.latest_order_decision(_ref_tag(ref), self._clock() - LOOKBACK)
+        return self._engine.ledger.latest_order_decision(ref, self._clock() - LOOKBACK)
 
-    def _outcome(self, request: EntryRequest) -> tuple[Outcome, bool]:
+    def _outcome(self, request: EntryArgs) -> tuple[Outcome, bool]:
         """The reply (or the error that is the reply once the order may have gone out), and
         whether an order may exist after it: only then is it remembered by client_ref."""
         quantity, price = self._size(request)  # raises: nothing placed, nothing remembered
@@ -156,7 +146,7 @@ class Entries:
             return self._failed(request, exc)
         return reply, reply["status"] == "executed"
 
-    def _failed(self, request: EntryRequest, exc: Exception) -> tuple[CommandError, bool]:
+    def _failed(self, request: EntryArgs, exc: Exception) -> tuple[CommandError, bool]:
         """An unexpected error: an order may exist once its decision is persisted (they
         commit together, and nothing is sent before), else nothing was placed."""
         ref = request.client_ref
@@ -165,57 +155,60 @@ class Entries:
         except Exception:  # the ledger may be what failed: assume the order exists
             persisted = True
         if not persisted:
-            return CommandError("internal", f"enter: {exc!r}; nothing placed"), False
-        return CommandError("internal", f"enter: {exc!r}; the order may have been placed"), True
+            return CommandError(WorkerErrorCode.INTERNAL, f"enter: {exc!r}; nothing placed"), False
+        message = f"enter: {exc!r}; the order may have been placed"
+        return CommandError(WorkerErrorCode.INTERNAL, message), True
 
-    def _size(self, request: EntryRequest) -> tuple[float, float]:
+    def _size(self, request: EntryArgs) -> tuple[float, float]:
         """Shares and the price valuing them; errors here placed nothing (not remembered)."""
         engine = self._engine
         if not engine.link.usable:
             reason = f"{engine.link.state}: {engine.link.manager.reason}"
-            raise CommandError("unavailable", f"not connected to IB ({reason})")
+            raise CommandError(WorkerErrorCode.UNAVAILABLE, f"not connected to IB ({reason})")
         if not engine.ready_count:
-            raise CommandError("unavailable", "not reconciled with IB yet")
+            raise CommandError(WorkerErrorCode.UNAVAILABLE, "not reconciled with IB yet")
         prices = engine.store.last_price if engine.store is not None else {}
         price = prices.get(request.symbol)
         if price is None or not math.isfinite(price) or price <= 0:
-            raise CommandError("unavailable", f"no price for {request.symbol} yet")
+            message = f"no price for {request.symbol} yet"
+            raise CommandError(WorkerErrorCode.UNAVAILABLE, message)
         if request.quantity is not None:
             return request.quantity, price
         assert request.value is not None
         quantity = whole_shares(request.value / price)  # 2.9999999996 shares are 3
         if quantity < 1:
             raise CommandError(
-                "bad_argument", f"value {request.value:g} buys 0 shares at {price:g}"
+                WorkerErrorCode.BAD_ARGUMENT, f"value {request.value:g} buys 0 shares at {price:g}"
             )
         return quantity, price
 
-    def _place(self, request: EntryRequest, quantity: float, price: float) -> dict[str, Any]:
+    def _place(self, request: EntryArgs, quantity: float, price: float) -> dict[str, Any]:
         engine = self._engine
         side: Side = "BUY" if request.side == "BUY" else "SELL"
         intent = OrderIntent(request.symbol, side, quantity, "MKT", None, None, "DAY", price)
         flatten = engine.operator.flatten
         blocked = f"closing positions ({flatten.requested_by})" if flatten is not None else ""
-        note = ref_note(request.requested_by, request.client_ref)
-        result, decision = engine.manager.submit_checked([intent], blocked, note)
+        note = ref_note(who(request), request.client_ref)
+        result, decision = engine.manager.submit_checked([intent], blocked, note,
+                                                         request.client_ref)  # fmt: skip
         head = {"strategy": engine.strategy.name, "symbol": request.symbol, "side": side}
         if isinstance(result, Accepted):
             return self._executed(request, head, intent, result, price)
         if decision is not None and decision.allowed:  # passed the gates, the send failed
             raise CommandError(
-                "unavailable",
+                WorkerErrorCode.UNAVAILABLE,
                 f"{result.reason}: the entry may have been placed; it is in the ledger and is "
                 "never re-sent (`tradctl status` shows the position)",
             )
-        log.warning("operator entry blocked", requested_by=request.requested_by,
+        log.warning("operator entry blocked", requested_by=who(request),
                     reason=result.reason, **head)  # fmt: skip
         return {"status": "blocked", **head, "quantity": quantity, "price": price,
                 "reason": result.reason, "rules": _rules(decision, result.reason)}  # fmt: skip
 
-    def _executed(self, request: EntryRequest, head: dict[str, Any], intent: OrderIntent,
+    def _executed(self, request: EntryArgs, head: dict[str, Any], intent: OrderIntent,
                   result: Accepted, price: float) -> dict[str, Any]:  # fmt: skip
         engine, ref = self._engine, result.refs[0]
-        why = f"operator entry by {request.requested_by}"
+        why = f"operator entry by {who(request)}"
         if engine.broker is not None:
             engine.broker.track_system_order(ref, _sized(intent, result.quantity), why)
         quantity = result.quantity

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from tradd.records.worker_protocol import WorkerErrorCode, WorkerReply
 from tradd.resources import SpareDescriptor, out_of_resources
 
 log = structlog.get_logger("tradd.worker.channel")
@@ -26,7 +27,7 @@ ACCEPT_PAUSE = (0.05, 1.0)
 SHED_PAUSE = 0.01
 BUSY_READ = 0.2
 """How long a connection turned away waits for its request before it is told `busy`."""
-BUSY = b'{"ok": false, "error": {"code": "busy", "message": "every connection is busy"}}\n'
+BUSY = WorkerReply.refused(WorkerErrorCode.BUSY, "every connection is busy").line()
 
 
 class Connections:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from tradd.records.worker_protocol import WorkerCommand, WorkerErrorCode
 from tradd.risk import TradingState
 from tradd.worker.channel import Command, CommandError
 from tradd.worker.entry import Entries
@@ -27,7 +28,7 @@ MAX_EVENT_WAIT = 5.0
 MAX_WAITING = 8
 """Waiting `events` requests at most (the supervisor keeps one)."""
 """Longest an `events` request waits for an event (well inside the channel's timeout)."""
-READ_ONLY = frozenset({"status", "ping", "events"})
+READ_ONLY = frozenset({WorkerCommand.STATUS, WorkerCommand.PING, WorkerCommand.EVENTS})
 
 
 class Operator:
@@ -57,8 +58,9 @@ class Operator:
             command.reply.set_exception(exc)
             return
         except Exception as exc:
-            log.exception("command failed", command=command.name)
-            command.reply.set_exception(CommandError("internal", f"{command.name}: {exc!r}"))
+            log.exception("command failed", command=str(command.name))
+            error = CommandError(WorkerErrorCode.INTERNAL, f"{command.name}: {exc!r}")
+            command.reply.set_exception(error)
             return
         if command.name not in READ_ONLY:
             self.on_change()
@@ -77,24 +79,25 @@ class Operator:
     def _run(self, command: Command) -> dict[str, Any] | None:
         engine, name = self._engine, command.name
         gate = engine.manager.gate
-        if name in ("status", "ping"):
+        if name in (WorkerCommand.STATUS, WorkerCommand.PING):
             return status_snapshot(engine)
-        if name == "events":
+        if name is WorkerCommand.EVENTS:
             return self._events(command)
-        if name == "enter":
+        if name is WorkerCommand.ENTER:
             if not command.reply.set_running_or_notify_cancel():
                 return None  # its caller was told it timed out and withdrawn: never placed
             return self.entries.enter(command.args)
-        if name == "pause":
+        if name is WorkerCommand.PAUSE:
             if gate.state is TradingState.HALTED:
-                raise CommandError("conflict", f"halted ({gate.reason}): resume it first")
+                message = f"halted ({gate.reason}): resume it first"
+                raise CommandError(WorkerErrorCode.CONFLICT, message)
             gate.set_state(TradingState.REDUCING, "paused by operator: exits only")
-        elif name == "resume":
+        elif name is WorkerCommand.RESUME:
             gate.set_state(TradingState.ACTIVE, "resumed by operator")
-        elif name == "flatten":
+        elif name is WorkerCommand.FLATTEN:
             self.start_flatten(str(command.args.get("requested_by", "operator")), command)
             return None
-        elif name == "stop":
+        elif name is WorkerCommand.STOP:
             self.begin_stop("stop command")
         engine.save_state()
         return {"trading_state": str(gate.state), "reason": gate.reason}
@@ -138,7 +141,7 @@ class Operator:
     def start_flatten(self, requested_by: str, command: Command | None = None) -> None:
         """HALT, then cancel and close everything; the reply comes once flat (or timed out)."""
         if self.flatten is not None and self.flatten.symbols is None:
-            raise CommandError("conflict", "a flatten is already in progress")
+            raise CommandError(WorkerErrorCode.CONFLICT, "a flatten is already in progress")
         engine = self._engine
         engine.manager.gate.set_state(TradingState.HALTED, f"flattened by {requested_by}")
         engine.save_state()

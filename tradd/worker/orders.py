@@ -125,27 +125,32 @@ class OrderManager:
         return self.submit_checked(intents)[0]
 
     def submit_checked(
-        self, intents: list[OrderIntent], blocked: str = "", note: str = ""
+        self,
+        intents: list[OrderIntent],
+        blocked: str = "",
+        note: str = "",
+        client_ref: str | None = None,
     ) -> tuple[Accepted | Refused, Decision | None]:
         """`submit`, also answering with the risk decision (None: the trading gate refused
         first). `blocked`: the caller's own trading-gate refusal (an operator entry during a
-        flatten); `note` ends the persisted decision's reason (who asked; tradd.worker.entry)."""
+        flatten); `note` ends the persisted decision's reason (who asked) and `client_ref`
+        is stored with it (an operator entry's: tradd.worker.entry)."""
         lead = intents[0]
         request = OrderRequest(lead.symbol, lead.side, lead.quantity, lead.reference_price,
                                multiplier=self.book.multiplier(lead.symbol))  # fmt: skip
         blocked = blocked or self._context().blocked_reason()
         if blocked:
-            self._record_refusal(request, "TRADING_GATE", blocked + note)
+            self._record_refusal(request, "TRADING_GATE", blocked + note, client_ref)
             return Refused(blocked), None
         decision = self.gate.check_order(request, self._context().portfolio())
         if decision.by_state:  # paused or flattened: refused, but no breach to report
-            self._record_refusal(request, STATE_RULE, decision.reason + note)
+            self._record_refusal(request, STATE_RULE, decision.reason + note, client_ref)
             return Refused(decision.reason), decision
         if not decision.allowed:
-            self._record(request, decision, note)
+            self._record(request, decision, note, client_ref)
             self._after_decision(request, decision)
             return Refused(decision.reason), decision
-        d = _decision_input(request, decision, note)
+        d = _decision_input(request, decision, note, client_ref)
         result = self._send(intents, decision.approved_quantity, d)
         self._after_decision(request, decision)
         return result, decision
@@ -238,15 +243,19 @@ class OrderManager:
         assert self.context is not None, "OrderManager.context is set by the worker"
         return self.context
 
-    def _record(self, request: OrderRequest, decision: Decision, note: str = "") -> None:
+    def _record(
+        self, request: OrderRequest, decision: Decision, note: str = "", ref: str | None = None
+    ) -> None:
         """A refused order's decision (an accepted one is stored with its orders)."""
-        d = _decision_input(request, decision, note)
+        d = _decision_input(request, decision, note, ref)
         self._ledger.record_risk_decision(**asdict(d))
         self.stats.decision(d.action, d.rule)
 
-    def _record_refusal(self, request: OrderRequest, rule: str, reason: str) -> None:
+    def _record_refusal(
+        self, request: OrderRequest, rule: str, reason: str, ref: str | None = None
+    ) -> None:
         d = RiskDecisionInput("BLOCKED", reason, str(self.gate.state), rule, request.symbol,
-                              request.side, request.quantity, 0.0)  # fmt: skip
+                              request.side, request.quantity, 0.0, ref)  # fmt: skip
         self._ledger.record_risk_decision(**asdict(d))
         self.stats.decision("BLOCKED", rule)
         if rule != STATE_RULE:
@@ -369,9 +378,11 @@ def _keep_newest(cache: dict[str, Any], keep: int, live: set[str]) -> None:
             del cache[key]
 
 
-def _decision_input(request: OrderRequest, decision: Decision, note: str = "") -> RiskDecisionInput:
+def _decision_input(
+    request: OrderRequest, decision: Decision, note: str = "", ref: str | None = None
+) -> RiskDecisionInput:
     return RiskDecisionInput(
         decision.verdict, (decision.reason or "approved") + note, str(decision.state),
         ",".join(h.rule for h in decision.hits) or None, request.symbol, request.side,
-        decision.requested_quantity, decision.approved_quantity,
+        decision.requested_quantity, decision.approved_quantity, ref,
     )  # fmt: skip

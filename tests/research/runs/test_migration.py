@@ -6,7 +6,7 @@ from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from tests.fixtures.database import OpenedDatabase
-from tests.persistence.test_db import differences
+from tests.persistence.test_db import HEAD, differences
 from tradd.persistence.db import alembic_config
 
 
@@ -25,7 +25,7 @@ def state(engine: Engine) -> tuple[str, set[str]]:
 def test_the_runs_revision_downgrades_and_upgrades_cleanly(database: OpenedDatabase) -> None:
     engine = database.engine
     version, tables = state(engine)
-    assert version == "0003_runs" and "research_runs" in tables
+    assert version == HEAD and "research_runs" in tables
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO research_runs (id, kind, status, created_at, progress_done, request) "
@@ -34,5 +34,5 @@ def test_the_runs_revision_downgrades_and_upgrades_cleanly(database: OpenedDatab
     migrate_to(engine, "0002_alerts", down=True)
     assert state(engine) == ("0002_alerts", tables - {"research_runs"})
     migrate_to(engine, "head")
-    assert state(engine) == ("0003_runs", tables)
+    assert state(engine) == (HEAD, tables)
     assert differences(engine) == []  # indexes and constraints back exactly as the models say
