@@ -36,6 +36,16 @@ ParamOption = Annotated[
     typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c)."),
 ]
 CashOption = Annotated[float | None, typer.Option("--cash", help="Starting cash.")]
+ParamsFileOption = Annotated[
+    Path | None,
+    typer.Option("--params-file", help="TOML file with ranges under a params table."),
+]
+ObjectiveOption = Annotated[
+    str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
+]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", help="Processes (default: all cores).")
+]
 WarmupOption = Annotated[
     str | None,
     typer.Option(
@@ -172,16 +182,9 @@ def optimize(
     method: Annotated[str, typer.Option("--method", help="grid or bayesian.")] = "grid",
     trials: Annotated[int, typer.Option("--trials", help="Bayesian: trials in the study.")] = 100,
     param: ParamOption = None,
-    params_file: Annotated[
-        Path | None,
-        typer.Option("--params-file", help="TOML file with ranges under a params table."),
-    ] = None,
-    objective: Annotated[
-        str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: all cores).")
-    ] = None,
+    params_file: ParamsFileOption = None,
+    objective: ObjectiveOption = None,
+    workers: WorkersOption = None,
     storage: Annotated[
         str | None,
         typer.Option(

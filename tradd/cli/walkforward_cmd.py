@@ -17,10 +17,13 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import (
     CashOption,
     EndOption,
+    ObjectiveOption,
     ParamOption,
+    ParamsFileOption,
     StartOption,
     StrategyOption,
     SymbolsOption,
+    WorkersOption,
     _inputs,
 )
 from tradd.config.settings import Settings
@@ -56,16 +59,9 @@ def walkforward(
     method: Annotated[str, typer.Option("--method", help="grid or bayesian.")] = "grid",
     trials: Annotated[int, typer.Option("--trials", help="Bayesian: trials per window.")] = 50,
     param: ParamOption = None,
-    params_file: Annotated[
-        Path | None,
-        typer.Option("--params-file", help="TOML file with ranges under a params table."),
-    ] = None,
-    objective: Annotated[
-        str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: all cores).")
-    ] = None,
+    params_file: ParamsFileOption = None,
+    objective: ObjectiveOption = None,
+    workers: WorkersOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed (+ window).")] = None,
     cash: CashOption = None,
     bar: BarOption = None,

@@ -26,7 +26,7 @@ from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, failure_text
-from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
+from tradd.research.metrics import Metrics, ReturnBasis, period_returns, run_metrics
 from tradd.research.pool import Cause, Done, Ending, Event, Failed, ForkPool, Reporter
 from tradd.research.run_settings import WarmupInfo, settings_of
 from tradd.research.setup import ResearchInputs, load_inputs
@@ -219,15 +219,9 @@ def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
     result = engine.run(contender.params)
     cash = inputs.broker.cash
     clock, equity = measured(engine.clock, result.equity, fed.trade_from)
-    metrics = compute_metrics(
-        equity,
-        clock,
-        result.trades,
-        initial_cash=cash,
-        bars_in_market=result.bars_in_market,
-        symbols=len(fed.bars),
-        risk_free_rate=inputs.risk_free_rate,
-        basis=prepared.basis,
-    )
+    metrics = run_metrics(
+        result, equity, clock, initial_cash=cash, symbols=len(fed.bars),
+        risk_free_rate=inputs.risk_free_rate, basis=prepared.basis,
+    )  # fmt: skip
     daily = period_returns(equity, clock, cash, prepared.basis)
     return _Done(index, metrics, clock, equity, daily, fed.info)
