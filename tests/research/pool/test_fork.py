@@ -137,9 +137,10 @@ def test_workers_that_cannot_start_leave_every_unit_failed_not_missing() -> None
 
 def test_progress_is_reported_after_every_unit() -> None:
     reports: list[Progress] = []
-    times = iter(float(t) for t in range(100))
-    pool: ForkPool[int, int] = ForkPool(times_ten, 2, progress=reports.append)
-    pool._counter._clock = lambda: next(times)  # one second per reading
+    times = iter(float(t) for t in range(100))  # one second per reading
+    pool: ForkPool[int, int] = ForkPool(
+        times_ten, 2, progress=reports.append, clock=lambda: next(times)
+    )
     run(pool, range(5))
     assert [(p.done, p.total) for p in reports] == [(i, 5) for i in range(6)]
     assert reports[0].eta_s is None and reports[-1].eta_s == 0.0
@@ -306,3 +307,10 @@ def test_a_second_ctrl_c_kills_the_workers_promptly() -> None:
     assert time.monotonic() - started < 30
     assert program.process.returncode == 0
     assert all(_gone(pid) for pid in pids)
+
+
+def test_a_pool_runs_once() -> None:
+    pool: ForkPool[int, int] = ForkPool(times_ten, 1)
+    run(pool, range(1))
+    with pytest.raises(RuntimeError, match="runs once"):
+        pool.run(range(1), lambda _: None)

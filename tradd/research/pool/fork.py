@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -71,11 +72,12 @@ class ForkPool(Generic[U, R]):
         noun: str = "units",
         notice: Callable[[str], None] = _ignore,
         progress: Callable[[Progress], None] = _ignore,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers {workers}: must be at least 1")
         self._work, self._workers, self._noun, self._notice = work, workers, noun, notice
-        self._counter = ProgressCounter(progress)
+        self._counter = ProgressCounter(progress, clock)
         self._context = multiprocessing.get_context("fork")
         self._stopping = self._context.RawValue("b", 0)  # lock-free: a killed reader holds none
         self._lock = threading.Lock()
@@ -106,7 +108,9 @@ class ForkPool(Generic[U, R]):
     def run(
         self, units: Iterable[U], sink: Callable[[Event[R]], None], *, ordered: bool = False
     ) -> Ending:
-        """Run every unit (until cancelled); returns how the run ended."""
+        """Run every unit (until cancelled); returns how the run ended. Once per pool."""
+        if self._wake is not None or self._next_index or self._exhausted:
+            raise RuntimeError("a ForkPool runs once: make a new one for more units")
         self._units = iter(units)
         self._sink = _InOrder(sink) if ordered else sink
         self._counter.start(len(units) if isinstance(units, Sized) else None)
