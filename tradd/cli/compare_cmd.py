@@ -92,7 +92,8 @@ def compare(
         workers,
     )
     log().info("comparison started", strategies=paths, symbols=request.inputs.symbols)
-    comparison = run_comparison(request, data_store(settings, data_dir))
+    notice = lambda text: typer.echo(text, err=True)  # noqa: E731
+    comparison = run_comparison(request, data_store(settings, data_dir), notice)
     files = write_report(comparison, output, fmt, browser)
     log().info(
         "comparison finished",

@@ -1,6 +1,7 @@
-"""What the long research commands share: the progress bar, and how a run records itself.
+"""What the long research commands share: how a run records its request.
 
-Imported only inside the commands (rich is loaded lazily, like the research stack).
+Imported only inside the commands (the research stack is loaded lazily). The progress bar
+they share is `tradd.research.progress.ProgressBar`.
 """
 
 from __future__ import annotations
@@ -8,40 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from tradd.research.runs.tracked import RunHandle
     from tradd.research.setup import ResearchInputs
-
-
-def progress_bar(console: Console) -> Progress:
-    """Description, bar, done/total and elapsed time, kept on screen when finished."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
-class TrialCount:
-    """Counts finished trials into the persisted run (which throttles its writes)."""
-
-    def __init__(self, run: RunHandle) -> None:
-        self._run, self.done, self.total = run, 0, 0
-
-    def start(self, total: int) -> None:
-        self.total = total
-        self._run.progress(0, total)
-
-    def advance(self) -> None:
-        self.done += 1
-        self._run.progress(self.done, self.total)
 
 
 def inputs_request(inputs: ResearchInputs, request: Any) -> dict[str, Any]:

@@ -36,6 +36,16 @@ ParamOption = Annotated[
     typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c)."),
 ]
 CashOption = Annotated[float | None, typer.Option("--cash", help="Starting cash.")]
+ParamsFileOption = Annotated[
+    Path | None,
+    typer.Option("--params-file", help="TOML file with ranges under a params table."),
+]
+ObjectiveOption = Annotated[
+    str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
+]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", help="Processes (default: all cores).")
+]
 WarmupOption = Annotated[
     str | None,
     typer.Option(
@@ -172,16 +182,9 @@ def optimize(
     method: Annotated[str, typer.Option("--method", help="grid or bayesian.")] = "grid",
     trials: Annotated[int, typer.Option("--trials", help="Bayesian: trials in the study.")] = 100,
     param: ParamOption = None,
-    params_file: Annotated[
-        Path | None,
-        typer.Option("--params-file", help="TOML file with ranges under a params table."),
-    ] = None,
-    objective: Annotated[
-        str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: all cores).")
-    ] = None,
+    params_file: ParamsFileOption = None,
+    objective: ObjectiveOption = None,
+    workers: WorkersOption = None,
     storage: Annotated[
         str | None,
         typer.Option(
@@ -237,7 +240,7 @@ def optimize(
     from tradd.research.runs.tracked import tracked_run
 
     with tracked_run(settings, "optimize", _run_request(request), output, required=False) as run:
-        summary = _run_with_progress(request, settings, data_dir, run)
+        summary = _optimize_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(summary, output))
         _report_optimization(summary, output)
         typer.echo(run.describe())
@@ -284,38 +287,22 @@ def _report_optimization(summary: Summary, output: Path) -> None:
     _print_summary(summary, output)
 
 
-def _run_with_progress(
+def _optimize_with_progress(
     request: Any, settings: Settings, data_dir: Path | None, run: RunHandle
 ) -> Summary:
-    from rich.console import Console
+    """The optimization under a progress bar that also shows the best value so far."""
+    from tradd.research.optimize.runner import OptimizeProgress, run_optimization
+    from tradd.research.progress import ProgressBar
 
-    from tradd.cli.progress import TrialCount, progress_bar
-    from tradd.research.optimize.runner import Progress as Callbacks
-    from tradd.research.optimize.runner import run_optimization
-
-    console = Console(stderr=True)
-    bar = progress_bar(console)
-    task = bar.add_task("optimizing", total=None)
     best: list[float] = []
-    count = TrialCount(run)
+    with ProgressBar("optimizing", run) as bar:
 
-    def start(total: int) -> None:
-        bar.update(task, total=total)
-        count.start(total)
+        def outcome(trial: Any) -> None:
+            if trial.value is not None and (not best or trial.value > best[0]):
+                best[:] = [trial.value]
+                bar.describe(f"optimizing (best {request.objective} {best[0]:.3f})")
 
-    def advance(outcome: Any) -> None:
-        count.advance()
-        if outcome.value is not None and (not best or outcome.value > best[0]):
-            best[:] = [outcome.value]
-        label = f"optimizing (best {request.objective} {best[0]:.3f})" if best else "optimizing"
-        bar.update(task, advance=1, description=label)
-
-    callbacks = Callbacks(
-        start=start,
-        advance=advance,
-        notice=lambda text: console.print(f"[yellow]{text}[/yellow]"),
-    )
-    with bar:
+        callbacks = OptimizeProgress(bar.update, outcome, bar.notice)
         return run_optimization(request, data_store(settings, data_dir), callbacks)
 
 

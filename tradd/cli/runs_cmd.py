@@ -6,13 +6,16 @@ Exit codes: 0 done; 1 no such run, or a running run not deleted without --force;
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tradd.cli.common import settings_for
 from tradd.cli.config_cmd import ConfigOption
 from tradd.errors import EXIT_FAILURE, UsageError
+
+if TYPE_CHECKING:
+    from tradd.research.runs.store import RunRecord, RunStore
 
 runs_app = typer.Typer(help="Research runs: scans, optimizations, walk-forwards.",
                        no_args_is_help=True)  # fmt: skip
@@ -21,6 +24,7 @@ KindOption = Annotated[
     str | None, typer.Option("--kind", help="Only this kind: scan, optimize, walkforward.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RunIdArgument = Annotated[str, typer.Argument(metavar="ID", help="A run id (tradd runs list).")]
 
 
 @runs_app.command("list")
@@ -50,7 +54,7 @@ def runs_list(
 
 @runs_app.command("show")
 def runs_show(
-    run_id: Annotated[str, typer.Argument(metavar="ID", help="A run id (tradd runs list).")],
+    run_id: RunIdArgument,
     json_output: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -60,10 +64,8 @@ def runs_show(
     from tradd.research.runs.render import print_run
 
     with open_run_store(settings_for(config)) as store:
-        run = store.get(run_id)
-    if run is None:
-        _no_such_run(run_id)
-    elif json_output:
+        run = _existing(store, run_id)
+    if json_output:
         _print_json(run.as_dict())
     else:
         print_run(report_console(), run)
@@ -71,7 +73,7 @@ def runs_show(
 
 @runs_app.command("delete")
 def runs_delete(
-    run_id: Annotated[str, typer.Argument(metavar="ID", help="A run id (tradd runs list).")],
+    run_id: RunIdArgument,
     force: Annotated[bool, typer.Option("--force", help="Delete even a running run.")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -79,10 +81,7 @@ def runs_delete(
     from tradd.research.runs.open import open_run_store
 
     with open_run_store(settings_for(config)) as store:
-        run = store.get(run_id)
-        if run is None:
-            _no_such_run(run_id)
-            return
+        run = _existing(store, run_id)
         if run.status == "running" and not force:
             typer.echo(f"tradd: run {run_id} is running: not deleted (--force deletes it anyway; "
                        "the process running it carries on)", err=True)  # fmt: skip
@@ -92,9 +91,13 @@ def runs_delete(
     typer.echo(f"deleted the record of run {run_id}{kept}")
 
 
-def _no_such_run(run_id: str) -> None:
-    typer.echo(f"tradd: no run {run_id!r} (see tradd runs list)", err=True)
-    raise typer.Exit(EXIT_FAILURE)
+def _existing(store: RunStore, run_id: str) -> RunRecord:
+    """The run; exit 1 naming the id when there is none."""
+    run = store.get(run_id)
+    if run is None:
+        typer.echo(f"tradd: no run {run_id!r} (see tradd runs list)", err=True)
+        raise typer.Exit(EXIT_FAILURE)
+    return run
 
 
 def _print_json(value: Any) -> None:

@@ -20,6 +20,7 @@ import typer
 from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.cli.research_cmd import WorkersOption
 from tradd.cli.runs_cmd import runs_app
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, UsageError
@@ -92,9 +93,7 @@ def scan(
             help="Backtests: % of the portfolio per entry (default 10); --execute's default.",
         ),
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     execute: Annotated[
         bool,
         typer.Option("--execute", help="Enter the best strategy of each symbol via the daemon."),

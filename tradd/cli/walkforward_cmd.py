@@ -17,10 +17,13 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import (
     CashOption,
     EndOption,
+    ObjectiveOption,
     ParamOption,
+    ParamsFileOption,
     StartOption,
     StrategyOption,
     SymbolsOption,
+    WorkersOption,
     _inputs,
 )
 from tradd.config.settings import Settings
@@ -56,16 +59,9 @@ def walkforward(
     method: Annotated[str, typer.Option("--method", help="grid or bayesian.")] = "grid",
     trials: Annotated[int, typer.Option("--trials", help="Bayesian: trials per window.")] = 50,
     param: ParamOption = None,
-    params_file: Annotated[
-        Path | None,
-        typer.Option("--params-file", help="TOML file with ranges under a params table."),
-    ] = None,
-    objective: Annotated[
-        str | None, typer.Option("--objective", help="sharpe, returns, calmar or composite.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Processes (default: all cores).")
-    ] = None,
+    params_file: ParamsFileOption = None,
+    objective: ObjectiveOption = None,
+    workers: WorkersOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed (+ window).")] = None,
     cash: CashOption = None,
     bar: BarOption = None,
@@ -101,7 +97,7 @@ def walkforward(
     from tradd.research.runs.tracked import tracked_run
 
     with tracked_run(settings, "walkforward", _run_request(request), output, required=False) as run:
-        result = _run_with_progress(request, settings, data_dir, run)
+        result = _walkforward_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(result))
         log().info(
             "walkforward finished",
@@ -140,50 +136,29 @@ def _run_summary(result: WalkForwardResult) -> dict[str, Any]:
     }
 
 
-def _run_with_progress(
+def _walkforward_with_progress(
     request: WalkForwardRequest, settings: Settings, data_dir: Path | None, run: RunHandle
 ) -> WalkForwardResult:
-    from rich.console import Console
-
-    from tradd.cli.progress import TrialCount, progress_bar
+    """The walk-forward under a progress bar of IS trials that counts finished windows."""
+    from tradd.research.progress import ProgressBar
     from tradd.research.walkforward.runner import WalkForwardProgress, run_walkforward
 
-    console = Console(stderr=True)
-    bar = progress_bar(console)
-    task = bar.add_task("walk-forward: IS trials", total=None)
     finished: list[int] = []
-    count = TrialCount(run)
+    with ProgressBar("walk-forward: IS trials", run) as bar:
 
-    def advance(_window: int) -> None:
-        bar.update(task, advance=1)
-        count.advance()
+        def window_done(result: Any) -> None:
+            finished.append(result.window.index)
+            log().info(
+                "walkforward window finished",
+                window=result.window.index,
+                best_params=result.best_params,
+                is_sharpe=result.is_metrics.sharpe,
+                oos_sharpe=result.oos_metrics.sharpe,
+            )
+            bar.describe(f"walk-forward: IS trials ({len(finished)} windows done)")
 
-    def window_done(result: Any) -> None:
-        finished.append(result.window.index)
-        log().info(
-            "walkforward window finished",
-            window=result.window.index,
-            best_params=result.best_params,
-            is_sharpe=result.is_metrics.sharpe,
-            oos_sharpe=result.oos_metrics.sharpe,
-        )
-        bar.update(task, description=f"walk-forward: IS trials ({len(finished)} windows done)")
-
-    def start(total: int) -> None:
-        bar.start()  # only now: argument and data errors print without an empty bar
-        bar.update(task, total=total)
-        count.start(total)
-
-    callbacks = WalkForwardProgress(
-        start=start,
-        advance=advance,
-        window_done=window_done,
-        notice=lambda text: console.print(f"[yellow]{text}[/yellow]"),
-    )
-    try:
+        callbacks = WalkForwardProgress(bar.update, window_done, bar.notice)
         return run_walkforward(request, data_store(settings, data_dir), callbacks)
-    finally:
-        bar.stop()
 
 
 def _print_result(result: WalkForwardResult) -> None:

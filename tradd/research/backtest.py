@@ -16,7 +16,7 @@ from tradd.marketdata.gaps import gap_warning, run_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.buy_hold import buy_and_hold
 from tradd.research.engine import BacktestEngine, RunResult
-from tradd.research.metrics import Metrics, compute_metrics
+from tradd.research.metrics import Metrics, run_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
 from tradd.research.riskbroker import RiskBroker
@@ -75,16 +75,10 @@ def run_backtest(
     )
     result = engine.run(params, records=True)
     clock, equity = measured(engine.clock, result.equity, loaded.measured_from)
-    metrics = compute_metrics(
-        equity,
-        clock,
-        result.trades,
-        initial_cash=inputs.broker.cash,
-        bars_in_market=result.bars_in_market,
-        symbols=len(loaded.bars),
-        risk_free_rate=inputs.risk_free_rate,
-        basis=loaded.basis,
-    )
+    metrics = run_metrics(
+        result, equity, clock, initial_cash=inputs.broker.cash, symbols=len(loaded.bars),
+        risk_free_rate=inputs.risk_free_rate, basis=loaded.basis,
+    )  # fmt: skip
     output.mkdir(parents=True, exist_ok=True)
     result_path = output / "result.json"
     chart_path = output / "equity.png"

@@ -12,13 +12,13 @@ equity curve, no drawdown) are 0, so rankings stay total.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from tradd.research.engine import ClosedTrade
+from tradd.research.engine import ClosedTrade, RunResult
 
 TRADING_DAYS = 252
 """US stocks' periods a year: the default basis when no calendar is known."""
@@ -66,6 +66,30 @@ class Metrics:
 
     def as_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
+
+
+def run_metrics(
+    result: RunResult,
+    equity: npt.NDArray[np.float64],
+    clock: npt.NDArray[np.datetime64],
+    *,
+    initial_cash: float,
+    symbols: int,
+    risk_free_rate: float,
+    basis: ReturnBasis,
+) -> Metrics:
+    """`compute_metrics` of an engine run over the part of it that is measured (`equity`
+    on `clock`, after any warm-up): its trades and time in the market come from the run."""
+    return compute_metrics(
+        equity,
+        clock,
+        result.trades,
+        initial_cash=initial_cash,
+        bars_in_market=result.bars_in_market,
+        symbols=symbols,
+        risk_free_rate=risk_free_rate,
+        basis=basis,
+    )
 
 
 def compute_metrics(
@@ -141,11 +165,7 @@ def sharpe_ratio(
     risk_free_rate: float = 0.0,
     periods_per_year: float = TRADING_DAYS,
 ) -> float:
-    if len(returns) < 2:
-        return 0.0
-    excess = returns - risk_free_rate / periods_per_year
-    std = float(excess.std(ddof=1))
-    return float(excess.mean() / std * math.sqrt(periods_per_year)) if std > 1e-12 else 0.0
+    return _annualised_ratio(returns, risk_free_rate, periods_per_year, _volatility)
 
 
 def sortino_ratio(
@@ -153,13 +173,30 @@ def sortino_ratio(
     risk_free_rate: float = 0.0,
     periods_per_year: float = TRADING_DAYS,
 ) -> float:
+    return _annualised_ratio(returns, risk_free_rate, periods_per_year, _downside_deviation)
+
+
+def _volatility(excess: npt.NDArray[np.float64]) -> float:
+    return float(excess.std(ddof=1))
+
+
+def _downside_deviation(excess: npt.NDArray[np.float64]) -> float:
+    return math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
+
+
+def _annualised_ratio(
+    returns: npt.NDArray[np.float64],
+    risk_free_rate: float,
+    periods_per_year: float,
+    risk: Callable[[npt.NDArray[np.float64]], float],
+) -> float:
+    """Mean excess return over its `risk`, annualised: 0 with fewer than two returns or
+    with no risk (flat returns), where the ratio is undefined."""
     if len(returns) < 2:
         return 0.0
     excess = returns - risk_free_rate / periods_per_year
-    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
-    if downside <= 1e-12:
-        return 0.0
-    return float(excess.mean() / downside * math.sqrt(periods_per_year))
+    spread = risk(excess)
+    return float(excess.mean() / spread * math.sqrt(periods_per_year)) if spread > 1e-12 else 0.0
 
 
 def annual_volatility(returns: npt.NDArray[np.float64], periods_per_year: float) -> float:

@@ -14,6 +14,14 @@ class KillsItsProcess(Strategy):
         os._exit(9)
 
 
+class KillsItsProcessOnGoog(Strategy):
+    """Ends the process it runs in on GOOG's first bar; on other symbols it does nothing."""
+
+    def next(self) -> None:
+        if self.data._name == "GOOG":
+            os._exit(9)
+
+
 class TakesAProfit(Strategy):
     """Buys on its first bar and sells at the first close above what it paid, if that comes
     within `hold` bars: one winning trade wherever the price rises soon after the entry.

@@ -13,6 +13,7 @@ import pytest
 from tradd.errors import UsageError
 from tradd.marketdata.store import DataStore
 from tradd.research.broker import BrokerConfig
+from tradd.research.progress import Progress
 from tradd.research.setup import ResearchInputs
 from tradd.research.walkforward.runner import (
     WalkForwardProgress,
@@ -69,17 +70,16 @@ def test_bad_requests_are_usage_errors(
 
 
 def test_programmatic_run_reports_progress_and_writes_the_report(tmp_path: Path) -> None:
-    totals: list[int] = []
-    advanced: list[int] = []
+    reports: list[Progress] = []
     done: list[int] = []
     progress = WalkForwardProgress(
-        start=totals.append,
-        advance=advanced.append,
+        progress=reports.append,
         window_done=lambda r: done.append(r.window.index),
     )
     result = run_walkforward(request(tmp_path), DataStore(SAMPLE_DATA), progress)
     assert [w.index for w in result.windows] == [0, 1, 2]
-    assert totals == [12] and len(advanced) == 12 and sorted(done) == [0, 1, 2]
+    assert [(p.done, p.total) for p in reports] == [(n, 12) for n in range(13)]
+    assert sorted(done) == [0, 1, 2]
     assert result.result_path == tmp_path / "walkforward.json"
     assert not result.interrupted
     document = json.loads(result.result_path.read_text())

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tradd.marketdata.store import DataStore
 from tradd.research.compare.analysis import Comparison, compare
 from tradd.research.compare.runner import CompareRequest, prepare, run_all
 
 
-def run_comparison(request: CompareRequest, store: DataStore) -> Comparison:
+def run_comparison(
+    request: CompareRequest,
+    store: DataStore,
+    notice: Callable[[str], None] = lambda _: None,
+) -> Comparison:
+    """`notice`: what the user is told while it runs (how the first Ctrl-C stops it)."""
     prepared = prepare(request, store)
-    runs = run_all(prepared, request.inputs, request.workers)
+    runs = run_all(prepared, request.inputs, request.workers, notice)
     return compare(
         runs,
         symbols=tuple(b.symbol for b in prepared.bars),

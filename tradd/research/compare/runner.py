@@ -1,21 +1,18 @@
 """Run every strategy of a comparison on the same bars, each in a worker process.
 
-The bars are loaded once; workers are forked from the parent and inherit them, as
-`tradd optimize` does. Every strategy is run through the same `BacktestEngine` and metrics
-as `tradd backtest`, so a comparison's numbers are the ones a single backtest reports.
+The bars are loaded once; the research pool's workers are forked from the parent and
+inherit them, as `tradd optimize`'s do. Every strategy is run through the same
+`BacktestEngine` and metrics as `tradd backtest`, so a comparison's numbers are the ones
+a single backtest reports.
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
-import queue
-import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from multiprocessing.process import BaseProcess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +26,13 @@ from tradd.marketdata.store import DataStore
 from tradd.research.compare.sources import params_for, read_source
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, failure_text
-from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
+from tradd.research.metrics import Metrics, ReturnBasis, period_returns, run_metrics
+from tradd.research.pool import Cause, Done, Ending, Event, Failed, ForkPool, Reporter
 from tradd.research.run_settings import WarmupInfo, settings_of
 from tradd.research.setup import ResearchInputs, load_inputs
 from tradd.research.warmup import measured, needed_bars, warm
 from tradd.strategy_loader import full_params, invalid_reason, load_strategy
 
-POLL_S = 0.5
 MIN_STRATEGIES = 2
 
 
@@ -152,36 +149,43 @@ def unique_labels(paths: Sequence[str]) -> list[str]:
 
 
 def run_all(
-    prepared: Prepared, inputs: ResearchInputs, workers: int | None = None
+    prepared: Prepared,
+    inputs: ResearchInputs,
+    workers: int | None = None,
+    notice: Callable[[str], None] = lambda _: None,
 ) -> list[StrategyRun]:
-    """Every contender's run, in the contenders' order; any failure stops the comparison."""
+    """Every contender's run, in the contenders' order; any failure stops the comparison
+    at once (the other workers are killed). KeyboardInterrupt if Ctrl-C stopped it."""
     jobs = prepared.contenders
     limit = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    context = multiprocessing.get_context("fork")
-    results: multiprocessing.Queue[_Done | _Failed] = context.Queue()
-    gc.collect()
-    gc.freeze()  # the inherited heap (the bars) stays shared: children's GC never copies it
-    running: dict[int, BaseProcess] = {}
+    pool: ForkPool[int, _Done | _Failed] = ForkPool(
+        lambda _slot: partial(_run_or_fail, prepared, inputs),
+        limit,
+        noun="backtests",
+        notice=notice,
+    )
     done: dict[int, _Done] = {}
-    waiting = list(range(len(jobs)))
-    try:
-        while len(done) < len(jobs):
-            while waiting and len(running) < limit:
-                index = waiting.pop(0)
-                args = (prepared, inputs, index, results)
-                running[index] = context.Process(target=_worker, args=args, daemon=True)
-                running[index].start()
-            message = _next_message(results, running)
-            running.pop(message.index).join(timeout=10)
-            if isinstance(message, _Failed):
-                error = DataError if message.data else TraddError
-                raise error(f"{jobs[message.index].path}: backtest failed: {message.error}")
-            done[message.index] = message
-    finally:
-        for process in running.values():
-            process.kill()
-            process.join(timeout=10)
-        gc.unfreeze()
+    failed: list[_Failed] = []
+
+    def sink(event: Event[_Done | _Failed]) -> None:
+        if isinstance(event, Done):
+            result = event.result
+            if isinstance(result, _Done):
+                done[event.index] = result
+            else:
+                failed.append(result)
+        elif isinstance(event, Failed) and event.cause is not Cause.ABORTED:
+            failed.append(_Failed(event.index, event.reason))
+        if failed:
+            pool.abort()
+
+    ending = pool.run(range(len(jobs)), sink)
+    if failed:
+        first = failed[0]
+        error = DataError if first.data else TraddError
+        raise error(f"{jobs[first.index].path}: backtest failed: {first.error}")
+    if ending is not Ending.FINISHED:
+        raise KeyboardInterrupt
     return [
         StrategyRun(
             jobs[i], done[i].metrics, done[i].clock, done[i].equity, done[i].daily, done[i].warmup
@@ -190,36 +194,14 @@ def run_all(
     ]
 
 
-def _next_message(
-    results: multiprocessing.Queue[_Done | _Failed], running: dict[int, BaseProcess]
+def _run_or_fail(
+    prepared: Prepared, inputs: ResearchInputs, index: int, _reporter: Reporter
 ) -> _Done | _Failed:
-    """The next result; a worker that died without one (killed, crashed) fails the run."""
-    while True:
-        try:
-            return results.get(timeout=POLL_S)
-        except queue.Empty:
-            dead = [i for i, p in running.items() if not p.is_alive()]
-            if not dead:
-                continue
-        try:  # a result written just before its worker exited is in the pipe already
-            return results.get(timeout=POLL_S)
-        except queue.Empty:
-            index = dead[0]
-            code = running[index].exitcode
-            return _Failed(index, f"worker process died with exit code {code}")
-
-
-def _worker(
-    prepared: Prepared,
-    inputs: ResearchInputs,
-    index: int,
-    results: multiprocessing.Queue[_Done | _Failed],
-) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
+    """A strategy's failure is named by its own text, and a data error kept apart (exit 65)."""
     try:
-        results.put(_run_one(prepared, inputs, index))
+        return _run_one(prepared, inputs, index)
     except Exception as exc:
-        results.put(_Failed(index, failure_text(exc), isinstance(exc, DataError)))
+        return _Failed(index, failure_text(exc), isinstance(exc, DataError))
 
 
 def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
@@ -237,15 +219,9 @@ def _run_one(prepared: Prepared, inputs: ResearchInputs, index: int) -> _Done:
     result = engine.run(contender.params)
     cash = inputs.broker.cash
     clock, equity = measured(engine.clock, result.equity, fed.trade_from)
-    metrics = compute_metrics(
-        equity,
-        clock,
-        result.trades,
-        initial_cash=cash,
-        bars_in_market=result.bars_in_market,
-        symbols=len(fed.bars),
-        risk_free_rate=inputs.risk_free_rate,
-        basis=prepared.basis,
-    )
+    metrics = run_metrics(
+        result, equity, clock, initial_cash=cash, symbols=len(fed.bars),
+        risk_free_rate=inputs.risk_free_rate, basis=prepared.basis,
+    )  # fmt: skip
     daily = period_returns(equity, clock, cash, prepared.basis)
     return _Done(index, metrics, clock, equity, daily, fed.info)

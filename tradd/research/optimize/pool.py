@@ -1,37 +1,37 @@
-"""Worker processes for an optimization.
+"""An optimization's trials in the research pool (`tradd.research.pool`).
 
 Workers are forked from the parent after the data is loaded and the Cerebro preloaded,
 so each inherits them for free (copy-on-write) instead of receiving a pickled Cerebro per
-combination. Each worker opens its own storage connection and takes slots from the shared
-study until none is left; the parent only shows progress.
+combination. Each worker joins the study once (its own storage connection, its sampler
+seeded by its slot); each unit claims one trial from the shared study and evaluates it.
+The study, not the parent, hands out the trials, so other processes cooperating on the
+same study share the work; units go on until a claim finds nothing left.
 
-Ctrl-C: the first stops workers after their current trial (finished trials are kept);
-a second aborts them, and their unfinished trials are put back for the next run.
+Ctrl-C is the pool's: the first stops after the current trials (finished trials are kept);
+the second kills the workers, and their unfinished trials are put back for the next run.
+A trial whose worker died is failed and not put back (a combination that kills its
+process would kill the next one too); one whose unit raised (the storage failed between
+claiming and recording it) is put back.
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import queue
-import signal
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from multiprocessing.synchronize import Event
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
 
 import optuna
-import structlog
 
 from tradd.research.optimize.storage import StorageSpec
 from tradd.research.optimize.study import (
+    StudyHandle,
     claim,
     join_study,
     mark_interrupted,
     worker_tag,
 )
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan, evaluate
-
-POLL_S = 0.5
+from tradd.research.pool import Cause, Done, Ending, Event, ForkPool, Note, Reporter
 
 
 @dataclass(frozen=True)
@@ -43,21 +43,6 @@ class WorkerSetup:
     seed: int | None
 
 
-@dataclass(frozen=True)
-class Started:
-    worker: int
-    number: int
-
-
-@dataclass(frozen=True)
-class Finished:
-    worker: int
-    error: str | None = None
-
-
-Message = Started | Finished | TrialOutcome
-
-
 def make_sampler(method: str, seed: int | None, worker: int) -> optuna.samplers.BaseSampler:
     worker_seed = None if seed is None else seed * 1000 + worker
     if method == "bayesian":
@@ -66,32 +51,39 @@ def make_sampler(method: str, seed: int | None, worker: int) -> optuna.samplers.
     return optuna.samplers.RandomSampler(seed=worker_seed)  # grid slots carry their params
 
 
-def worker_main(
-    setup: WorkerSetup, index: int, results: multiprocessing.Queue[Message], stop: Event
-) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
-    error = None
-    try:
-        sampler = make_sampler(setup.method, setup.seed, index)
-        handle = join_study(setup.storage.open(), setup.study_name, sampler)
-        while not stop.is_set():
-            trial = claim(handle)
-            if trial is None:
-                break
-            trial.set_user_attr("worker", worker_tag())
-            results.put(Started(index, trial.number))
-            results.put(evaluate(setup.plan, handle, trial, index))
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        structlog.get_logger("tradd.optimize").exception("worker failed", worker=index)
-    results.put(Finished(index, error))
-
-
 @dataclass
 class PoolResult:
     interrupted: bool = False
     aborted: bool = False
-    worker_errors: list[str] | None = None
+    worker_errors: list[str] = field(default_factory=list)
+
+
+class _ClaimOne:
+    """One worker's unit: claim a trial and evaluate it (None: no trial was left)."""
+
+    def __init__(self, setup: WorkerSetup, slot: int) -> None:
+        self.setup, self.slot = setup, slot
+        sampler = make_sampler(setup.method, setup.seed, slot)
+        self.handle: StudyHandle = join_study(setup.storage.open(), setup.study_name, sampler)
+
+    def __call__(self, _unit: None, reporter: Reporter) -> TrialOutcome | None:
+        trial = claim(self.handle)
+        if trial is None:
+            return None
+        trial.set_user_attr("worker", worker_tag())
+        reporter.note(trial.number)  # a worker that dies now leaves this trial to fail
+        return evaluate(self.setup.plan, self.handle, trial, self.slot)
+
+
+class _Claims(Iterable[None]):
+    """As many claims as the workers take until one finds the study empty."""
+
+    def __init__(self) -> None:
+        self.exhausted = False
+
+    def __iter__(self) -> Iterator[None]:
+        while not self.exhausted:
+            yield None
 
 
 def run_pool(
@@ -100,88 +92,42 @@ def run_pool(
     on_outcome: Callable[[TrialOutcome], None],
     on_notice: Callable[[str], None],
 ) -> PoolResult:
-    context = multiprocessing.get_context("fork")
-    results: multiprocessing.Queue[Message] = context.Queue()
-    stop = context.Event()
-    gc.collect()
-    gc.freeze()  # the inherited heap stays shared: the workers' GC never walks or copies it
-    processes = [
-        context.Process(target=worker_main, args=(setup, i, results, stop), daemon=True)
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    outcome = PoolResult(worker_errors=[])
-    tracker = _Tracker(setup, on_outcome)
-    try:
-        while len(tracker.finished) < workers:
-            try:
-                tracker.handle(results.get(timeout=POLL_S), outcome)
-            except queue.Empty:
-                _reap_dead(processes, tracker.finished, tracker.running, outcome, setup)
-            except KeyboardInterrupt:
-                if outcome.interrupted:
-                    raise
-                outcome.interrupted = True
-                stop.set()
-                on_notice("stopping after the current trials (Ctrl-C again to abort)")
-    except KeyboardInterrupt:
-        outcome.aborted = True
-        for process in processes:
-            process.kill()
-        _end_running(setup, tracker.running.values(), "aborted by Ctrl-C", requeue=True)
-    finally:
-        for process in processes:
-            process.join(timeout=10)
-        gc.unfreeze()
-    return outcome
+    pool: ForkPool[None, TrialOutcome | None] = ForkPool(
+        partial(_ClaimOne, setup), workers, noun="trials", notice=on_notice
+    )
+    outcome = PoolResult()
+    claims = _Claims()
+    running: dict[int, int] = {}
+    """Unit index -> the trial it claimed."""
+    aborted: list[int] = []
 
-
-class _Tracker:
-    """Which worker runs which trial, from the workers' messages."""
-
-    def __init__(self, setup: WorkerSetup, on_outcome: Callable[[TrialOutcome], None]) -> None:
-        self.setup = setup
-        self.on_outcome = on_outcome
-        self.running: dict[int, int] = {}
-        self.finished: set[int] = set()
-
-    def handle(self, message: Message, outcome: PoolResult) -> None:
-        if isinstance(message, Started):
-            self.running[message.worker] = message.number
-        elif isinstance(message, Finished):
-            self.finished.add(message.worker)
-            abandoned = self.running.pop(message.worker, None)
-            if message.error:
-                assert outcome.worker_errors is not None
-                outcome.worker_errors.append(message.error)
-            if abandoned is not None:  # failed between claiming and recording a trial
-                reason = f"worker failed: {message.error}"
-                _end_running(self.setup, [abandoned], reason, requeue=True)
+    def sink(event: Event[TrialOutcome | None]) -> None:
+        if isinstance(event, Note):
+            running[event.index] = event.payload
+            return
+        number = running.pop(event.index, None)
+        if isinstance(event, Done):
+            if event.result is None:
+                claims.exhausted = True
+            else:
+                on_outcome(event.result)
+        elif event.cause is Cause.NOT_RUN:
+            claims.exhausted = True
+        elif event.cause is Cause.ABORTED:
+            aborted.extend([] if number is None else [number])
         else:
-            self.running.pop(message.worker, None)
-            self.on_outcome(message)
+            outcome.worker_errors.append(event.reason)
+            if number is not None:
+                raised = event.cause is Cause.RAISED
+                reason = f"worker failed: {event.reason}" if raised else event.reason
+                _end_running(setup, [number], reason, requeue=raised)
 
-
-def _reap_dead(
-    processes: Sequence[multiprocessing.process.BaseProcess],
-    finished: set[int],
-    running: dict[int, int],
-    outcome: PoolResult,
-    setup: WorkerSetup,
-) -> None:
-    """A worker that died without saying so (killed, crashed): fail its trial, carry on."""
-    for index, process in enumerate(processes):
-        if index in finished or process.is_alive():
-            continue
-        finished.add(index)
-        number = running.pop(index, None)
-        assert outcome.worker_errors is not None
-        outcome.worker_errors.append(f"worker {index} died with exit code {process.exitcode}")
-        if number is not None:
-            # Not re-queued: a combination that kills its process would kill the next one too.
-            reason = f"worker died with exit code {process.exitcode}"
-            _end_running(setup, [number], reason, requeue=False)
+    ending = pool.run(claims, sink)
+    if aborted:
+        _end_running(setup, aborted, "aborted by Ctrl-C", requeue=True)
+    outcome.interrupted = ending is not Ending.FINISHED
+    outcome.aborted = ending is Ending.ABORTED
+    return outcome
 
 
 def _end_running(setup: WorkerSetup, numbers: Iterable[int], reason: str, *, requeue: bool) -> None:

@@ -27,11 +27,12 @@ from tradd.research.optimize.study import (
     recover_stale,
 )
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan
-from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
+from tradd.research.params import ParamRange
+from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.run_settings import settings_of
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.space import search_space, valid_grid
 from tradd.research.warmup import measured_from, needed_for_space, with_warmup
-from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
 Method = Literal["grid", "bayesian"]
 
@@ -52,11 +53,12 @@ class OptimizeRequest:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """Callbacks the CLI provides: start(total), advance(outcome), notice(text)."""
+class OptimizeProgress:
+    """Callbacks the CLI provides: progress(trials done of those waiting), outcome(each
+    trial run here), notice(text)."""
 
-    start: Callable[[int], None]
-    advance: Callable[[TrialOutcome], None]
+    progress: Callable[[Progress], None]
+    outcome: Callable[[TrialOutcome], None]
     notice: Callable[[str], None]
 
 
@@ -66,7 +68,7 @@ OTHERS_TIMEOUT_S = 600.0
 def run_optimization(
     request: OptimizeRequest,
     store: DataStore,
-    progress: Progress,
+    progress: OptimizeProgress,
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -75,7 +77,7 @@ def run_optimization(
     data_gaps, lines = research_gaps(loaded.bars, loaded.calendars)
     for line in lines:
         progress.notice(f"warning: {line}")
-    space = _space(request, loaded)
+    space = search_space(loaded.strategy, request.param_args, request.params_file)
     slots, skipped = _slots(request, loaded, space)
     spec = _spec(request, loaded, space)
     storage_spec = parse_storage(request.storage, request.output)
@@ -96,7 +98,8 @@ def run_optimization(
     if recovered:
         progress.notice(f"re-queued {recovered} trial(s) left unfinished by a dead worker")
     waiting = sum(1 for t in handle.study.get_trials(deepcopy=False) if t.state.name == "WAITING")
-    progress.start(waiting)
+    counter = ProgressCounter(progress.progress)
+    counter.start(waiting)
     plan = TrialPlan(
         engine,
         space,
@@ -113,7 +116,8 @@ def run_optimization(
 
     def on_outcome(outcome: TrialOutcome) -> None:
         ran_here.append(outcome)
-        progress.advance(outcome)
+        counter.advance()
+        progress.outcome(outcome)
 
     result = run_pool(setup, workers, on_outcome, progress.notice)
     for error in result.worker_errors or []:
@@ -168,17 +172,6 @@ def _wait_for_others(
         sleep(0.2)
 
 
-def _space(request: OptimizeRequest, loaded: LoadedInputs) -> list[ParamRange]:
-    defaults = param_defaults(loaded.strategy)
-    from_file = load_params_file(request.params_file) if request.params_file else {}
-    space = build_space(defaults, list(request.param_args), from_file)
-    if not any(len(r.values) > 1 for r in space):
-        raise UsageError(
-            "nothing to optimize: give ranges with --param NAME=START:STOP:STEP or --params-file"
-        )
-    return space
-
-
 def _slots(
     request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange]
 ) -> tuple[list[dict[str, Any]], int]:
@@ -187,16 +180,7 @@ def _slots(
         if request.trials < 1:
             raise UsageError("--trials must be at least 1")
         return [{} for _ in range(request.trials)], 0
-    combos = []
-    skipped = 0
-    for params in grid(space):
-        if invalid_reason(loaded.strategy, full_params(loaded.strategy, params)):
-            skipped += 1
-        else:
-            combos.append(params)
-    if not combos:
-        raise UsageError(f"all {grid_size(space)} combinations are invalid for the strategy")
-    return combos, skipped
+    return valid_grid(loaded.strategy, space)
 
 
 def _spec(request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange]) -> StudySpec:

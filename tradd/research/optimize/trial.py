@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tradd.research.engine import BacktestEngine, StrategySkipped, failure_text
-from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics, period_returns
+from tradd.research.metrics import US_DAILY, ReturnBasis, period_returns, run_metrics
 from tradd.research.optimize.overfitting import RETURNS_ATTR, encode_returns
 from tradd.research.optimize.study import StudyHandle, completed_duplicate, suggest
 from tradd.research.params import ParamRange
@@ -85,16 +85,10 @@ def _backtest(
     """The trial's metrics and its daily returns (the metrics' convention)."""
     result = plan.engine.run(params)
     clock, equity = plan.engine.clock[plan.first :], result.equity[plan.first :]
-    metrics = compute_metrics(
-        equity,
-        clock,
-        result.trades,
-        initial_cash=plan.initial_cash,
-        bars_in_market=result.bars_in_market,
-        symbols=len(plan.engine.bars),
-        risk_free_rate=plan.risk_free_rate,
-        basis=plan.basis,
-    ).as_dict()
+    metrics = run_metrics(
+        result, equity, clock, initial_cash=plan.initial_cash, symbols=len(plan.engine.bars),
+        risk_free_rate=plan.risk_free_rate, basis=plan.basis,
+    ).as_dict()  # fmt: skip
     if len(equity) == 0:
         return metrics, np.zeros(0)
     return metrics, period_returns(equity, clock, plan.initial_cash, plan.basis)

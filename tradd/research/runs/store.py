@@ -11,7 +11,6 @@ process running it: its later progress and finish find no row and change nothing
 from __future__ import annotations
 
 import json
-import math
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradd.jsonsafe import finite
 from tradd.persistence.models_runs import RUN_STATUSES, ResearchRun
 from tradd.persistence.transactions import read_transaction, write_transaction
 
@@ -68,18 +68,8 @@ class RunRecord:
 
 def json_safe(value: Mapping[str, Any]) -> dict[str, Any]:
     """`value` as the JSON column returns it: paths and dates as strings, NaN as null."""
-    result: dict[str, Any] = json.loads(json.dumps(_finite(dict(value)), default=str))
+    result: dict[str, Any] = json.loads(json.dumps(finite(dict(value)), default=str))
     return result
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def check_kind(kind: str) -> str:

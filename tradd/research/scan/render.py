@@ -7,13 +7,12 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tradd.research.progress import ProgressBar
 from tradd.research.runs import RunHandle
 from tradd.research.scan.execute import ExecutionRow, short
 from tradd.research.scan.plan import ScanPlan
-from tradd.research.scan.rows import ScanRow
 from tradd.research.scan.runner import ScanResult, run_scan
 
 BEST = "★ best"
@@ -25,18 +24,14 @@ def _number(value: float | None, spec: str) -> str:
 
 def run_with_progress(plan: ScanPlan, workers: int | None, run: RunHandle) -> ScanResult:
     """The scan with a progress bar on stderr; each backtest is also the run's progress."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=Console(stderr=True))  # fmt: skip
-    task = bar.add_task("scanning", total=plan.total)
-    done = [0]
-
-    def on_row(row: ScanRow) -> None:
-        done[0] += 1
-        bar.update(task, advance=1, description=f"scanning ({row.symbol})")
-        run.progress(done[0], plan.total)
-
-    with bar:
-        return run_scan(plan, workers, on_row)
+    with ProgressBar("scanning", run) as bar:
+        return run_scan(
+            plan,
+            workers,
+            lambda row: bar.describe(f"scanning ({row.symbol})"),
+            progress=bar.update,
+            notice=bar.notice,
+        )
 
 
 def print_scan(console: Console, result: ScanResult) -> None:

@@ -19,7 +19,7 @@ from tradd.marketdata.bars import Bars
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, failure_text
-from tradd.research.metrics import US_DAILY, ReturnBasis, compute_metrics
+from tradd.research.metrics import US_DAILY, ReturnBasis, run_metrics
 from tradd.research.scoring import composite_score
 from tradd.research.warmup import measured, needed_bars, warm
 from tradd.strategy_loader import full_params, invalid_reason
@@ -109,16 +109,10 @@ def backtest_row(
         engine = BacktestEngine(strategy, fed.bars, broker, costs=costs, trade_from=fed.trade_from)
         result = engine.run(params)
         clock, equity = measured(engine.clock, result.equity, fed.trade_from)
-        metrics = compute_metrics(
-            equity,
-            clock,
-            result.trades,
-            initial_cash=broker.cash,
-            bars_in_market=result.bars_in_market,
-            symbols=1,
-            risk_free_rate=risk_free_rate,
-            basis=basis,
-        )
+        metrics = run_metrics(
+            result, equity, clock, initial_cash=broker.cash, symbols=1,
+            risk_free_rate=risk_free_rate, basis=basis,
+        )  # fmt: skip
     except Exception as exc:  # one strategy's bug must not end the scan
         return ScanRow(symbol, path, error=failure_text(exc))
     row = row_from_metrics(symbol, path, metrics.as_dict())

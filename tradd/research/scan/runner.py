@@ -20,6 +20,7 @@ from typing import Any
 from tradd.marketdata.contracts import load_definitions
 from tradd.marketdata.store import DataStore
 from tradd.research.basis import basis_for, calendars_for
+from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.run_settings import settings_for
 from tradd.research.scan.discover import resolve_strategies
 from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
@@ -88,18 +89,31 @@ def build_plan(request: ScanRequest, store: DataStore) -> ScanPlan:
     )  # fmt: skip
 
 
+def _ignore(_: object) -> None:
+    return None
+
+
 def run_scan(
-    plan: ScanPlan, workers: int | None, on_row: Callable[[ScanRow], None] = lambda r: None
+    plan: ScanPlan,
+    workers: int | None,
+    on_row: Callable[[ScanRow], None] = _ignore,
+    *,
+    progress: Callable[[Progress], None] = _ignore,
+    notice: Callable[[str], None] = _ignore,
 ) -> ScanResult:
-    """Backtest the plan in `workers` processes (default: all cores)."""
+    """Backtest the plan in `workers` processes (default: all cores); `progress` counts
+    the backtests."""
     settings = scan_settings(plan)  # first: a bad calendar in contracts.toml costs no backtest
     found: dict[tuple[str, str], ScanRow] = {}
+    counter = ProgressCounter(progress)
+    counter.start(plan.total)
 
     def arrived(row: ScanRow) -> None:
         found[(row.symbol, row.strategy)] = row
+        counter.advance()
         on_row(row)
 
-    run_pool(plan, workers or os.cpu_count() or 1, arrived)
+    run_pool(plan, workers or os.cpu_count() or 1, arrived, notice)
     ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
     return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings)
 

@@ -38,7 +38,7 @@ from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped, failure_text
-from tradd.research.metrics import Metrics, ReturnBasis, compute_metrics, period_returns
+from tradd.research.metrics import Metrics, ReturnBasis, period_returns, run_metrics
 from tradd.research.optimize.study import suggest
 from tradd.research.params import ParamRange
 from tradd.research.scoring import objective_value
@@ -221,16 +221,10 @@ def check_coverage(bars: Sequence[Bars], windows: Sequence[Window]) -> None:
 
 
 def _metrics(plan: WindowPlan, result: RunResult, equity: FloatArray, clock: TimeArray) -> Metrics:
-    return compute_metrics(
-        equity,
-        clock,
-        result.trades,
-        initial_cash=plan.broker.cash,
-        bars_in_market=result.bars_in_market,
-        symbols=len(plan.bars),
-        risk_free_rate=plan.risk_free_rate,
-        basis=plan.basis,
-    )
+    return run_metrics(
+        result, equity, clock, initial_cash=plan.broker.cash, symbols=len(plan.bars),
+        risk_free_rate=plan.risk_free_rate, basis=plan.basis,
+    )  # fmt: skip
 
 
 State = Literal["complete", "skipped", "failed"]

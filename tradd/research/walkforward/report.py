@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tradd.jsonsafe import finite
 from tradd.research.metrics import US_DAILY, ReturnBasis
 from tradd.research.series import write_returns_csv
 from tradd.research.walkforward.evaluate import WindowResult
@@ -108,7 +108,7 @@ def write_outputs(
     title = f"stitched out-of-sample equity, {len(ordered)} windows"
     oos_equity_png(output / EQUITY_PNG_FILE, curve, initial_cash, title)
     document = {**settings, "summary": summary.as_dict(), "windows": entries, "files": files}
-    (output / JSON_FILE).write_text(json.dumps(_finite(document), indent=2, default=str) + "\n")
+    (output / JSON_FILE).write_text(json.dumps(finite(document), indent=2, default=str) + "\n")
     return files
 
 
@@ -139,13 +139,3 @@ def _write_equity(path: Path, curve: StitchedCurve) -> None:
             strict=True,
         ):
             writer.writerow([stamp, window, repr(value)])  # full precision: recomputable
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value

@@ -17,10 +17,12 @@ from tradd.errors import TraddError, UsageError
 from tradd.marketdata.gaps import research_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import failed_note
-from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
+from tradd.research.params import ParamRange, grid_size
+from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.run_settings import settings_of
 from tradd.research.scoring import OBJECTIVES
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.space import search_space, valid_grid
 from tradd.research.walkforward.evaluate import (
     Method,
     WindowPlan,
@@ -31,7 +33,6 @@ from tradd.research.walkforward.pool import PoolCallbacks, run_windows
 from tradd.research.walkforward.report import JSON_FILE, write_outputs
 from tradd.research.walkforward.summary import WalkForwardSummary, stitch, summarize
 from tradd.research.walkforward.windows import MODES, Mode, Window, plan_windows
-from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 
 METHODS = ("grid", "bayesian")
 
@@ -61,11 +62,10 @@ def _ignore(*_: Any) -> None:
 
 @dataclass(frozen=True)
 class WalkForwardProgress:
-    """Callbacks: start(total IS trials), advance(window index) per finished IS trial,
-    window_done(result), notice(text)."""
+    """Callbacks: progress(IS trials done of every window's), window_done(result),
+    notice(text)."""
 
-    start: Callable[[int], None] = _ignore
-    advance: Callable[[int], None] = _ignore
+    progress: Callable[[Progress], None] = _ignore
     window_done: Callable[[WindowResult], None] = _ignore
     notice: Callable[[str], None] = _ignore
 
@@ -97,8 +97,8 @@ def run_walkforward(
         progress.notice(f"warning: {line}")
     start, end = _date_range(request.inputs, loaded)
     windows = plan_windows(start, end, request.is_months, request.oos_months, request.mode)
-    space = _space(request, loaded)
-    slots = _grid_slots(loaded, space) if request.method == "grid" else ()
+    space = search_space(loaded.strategy, request.param_args, request.params_file)
+    slots = tuple(valid_grid(loaded.strategy, space)[0]) if request.method == "grid" else ()
     check_coverage(loaded.bars, windows)
     inputs = request.inputs
     plan = WindowPlan(
@@ -115,9 +115,12 @@ def run_walkforward(
         loaded.basis,
         loaded.costs,
     )
-    progress.start(plan.trials * len(windows))
+    trials = ProgressCounter(progress.progress)
+    trials.start(plan.trials * len(windows))
     workers = max(1, min(request.workers or os.cpu_count() or 1, len(windows)))
-    callbacks = PoolCallbacks(progress.advance, progress.window_done, progress.notice)
+    callbacks = PoolCallbacks(
+        lambda _window: trials.advance(), progress.window_done, progress.notice
+    )
     outcome = run_windows(
         plan, windows, workers, callbacks, longest_first=request.mode == "anchored"
     )
@@ -180,26 +183,6 @@ def _date_range(inputs: ResearchInputs, loaded: LoadedInputs) -> tuple[date, dat
     first = max(b.first for b in loaded.bars).date()
     last = min(b.last for b in loaded.bars).date()
     return inputs.start or first, inputs.end or last
-
-
-def _space(request: WalkForwardRequest, loaded: LoadedInputs) -> list[ParamRange]:
-    defaults = param_defaults(loaded.strategy)
-    from_file = load_params_file(request.params_file) if request.params_file else {}
-    space = build_space(defaults, list(request.param_args), from_file)
-    if not any(len(r.values) > 1 for r in space):
-        raise UsageError(
-            "nothing to optimize: give ranges with --param NAME=START:STOP:STEP or --params-file"
-        )
-    return space
-
-
-def _grid_slots(loaded: LoadedInputs, space: list[ParamRange]) -> tuple[dict[str, Any], ...]:
-    """Every valid combination (the same in each window); invalid ones are never run."""
-    strategy = loaded.strategy
-    combos = tuple(p for p in grid(space) if not invalid_reason(strategy, full_params(strategy, p)))
-    if not combos:
-        raise UsageError(f"all {grid_size(space)} combinations are invalid for the strategy")
-    return combos
 
 
 def _settings(
