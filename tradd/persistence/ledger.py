@@ -23,7 +23,6 @@ from tradd.persistence import ledger_reports as reports_sql
 from tradd.persistence.book import Book
 from tradd.persistence.models import (
     TERMINAL_STATUSES,
-    Base,
     ConnectionEvent,
     EquitySnapshot,
     Fill,
@@ -50,6 +49,7 @@ from tradd.persistence.records import (
     check_source,
     check_trading_state,
 )
+from tradd.persistence.schema import Base
 from tradd.persistence.transactions import (
     chunked,
     read_transaction,

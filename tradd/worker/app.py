@@ -21,6 +21,7 @@ from typing import Any
 import backtrader as bt
 import structlog
 
+from tradd.bt import IBCommission, PortfolioPercentSizer
 from tradd.config.live import LIVE_BAR_SECONDS
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, StrategyError, TemporaryError
@@ -32,7 +33,6 @@ from tradd.ib.store import IBStore
 from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger
-from tradd.research.broker import IBCommission, PortfolioPercentSizer
 from tradd.risk import RiskGate, TradingState
 from tradd.worker.account import AccountState, Baselines
 from tradd.worker.channel import Command, CommandChannel

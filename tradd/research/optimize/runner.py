@@ -28,8 +28,7 @@ from tradd.research.optimize.study import (
 )
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
-from tradd.research.run_settings import settings_of
-from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
 from tradd.research.warmup import measured_from, needed_for_space, with_warmup
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults
 

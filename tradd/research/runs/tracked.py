@@ -17,7 +17,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,6 @@ URL_PASSWORD = re.compile(r"([A-Za-z][\w+.-]*://[^\s/:@]*:)[^\s/@]+@")
 """Characters of an error kept in the run (a traceback-sized message is cut)."""
 
 log = structlog.get_logger("tradd.research.runs")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RunHandle:

@@ -18,9 +18,8 @@ from tradd.marketdata.gaps import research_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import failed_note
 from tradd.research.params import ParamRange, build_space, grid, grid_size, load_params_file
-from tradd.research.run_settings import settings_of
 from tradd.research.scoring import OBJECTIVES
-from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
 from tradd.research.walkforward.evaluate import (
     Method,
     WindowPlan,
