@@ -32,9 +32,9 @@ from tradd.research.runs.store import RunStore
 
 PROGRESS_INTERVAL_S = 0.5
 ERROR_MAX = 2000
+"""Characters of an error kept in the run (a traceback-sized message is cut)."""
 URL_PASSWORD = re.compile(r"([A-Za-z][\w+.-]*://[^\s/:@]*:)[^\s/@]+@")
 """`scheme://user:` (kept) and the password after it, up to the `@` of the host."""
-"""Characters of an error kept in the run (a traceback-sized message is cut)."""
 
 log = structlog.get_logger("tradd.research.runs")
 
