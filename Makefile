@@ -29,9 +29,11 @@ optimize-demo: $(STAMP)
 	    --params-file etc/optimize/sma_cross.toml --objective sharpe \
 	    --output results/demo
 
+# lint-imports: the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -88,4 +90,4 @@ sim: $(STAMP)
 	$(BIN)/tradd simgw --config etc/tradd.toml --port 4002 --speed 60
 
 clean:
-	rm -rf $(VENV) results .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) results .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -1,9 +1,8 @@
 """Errors sorted by what the caller should do next, each with a documented exit code.
 
 The CLI turns any `TraddError` into a one-line message on stderr and its `exit_code`
-(the BSD sysexits convention: 2 usage, 65 data, 78 config). Long-running components
-(the worker and supervisor, later) use the same classes to decide whether to stop,
-retry or halt a strategy.
+(the BSD sysexits convention: 2 usage, 65 data, 78 config). The worker and the supervisor
+use the same classes to decide whether to stop, retry or halt a strategy.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Find a strategy class by dotted path and describe its parameters.
 
-Shared by research commands and (later) the live worker, so both accept the same names.
+Shared by research commands and the live worker, so both accept the same names.
 """
 
 from __future__ import annotations

@@ -20,11 +20,14 @@ from tests.persistence.conftest import T0, SqlLog, sqlite_only
 from tests.persistence.processes import open_together
 from tests.persistence.spawn import run_together
 from tradd.errors import ConfigError, TemporaryError
-from tradd.persistence import db
+from tradd.persistence import (
+    db,
+    models,  # noqa: F401  (every table, into Base.metadata)
+)
 from tradd.persistence.db import open_database
 from tradd.persistence.ledger import Ledger
-from tradd.persistence.models import NAMING_CONVENTION, Base
 from tradd.persistence.records import FillRecord, NewOrder, PositionRow
+from tradd.persistence.schema import NAMING_CONVENTION, Base
 
 HEAD = "0004_client_ref"
 

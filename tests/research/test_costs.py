@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from tradd.bt import IBCommission
 from tradd.config.loader import load_settings
 from tradd.marketdata.contracts import ContractDefinitions, ContractSpec, load_definitions
-from tradd.research.broker import BrokerConfig, IBCommission
+from tradd.research.broker import BrokerConfig
 from tradd.research.costs import (
     CommissionRates,
     CostScheme,

@@ -301,7 +301,7 @@ def test_an_entry_withdrawn_by_the_channels_timeout_is_never_placed(monkeypatch)
     late = inbox.get_nowait()  # the busy main loop gets to it only now
     assert isinstance(late, Command) and late.reply.cancelled()
     engine = fake_engine(100.0)
-    operator = Operator(engine, lambda: None, lambda: 0.0)
+    operator = Operator(engine, lambda: None, lambda: 0.0, dict)
     operator.handle(late)
     assert engine.manager.sent == []
     running = Command(WorkerCommand.ENTER, dict(late.args))

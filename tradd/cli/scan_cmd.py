@@ -235,8 +235,8 @@ def _request(
 def _daemon(socket: Path | None, config: Path | None) -> DaemonCall:
     """The control socket's client, after one `status` proves the daemon answers; exit 3
     (nothing sent, nothing run) when it does not."""
-    from tradd.control.client import Unreachable, environment, find_socket
-    from tradd.research.scan.job import daemon_call
+    from tradd.control.client import environment, find_socket
+    from tradd.research.scan.execute import DaemonUnreachable
 
     try:
         path = find_socket(socket, config, environment())
@@ -245,7 +245,7 @@ def _daemon(socket: Path | None, config: Path | None) -> DaemonCall:
     link = daemon_call(path)
     try:
         link("status", {}, 10.0)
-    except Unreachable as exc:
+    except DaemonUnreachable as exc:
         if path.exists():
             typer.echo(f"the daemon is not answering on {path} ({exc}): nothing sent", err=True)
         else:
@@ -253,6 +253,21 @@ def _daemon(socket: Path | None, config: Path | None) -> DaemonCall:
                        err=True)  # fmt: skip
         raise typer.Exit(EXIT_UNREACHABLE) from None
     return link
+
+
+def daemon_call(socket: Path) -> DaemonCall:
+    """`tradd.control.client.call` on `socket`, as the scan's execution calls the daemon:
+    the control client's `Unreachable` becomes research's `DaemonUnreachable`."""
+    from tradd.control.client import Unreachable, call
+    from tradd.research.scan.execute import DaemonUnreachable
+
+    def send(cmd: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        try:
+            return call(socket, cmd, args, timeout)
+        except Unreachable as exc:
+            raise DaemonUnreachable(str(exc)) from exc
+
+    return send
 
 
 def _plan(settings: Settings, request: ScanRequest, data_dir: Path | None) -> ScanPlan:
@@ -312,13 +327,13 @@ def _execute(
     when nothing ran either (--from-run), 1 after a scan ran (it is recorded, and its
     entries can be sent later with --from-run)."""
     from tradd.cli.common import report_console
-    from tradd.control.client import Unreachable
+    from tradd.research.scan.execute import DaemonUnreachable
     from tradd.research.scan.job import execute_and_record
     from tradd.research.scan.render import print_execution
 
     try:
         rows, path = execute_and_record(settings, picks, link, run_id, policy, output)
-    except Unreachable as exc:
+    except DaemonUnreachable as exc:
         if not scanned:
             typer.echo(f"the daemon stopped answering ({exc}): nothing sent", err=True)
             raise typer.Exit(EXIT_UNREACHABLE) from None

@@ -38,7 +38,12 @@ class OrderSink(Protocol):
 
 
 class IBBroker(bt.BrokerBase):  # type: ignore[misc]
-    def __init__(self, sink: OrderSink, comminfo: bt.CommInfoBase) -> None:
+    def __init__(
+        self,
+        sink: OrderSink,
+        comminfo: bt.CommInfoBase,
+        owner: Callable[[], Any] = lambda: None,
+    ) -> None:
         super().__init__()
         self._sink = sink
         self.comminfo = {None: comminfo}
@@ -52,8 +57,9 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
         self._positions: dict[str, bt.Position] = {}
         self._cancel_after: dict[str, OrderUpdate] = {}
         """Cancels IB reported with fills the strategy has not seen yet: applied after them."""
-        self.owner: Callable[[], Any] | None = None
-        """The running strategy (for flatten orders shown to it); set by the worker."""
+        self.owner = owner
+        """The running strategy, None before it runs (flatten and operator entry orders
+        are shown to it as its own)."""
         self._datas: dict[str, Any] = {}
 
     # -- set-up and account -------------------------------------------------------------------
@@ -211,7 +217,7 @@ class IBBroker(bt.BrokerBase):  # type: ignore[misc]
     def track_system_order(self, order_ref: str, intent: OrderIntent, why: str) -> None:
         """Show a flatten or risk close to the strategy as an order of its own, so its
         trades (and their P&L) close as they would in a backtest."""
-        owner = self.owner() if self.owner is not None else None
+        owner = self.owner()
         data = self._datas.get(intent.symbol)
         if owner is None or data is None or not len(data):
             return  # nothing traded yet: the position alone changes

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from tradd.errors import TemporaryError
 from tradd.ib import convert
+from tradd.ib.codes import is_warning
 from tradd.ib.contract_request import ib_multiplier, request_fields
 from tradd.ib.types import (
     BrokerPosition,
@@ -341,7 +342,7 @@ class IBClient:
         errors: list[Notice] = []
 
         def collect(req_id: int, code: int, message: str, contract: Any = None) -> None:
-            if req_id > 0 and not (2100 <= code < 2200):
+            if req_id > 0 and not is_warning(code):
                 errors.append(Notice(req_id, code, message))
 
         self._ib.errorEvent += collect

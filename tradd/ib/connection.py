@@ -21,11 +21,16 @@ from typing import Any, Protocol
 from tradd.config.live import BrokerSettings
 from tradd.errors import TemporaryError
 from tradd.ib.circuit import Backoff, CircuitBreaker, CircuitState
+from tradd.ib.codes import (
+    CONNECTIVITY_LOST,
+    FARM_OK,
+    RESTORED_DATA_KEPT,
+    RESTORED_DATA_LOST,
+    SOCKET_RESET,
+    is_farm_status,
+)
 from tradd.ib.events import LinkState
 from tradd.ib.types import Notice
-
-FARM_BROKEN = frozenset({2103, 2105, 2157})
-FARM_OK = frozenset({2104, 2106, 2107, 2108, 2158})
 
 
 class Connectable(Protocol):
@@ -173,16 +178,16 @@ class ConnectionManager:
 
     def on_notice(self, notice: Notice) -> None:
         code = notice.code
-        if code == 1100:
-            self._set(LinkState.CONNECTIVITY_LOST, f"1100 {notice.message}")
-        elif code == 1101:
+        if code == CONNECTIVITY_LOST:
+            self._set(LinkState.CONNECTIVITY_LOST, f"{code} {notice.message}")
+        elif code == RESTORED_DATA_LOST:
             self._spawn(self._restored("data_lost", notice))
-        elif code == 1102:
+        elif code == RESTORED_DATA_KEPT:
             self._spawn(self._restored("restored", notice))
-        elif code == 1300:
-            self.reason = f"1300 {notice.message}"
+        elif code == SOCKET_RESET:
+            self.reason = f"{code} {notice.message}"
             self._lost.set()
-        elif code in FARM_BROKEN or code in FARM_OK:
+        elif is_farm_status(code):
             farm = notice.message.rsplit(":", 1)[-1].strip() or str(code)
             healthy = code in FARM_OK
             (self.broken_farms.discard if healthy else self.broken_farms.add)(farm)

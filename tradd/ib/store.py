@@ -79,8 +79,9 @@ class IBStore:
         self._next_tick = 0.0
         self._released_until: datetime | None = None
         self._warming: set[str] = set()
-        self._backfilled = False
         """Feeds whose warm-up history is still to come (a backfill began, not finished)."""
+        self._backfilled = False
+        """A backfill has begun (the first one decides which feeds warm up)."""
         self.bars_handed_at: float | None = None
         """When (monotonic) this turn of the pump first handed completed live bars to the
         feeds; None when it handed none. Orders the strategy sends before the next turn

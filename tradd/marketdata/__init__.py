@@ -1,6 +1,7 @@
 """Market data: bar containers, file formats, the data directory and quality checks.
 
-Shared by research (backtests, optimization) and, later, the simulator's market replay.
+Shared by research (backtests, optimization), the simulator's market replay, the IB
+adapter and the live worker (contract definitions).
 """
 
 from tradd.marketdata.bars import Bars, normalize_symbol

@@ -26,13 +26,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from tradd.errors import ConfigError
+from tradd.marketdata.calendar_names import CONTRACT, check_known
 
 if TYPE_CHECKING:
     from tradd.marketdata.contracts import ContractSpec
 
-CONTRACT = "contract"
-"""The calendar of the contract definition itself (its days and holidays)."""
 REFERENCE_YEARS = (2000, 2019)
 REFERENCE_PERIODS = {"XNYS": 252, "XNAS": 252, "XEUR": 254, "XETR": 254, "XLON": 253,
                      "CMES": 258, "24/5": 261, "24/7": 365}  # fmt: skip
@@ -129,17 +127,6 @@ def _session_shift(spec: ContractSpec) -> int:
     if closes > opens:
         return 0
     return (86_400 - (opens.hour * 3600 + opens.minute * 60)) % 86_400
-
-
-def check_known(name: str, symbol: str) -> None:
-    """ConfigError naming `<symbol>.calendar` unless exchange_calendars knows `name`."""
-    import exchange_calendars
-
-    if name not in exchange_calendars.get_calendar_names(include_aliases=True):
-        raise ConfigError(
-            f"{symbol}.calendar: unknown calendar {name!r}; use an exchange_calendars name "
-            f"such as XNYS, XEUR, 24/5, 24/7, or {CONTRACT!r} for the definition's own days"
-        )
 
 
 def calendar_bounds(name: str) -> tuple[date | None, date | None]:

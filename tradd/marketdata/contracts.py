@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tradd.errors import ConfigError
+from tradd.marketdata.calendar_names import CONTRACT, check_known
 
 FILE_NAME = "contracts.toml"
 CURRENCIES = frozenset({"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "HKD", "SEK"})
@@ -260,8 +261,6 @@ def load_definitions(data_dir: Path) -> ContractDefinitions:
 def _calendar_problems(path: Path, specs: Mapping[str, ContractSpec]) -> list[str]:
     """Unknown calendar names, found when the file is read (`tradd config check`), not
     at the first research run."""
-    from tradd.marketdata.calendars import CONTRACT, check_known
-
     problems = []
     for spec in specs.values():
         if spec.calendar in ("", CONTRACT):

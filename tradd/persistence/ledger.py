@@ -24,7 +24,6 @@ from tradd.persistence.book import Book
 from tradd.persistence.models import (
     CLIENT_REF_MAX,
     TERMINAL_STATUSES,
-    Base,
     ConnectionEvent,
     EquitySnapshot,
     Fill,
@@ -51,6 +50,7 @@ from tradd.persistence.records import (
     check_source,
     check_trading_state,
 )
+from tradd.persistence.schema import Base
 from tradd.persistence.transactions import (
     chunked,
     read_transaction,

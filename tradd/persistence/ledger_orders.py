@@ -21,7 +21,6 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from tradd.persistence.models import (
     TERMINAL_STATUSES,
-    Base,
     Fill,
     Order,
     OrderEvent,
@@ -36,6 +35,7 @@ from tradd.persistence.records import (
     check_finite,
     check_status,
 )
+from tradd.persistence.schema import Base
 from tradd.persistence.transactions import Upsert, chunked, dialect_name
 
 # Core tables for multi-row INSERTs: the ORM's bulk insert splits a batch into one

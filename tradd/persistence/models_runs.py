@@ -1,9 +1,9 @@
 """The research runs table: each scan, optimization or walk-forward as a persisted job.
 
 Kept apart from `models` (the live trading tables) because only the research commands
-write it; `models` imports this module at its end so that `Base.metadata` (and with it
-the schema check in the tests) knows the table. Like every model, it describes the
-schema; `migrations/versions/r0003_runs.py` creates it.
+write it. Both build on `schema`; `models` imports this module at its end so that
+`Base.metadata` (and with it the schema check in the tests) knows the table. Like every
+model, it describes the schema; `migrations/versions/r0003_runs.py` creates it.
 
 `kind` has no CHECK constraint on purpose: a new kind of research job (say, a
 comparison) must not need a migration; `tradd.research.runs.store` validates it. The
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradd.persistence.models import Base, UtcDateTime, in_list
+from tradd.persistence.schema import Base, UtcDateTime, in_list
 
 RUN_STATUSES = ("running", "complete", "failed", "interrupted")
 

@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tradd.config.live import StrategySettings
+
+class StrategyConfig(Protocol):
+    """What a view shows of a strategy's configuration (`tradd.config.live.StrategySettings`;
+    records import nothing of tradd, so the config package is not imported here)."""
+
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+    @property
+    def bar(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+    @property
+    def params_file(self) -> Path | None: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,7 @@ class WorkerView:
     """When `snapshot` was taken (ISO wall time), None before the first."""
 
 
-def view_dict(view: WorkerView, config: StrategySettings | None = None) -> dict[str, Any]:
+def view_dict(view: WorkerView, config: StrategyConfig | None = None) -> dict[str, Any]:
     """A view for the wire (`status`): the supervisor's facts, what the strategy runs
     (`strategy_class`, its configured dotted path) on which `symbols` (what `enter`, and so
     `tradd scan --execute`, may trade through it) with which `params` (those the config

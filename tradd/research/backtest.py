@@ -20,14 +20,14 @@ from tradd.research.metrics import Metrics, run_metrics
 from tradd.research.params import parse_fixed_params
 from tradd.research.plots import equity_png
 from tradd.research.riskbroker import RiskBroker
-from tradd.research.run_settings import WarmupInfo, settings_of
+from tradd.research.run_settings import WarmupInfo
 from tradd.research.series import (
     EQUITY_FILE,
     RETURNS_FILE,
     write_equity_csv,
     write_returns_csv,
 )
-from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
 from tradd.research.trades import TRADES_FILE, write_trades_csv
 from tradd.research.warmup import measured, needed_bars, with_warmup
 from tradd.strategy_loader import full_params, invalid_reason, param_defaults

@@ -13,6 +13,7 @@ from typing import Any
 import backtrader as bt
 
 from tradd import commission_rates as rates
+from tradd.bt import IBCommission, PortfolioPercentSizer
 from tradd.config.settings import BacktestSettings
 from tradd.research.costs import CommissionRates, CostScheme, comminfo_for
 
@@ -66,45 +67,6 @@ class BrokerConfig:
             self.crypto_pct,
             self.crypto_minimum,
         )
-
-
-class IBCommission(bt.CommInfoBase):  # type: ignore[misc]
-    """IB fixed-rate stock pricing: per share, at least `minimum`, at most `max_pct` of value."""
-
-    params = (
-        ("per_share", 0.005),
-        ("minimum", 1.0),
-        ("max_pct", 1.0),
-        ("stocklike", True),
-        ("commtype", bt.CommInfoBase.COMM_FIXED),
-    )
-
-    def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
-        shares = abs(size)
-        fee = max(shares * self.p.per_share, self.p.minimum)
-        cap = shares * price * self.p.max_pct / 100.0
-        return float(min(fee, cap)) if cap > 0 else float(fee)
-
-
-class PortfolioPercentSizer(bt.Sizer):  # type: ignore[misc]
-    """Whole shares worth `percents` of portfolio value, split evenly across the symbols.
-
-    A unit is worth price x the contract multiplier of the symbol's commission info (a
-    future's 10; 1 for stocks). Exits (selling a long, buying back a short) are sized by
-    `close()`, not here.
-    """
-
-    params = (("percents", 95.0),)
-
-    def _getsizing(self, comminfo: Any, cash: float, data: Any, isbuy: bool) -> int:
-        price = data.close[0]
-        if price <= 0:
-            return 0
-        # One share of the budget per symbol (a live strategy's tick feeds share their symbol).
-        symbols = len({getattr(d, "symbol", id(d)) for d in self.strategy.datas})
-        budget = self.broker.getvalue() * self.p.percents / 100.0 / symbols
-        unit = price * (getattr(comminfo.p, "mult", 1.0) or 1.0)
-        return int(min(budget, cash) / unit)
 
 
 class RecordingBroker(bt.brokers.BackBroker):  # type: ignore[misc]

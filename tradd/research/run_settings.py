@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tradd.marketdata.contracts import ContractDefinitions
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import commission_record as costs_record
 from tradd.research.costs import costs_for
 from tradd.research.metrics import ReturnBasis
-
-if TYPE_CHECKING:
-    from tradd.research.setup import LoadedInputs
 
 
 @dataclass(frozen=True)
@@ -114,19 +111,4 @@ def settings_for(
         commissions=commission_record(broker, symbols, definitions),
         multipliers=multiplier_record(definitions, symbols),
         warmup=warmup,
-    )
-
-
-def settings_of(loaded: LoadedInputs, warmup: WarmupInfo | None = None) -> RunSettings:
-    """The record of a run on loaded inputs (backtest, optimize, walk-forward, compare)."""
-    inputs = loaded.inputs
-    symbols = [b.symbol for b in loaded.bars]
-    return settings_for(
-        inputs.bar,
-        inputs.broker,
-        inputs.risk_free_rate,
-        loaded.basis,
-        symbols,
-        loaded.definitions,
-        warmup,
     )

@@ -16,7 +16,7 @@ from tradd.research.basis import basis_for, calendars_for
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme, costs_for
 from tradd.research.metrics import ReturnBasis
-from tradd.research.run_settings import WarmupInfo
+from tradd.research.run_settings import RunSettings, WarmupInfo, settings_for
 from tradd.strategy_loader import load_strategy
 
 
@@ -89,3 +89,18 @@ def load_with_history(
     if len(bars) == 0:
         store.load(symbol, bar, start, end)  # raises DataError: no bars between ...
     return history, bars
+
+
+def settings_of(loaded: LoadedInputs, warmup: WarmupInfo | None = None) -> RunSettings:
+    """The record of a run on loaded inputs (backtest, optimize, walk-forward, compare)."""
+    inputs = loaded.inputs
+    symbols = [b.symbol for b in loaded.bars]
+    return settings_for(
+        inputs.bar,
+        inputs.broker,
+        inputs.risk_free_rate,
+        loaded.basis,
+        symbols,
+        loaded.definitions,
+        warmup,
+    )

@@ -7,13 +7,12 @@ through the admin channel). ``CATALOGUE`` documents each for both.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tradd.simgw import encode
 
 if TYPE_CHECKING:
     from tradd.simgw.core import Core
-    from tradd.simgw.gateway import SimGateway
 
 FARM_NOTICES = {
     2103: "Market data farm connection is broken:usfarm",
@@ -59,10 +58,24 @@ CATALOGUE = {
 }
 
 
+class Gateway(Protocol):
+    """What faults reach of the gateway (`tradd.simgw.gateway.SimGateway`, which owns the
+    `Faults` and so is not imported here)."""
+
+    core: Core
+    stalled: bool
+
+    def drop_connections(self, *, reset: bool = False) -> int: ...
+
+    async def refuse(self, seconds: float | None) -> int: ...
+
+    async def listen(self) -> None: ...
+
+
 class Faults:
     """Operations a test or an operator can inject into a running gateway."""
 
-    def __init__(self, gateway: SimGateway) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         self._gw = gateway
 
     @property

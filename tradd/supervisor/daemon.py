@@ -90,9 +90,9 @@ class Supervisor:
         self.metrics_url: str | None = None
         """Where /metrics is served (set by the daemon once it listens)."""
         self.busy: str | None = None
+        """The state-changing command in progress (one at a time; others get `conflict`)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._alert_tick: asyncio.Task[Any] | None = None
-        """The state-changing command in progress (one at a time; others get `conflict`)."""
         self._sessionmaker: sessionmaker[Session] | None = None
         self._engine: Any = None
         self._spawn = worker_spawn_spec(

@@ -20,6 +20,7 @@ import structlog
 
 from tradd.config.live import BrokerSettings
 from tradd.errors import TemporaryError
+from tradd.ib.codes import is_cancel_ack, is_notice
 from tradd.ib.events import CommissionReceived, ExecutionReceived, OrderChanged
 from tradd.ib.link import IBLink
 from tradd.ib.types import BrokerPosition, Commission, Execution, OrderUpdate
@@ -27,7 +28,6 @@ from tradd.marketdata.contracts import ContractDefinitions
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.records import FillRecord
-from tradd.worker.orders import CANCEL_CODES, NOTICE_CODES
 
 log = structlog.get_logger("tradd.supervisor.emergency")
 QUANTITY_TOLERANCE = 1e-6
@@ -138,8 +138,7 @@ class OrderTracker:
         ref, code = update.order_ref, update.error_code
         if not self.ours(ref):
             return
-        notice = code in NOTICE_CODES or 2100 <= code < 2200
-        if update.status in ("Cancelled", "Inactive") and notice:
+        if update.status in ("Cancelled", "Inactive") and is_notice(code):
             return  # the library's guess: the order is still working at IB
         current = self.orders.get(ref)
         if current is not None and current.done and not update.done:
@@ -155,7 +154,7 @@ class OrderTracker:
         a rejection, not a cancel."""
         assert self.ledger is not None
         status, code = update.status, update.error_code
-        ended = status in ("Cancelled", "Inactive") and code and code not in CANCEL_CODES
+        ended = status in ("Cancelled", "Inactive") and code and not is_cancel_ack(code)
         if ended and update.order_ref not in self._acknowledged:
             status = OrderStatus.REJECTED
         self.ledger.update_order(

@@ -40,9 +40,9 @@ from tradd.supervisor.policy import RestartPolicy
 log = structlog.get_logger("tradd.supervisor.process")
 HEARTBEAT = WorkerRequest(WorkerCommand.HEARTBEAT)
 Emit = Callable[..., object]
+"""emit(kind, severity, message, **data): the supervisor's event log."""
 EVENT_WAIT = 5.0
 """Seconds each long poll of a worker's events may wait (the worker caps it at 5)."""
-"""emit(kind, severity, message, **data): the supervisor's event log."""
 CONFIG_ERRNOS = frozenset(
     {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.ENOEXEC, errno.ELOOP}
 )

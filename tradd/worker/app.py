@@ -21,6 +21,7 @@ from typing import Any
 import backtrader as bt
 import structlog
 
+from tradd.bt import IBCommission, PortfolioPercentSizer
 from tradd.config.live import LIVE_BAR_SECONDS
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, StrategyError, TemporaryError
@@ -33,7 +34,6 @@ from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger
 from tradd.records.worker_protocol import WorkerCommand
-from tradd.research.broker import IBCommission, PortfolioPercentSizer
 from tradd.risk import RiskGate, TradingState
 from tradd.worker.account import AccountState, Baselines
 from tradd.worker.channel import Command, CommandChannel
@@ -176,40 +176,72 @@ class Worker:
             log.info("worker stopped")
 
     def _assemble(self, ledger: Ledger) -> bt.Cerebro:
+        """Build the worker's objects, each from what it needs. Three pairs work both ways
+        and are joined in `_join` once both halves exist: the order manager and the broker
+        (orders go out through the manager, their states come back to Backtrader through
+        the broker), the manager and the engine (the manager asks the engine's gates and
+        portfolio before each order), the engine and the store (the store pumps IB's events
+        into the engine, the engine reads the store's prices and feeds)."""
         c = self.config
-        state = ledger.state()
-        gate = RiskGate(
-            self.risk,
-            state=TradingState(state.trading_state) if state else TradingState.ACTIVE,
-            reason=(state.reason or "") if state else "",
-        )
-        baselines = (
-            Baselines(state.day, state.day_start_equity, state.equity_peak)
-            if state
-            else Baselines(None, None, None)
-        )
         market_now = self.options.market_now or self._market_clock()
         events = EventLog(c.name, system_clock)
-        cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
         stats = WorkerStats()
-        manager = OrderManager(
-            c.name,
-            ledger,
-            self.link,
-            gate,
-            events,
-            commission_wait=self.settings.worker.commission_wait,
-            failpoints=self.options.failpoints,
-            stats=stats,
+        cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
+        gate, baselines = self._risk_state(ledger)
+        manager = OrderManager(c.name, ledger, self.link, gate, events,
+                               commission_wait=self.settings.worker.commission_wait,
+                               failpoints=self.options.failpoints, stats=stats)  # fmt: skip
+        broker = self._broker(manager, cerebro)
+        feeds, ticks = self._feeds(cerebro, broker, manager)
+        cerebro.setbroker(broker)
+        cerebro.addsizer(PortfolioPercentSizer, percents=c.position_pct)
+        cerebro.addstrategy(live_strategy(self.strategy_cls), **self.params)
+        engine = self._engine(ledger, manager, broker, events, baselines, market_now, cerebro)
+        store = IBStore(
+            self.link.inbox, feeds, engine, ticks,
+            market_now=market_now, grace=self.settings.worker.bar_sync_grace,
+            on_pump=self._pumped,
+            seen=market_now.seen if isinstance(market_now, GatewayClock) else lambda _: None,
+        )  # fmt: skip
+        _join(manager, broker, engine, store)
+        stats.bar_clock = lambda: store.bars_handed_at
+        cerebro.addstore(store)
+        self.pulse = Pulse(lambda: status_snapshot(engine), lambda: unread(store), self.link.inbox)
+        cerebro.addstore(self.pulse)  # after the IB store: a turn ends once it has pumped
+        engine.operator.on_change = self.pulse.publish
+        self.engine, self.cerebro = engine, cerebro
+        return cerebro
+
+    def _risk_state(self, ledger: Ledger) -> tuple[RiskGate, Baselines]:
+        """The risk gate and the equity baselines as the strategy's last run left them."""
+        state = ledger.state()
+        if state is None:
+            return RiskGate(self.risk), Baselines(None, None, None)
+        gate = RiskGate(self.risk, state=TradingState(state.trading_state),
+                        reason=state.reason or "")  # fmt: skip
+        return gate, Baselines(state.day, state.day_start_equity, state.equity_peak)
+
+    def _broker(self, manager: OrderManager, cerebro: bt.Cerebro) -> IBBroker:
+        """The broker Backtrader trades through; a future pays its commission (and counts its
+        value and P&L) x its multiplier, on its bars and its ticks."""
+        broker = IBBroker(
+            manager,
+            IBCommission(**self._commission()),
+            owner=lambda: cerebro.runningstrats[0] if cerebro.runningstrats else None,
         )
-        broker = IBBroker(manager, IBCommission(**self._commission()))
         for symbol, multiplier in self._multipliers().items():
-            if multiplier != 1.0:  # a future: its value and P&L are price x multiplier
+            if multiplier != 1.0:
                 comminfo = IBCommission(**self._commission(), mult=multiplier)
-                for name in (symbol, f"{symbol}:ticks"):  # its bar and its tick feed
+                for name in (symbol, f"{symbol}:ticks"):
                     broker.addcommissioninfo(comminfo, name=name)
-        manager.broker = broker
-        broker.owner = lambda: cerebro.runningstrats[0] if cerebro.runningstrats else None
+        return broker
+
+    def _feeds(
+        self, cerebro: bt.Cerebro, broker: IBBroker, manager: OrderManager
+    ) -> tuple[list[LiveFeed], list[TickFeed]]:
+        """A bar feed per symbol (its position as the ledger has it), and a tick feed each
+        when the strategy asks for quotes."""
+        c = self.config
         feeds = [LiveFeed(symbol=s, bar_seconds=LIVE_BAR_SECONDS[c.bar], name=s) for s in c.symbols]
         for feed in feeds:
             cerebro.adddata(feed, name=feed.symbol)
@@ -218,11 +250,23 @@ class Worker:
         ticks = [TickFeed(symbol=s, name=f"{s}:ticks") for s in c.symbols] if c.ticks else []
         for tick_feed in ticks:
             cerebro.adddata(tick_feed, name=tick_feed._name)
-        cerebro.setbroker(broker)
-        cerebro.addsizer(PortfolioPercentSizer, percents=c.position_pct)
-        cerebro.addstrategy(live_strategy(self.strategy_cls), **self.params)
+        return feeds, ticks
+
+    def _engine(
+        self,
+        ledger: Ledger,
+        manager: OrderManager,
+        broker: IBBroker,
+        events: EventLog,
+        baselines: Baselines,
+        market_now: Callable[[], datetime],
+        cerebro: bt.Cerebro,
+    ) -> WorkerEngine:
+        c = self.config
         stale_after = self.settings.broker.stale_factor * STREAM_BAR_SECONDS
-        engine = WorkerEngine(
+        watchdog = StalenessWatchdog(c.symbols, stale_after, wall=self.options.clock_wall,
+                                     min_wall=self._min_wall(market_now))  # fmt: skip
+        return WorkerEngine(
             c,
             self.settings.worker,
             link=self.link,
@@ -231,37 +275,13 @@ class Worker:
             broker=broker,
             account=AccountState("US/Eastern", baselines, ledger.account_day_start),
             events=events,
-            watchdog=StalenessWatchdog(
-                c.symbols,
-                stale_after,
-                wall=self.options.clock_wall,
-                min_wall=self._min_wall(market_now),
-            ),
+            watchdog=watchdog,
             market_now=market_now,
             request_stop=cerebro.runstop,
             housekeeping=self._housekeeping,
             on_warmed_up=self._freeze_gc if self.options.freeze_gc else lambda: None,
             orphaned=self._orphaned,
         )
-        manager.context = engine
-        store = IBStore(
-            self.link.inbox,
-            feeds,
-            engine,
-            ticks,
-            market_now=market_now,
-            grace=self.settings.worker.bar_sync_grace,
-            on_pump=self._pumped,
-            seen=market_now.seen if isinstance(market_now, GatewayClock) else lambda _: None,
-        )
-        engine.store = store
-        stats.bar_clock = lambda: store.bars_handed_at
-        cerebro.addstore(store)
-        self.pulse = Pulse(lambda: status_snapshot(engine), lambda: unread(store), self.link.inbox)
-        cerebro.addstore(self.pulse)  # after the IB store: a turn ends once it has pumped
-        engine.operator.on_change = self.pulse.publish
-        self.engine, self.cerebro = engine, cerebro
-        return cerebro
 
     def _orphaned(self) -> bool:
         pid = self.options.supervisor_pid
@@ -341,6 +361,13 @@ class Worker:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+
+
+def _join(manager: OrderManager, broker: IBBroker, engine: WorkerEngine, store: IBStore) -> None:
+    """The halves of the worker's two-way collaborations (see `Worker._assemble`)."""
+    manager.broker = broker
+    manager.context = engine
+    engine.store = store
 
 
 def unread(store: IBStore) -> int:

@@ -54,6 +54,7 @@ from tradd.worker.reconcile import (
     consistent_broker_side,
     plan_reconciliation,
 )
+from tradd.worker.snapshot import status_snapshot
 from tradd.worker.watchdog import FeedHealth, StalenessWatchdog
 
 log = structlog.get_logger("tradd.worker.engine")
@@ -92,7 +93,7 @@ class WorkerEngine:
         self.started = monotonic()
         self.ready_count = 0
         self.warmed_up = False
-        self.operator = Operator(self, request_stop, monotonic)
+        self.operator = Operator(self, request_stop, monotonic, lambda: status_snapshot(self))
         self._recheck_at = math.inf
         self._mismatches = MismatchWatch()
         self._resync_at, self._resync_why = math.inf, ""

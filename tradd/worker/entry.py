@@ -27,22 +27,29 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
+from tradd.config.live import StrategySettings
 from tradd.errors import TemporaryError
+from tradd.ib.broker import IBBroker
+from tradd.ib.link import IBLink
 from tradd.ib.orders import Accepted, OrderIntent
+from tradd.ib.store import IBStore
 from tradd.ib.types import Side
+from tradd.persistence.ledger import Ledger
 from tradd.records.entry import EntryArgs, parse_entry
 from tradd.records.worker_protocol import WorkerErrorCode
 from tradd.risk import Decision, TradingState
 from tradd.risk.rules import whole_shares
 from tradd.worker.channel import CommandError
+from tradd.worker.events import EventLog
+from tradd.worker.flatten import FlattenJob
+from tradd.worker.orders import OrderManager
 
 if TYPE_CHECKING:
     from tradd.persistence.records import RiskDecisionRecord
-    from tradd.worker.engine import WorkerEngine
 
 log = structlog.get_logger("tradd.worker.entry")
 REMEMBERED = 1000
@@ -82,12 +89,44 @@ def ref_note(requested_by: str, client_ref: str | None) -> str:
     return f"; operator entry by {requested_by}{ref}"
 
 
+class FlattenState(Protocol):
+    @property
+    def flatten(self) -> FlattenJob | None:
+        """The flatten (or risk close) running, if any: an entry is refused meanwhile."""
+
+
+class EntryContext(Protocol):
+    """What an entry reads of the worker: the engine's parts (`tradd.worker.engine`, which
+    imports this module through the operator, so it is not imported here)."""
+
+    @property
+    def strategy(self) -> StrategySettings: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def link(self) -> IBLink: ...
+    @property
+    def manager(self) -> OrderManager: ...
+    @property
+    def broker(self) -> IBBroker | None: ...
+    @property
+    def store(self) -> IBStore | None: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def ready_count(self) -> int:
+        """Times the link became ready (0: not reconciled with IB yet)."""
+
+    @property
+    def operator(self) -> FlattenState: ...
+
+
 class Entries:
     """The worker's operator entries, and the replies remembered by client_ref. `clock` is
     the ledger's (it stamps decisions with wall time, not the market's)."""
 
     def __init__(
-        self, engine: WorkerEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, engine: EntryContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
         self._engine, self._clock = engine, clock
         self._done: dict[str, tuple[tuple[object, ...], Outcome]] = {}

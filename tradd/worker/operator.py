@@ -9,36 +9,46 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 
+from tradd.config.live import WorkerSettings
 from tradd.records.worker_protocol import WorkerCommand, WorkerErrorCode
 from tradd.risk import TradingState
 from tradd.worker.channel import Command, CommandError
-from tradd.worker.entry import Entries
+from tradd.worker.entry import Entries, EntryContext
 from tradd.worker.flatten import FlattenJob, flatten_job
-from tradd.worker.snapshot import status_snapshot
-
-if TYPE_CHECKING:
-    from tradd.worker.engine import WorkerEngine
 
 log = structlog.get_logger("tradd.worker.operator")
 MAX_EVENT_WAIT = 5.0
+"""Longest an `events` request waits for an event (well inside the channel's timeout)."""
 MAX_WAITING = 8
 """Waiting `events` requests at most (the supervisor keeps one)."""
-"""Longest an `events` request waits for an event (well inside the channel's timeout)."""
 READ_ONLY = frozenset({WorkerCommand.STATUS, WorkerCommand.PING, WorkerCommand.EVENTS})
+
+
+class OperatorContext(EntryContext, Protocol):
+    """What the operator drives of the worker: the engine (`tradd.worker.engine`, which
+    owns the operator and so is not imported here)."""
+
+    @property
+    def settings(self) -> WorkerSettings: ...
+    def save_state(self) -> None: ...
+    def snapshot(self) -> None: ...
 
 
 class Operator:
     def __init__(
         self,
-        engine: WorkerEngine,
+        engine: OperatorContext,
         request_stop: Callable[[], None],
         monotonic: Callable[[], float],
+        status: Callable[[], dict[str, Any]],
     ) -> None:
+        """`status`: the worker's status snapshot, the reply to `status` and `ping`."""
         self._engine, self._request_stop, self._monotonic = engine, request_stop, monotonic
+        self._status = status
         self.flatten: FlattenJob | None = None
         self.stopping: str = ""
         """Why the worker is stopping ("" while it is not)."""
@@ -80,7 +90,7 @@ class Operator:
         engine, name = self._engine, command.name
         gate = engine.manager.gate
         if name in (WorkerCommand.STATUS, WorkerCommand.PING):
-            return status_snapshot(engine)
+            return self._status()
         if name is WorkerCommand.EVENTS:
             return self._events(command)
         if name is WorkerCommand.ENTER:

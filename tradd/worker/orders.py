@@ -24,6 +24,7 @@ import structlog
 
 from tradd.errors import TemporaryError
 from tradd.ib.broker import IBBroker
+from tradd.ib.codes import is_cancel_ack, is_notice
 from tradd.ib.link import IBLink
 from tradd.ib.orders import Accepted, OrderIntent, Refused, order_specs
 from tradd.ib.types import Commission, Execution, Notice, OrderUpdate, Side
@@ -41,11 +42,6 @@ from tradd.worker.working import WorkingOrders
 
 log = structlog.get_logger("tradd.worker.orders")
 ACKNOWLEDGED = frozenset({"PreSubmitted", "Submitted", "Filled", "PendingCancel"})
-NOTICE_CODES = frozenset({161, 399, 404, 2109, 10147, 10148, 10167, 10349})
-"""Errors about an order that keeps working (cancel races, order-preset and locate notices,
-"outside regular hours"): the library's own Cancelled on them is ignored."""
-CANCEL_CODES = frozenset({202})
-"""IB cancelled the order itself (not a rejection: it may have been working)."""
 STATE_RULE = "TRADING_STATE"
 """The rule label of an order refused by a paused, flattened or halted strategy."""
 
@@ -277,9 +273,9 @@ class OrderManager:
         if update.ib_order_id:
             self.ib_ids[update.ib_order_id] = ref
         if update.status in ("Cancelled", "Inactive") and update.error_code:
-            if update.error_code in NOTICE_CODES or 2100 <= update.error_code < 2200:
+            if is_notice(update.error_code):
                 return  # the library's guess: the order is still working at IB
-            if update.error_code not in CANCEL_CODES and ref not in self._acknowledged:
+            if not is_cancel_ack(update.error_code) and ref not in self._acknowledged:
                 self._reject(ref, update.message, update.error_code)
                 return
         if update.status in ACKNOWLEDGED:
@@ -308,7 +304,7 @@ class OrderManager:
         status (ib_insync treats 110 as a warning, ib_async parks 321 as ValidationError)."""
         ref = self.ib_ids.get(notice.req_id)
         code = notice.code
-        if ref is None or code in NOTICE_CODES or code in CANCEL_CODES or 2100 <= code < 2200:
+        if ref is None or is_notice(code) or is_cancel_ack(code):
             return
         if ref not in self._acknowledged:
             self._reject(ref, f"{code} {notice.message}", code)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tradd.control.client import Unreachable
 from tradd.errors import TemporaryError
 from tradd.research.scan.candidates import Candidate
 from tradd.research.scan.execute import (
     DaemonFailed,
+    DaemonUnreachable,
     Policy,
     Previous,
     document,
@@ -216,7 +216,7 @@ def test_a_lost_answer_and_an_ambiguous_or_idle_strategy_fail_without_guessing()
     daemon = FakeDaemon(
         [strategy("a", SMA, ["GOOG"]), strategy("b", SMA, ["GOOG"]),
          strategy("c", SMA, ["ORCL"], equity=None), strategy("d", SMA, ["NVDA"])],
-        {"NVDA": Unreachable("no answer from /x within 60s")},
+        {"NVDA": DaemonUnreachable("no answer from /x within 60s")},
     )  # fmt: skip
     rows = execute([pick(s) for s in ("GOOG", "ORCL", "NVDA")], daemon, RUN, Policy(5))
     assert [r.status for r in rows] == ["failed"] * 3
@@ -252,7 +252,7 @@ def test_a_repeat_of_a_run_never_enters_twice_and_the_worker_never_sees_a_reused
     unavailable = {"ok": False, "error": {"code": "unavailable", "message": "not connected"}}
     symbols = ["GOOG", "ORCL", "NVDA", "YHOO"]
     daemon = FakeDaemon([strategy("s1", SMA, symbols)],
-                        {"GOOG": Unreachable("no answer"), "NVDA": blocked,
+                        {"GOOG": DaemonUnreachable("no answer"), "NVDA": blocked,
                          "YHOO": unavailable})  # fmt: skip
     candidates = [pick(s) for s in symbols]
     first = execute(candidates, daemon, RUN, TEN)

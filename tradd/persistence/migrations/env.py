@@ -16,7 +16,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from tradd.persistence.models import Base
+from tradd.persistence import models  # noqa: F401  (every table, into Base.metadata)
+from tradd.persistence.schema import Base
 
 
 def run_migrations() -> None:

@@ -28,8 +28,8 @@ from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, failure_text
 from tradd.research.metrics import Metrics, ReturnBasis, period_returns, run_metrics
 from tradd.research.pool import Cause, Done, Ending, Event, Failed, ForkPool, Reporter
-from tradd.research.run_settings import WarmupInfo, settings_of
-from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.research.run_settings import WarmupInfo
+from tradd.research.setup import ResearchInputs, load_inputs, settings_of
 from tradd.research.warmup import measured, needed_bars, warm
 from tradd.strategy_loader import full_params, invalid_reason, load_strategy
 

@@ -29,8 +29,7 @@ from tradd.research.optimize.study import (
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan
 from tradd.research.params import ParamRange
 from tradd.research.progress import Progress, ProgressCounter
-from tradd.research.run_settings import settings_of
-from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
 from tradd.research.space import search_space, valid_grid
 from tradd.research.warmup import measured_from, needed_for_space, with_warmup
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from tradd.config.settings import Settings
 from tradd.persistence.db import open_database
 from tradd.research.runs.store import RunStore
-from tradd.research.runs.tracked import utc_now
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @contextmanager

@@ -17,7 +17,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,11 @@ from tradd.research.runs.store import RunStore
 
 PROGRESS_INTERVAL_S = 0.5
 ERROR_MAX = 2000
+"""Characters of an error kept in the run (a traceback-sized message is cut)."""
 URL_PASSWORD = re.compile(r"([A-Za-z][\w+.-]*://[^\s/:@]*:)[^\s/@]+@")
 """`scheme://user:` (kept) and the password after it, up to the `@` of the host."""
-"""Characters of an error kept in the run (a traceback-sized message is cut)."""
 
 log = structlog.get_logger("tradd.research.runs")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RunHandle:

@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from tradd.control.client import Unreachable
 from tradd.errors import TraddError, UsageError
 from tradd.research.scan.candidates import Candidate, ineligible
 from tradd.research.scan.setup import setup_difference
@@ -40,7 +39,13 @@ from tradd.strategy_loader import load_strategy
 ENTER_TIMEOUT_S = 60.0
 STATUS_TIMEOUT_S = 10.0
 DaemonCall = Callable[[str, dict[str, Any], float], dict[str, Any]]
-"""(cmd, args, timeout) -> the reply; raises `Unreachable` (tradd.control.client.call)."""
+"""(cmd, args, timeout) -> the reply; raises `DaemonUnreachable`. The command line passes
+one over the control socket (`tradd.cli.scan_cmd`): research sits below the control
+package in tradd's layers, so it is handed the client, never imports it."""
+
+
+class DaemonUnreachable(Exception):
+    """No daemon answered the call (not running, wrong socket, timed out)."""
 
 
 class DaemonFailed(TraddError):
@@ -128,7 +133,7 @@ def execute(
     previous: Mapping[str, Previous] = NO_PREVIOUS,
     planned: Planned = lambda sending: None,
 ) -> list[ExecutionRow]:
-    """One row per candidate, best score first. Raises Unreachable if `status` gets no
+    """One row per candidate, best score first. Raises DaemonUnreachable if `status` gets no
     answer, DaemonFailed if it is refused: nothing is sent then.
 
     Every symbol is decided from one `status` first; `planned` hears what will be sent
@@ -293,7 +298,7 @@ def _send(call: DaemonCall, entry: _Entry, run_id: str) -> ExecutionRow:
                         note=entry.note)  # fmt: skip
     try:
         reply = call("enter", args, ENTER_TIMEOUT_S)
-    except Unreachable as exc:
+    except DaemonUnreachable as exc:
         reason = (
             f"no answer from the daemon ({exc}); the entry may have been placed: see tradctl status"
         )

@@ -22,7 +22,6 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradd.config.settings import Settings
-from tradd.control.client import call
 from tradd.errors import TraddError, UsageError
 from tradd.research.runs.open import open_run_store
 from tradd.research.runs.store import RunRecord, RunStore
@@ -63,13 +62,6 @@ def request_document(
         "execute": execute,
         "position_pct": entry_pct,
     }
-
-
-def daemon_call(socket: Path) -> DaemonCall:
-    def send(cmd: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
-        return call(socket, cmd, args, timeout)
-
-    return send
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,8 @@ from tradd.marketdata.store import DataStore
 from tradd.research.engine import failed_note
 from tradd.research.params import ParamRange, grid_size
 from tradd.research.progress import Progress, ProgressCounter
-from tradd.research.run_settings import settings_of
 from tradd.research.scoring import OBJECTIVES
-from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs
+from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
 from tradd.research.space import search_space, valid_grid
 from tradd.research.walkforward.evaluate import (
     Method,

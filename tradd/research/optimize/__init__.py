@@ -1,0 +1,1 @@
+"""`tradd optimize`: a parameter search (grid or Optuna) over forked worker processes."""
