@@ -35,6 +35,7 @@ from tradd.errors import TemporaryError
 from tradd.ib.orders import Accepted, OrderIntent
 from tradd.ib.types import Side
 from tradd.records.entry import entry_problem
+from tradd.records.events import EventKind
 from tradd.risk import Decision, TradingState
 from tradd.risk.rules import whole_shares
 from tradd.worker.channel import CommandError
@@ -220,7 +221,7 @@ class Entries:
             engine.broker.track_system_order(ref, _sized(intent, result.quantity), why)
         quantity = result.quantity
         engine.events.emit(
-            "operator_entry", "info",
+            EventKind.OPERATOR_ENTRY, "info",
             f"{why}: {intent.side} {quantity:g} {intent.symbol} at ~{price:g} ({ref})",
             symbol=intent.symbol, order_ref=ref, client_ref=request.client_ref,
         )  # fmt: skip

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from tradd.records.base import wire
+from tradd.records.events import EventKind
 from tradd.risk import TradingState
 from tradd.worker.channel import Command, CommandError
 from tradd.worker.entry import Entries
@@ -78,7 +80,7 @@ class Operator:
         engine, name = self._engine, command.name
         gate = engine.manager.gate
         if name in ("status", "ping"):
-            return status_snapshot(engine)
+            return wire(status_snapshot(engine))
         if name == "events":
             return self._events(command)
         if name == "enter":
@@ -149,7 +151,7 @@ class Operator:
             self._monotonic,
             command.reply if command else None,
         )
-        engine.events.emit("flatten", "warning", f"flatten requested by {requested_by}")
+        engine.events.emit(EventKind.FLATTEN, "warning", f"flatten requested by {requested_by}")
         if self.flatten.step(self._monotonic(), engine.link.usable):
             self.flatten = None
 
