@@ -123,8 +123,8 @@ def test_a_heartbeat_is_answered_while_nothing_serves_the_queue(channel_of) -> N
     clock.now += 2.0
     channel = channel_of(pulse, inbox)
     reply = request(channel.path, "heartbeat", timeout=5)
-    assert reply == {"ok": True, "result": {"trading_state": "ACTIVE", "loop_turns": 1,
-                                            "loop_age": 2.0, "backlog": 1}}  # fmt: skip
+    pulse_said = {"loop_turns": 1, "loop_age": 2.0, "backlog": 1}
+    assert reply == {"ok": True, "result": {**status_data(), **pulse_said}}
     assert inbox.qsize() == 1  # only the bar
 
 
