@@ -44,7 +44,7 @@ class EventKind(StrEnum):
     WORKER_FATAL = "worker_fatal"
     WORKER_SPAWN_FAILED = "worker_spawn_failed"
     RELOAD_REJECTED = "reload_rejected"
-    # the alert service's own
+    # alerts' own: a halt's cause as its kind, the P&L watch, the summary, a test
     STRATEGY_ERROR = "strategy_error"
     """A halt caused by an exception in the strategy (see `HaltCause`)."""
     DAILY_LOSS = "daily_loss"
