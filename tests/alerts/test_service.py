@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from tests.alerts.test_summary import fill
 from tests.fixtures.simulator import worker_settings
+from tests.records.samples import status
 from tradd.alerts.channels import build_channels
 from tradd.alerts.model import AlertEvent
 from tradd.alerts.service import AlertService
@@ -88,7 +89,7 @@ def test_the_daily_summary_goes_out_at_its_time_with_the_ledgers_numbers(
     )
     ledger.snapshot_equity(net_liquidation=100_042.5, at=datetime(2026, 12, 1, 16, tzinfo=EASTERN))
     clocks = Clocks(datetime(2026, 12, 1, 16, 29, tzinfo=EASTERN))
-    views = [WorkerView("alpha", "RUNNING", 1, 0, 1.0, 0.1, snapshot={"unrealized_pnl": 0.0})]
+    views = [WorkerView("alpha", "RUNNING", 1, 0, 1.0, 0.1, snapshot=status(unrealized_pnl=0.0))]
 
     async def scenario() -> list[Any]:
         service = service_for(tmp_path, sessions, smtp_server, clocks, views,
@@ -126,7 +127,7 @@ def test_a_daily_loss_past_the_threshold_is_alerted_once_a_day(
 ) -> None:
     clocks = Clocks(datetime(2026, 12, 1, 15, tzinfo=UTC))
     views = [WorkerView("alpha", "RUNNING", 1, 0, 1.0, 0.1,
-                        snapshot={"daily_pnl": -2500.0, "equity": 97_500.0})]  # fmt: skip
+                        snapshot=status(daily_pnl=-2500.0, equity=97_500.0))]  # fmt: skip
 
     async def scenario() -> None:
         service = service_for(tmp_path, sessions, smtp_server, clocks, views, daily_loss=2000.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from tests.records.samples import status
 from tradd.alerts.summary import SummarySchedule, summary_event
 from tradd.config.alerts import SummarySettings
 from tradd.persistence.ledger import Ledger
@@ -46,7 +47,7 @@ def test_numbers_match_the_persisted_fills(sessions) -> None:
     for value, hour in ((1_000_000.0, 9), (1_000_400.0, 11), (999_000.0, 13), (1_000_100.0, 16)):
         a.snapshot_equity(net_liquidation=value, at=at(hour))
     event = summary_event(sessions, ["alpha", "beta"], TUESDAY, ZoneInfo("US/Eastern"),
-                          {"beta": {"unrealized_pnl": 12.5}}, at(16, 30))  # fmt: skip
+                          {"beta": status(unrealized_pnl=12.5)}, at(16, 30))  # fmt: skip
     d = event.data
     today = [f for s in (a, b) for f in s.fills(since=at(0)) if f.executed_at < at(0, day=2)]
     assert d["trades"] == len(today) == 3

@@ -21,6 +21,7 @@ from tradd.control.commands import COMMANDS, Enter
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import enter_text
 from tradd.control.tradctl import EXIT_FAILED, EXIT_UNREACHABLE, main, parser, report, request_args
+from tradd.records.busy import Busy, BusyKind
 from tradd.records.entry import EntryArgs
 from tradd.records.states import WorkerState
 
@@ -99,7 +100,7 @@ def test_enter_text_shows_a_refusal_without_a_quantity() -> None:
     assert enter_text(result) == "BLOCKED: BUY ? GOOG for s1: flatten in progress"
 
 
-def fake_daemon(tmp_path: Path, busy: str | None = None, stopping: bool = False) -> Any:
+def fake_daemon(tmp_path: Path, busy: Busy | None = None, stopping: bool = False) -> Any:
     config = SimpleNamespace(symbols=("GOOG",))
     worker = SimpleNamespace(name="s1", config=config, state=WorkerState.RUNNING,
                              channel=tmp_path / "no-worker.sock")  # fmt: skip
@@ -116,7 +117,7 @@ def test_an_entry_while_the_daemon_stops_is_refused_without_asking_the_worker(tm
 
 def test_an_entry_during_a_flatten_is_blocked_without_asking_the_worker(tmp_path) -> None:
     args = Enter().validate(GOOD)
-    result = asyncio.run(Enter().execute(fake_daemon(tmp_path, busy="flatten"), args))
+    result = asyncio.run(Enter().execute(fake_daemon(tmp_path, busy=Busy(BusyKind.FLATTEN)), args))
     assert result["status"] == "blocked" and result["reason"] == "flatten in progress"
     assert [r["rule"] for r in result["rules"]] == ["TRADING_GATE"]
 

@@ -12,6 +12,7 @@ from prometheus_client import generate_latest
 from tests.metrics.conftest import ROOT, names, run_promtool, samples
 from tests.metrics.test_exposition import VIEWS, running_snapshot
 from tradd.metrics.collector import SupervisorMetrics
+from tradd.records.status import parse_status
 
 DASHBOARD = ROOT / "etc" / "grafana" / "tradd.json"
 SCRAPE_CONFIG = ROOT / "etc" / "prometheus" / "tradd.yml"
@@ -36,7 +37,7 @@ def expressions(dashboard: dict[str, Any]) -> list[str]:
 
 def test_every_metric_the_dashboard_uses_is_exported() -> None:
     dashboard = json.loads(DASHBOARD.read_text())
-    full = replace(VIEWS[0], snapshot={**running_snapshot(), "unrealized_pnl": 12.5})
+    full = replace(VIEWS[0], snapshot=parse_status({**running_snapshot(), "unrealized_pnl": 12.5}))
     exported = names(samples(generate_latest(SupervisorMetrics(lambda: [full]).registry).decode()))
     used = {m for expr in expressions(dashboard) for m in METRIC.findall(expr)}
     assert len(used) >= 15

@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from tests.metrics.conftest import names, run_promtool, samples, value
+from tests.records import samples as records
 from tradd.config.daemon import MetricsSettings
 from tradd.metrics.collector import SupervisorMetrics
 from tradd.metrics.server import MetricsServer
+from tradd.records.base import wire
+from tradd.records.status import parse_status
 from tradd.records.view import WorkerView
 from tradd.worker.stats import WorkerStats
 
@@ -42,29 +45,31 @@ def worker_stats() -> dict[str, Any]:
     stats.decision("APPROVED", None)
     stats.decision("BLOCKED", "MAX_ORDERS_PER_MINUTE")
     stats.decision("BLOCKED", "MAX_ORDERS_PER_MINUTE")
-    return dict(json.loads(json.dumps(stats.as_dict())))
+    return dict(json.loads(json.dumps(wire(stats.record()))))
 
 
 def running_snapshot() -> dict[str, Any]:
-    return {
-        "strategy": "alpha", "uptime": 42.0, "connection": "connected", "circuit": "closed",
-        "trading_state": "REDUCING", "ready": True,
-        "positions": {"GOOG": {"quantity": 10.0, "avg_price": 430.0, "last": 431.5,
-                               "realized_pnl": 0.0},
-                      "ORCL": {"quantity": -5.0, "avg_price": 12.0, "last": None,
-                               "realized_pnl": 1.0}},
-        "equity": 100250.5, "daily_pnl": -120.25, "drawdown_pct": 1.5, "realized_pnl": 33.0,
-        "unrealized_pnl": None, "commission": 2.0, "last_bar": "2006-01-10T14:31:00+00:00",
-        "last_bar_age": 7.5, "working_orders": ["alpha-4"], "stats": worker_stats(),
-        "loop_turns": 812, "loop_age": 0.125, "backlog": 37,
-    }  # fmt: skip
+    """A heartbeat on the wire."""
+    positions = {
+        "GOOG": {"quantity": 10.0, "avg_price": 430.0, "last": 431.5, "realized_pnl": 0.0},
+        "ORCL": {"quantity": -5.0, "avg_price": 12.0, "last": None, "realized_pnl": 1.0},
+    }
+    return records.status_data(
+        strategy="alpha", uptime=42.0, connection="connected", circuit="closed",
+        trading_state="REDUCING", ready=True, positions=positions, equity=100250.5,
+        daily_pnl=-120.25, drawdown_pct=1.5, realized_pnl=33.0, unrealized_pnl=None,
+        commission=2.0, last_bar="2006-01-10T14:31:00+00:00", last_bar_age=7.5,
+        working_orders=["alpha-4"], stats=worker_stats(), loop_turns=812, loop_age=0.125,
+        backlog=37,
+    )  # fmt: skip
 
 
 VIEWS = (
-    WorkerView("alpha", "RUNNING", os.getpid(), 2, 42.5, 0.25, snapshot=running_snapshot()),
+    WorkerView("alpha", "RUNNING", os.getpid(), 2, 42.5, 0.25,
+               snapshot=parse_status(running_snapshot())),
     WorkerView("beta", "BACKOFF", None, 1, None, None, exit_code=1, reason="crashed"),
     WorkerView("gamma", "FATAL", None, 5, None, 30.0, exit_code=1, reason="crash loop",
-               snapshot={"equity": 5.0, "connection": "connected"}),  # a dead worker's last
+               snapshot=records.status(equity=5.0, connection="connected")),  # a dead worker's last
 )  # fmt: skip
 
 

@@ -18,9 +18,9 @@ def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
     h = LatencyHistogram((0.01, 0.1, 1.0))
     for seconds in (0.01, 0.05, 0.5, 7.0, -1.0):  # a bound counts in its own bucket
         h.observe(seconds)
-    got = h.as_dict()
-    assert got["buckets"] == [[0.01, 2], [0.1, 3], [1.0, 4]]  # 7.0 only in +Inf (= count)
-    assert got["count"] == 5 and got["sum"] == pytest.approx(7.56)  # -1 clamped to 0
+    got = h.record()
+    assert got.buckets == ((0.01, 2), (0.1, 3), (1.0, 4))  # 7.0 only in +Inf (= count)
+    assert got.count == 5 and got.sum == pytest.approx(7.56)  # -1 clamped to 0
 
 
 def test_latency_only_for_strategy_orders_after_a_bar() -> None:
@@ -33,10 +33,10 @@ def test_latency_only_for_strategy_orders_after_a_bar() -> None:
     stats.submitted(2, after_bar=True)
     handed[0] = None  # the strategy has had a turn without new bars since
     stats.submitted(1, after_bar=True)
-    latency = stats.as_dict()["latency"]
-    assert latency["count"] == 1 and latency["sum"] == pytest.approx(0.1)
-    assert stats.as_dict()["orders"] == {"submitted": 5}
-    assert [b for b, _ in latency["buckets"]] == list(LATENCY_BUCKETS)
+    latency = stats.record().latency
+    assert latency.count == 1 and latency.sum == pytest.approx(0.1)
+    assert stats.record().orders == {"submitted": 5}
+    assert [b for b, _ in latency.buckets] == list(LATENCY_BUCKETS)
 
 
 def test_final_statuses_count_once_per_order() -> None:
@@ -45,10 +45,10 @@ def test_final_statuses_count_once_per_order() -> None:
                         ("c", "PreSubmitted"), ("c", "Inactive"), ("d", "NotSent"),
                         ("e", "Unknown"), ("e", "Unknown")]:  # fmt: skip
         stats.finished(ref, status)
-    assert stats.as_dict()["orders"] == {
+    assert stats.record().orders == {
         "rejected": 1, "cancelled": 1, "inactive": 1, "not_sent": 1, "unknown": 1,
     }  # fmt: skip
-    assert set(stats.as_dict()["orders"]) <= set(ORDER_STATUSES)  # each exported from 0
+    assert set(stats.record().orders) <= set(ORDER_STATUSES)  # each exported from 0
 
 
 def test_a_worker_counts_what_it_did(

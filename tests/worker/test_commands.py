@@ -11,6 +11,8 @@ import pytest
 
 from tests.fixtures.simulator import eventually
 from tradd.persistence.models import OrderStatus
+from tradd.records.events import Event, EventKind, HaltCause
+from tradd.supervisor.alerting import from_worker
 from tradd.worker.channel import request
 
 from .conftest import assert_ledger_matches_simulator, sim_ledger
@@ -142,7 +144,10 @@ def test_unexplained_position_halts_the_strategy(launch, ledger_for, simulator) 
     live.wait_until(lambda: live.engine.manager.gate.state == "HALTED", 20, "halted")
     ledger = ledger_for()
     assert "GOOG: the account holds 17" in ledger.state().reason
-    assert "halted" in live.engine.events.kinds()
+    [halt] = [e for e in live.engine.events.since(0) if e.kind is EventKind.HALTED]
+    assert halt.cause is HaltCause.POSITION_MISMATCH
+    heard = from_worker("s1", Event.model_validate(halt.as_dict()))  # as the supervisor hears it
+    assert heard.kind == "mismatch" and heard.severity == "critical"
     live.advance(120)  # bar 3's buy is refused
     assert ledger.risk_decisions()[-1].action == "BLOCKED"
     assert [o.order_ref for o in ledger.orders()] == ["s1-1"]
@@ -163,7 +168,7 @@ def test_while_paused_a_second_exit_in_flight_is_not_an_exit(launch, ledger_for)
 
 def test_pause_does_not_lift_a_halt(launch) -> None:
     live = launch("")
-    live.engine.halt("test")
+    live.engine.halt("test", HaltCause.STRATEGY_ERROR)
     reply = request(channel(live), "pause")
     assert reply["ok"] is False and reply["error"]["code"] == "conflict"
     assert live.engine.manager.gate.state == "HALTED"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradd.persistence.models import OrderStatus
+from tradd.records.events import HaltCause
 
 from .conftest import assert_ledger_matches_simulator
 
@@ -92,7 +93,7 @@ def test_orders_per_minute(launch, ledger_for, simulator):
 
 def test_halted_state_survives_a_restart(launch, ledger_for, simulator, start_worker, tmp_path):
     live = launch("")
-    live.engine.halt("test: position mismatch")
+    live.engine.halt("test: position mismatch", HaltCause.POSITION_MISMATCH)
     live.stop()
     ledger = ledger_for()
     assert ledger.state().trading_state == "HALTED"

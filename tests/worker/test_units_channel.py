@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tradd.records.events import EventKind, HaltCause
 from tradd.records.worker_protocol import MAX_REQUEST, WorkerErrorCode
 from tradd.worker import channel as channel_module
 from tradd.worker.channel import Command, CommandChannel, CommandError, request
@@ -258,8 +259,8 @@ class Clock:
 
 def test_events_are_numbered_from_one_and_stamped_by_the_clock() -> None:
     log = EventLog("s1", Clock())
-    first = log.emit("disconnected", "warning", "IB link lost", code=1100)
-    second = log.emit("reconnected", "info", "back")
+    first = log.emit(EventKind.DISCONNECTED, "warning", "IB link lost", code=1100)
+    second = log.emit(EventKind.RECONNECTED, "info", "back")
     assert (first.seq, second.seq) == (1, 2)
     assert first.at == datetime(2024, 3, 11, 14, 0, 1, tzinfo=UTC)
     assert second.at == datetime(2024, 3, 11, 14, 0, 2, tzinfo=UTC)
@@ -272,13 +273,17 @@ def test_events_are_numbered_from_one_and_stamped_by_the_clock() -> None:
         "message": "IB link lost",
         "data": {"code": 1100},
     }
+    halt = log.emit(EventKind.HALTED, "critical", "strategy error: boom",
+                    cause=HaltCause.STRATEGY_ERROR)  # fmt: skip
+    assert halt.as_dict()["cause"] == "strategy_error" and halt.data == {}
 
 
 def test_since_returns_only_later_events_in_order() -> None:
     log = EventLog("s1", Clock())
-    for kind in ("a", "b", "c", "d"):
+    kinds = [EventKind.RISK_BREACH, EventKind.MISMATCH, EventKind.HALTED, EventKind.FLATTEN]
+    for kind in kinds:
         log.emit(kind, "info", kind)
-    assert [e.kind for e in log.since(0)] == ["a", "b", "c", "d"]
+    assert [e.kind for e in log.since(0)] == kinds
     assert [e.seq for e in log.since(2)] == [3, 4]
     assert log.since(4) == []
     assert log.since(99) == []
@@ -286,8 +291,9 @@ def test_since_returns_only_later_events_in_order() -> None:
 
 def test_ring_buffer_keeps_the_newest_and_numbering_continues() -> None:
     log = EventLog("s1", Clock(), keep=3)
-    for i in range(5):
-        log.emit(f"k{i}", "critical", "m")
+    kinds = list(EventKind)[:5]
+    for kind in kinds:
+        log.emit(kind, "critical", "m")
     assert [e.seq for e in log.since(0)] == [3, 4, 5]
-    assert log.kinds() == ["k2", "k3", "k4"]
-    assert log.emit("next", "info", "m").seq == 6
+    assert log.kinds() == kinds[2:]
+    assert log.emit(EventKind.TEST, "info", "m").seq == 6

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.records.samples import status, status_data
+from tradd.records.status import WorkerStatus
 from tradd.worker.channel import Command, CommandChannel, request
 from tradd.worker.pulse import Pulse
 
@@ -31,9 +33,9 @@ class Loop:
     def __init__(self) -> None:
         self.state, self.builds, self.unread = "ACTIVE", 0, 0
 
-    def build(self) -> dict[str, Any]:
+    def build(self) -> WorkerStatus:
         self.builds += 1
-        return {"trading_state": self.state}
+        return status(trading_state=self.state)
 
 
 def rig(every: float = 0.25) -> tuple[Pulse, Loop, Clock, queue.SimpleQueue[object]]:
@@ -67,7 +69,7 @@ def test_the_answer_says_how_long_ago_the_loop_turned_and_what_waits() -> None:
         inbox.put(object())
     clock.now += 4.5  # the loop is stuck in this turn: the answer keeps ageing
     answer = pulse.answer()
-    assert answer == {"trading_state": "ACTIVE", "loop_turns": 1, "loop_age": 4.5, "backlog": 10}
+    assert answer == {**status_data(), "loop_turns": 1, "loop_age": 4.5, "backlog": 10}
 
 
 def test_a_change_is_published_at_once_not_at_the_next_interval() -> None:
@@ -121,8 +123,8 @@ def test_a_heartbeat_is_answered_while_nothing_serves_the_queue(channel_of) -> N
     clock.now += 2.0
     channel = channel_of(pulse, inbox)
     reply = request(channel.path, "heartbeat", timeout=5)
-    assert reply == {"ok": True, "result": {"trading_state": "ACTIVE", "loop_turns": 1,
-                                            "loop_age": 2.0, "backlog": 1}}  # fmt: skip
+    pulse_said = {"loop_turns": 1, "loop_age": 2.0, "backlog": 1}
+    assert reply == {"ok": True, "result": {**status_data(), **pulse_said}}
     assert inbox.qsize() == 1  # only the bar
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-Severity = Literal["info", "warning", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+from tradd.records.events import EventKind, Severity
+
 CHANNELS = ("email", "sms", "webhook")
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    kind: str
+    kind: EventKind
     """risk_breach, daily_loss, mismatch, disconnected, reconnected, circuit_open,
     data_stale, strategy_error, halted, crash_loop, worker_hung, flatten, daily_summary,
     test, ... (docs/metrics-alerts.md lists them)."""

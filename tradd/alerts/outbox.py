@@ -24,9 +24,10 @@ from typing import Any, cast
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tradd.alerts.model import SEVERITIES, Alert, Severity
+from tradd.alerts.model import Alert
 from tradd.persistence.models import AlertDelivery, StoredAlert
 from tradd.persistence.transactions import read_transaction, write_transaction
+from tradd.records.events import SEVERITIES, Severity
 
 Clock = Callable[[], datetime]
 PENDING, SENT, FAILED = "pending", "sent", "failed"

@@ -24,6 +24,7 @@ from tradd.alerts.outbox import Outbox
 from tradd.alerts.router import AlertRouter
 from tradd.alerts.summary import SummarySchedule, summary_event
 from tradd.config.settings import Settings
+from tradd.records.events import EventKind
 from tradd.records.view import WorkerView
 
 log = structlog.get_logger("tradd.alerts")
@@ -187,8 +188,10 @@ class AlertService:
             and v.heartbeat_age < FRESH_SECONDS
         ]
         for view in fresh:
-            pnl, equity = view.snapshot.get("daily_pnl"), view.snapshot.get("equity")
-            if not isinstance(pnl, int | float) or not isinstance(equity, int | float):
+            status = view.snapshot
+            pnl = status.daily_pnl if status is not None else None
+            equity = status.equity if status is not None else None
+            if pnl is None or equity is None:
                 continue
             start = equity - pnl
             limits = [
@@ -198,7 +201,7 @@ class AlertService:
                 self._loss_day = local_day
                 self.submit(
                     AlertEvent(
-                        "daily_loss",
+                        EventKind.DAILY_LOSS,
                         "critical",
                         f"account P&L today {pnl:,.2f} is past the alert threshold "
                         f"{-min(limits):,.2f}",

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradd.alerts.model import AlertEvent
 from tradd.config.alerts import SummarySettings
 from tradd.persistence.ledger import Ledger
+from tradd.records.events import EventKind
+from tradd.records.status import WorkerStatus
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,15 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def strategy_day(
-    ledger: Ledger, start: datetime, end: datetime, snapshot: Mapping[str, Any]
+    ledger: Ledger, start: datetime, end: datetime, snapshot: WorkerStatus | None
 ) -> StrategyDay:
     fills = [f for f in ledger.fills(since=start) if f.executed_at < end]
-    unrealized = snapshot.get("unrealized_pnl")
     return StrategyDay(
         ledger.strategy,
         len(fills),
         sum(f.realized_pnl or 0.0 for f in fills),
         sum(f.commission or 0.0 for f in fills),
-        unrealized if isinstance(unrealized, int | float) else None,
+        snapshot.unrealized_pnl if snapshot is not None else None,
     )
 
 
@@ -92,14 +92,12 @@ def summary_event(
     strategies: Iterable[str],
     day: date,
     zone: ZoneInfo,
-    snapshots: Mapping[str, Mapping[str, Any]],
+    snapshots: Mapping[str, WorkerStatus | None],
     at: datetime,
 ) -> AlertEvent:
     start, end = day_bounds(day, zone)
     ledgers = [Ledger(sessions, name) for name in strategies]
-    days = [
-        strategy_day(ledger, start, end, snapshots.get(ledger.strategy, {})) for ledger in ledgers
-    ]
+    days = [strategy_day(ledger, start, end, snapshots.get(ledger.strategy)) for ledger in ledgers]
     account = account_day(ledgers, start, end)
     total = {
         "trades": sum(d.trades for d in days),
@@ -136,7 +134,7 @@ def summary_event(
         **account,
         "strategies": [d.__dict__ for d in days],
     }
-    return AlertEvent("daily_summary", "info", message, at, data=data, key=day.isoformat())
+    return AlertEvent(EventKind.DAILY_SUMMARY, "info", message, at, data=data, key=day.isoformat())
 
 
 def _money(value: float | None) -> str:

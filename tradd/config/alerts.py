@@ -15,35 +15,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from tradd.config.base import Section
+from tradd.records.events import EventKind
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>.][^@\s,;<>]*$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 """E.164, as Twilio wants it: +, country code, number, no spaces."""
 ChannelName = Literal["email", "sms", "webhook"]
-ALERT_KINDS = (
-    "risk_breach",
-    "daily_loss",
-    "mismatch",
-    "disconnected",
-    "reconnected",
-    "circuit_open",
-    "data_stale",
-    "data_resumed",
-    "strategy_error",
-    "halted",
-    "order_rejected",
-    "resync_failed",
-    "flatten",
-    "crash_loop",
-    "worker_crashed",
-    "worker_hung",
-    "worker_config_error",
-    "worker_fatal",
-    "reload_rejected",
-    "daily_summary",
-    "test",
-)
-"""Every kind of alert tradd raises (`[alerts.events]` keys must be one of them)."""
+ALERT_KINDS = tuple(str(kind) for kind in EventKind)
+"""Every kind of alert tradd raises (`[alerts.events]` keys must be one of them): the
+kinds of the events workers and the supervisor raise (tradd.records.events)."""
 
 
 class ChannelBase(Section):

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import flatten_text
 from tradd.errors import ConfigError
+from tradd.records.busy import BusyKind
 from tradd.records.entry import parse_entry
+from tradd.records.events import EventKind
 from tradd.records.states import ALIVE, WorkerState
 from tradd.records.view import view_dict
 from tradd.records.worker_protocol import WorkerCommand, WorkerRequest
@@ -207,7 +209,7 @@ class Flatten(Command):
             verdict = "confirmed flat" if result["ok"] else "NOT confirmed flat"
             paths = {n: r.get("path") for n, r in result["strategies"].items()}
             daemon.events.emit(
-                "flatten",
+                EventKind.FLATTEN,
                 "warning" if result["ok"] else "critical",
                 f"flatten {target} requested by {args['requested_by']}: {verdict}",
                 requested_by=args["requested_by"],
@@ -252,7 +254,7 @@ class Enter(StrategyCommand):
         if entry.symbol not in symbols:
             raise _bad(f"enter: {worker.name} does not trade {entry.symbol!r} "
                        f"(its symbols: {', '.join(symbols)})")  # fmt: skip
-        if daemon.busy is not None and daemon.busy.startswith("flatten"):
+        if daemon.busy is not None and daemon.busy.kind is BusyKind.FLATTEN:
             reason = f"{daemon.busy} in progress"
             rule = {"rule": "TRADING_GATE", "action": "BLOCK", "message": reason,
                     "value": None, "limit": None}  # fmt: skip

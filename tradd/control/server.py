@@ -30,6 +30,7 @@ from tradd.control.commands import COMMANDS
 from tradd.control.peers import PeerPolicy, peer_of
 from tradd.control.protocol import ErrorCode, ProtocolError, error_reply, ok_reply, parse_request
 from tradd.errors import ConfigError, TraddError
+from tradd.records.busy import Busy, BusyKind
 from tradd.resources import SpareDescriptor, out_of_resources
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ class ControlServer:
                 raise ProtocolError(
                     ErrorCode.CONFLICT, f"{daemon.busy} in progress; try again when it is done"
                 )
-            daemon.busy = command.name
+            daemon.busy = Busy(BusyKind(command.name))
             try:
                 log.info("control command", cmd=command.name, args=args)
                 return ok_reply(await command.execute(self.daemon, args))

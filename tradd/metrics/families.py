@@ -10,7 +10,7 @@ a dead worker's last snapshot no longer measures anything.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from prometheus_client.core import (
@@ -24,6 +24,7 @@ from tradd.ib.circuit import CircuitState
 from tradd.ib.events import LinkState
 from tradd.metrics.procfs import ProcessStats
 from tradd.records.states import ALIVE, WorkerState
+from tradd.records.status import Heartbeat, Latency, Stats, WorkerStatus
 from tradd.records.view import WorkerView
 from tradd.risk import TradingState
 
@@ -70,16 +71,8 @@ HISTOGRAMS: dict[str, str] = {
         "Seconds from a completed bar reaching the strategy to the order it caused being sent."
     ),
 }
-SNAPSHOT_GAUGES = {
-    "equity": "tradd_equity",
-    "realized_pnl": "tradd_realized_pnl",
-    "unrealized_pnl": "tradd_unrealized_pnl",
-    "daily_pnl": "tradd_daily_pnl",
-    "last_bar_age": "tradd_last_bar_age_seconds",
-    "backlog": "tradd_worker_backlog",
-    "loop_age": "tradd_worker_loop_age_seconds",
-}
-"""Snapshot keys exported as they are."""
+SNAPSHOT_GAUGES = ("equity", "realized_pnl", "unrealized_pnl", "daily_pnl")
+"""Status fields exported as they are, as `tradd_<field>`."""
 
 
 def number(value: Any) -> float | None:
@@ -133,66 +126,48 @@ class Families:
         if process is not None:
             self._add("tradd_worker_resident_memory_bytes", (s,), process.resident_bytes)
             self._add("tradd_worker_cpu_seconds", (s,), process.cpu_seconds)
-        if view.snapshot and view.state in ALIVE:
+        if view.snapshot is not None and view.state in ALIVE:
             self._snapshot(s, view.snapshot)
 
-    def _snapshot(self, s: str, snap: Mapping[str, Any]) -> None:
-        for key, name in SNAPSHOT_GAUGES.items():
-            self._add(name, (s,), snap.get(key))
-        drawdown = number(snap.get("drawdown_pct"))
+    def _snapshot(self, s: str, status: WorkerStatus) -> None:
+        for field in SNAPSHOT_GAUGES:
+            self._add(f"tradd_{field}", (s,), getattr(status, field))
+        self._add("tradd_last_bar_age_seconds", (s,), status.last_bar_age)
+        if isinstance(status, Heartbeat):
+            self._add("tradd_worker_backlog", (s,), status.backlog)
+            self._add("tradd_worker_loop_age_seconds", (s,), status.loop_age)
+        drawdown = status.drawdown_pct
         self._add("tradd_drawdown_ratio", (s,), None if drawdown is None else drawdown / 100)
-        working = snap.get("working_orders")
-        self._add("tradd_working_orders", (s,), len(working) if isinstance(working, list) else None)
-        positions = snap.get("positions")
-        for symbol, p in positions.items() if isinstance(positions, Mapping) else ():
-            self._add("tradd_position", (s, symbol), _get(p, "quantity"))
-        self._enum("tradd_connection_state", s, (str(v) for v in LinkState), snap.get("connection"))
-        self._enum("tradd_circuit_state", s, (str(v) for v in CircuitState), snap.get("circuit"))
+        self._add("tradd_working_orders", (s,), len(status.working_orders))
+        for symbol, p in status.positions.items():
+            self._add("tradd_position", (s, symbol), p.quantity)
+        self._enum("tradd_connection_state", s, (str(v) for v in LinkState), status.connection)
+        self._enum("tradd_circuit_state", s, (str(v) for v in CircuitState), status.circuit)
         self._enum("tradd_trading_state", s, (str(v) for v in TradingState),
-                   snap.get("trading_state"))  # fmt: skip
-        stats = snap.get("stats")
-        if isinstance(stats, Mapping):
-            self._stats(s, stats)
+                   status.trading_state)  # fmt: skip
+        self._stats(s, status.stats)
 
-    def _stats(self, s: str, stats: Mapping[str, Any]) -> None:
+    def _stats(self, s: str, stats: Stats) -> None:
         """The worker's counters: known labels from 0, then whatever else it counted."""
-        orders, fills = _mapping(stats.get("orders")), _mapping(stats.get("fills"))
+        orders, fills = stats.orders, stats.fills
         for status in dict.fromkeys([*ORDER_STATUSES, *orders]):
             self._add("tradd_orders", (s, status), orders.get(status, 0))
         for side in dict.fromkeys([*SIDES, *fills]):
             self._add("tradd_fills", (s, side), fills.get(side, 0))
-        decisions = stats.get("risk_decisions")
-        for d in decisions if isinstance(decisions, list) else ():
-            if isinstance(d, Mapping):
-                labels = (s, str(d.get("rule")), str(d.get("action")))
-                self._add("tradd_risk_decisions", labels, d.get("count"))
-        latency = stats.get("latency")
-        if isinstance(latency, Mapping):
-            self._latency(s, latency)
+        for d in stats.risk_decisions:
+            self._add("tradd_risk_decisions", (s, d.rule, d.action), d.count)
+        self._latency(s, stats.latency)
 
-    def _latency(self, s: str, latency: Mapping[str, Any]) -> None:
-        count, total = number(latency.get("count")), number(latency.get("sum"))
-        raw = latency.get("buckets")
-        if count is None or total is None or not isinstance(raw, list):
+    def _latency(self, s: str, latency: Latency) -> None:
+        count, total = number(latency.count), number(latency.sum)
+        if count is None or total is None:
             return
         buckets: list[tuple[str, float]] = []
-        for item in raw:
-            le, n = (number(x) for x in item) if _pair(item) else (None, None)
-            if le is None or n is None:
+        for bound, n in latency.buckets:
+            le = number(bound)
+            if le is None:
                 return  # a malformed histogram is left out whole, not half exported
-            buckets.append((repr(le), n))  # 0.001, 1.0: as prometheus_client writes `le`
+            buckets.append((repr(le), float(n)))  # 0.001, 1.0: as prometheus_client writes `le`
         family = self._f["tradd_bar_to_order_latency_seconds"]
         assert isinstance(family, HistogramMetricFamily)
         family.add_metric([s], [*buckets, ("+Inf", count)], total)
-
-
-def _pair(item: Any) -> bool:
-    return isinstance(item, list | tuple) and len(item) == 2
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _get(value: Any, key: str) -> Any:
-    return value.get(key) if isinstance(value, Mapping) else None

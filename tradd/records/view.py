@@ -7,9 +7,12 @@ supervisor's live objects, so none of them can change or block it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from tradd.records.base import wire
+from tradd.records.status import WorkerStatus
 
 
 class StrategyConfig(Protocol):
@@ -44,9 +47,10 @@ class WorkerView:
     """The last process's exit code (negative: killed by that signal)."""
     reason: str = ""
     """Why it is in this state (e.g. the crash loop, the config error)."""
-    snapshot: Mapping[str, Any] = field(default_factory=dict)
-    """The worker's latest `status` reply (see tradd.worker.snapshot), {} before the first.
-    Live only while RUNNING: after that it is what the worker said before it went."""
+    snapshot: WorkerStatus | None = None
+    """The worker's latest heartbeat (a `Heartbeat`, or a plain status when the worker
+    answered before its loop published one), None before the first. Live only while
+    RUNNING: after that it is what the worker said before it went."""
     snapshot_at: str | None = None
     """When `snapshot` was taken (ISO wall time), None before the first."""
 
@@ -80,14 +84,15 @@ def worker_dict(view: WorkerView) -> dict[str, Any]:
     (`connection` "not running", or "unknown" while a process is starting or stopping;
     `trading_state` "unknown") and gives what it said last under `last_known`, with the
     time it said it (`as_of`): the positions it held then, which nothing watches now."""
+    said = wire(view.snapshot) if view.snapshot is not None else None
     if view.state == "RUNNING":
-        return {**view.snapshot, "live": True}
+        return {**(said or {}), "live": True}
     running = view.state in ("STARTING", "STOPPING")
     gone: dict[str, Any] = {
         "live": False,
         "connection": "unknown" if running else "not running",
         "trading_state": "unknown",
     }
-    if view.snapshot:
-        gone["last_known"] = {**view.snapshot, "as_of": view.snapshot_at}
+    if said is not None:
+        gone["last_known"] = {**said, "as_of": view.snapshot_at}
     return gone

@@ -1,40 +1,31 @@
 """Events the supervisor hears (from workers and its own) as alert events.
 
-A worker reports a halt; what the operator needs to read is why: a position mismatch and
-a strategy exception are their own kinds. Risk breaches are told apart by rule, stale data
-by symbol, so that one rule's storm does not hide another's.
+A worker reports a halt with its cause; what the operator needs to read is why: a position
+mismatch and a strategy exception are alert kinds of their own (`HaltCause.alert_kind`).
+Risk breaches are told apart by rule, stale data by symbol, so that one rule's storm does
+not hide another's.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC
 
-from tradd.alerts.model import SEVERITIES, AlertEvent, Severity
-from tradd.worker.events import WorkerEvent
+from tradd.alerts.model import AlertEvent
+from tradd.records.events import Event, EventKind
 
 
-def from_worker(strategy: str, event: dict[str, Any]) -> AlertEvent:
-    kind, message = str(event.get("kind", "event")), str(event.get("message", ""))
-    data = {k: v for k, v in event.items() if k not in ("seq", "at", "kind", "severity", "message")}
-    data.update(data.pop("data", None) or {})
-    if kind == "halted" and message.startswith("position mismatch"):
-        kind = "mismatch"
-    elif kind == "halted" and message.startswith("strategy error"):
-        kind = "strategy_error"
+def from_worker(strategy: str, event: Event) -> AlertEvent:
+    data = dict(event.data)
+    kind = event.kind
+    if kind is EventKind.HALTED and event.cause is not None:
+        kind = event.cause.alert_kind
     key = str(data.get("rule") or data.get("symbol") or "")
-    return AlertEvent(
-        kind,
-        _severity(event.get("severity")),
-        message,
-        _at(event.get("at")),
-        strategy=strategy,
-        data=data,
-        key=key,
-    )
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+    return AlertEvent(kind, event.severity, event.message, at, strategy=strategy, data=data,
+                      key=key)  # fmt: skip
 
 
-def from_supervisor(event: WorkerEvent) -> AlertEvent:
+def from_supervisor(event: Event) -> AlertEvent:
     data = dict(event.data)
     strategy = data.pop("strategy", None)
     return AlertEvent(
@@ -45,15 +36,3 @@ def from_supervisor(event: WorkerEvent) -> AlertEvent:
         strategy=strategy if isinstance(strategy, str) else None,
         data=data,
     )
-
-
-def _severity(value: Any) -> Severity:
-    return value if value in SEVERITIES else "warning"
-
-
-def _at(value: Any) -> datetime:
-    try:
-        at = datetime.fromisoformat(str(value))
-    except ValueError:
-        return datetime.now(UTC)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

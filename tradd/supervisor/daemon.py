@@ -25,6 +25,8 @@ from tradd.config.loader import load_settings
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_OK, ConfigError
 from tradd.marketdata.contracts import load_definitions
+from tradd.records.busy import Busy, BusyKind
+from tradd.records.events import Event, EventKind
 from tradd.records.states import WorkerState
 from tradd.records.view import WorkerView
 from tradd.supervisor import alerting
@@ -34,7 +36,7 @@ from tradd.supervisor.flatten import EmergencyOps, Flattener, LibraryEmergency
 from tradd.supervisor.fleet import Fleet, worker_spawn_spec
 from tradd.supervisor.notify import SystemdNotifier, without_notify_env
 from tradd.supervisor.reload import plan_reload
-from tradd.worker.events import EventLog, WorkerEvent
+from tradd.worker.events import EventLog
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -89,7 +91,7 @@ class Supervisor:
         self._reload_requested = False
         self.metrics_url: str | None = None
         """Where /metrics is served (set by the daemon once it listens)."""
-        self.busy: str | None = None
+        self.busy: Busy | None = None
         """The state-changing command in progress (one at a time; others get `conflict`)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._alert_tick: asyncio.Task[Any] | None = None
@@ -136,7 +138,7 @@ class Supervisor:
         heartbeats and systemd's watchdog keep going."""
         while not self._stop.is_set():
             if self._reload_requested and self.busy is None:
-                self._reload_requested, self.busy = False, "reload (SIGHUP)"
+                self._reload_requested, self.busy = False, Busy(BusyKind.RELOAD, "SIGHUP")
                 self._spawn_task(self._signalled_reload())
             try:
                 await self.fleet.turn()
@@ -216,7 +218,7 @@ class Supervisor:
         except ConfigError as exc:
             named = _named(exc, snapshot, self.config_path)
             log.error("reload rejected: invalid configuration", problems=named.problems)
-            self.events.emit("reload_rejected", "warning", f"{named}; nothing changed",
+            self.events.emit(EventKind.RELOAD_REJECTED, "warning", f"{named}; nothing changed",
                              problems=named.problems)  # fmt: skip
             self.notifier.ready(self.status_line())
             raise named from None
@@ -247,11 +249,11 @@ class Supervisor:
         )
         await self.alerts.start()
 
-    def _worker_event(self, strategy: str, event: dict[str, Any]) -> None:
+    def _worker_event(self, strategy: str, event: Event) -> None:
         if self.alerts is not None:
             self.alerts.submit(alerting.from_worker(strategy, event))
 
-    def _supervisor_event(self, event: WorkerEvent) -> None:
+    def _supervisor_event(self, event: Event) -> None:
         if self.alerts is not None:
             self.alerts.submit(alerting.from_supervisor(event))
 
@@ -264,7 +266,8 @@ class Supervisor:
             v.name
             for v in self.views
             if v.state == WorkerState.RUNNING
-            and v.snapshot.get("connection") not in (None, "connected")
+            and v.snapshot is not None
+            and v.snapshot.connection != "connected"
         ]
         return {
             "ok": not unhealthy,

@@ -6,11 +6,11 @@ import asyncio
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from tradd.config.settings import Settings
+from tradd.records.events import Event
 from tradd.records.states import ALIVE, WorkerState
 from tradd.records.view import WorkerView
 from tradd.supervisor.process import Emit, SpawnSpec, WorkerProcess
@@ -32,7 +32,7 @@ class Fleet:
         monotonic: Callable[[], float],
         emit: Emit,
         wake: Callable[[], None],
-        on_event: Callable[[str, dict[str, Any]], object] = lambda _name, _event: None,
+        on_event: Callable[[str, Event], object] = lambda _name, _event: None,
     ) -> None:
         self.workers: dict[str, WorkerProcess] = {}
         self._monotonic, self._emit, self._wake = monotonic, emit, wake

@@ -17,14 +17,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
+from pydantic import ValidationError
 
 from tradd.config.daemon import SupervisorSettings
 from tradd.config.live import StrategySettings
 from tradd.errors import EXIT_CONFIG, EXIT_OK
+from tradd.records.base import problem
+from tradd.records.events import Event, EventKind, EventsReply, HaltCause, Severity
 from tradd.records.states import ALIVE, WorkerState, check_transition
+from tradd.records.status import Heartbeat, WorkerStatus, parse_status
 from tradd.records.view import WorkerView
 from tradd.records.worker_protocol import WorkerCommand, WorkerRequest
 from tradd.resources import out_of_resources
@@ -39,10 +43,26 @@ from tradd.supervisor.policy import RestartPolicy
 
 log = structlog.get_logger("tradd.supervisor.process")
 HEARTBEAT = WorkerRequest(WorkerCommand.HEARTBEAT)
-Emit = Callable[..., object]
-"""emit(kind, severity, message, **data): the supervisor's event log."""
+
+
+class Emit(Protocol):
+    """emit(kind, severity, message, **data): the supervisor's event log."""
+
+    def __call__(
+        self,
+        kind: EventKind,
+        severity: Severity,
+        message: str,
+        *,
+        cause: HaltCause | None = None,
+        **data: Any,
+    ) -> object: ...
+
+
 EVENT_WAIT = 5.0
 """Seconds each long poll of a worker's events may wait (the worker caps it at 5)."""
+PROTOCOL_LOG_EVERY = 60.0
+"""Seconds between two logs of a worker's replies that do not validate (one each kind)."""
 CONFIG_ERRNOS = frozenset(
     {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.ENOEXEC, errno.ELOOP}
 )
@@ -70,7 +90,7 @@ class WorkerProcess:
         monotonic: Callable[[], float],
         emit: Emit,
         wake: Callable[[], None],
-        on_event: Callable[[str, dict[str, Any]], object] = lambda _name, _event: None,
+        on_event: Callable[[str, Event], object] = lambda _name, _event: None,
         log_file: Path | None = None,
     ) -> None:
         self.config, self.settings, self.spawn_spec = config, settings, spawn
@@ -81,7 +101,7 @@ class WorkerProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.exit_code: int | None = None
         self.restarts = 0
-        self.snapshot: dict[str, Any] = {}
+        self.snapshot: WorkerStatus | None = None
         self.held = False
         """Held by a flatten: not restarted while the supervisor trades its account."""
         self._started_at = self._entered_at = self._last_answer = math.nan
@@ -102,6 +122,8 @@ class WorkerProcess:
         self._started_wall = ""
         self._event_seq = 0
         self._listener: asyncio.Task[None] | None = None
+        self._protocol_logged: dict[str, float] = {}
+        """When a reply that did not validate was last logged, by command."""
 
     @property
     def name(self) -> str:
@@ -184,7 +206,11 @@ class WorkerProcess:
             return
         self._polling = True
         try:
-            snapshot = await worker_request(self.channel, HEARTBEAT, self._poll_timeout())
+            reply = await worker_request(self.channel, HEARTBEAT, self._poll_timeout())
+            snapshot = parse_status(reply)
+        except ValidationError as exc:
+            self._protocol_error("heartbeat", exc)
+            return
         except SupervisorShort as exc:
             self._excused_at = self._monotonic()
             log.warning("cannot heartbeat: the supervisor is short of resources",
@@ -196,10 +222,10 @@ class WorkerProcess:
             self._polling = False
         if not self.alive:
             return
-        self.snapshot = snapshot if isinstance(snapshot, dict) else {}
+        self.snapshot = snapshot
         self._snapshot_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._last_answer = now = self._monotonic()
-        turned = now - _loop_age(self.snapshot)
+        turned = now - (snapshot.loop_age if isinstance(snapshot, Heartbeat) else 0.0)
         if not turned <= self._last_progress:  # NaN before the first: any answer counts
             self._last_progress = turned
         if self.state is WorkerState.STARTING:
@@ -215,14 +241,17 @@ class WorkerProcess:
             try:
                 poll = WorkerRequest.events(self._event_seq, EVENT_WAIT)
                 reply = await worker_request(self.channel, poll, EVENT_WAIT + 10)
+                events = EventsReply.model_validate(reply).events
             except (WorkerUnreachable, WorkerRefused):
                 return  # the next heartbeat starts a new listener
+            except ValidationError as exc:
+                self._protocol_error("events", exc)
+                return  # as an unreachable worker: the next heartbeat listens again
             if process is not self.process:
                 return
-            for event in reply.get("events", []) if isinstance(reply, dict) else []:
-                seq = event.get("seq")
-                if isinstance(seq, int) and seq > self._event_seq:
-                    self._event_seq = seq
+            for event in events:
+                if event.seq > self._event_seq:
+                    self._event_seq = event.seq
                     self._on_event(self.name, event)
 
     def view(self, now: float) -> WorkerView:
@@ -237,7 +266,7 @@ class WorkerProcess:
             heartbeat_age=age if running else None,
             exit_code=self.exit_code,
             reason=self.reason,
-            snapshot=dict(self.snapshot),
+            snapshot=self.snapshot,
             snapshot_at=self._snapshot_at,
         )
 
@@ -247,9 +276,20 @@ class WorkerProcess:
         not turn (it answered well after its loop last turned)."""
         if self._last_answer - self._last_progress <= self._poll_timeout():
             return f"no heartbeat for {now - self._last_answer:.1f}s"
-        backlog = self.snapshot.get("backlog")
+        backlog = self.snapshot.backlog if isinstance(self.snapshot, Heartbeat) else None
         return (f"its main loop made no progress for {now - self._last_progress:.1f}s "
                 f"(backlog {backlog}), though it answers")  # fmt: skip
+
+    def _protocol_error(self, command: str, exc: ValidationError) -> None:
+        """A reply that does not validate: the worker speaks another protocol (a version
+        skew, a bug). It counts as no answer; logged naming the field, at most once every
+        PROTOCOL_LOG_EVERY seconds per command, since it repeats every second."""
+        now = self._monotonic()
+        if now - self._protocol_logged.get(command, -math.inf) < PROTOCOL_LOG_EVERY:
+            return
+        self._protocol_logged[command] = now
+        log.error("worker reply does not validate; not taken as an answer",
+                  strategy=self.name, command=command, problem=problem(exc))  # fmt: skip
 
     def _poll_timeout(self) -> float:
         """How long one heartbeat request may wait for its answer."""
@@ -272,7 +312,7 @@ class WorkerProcess:
         self.process = None  # the old one is gone; the loop must not see its exit again
         self._enter(WorkerState.STARTING, why)
         self._exited = asyncio.Event()
-        self.exit_code, self.snapshot, self._snapshot_at = None, {}, None
+        self.exit_code, self.snapshot, self._snapshot_at = None, None, None
         self._event_seq, self._listener = 0, None  # a new process numbers its events anew
         self._started_at = self._monotonic()
         self._started_wall = datetime.now(UTC).isoformat()
@@ -321,7 +361,7 @@ class WorkerProcess:
         if code == EXIT_CONFIG:
             why = f"configuration error (exit 78){': ' + said if said else ''}"
             self._enter(WorkerState.EXITED, f"{why}; fix it, then start")
-            self._emit("worker_config_error", "critical",
+            self._emit(EventKind.WORKER_CONFIG_ERROR, "critical",
                        f"{self.name}: {why}; not restarted", strategy=self.name)  # fmt: skip
             return
         self._crashed(now, ran_for, f"exit {code}" + (f": {said}" if said else ""))
@@ -339,16 +379,20 @@ class WorkerProcess:
             self._enter(WorkerState.BACKOFF, f"{why}; retry in {delay:g}s")
             if self.policy.short == 1:
                 message = f"{self.name}: {why} (the supervisor is short of resources); retrying"
-                self._emit("worker_spawn_failed", "critical", message, strategy=self.name)
+                self._emit(EventKind.WORKER_SPAWN_FAILED, "critical", message, strategy=self.name)
         elif exc.errno in CONFIG_ERRNOS:
             self._enter(WorkerState.FATAL, why)
-            self._emit("worker_fatal", "critical", f"{self.name}: {why}", strategy=self.name)
+            self._emit(
+                EventKind.WORKER_FATAL, "critical", f"{self.name}: {why}", strategy=self.name
+            )
         else:
             self._crashed(now, 0.0, why)
 
     def _hung(self, now: float, why: str) -> None:
         log.error("worker hung; killing it", strategy=self.name, why=why)
-        self._emit("worker_hung", "critical", f"{self.name}: {why}; killed", strategy=self.name)
+        self._emit(
+            EventKind.WORKER_HUNG, "critical", f"{self.name}: {why}; killed", strategy=self.name
+        )
         self.kill()
         self._crashed(now, now - self._started_at, why)
 
@@ -358,12 +402,12 @@ class WorkerProcess:
             s = self.settings
             message = f"{self.name}: {s.crash_limit} crashes within {s.crash_window:g}s ({why})"
             self._enter(WorkerState.FATAL, f"crash loop: {why}")
-            self._emit("crash_loop", "critical", message, strategy=self.name)
+            self._emit(EventKind.CRASH_LOOP, "critical", message, strategy=self.name)
             return
         self._retry_at = now + delay
         self._enter(WorkerState.BACKOFF, f"{why}; restart in {delay:g}s")
         self._emit(
-            "worker_crashed",
+            EventKind.WORKER_CRASHED,
             "warning",
             f"{self.name}: {why}; restart in {delay:g}s",
             strategy=self.name,
@@ -381,12 +425,3 @@ class WorkerProcess:
             assert self.process is not None
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signum)
-
-
-def _loop_age(snapshot: Mapping[str, Any]) -> float:
-    """Seconds since the worker's main loop last turned, as its heartbeat says; 0 when it
-    does not say (a reply from the main loop itself: it is turning)."""
-    age = snapshot.get("loop_age")
-    if isinstance(age, bool) or not isinstance(age, int | float) or not math.isfinite(age):
-        return 0.0
-    return max(float(age), 0.0)

@@ -33,6 +33,7 @@ from tradd.ib.store import IBStore
 from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger
+from tradd.records.events import HaltCause
 from tradd.records.worker_protocol import WorkerCommand
 from tradd.risk import RiskGate, TradingState
 from tradd.worker.account import AccountState, Baselines
@@ -158,7 +159,7 @@ class Worker:
             self.failure = exc
             log.exception("strategy failed; halting it", error=str(exc))
             if self.engine is not None:
-                self.engine.halt(f"strategy error: {exc}")
+                self.engine.halt(f"strategy error: {exc}", HaltCause.STRATEGY_ERROR)
             return EXIT_FAILURE
         except Exception as exc:
             self.failure = exc

@@ -38,6 +38,7 @@ from tradd.persistence.book import Book
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.records import PositionRow
+from tradd.records.events import EventKind, HaltCause
 from tradd.risk import Portfolio, TradingState
 from tradd.worker.account import AccountState
 from tradd.worker.channel import Command
@@ -105,6 +106,14 @@ class WorkerEngine:
         self._saved_state = (manager.gate.state, manager.gate.reason)
         self.ib_day = IBDay(ledger, account.trading_day)
         self._hours_day: date | None = None
+
+    def market_now(self) -> datetime:
+        """The market's time now (the simulator's, under simgw)."""
+        return self._market_now()
+
+    def uptime(self) -> float:
+        """Seconds since the engine started."""
+        return self._monotonic() - self.started
 
     # -- gates ---------------------------------------------------------------------------
     def blocked_reason(self) -> str:
@@ -207,9 +216,9 @@ class WorkerEngine:
         if state is not LinkState.CONNECTED:
             self._synced = False
         if state is LinkState.CIRCUIT_OPEN:
-            self.events.emit("circuit_open", "critical", f"IB circuit open: {reason}")
+            self.events.emit(EventKind.CIRCUIT_OPEN, "critical", f"IB circuit open: {reason}")
         elif state in (LinkState.DISCONNECTED, LinkState.CONNECTIVITY_LOST) and self.ready_count:
-            self.events.emit("disconnected", "warning", f"IB {state}: {reason}")
+            self.events.emit(EventKind.DISCONNECTED, "warning", f"IB {state}: {reason}")
         for feed in self.store.feeds.values() if self.store else ():
             if state is not LinkState.CONNECTED and feed._laststatus == feed.LIVE:
                 feed.put_notification(feed.CONNBROKEN)
@@ -235,7 +244,7 @@ class WorkerEngine:
             self._synced = False
             delay = self._resync.next()
             log.error("re-sync with IB failed; retrying", error=str(exc), retry_in=delay)
-            self.events.emit("resync_failed", "warning", str(exc))
+            self.events.emit(EventKind.RESYNC_FAILED, "warning", str(exc))
             self._resync_at, self._resync_why = self._monotonic() + delay, why
             return
         self._resync.reset()
@@ -243,7 +252,7 @@ class WorkerEngine:
         self._synced = True
         self.watchdog.reset(self._market_now())
         if self.ready_count:
-            self.events.emit("reconnected", "info", f"IB link ready again ({why})")
+            self.events.emit(EventKind.RECONNECTED, "info", f"IB link ready again ({why})")
         self.ready_count += 1
         for feed in self.store.feeds.values():
             if feed._laststatus == feed.CONNBROKEN:
@@ -299,13 +308,16 @@ class WorkerEngine:
             self._monotonic() + MISMATCH_RECHECK if self._mismatches.pending else math.inf
         )
         if proven:
-            self.halt("position mismatch: " + "; ".join(m.describe() for m in proven))
+            why = "position mismatch: " + "; ".join(m.describe() for m in proven)
+            self.halt(why, HaltCause.POSITION_MISMATCH)
 
     def _unknown(self, ref: str) -> None:
         """An order IB no longer lists, from before its trading day began: maybe filled."""
         if self.manager.mark(ref, OrderStatus.UNKNOWN, UNKNOWN_REASON):
             log.error("order fate unknown", order_ref=ref)
-            self.events.emit("mismatch", "critical", f"{ref}: {UNKNOWN_REASON}", order_ref=ref)
+            self.events.emit(
+                EventKind.MISMATCH, "critical", f"{ref}: {UNKNOWN_REASON}", order_ref=ref
+            )
 
     def _broker_view(self) -> BrokerView:
         account = self.link.client.account
@@ -321,10 +333,11 @@ class WorkerEngine:
         except TemporaryError as exc:
             log.warning("position recheck failed", error=str(exc))
 
-    def halt(self, reason: str) -> None:
+    def halt(self, reason: str, cause: HaltCause) -> None:
+        """Halt the strategy; `cause` tells alerts why (a mismatch, a strategy error)."""
         self.manager.gate.set_state(TradingState.HALTED, reason)
         self.save_state()
-        self.events.emit("halted", "critical", reason)
+        self.events.emit(EventKind.HALTED, "critical", reason, cause=cause)
 
     # -- feeds and equity -------------------------------------------------------------------
     def _watch_feeds(self, now: datetime) -> None:
@@ -341,7 +354,7 @@ class WorkerEngine:
                     log.warning("resubscribe failed", symbol=change.symbol, error=str(exc))
             elif change.health is FeedHealth.STALE:
                 self.events.emit(
-                    "data_stale",
+                    EventKind.DATA_STALE,
                     "critical",
                     f"{change.symbol}: no market data "
                     f"for {change.silent_seconds:.0f}s; orders stopped",
@@ -349,7 +362,7 @@ class WorkerEngine:
                 )
             else:
                 self.events.emit(
-                    "data_resumed",
+                    EventKind.DATA_RESUMED,
                     "info",
                     f"{change.symbol}: market data back",
                     symbol=change.symbol,
@@ -378,7 +391,7 @@ class WorkerEngine:
         )
         self.manager.stats.decision(decision.verdict, rule)
         self.events.emit(
-            "risk_breach",
+            EventKind.RISK_BREACH,
             "critical" if decision.close_symbols else "warning",
             decision.reason,
             state=str(decision.state),

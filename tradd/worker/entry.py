@@ -40,6 +40,7 @@ from tradd.ib.store import IBStore
 from tradd.ib.types import Side
 from tradd.persistence.ledger import Ledger
 from tradd.records.entry import EntryArgs, parse_entry
+from tradd.records.events import EventKind
 from tradd.records.worker_protocol import WorkerErrorCode
 from tradd.risk import Decision, TradingState
 from tradd.risk.rules import whole_shares
@@ -252,7 +253,7 @@ class Entries:
             engine.broker.track_system_order(ref, _sized(intent, result.quantity), why)
         quantity = result.quantity
         engine.events.emit(
-            "operator_entry", "info",
+            EventKind.OPERATOR_ENTRY, "info",
             f"{why}: {intent.side} {quantity:g} {intent.symbol} at ~{price:g} ({ref})",
             symbol=intent.symbol, order_ref=ref, client_ref=request.client_ref,
         )  # fmt: skip

@@ -14,6 +14,9 @@ from typing import Any, Protocol
 import structlog
 
 from tradd.config.live import WorkerSettings
+from tradd.records.base import wire
+from tradd.records.events import EventKind
+from tradd.records.status import WorkerStatus
 from tradd.records.worker_protocol import WorkerCommand, WorkerErrorCode
 from tradd.risk import TradingState
 from tradd.worker.channel import Command, CommandError
@@ -44,7 +47,7 @@ class Operator:
         engine: OperatorContext,
         request_stop: Callable[[], None],
         monotonic: Callable[[], float],
-        status: Callable[[], dict[str, Any]],
+        status: Callable[[], WorkerStatus],
     ) -> None:
         """`status`: the worker's status snapshot, the reply to `status` and `ping`."""
         self._engine, self._request_stop, self._monotonic = engine, request_stop, monotonic
@@ -90,7 +93,7 @@ class Operator:
         engine, name = self._engine, command.name
         gate = engine.manager.gate
         if name in (WorkerCommand.STATUS, WorkerCommand.PING):
-            return self._status()
+            return wire(self._status())
         if name is WorkerCommand.EVENTS:
             return self._events(command)
         if name is WorkerCommand.ENTER:
@@ -162,7 +165,7 @@ class Operator:
             self._monotonic,
             command.reply if command else None,
         )
-        engine.events.emit("flatten", "warning", f"flatten requested by {requested_by}")
+        engine.events.emit(EventKind.FLATTEN, "warning", f"flatten requested by {requested_by}")
         if self.flatten.step(self._monotonic(), engine.link.usable):
             self.flatten = None
 

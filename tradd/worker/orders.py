@@ -33,6 +33,7 @@ from tradd.persistence.ledger import Ledger
 from tradd.persistence.models import OrderStatus
 from tradd.persistence.orderrefs import parse_order_ref
 from tradd.persistence.records import NewOrder, RiskDecisionInput
+from tradd.records.events import EventKind
 from tradd.risk import Decision, OrderRequest, Portfolio, RiskGate, TradingState
 from tradd.worker.events import EventLog
 from tradd.worker.fills import Fills
@@ -210,11 +211,11 @@ class OrderManager:
 
     def _after_decision(self, request: OrderRequest, decision: Decision) -> None:
         for hit in decision.alerts:
-            self._events.emit("risk_breach", "warning", hit.message, rule=str(hit.rule),
+            self._events.emit(EventKind.RISK_BREACH, "warning", hit.message, rule=str(hit.rule),
                               action=hit.action, symbol=request.symbol)  # fmt: skip
         if decision.blocked or decision.resized:
             rule = ",".join(str(h.rule) for h in decision.hits) or None
-            self._events.emit("risk_breach", "warning", decision.reason, rule=rule,
+            self._events.emit(EventKind.RISK_BREACH, "warning", decision.reason, rule=rule,
                               symbol=request.symbol, verdict=decision.verdict)  # fmt: skip
         if decision.close_symbols:
             self._context().close(decision.close_symbols, f"risk: {decision.reason}")
@@ -321,7 +322,7 @@ class OrderManager:
         if self._broker is not None:
             margin = code == 201 and "margin" in reason.lower()
             self._broker.order_rejected(order_ref, reason, margin=margin)
-        self._events.emit("order_rejected", "warning", f"IB rejected {order_ref}: {reason}",
+        self._events.emit(EventKind.ORDER_REJECTED, "warning", f"IB rejected {order_ref}: {reason}",
                           order_ref=order_ref, code=code)  # fmt: skip
 
     def mark(self, order_ref: str, status: str, reason: str) -> bool:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import structlog
+
+from tradd.records.base import wire
+from tradd.records.status import Heartbeat, WorkerStatus
 
 log = structlog.get_logger("tradd.worker.pulse")
 PUBLISH_EVERY = 0.25
@@ -32,8 +35,8 @@ class Beat(NamedTuple):
     turns: int
     at: float
     """When (monotonic) the loop's last turn ended."""
-    status: Mapping[str, Any] | None
-    """The status snapshot (a fresh dict nothing else holds), None before the first."""
+    status: WorkerStatus | None
+    """The status snapshot (a frozen record), None before the first."""
     unread: int
     """Bars handed to the strategy and not yet read by it when the turn ended."""
     built_at: float
@@ -48,7 +51,7 @@ class Pulse:
 
     def __init__(
         self,
-        build: Callable[[], dict[str, Any]],
+        build: Callable[[], WorkerStatus],
         unread: Callable[[], int],
         inbox: queue.SimpleQueue[object],
         *,
@@ -75,7 +78,7 @@ class Pulse:
         beat = self._beat
         self._beat = beat._replace(at=now, status=self._status(beat), built_at=now)
 
-    def _status(self, beat: Beat) -> Mapping[str, Any] | None:
+    def _status(self, beat: Beat) -> WorkerStatus | None:
         """A new snapshot; the last one if building it failed (a bug, logged once: the
         worker goes on trading, and `status` itself answers the error)."""
         try:
@@ -89,17 +92,22 @@ class Pulse:
         return status
 
     # -- the channel thread -----------------------------------------------------------------
-    def answer(self) -> dict[str, Any] | None:
-        """The heartbeat's reply; None before the loop published anything (it answers)."""
+    def heartbeat(self) -> Heartbeat | None:
+        """The heartbeat; None before the loop published anything (the loop answers)."""
         beat = self._beat
         if beat.status is None:
             return None
-        return {
-            **beat.status,
-            "loop_turns": beat.turns,
-            "loop_age": max(0.0, self._monotonic() - beat.at),
-            "backlog": self._inbox.qsize() + beat.unread,
-        }
+        return Heartbeat(
+            **dict(beat.status),
+            loop_turns=beat.turns,
+            loop_age=max(0.0, self._monotonic() - beat.at),
+            backlog=self._inbox.qsize() + beat.unread,
+        )
+
+    def answer(self) -> dict[str, Any] | None:
+        """The heartbeat as the channel sends it (plain JSON data)."""
+        heartbeat = self.heartbeat()
+        return wire(heartbeat) if heartbeat is not None else None
 
     # -- Backtrader's store protocol ------------------------------------------------------------
     def start(self) -> None:

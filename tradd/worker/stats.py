@@ -13,7 +13,8 @@ import bisect
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+
+from tradd.records.status import Latency, RiskDecisionCount, Stats
 
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -50,12 +51,12 @@ class LatencyHistogram:
         self.sum += seconds
         self.count += 1
 
-    def as_dict(self) -> dict[str, Any]:
+    def record(self) -> Latency:
         cumulative, buckets = 0, []
         for bound, n in zip(self.bounds, self._counts, strict=False):
             cumulative += n
-            buckets.append([bound, cumulative])
-        return {"buckets": buckets, "sum": self.sum, "count": self.count}
+            buckets.append((bound, cumulative))
+        return Latency(buckets=tuple(buckets), sum=self.sum, count=self.count)
 
 
 class WorkerStats:
@@ -97,14 +98,14 @@ class WorkerStats:
         """A risk decision as the ledger records it: verdict, and the rules hit (joined)."""
         self.decisions[(rule or "none", action)] += 1
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON data for the status snapshot."""
-        return {
-            "orders": dict(self.orders),
-            "fills": dict(self.fills),
-            "risk_decisions": [
-                {"rule": rule, "action": action, "count": n}
+    def record(self) -> Stats:
+        """The counters as the status snapshot carries them."""
+        return Stats(
+            orders=dict(self.orders),
+            fills=dict(self.fills),
+            risk_decisions=tuple(
+                RiskDecisionCount(rule=rule, action=action, count=n)
                 for (rule, action), n in sorted(self.decisions.items())
-            ],
-            "latency": self.latency.as_dict(),
-        }
+            ),
+            latency=self.latency.record(),
+        )
