@@ -19,13 +19,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-EXPECTED_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset(
-    {
-        # Expected fixed by the typed worker status (issue 18): snapshot.py stops reading
-        # the engine. The integrator empties this set when that change is merged.
-        ("tradd.worker.snapshot", "tradd.worker.engine"),
-    }
-)
+EXPECTED_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset()
 """Imports left out of the cycle check, each on its way out (the test fails once one no
 longer exists, so the set only shrinks)."""
 
