@@ -1,6 +1,9 @@
 """`tradd runs list|show|delete`: the history of research runs (scans, optimizations,
 walk-forwards), from the configuration's database. Registered by `tradd.cli.scan_cmd`.
 
+Listing, showing and deleting first mark failed the runs whose process died (a killed command
+leaves no other trace): `tradd.research.runs.lease.reap_dead_runs`.
+
 Exit codes: 0 done; 1 no such run, or a running run not deleted without --force; 2 usage.
 """
 
@@ -36,6 +39,7 @@ def runs_list(
 ) -> None:
     """The research runs, newest first: id, kind, status, progress, output."""
     from tradd.cli.common import report_console
+    from tradd.research.runs.lease import reap_dead_runs
     from tradd.research.runs.open import open_run_store
     from tradd.research.runs.render import print_list
     from tradd.research.runs.store import RUN_KINDS
@@ -45,6 +49,7 @@ def runs_list(
     if limit < 1:
         raise UsageError(f"--limit {limit}: must be at least 1")
     with open_run_store(settings_for(config)) as store:
+        reap_dead_runs(store)
         runs = store.list(kind, limit)
     if json_output:
         _print_json([r.as_dict() for r in runs])
@@ -60,10 +65,12 @@ def runs_show(
 ) -> None:
     """One run: its request, progress, summary, output directory and error."""
     from tradd.cli.common import report_console
+    from tradd.research.runs.lease import reap_dead_runs
     from tradd.research.runs.open import open_run_store
     from tradd.research.runs.render import print_run
 
     with open_run_store(settings_for(config)) as store:
+        reap_dead_runs(store)
         run = _existing(store, run_id)
     if json_output:
         _print_json(run.as_dict())
@@ -78,9 +85,11 @@ def runs_delete(
     config: ConfigOption = None,
 ) -> None:
     """Delete a run's record. Its output files stay where they are."""
+    from tradd.research.runs.lease import reap_dead_runs
     from tradd.research.runs.open import open_run_store
 
     with open_run_store(settings_for(config)) as store:
+        reap_dead_runs(store)  # a run whose process died is no longer running
         run = _existing(store, run_id)
         if run.status == "running" and not force:
             typer.echo(f"tradd: run {run_id} is running: not deleted (--force deletes it anyway; "

@@ -118,6 +118,14 @@ class OptimizeSettings(Section):
     seed: int | None = None
 
 
+class RunsSettings(Section):
+    """Research runs (`tradd runs`): how a run shows it is still alive."""
+
+    lease_interval: float = Field(10.0, ge=0.1, le=3600)
+    """Seconds between two renewals of a running run's lease; a run whose lease is three
+    intervals old (and whose process cannot be checked on this host) is marked failed."""
+
+
 class Settings(BaseSettings):
     """The whole configuration. Built by `tradd.config.loader.load_settings`, which merges
     (strongest first) the `TRADD_*` environment, the `.env` file and the TOML file."""
@@ -135,6 +143,7 @@ class Settings(BaseSettings):
     data: DataSettings = DataSettings()
     backtest: BacktestSettings = BacktestSettings()
     optimize: OptimizeSettings = OptimizeSettings()
+    runs: RunsSettings = RunsSettings()
     broker: BrokerSettings = BrokerSettings()
     database: DatabaseSettings = DatabaseSettings()
     worker: WorkerSettings = WorkerSettings()

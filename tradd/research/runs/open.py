@@ -1,4 +1,5 @@
-"""The run store of a configuration: the daemon's database, migrated on open."""
+"""The run store of a configuration: the daemon's database, migrated on open, and the
+lease interval of `[runs]`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,6 @@ def utc_now() -> datetime:
 def open_run_store(settings: Settings) -> Iterator[RunStore]:
     engine, sessions = open_database(settings.database_url())
     try:
-        yield RunStore(sessions, utc_now)
+        yield RunStore(sessions, utc_now, settings.runs.lease_interval)
     finally:
         engine.dispose()

@@ -48,6 +48,8 @@ def print_run(console: Console, run: RunRecord) -> None:
         ("started (UTC)", _when(run.created_at)),
         ("finished (UTC)", _when(run.finished_at)),
         ("progress", progress_text(run)),
+        ("process", run.owner.describe() if run.owner else "-"),
+        ("alive (UTC)", _when(run.alive_at) if run.status == "running" else "-"),
         ("output", run.output or "-"),
         ("error", run.error or "-"),
         ("request", json.dumps(run.request, indent=2)),

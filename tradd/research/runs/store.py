@@ -6,6 +6,10 @@ out are plain frozen dataclasses, never tied to a session.
 
 A run deleted while it goes on (`tradd runs delete --force`) is not an error for the
 process running it: its later progress and finish find no row and change nothing.
+
+Each run records its process (`Owner`) and a lease: `alive_at`, renewed every `lease_s`
+seconds while it runs (`tradd.research.runs.lease`), which is how a run whose process
+died is told from one still going.
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradd.jsonsafe import finite
 from tradd.persistence.models_runs import RUN_STATUSES, ResearchRun
 from tradd.persistence.transactions import read_transaction, write_transaction
+from tradd.research.runs.process import Owner, this_process
 
 RUN_KINDS = ("scan", "optimize", "walkforward")
 FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
 ID_ATTEMPTS = 5
 """New ids tried before giving up: 16M per kind and day, so a clash is already rare."""
+LEASE_INTERVAL_S = 10.0
+"""Seconds between two renewals of a run's lease (`[runs] lease_interval`)."""
 
 log = structlog.get_logger("tradd.research.runs")
 
@@ -48,6 +55,11 @@ class RunRecord:
     summary: dict[str, Any] | None
     output: str | None
     error: str | None
+    owner: Owner | None = None
+    """The process running it; None for a run recorded before tradd kept it."""
+    lease_s: float | None = None
+    alive_at: datetime | None = None
+    """The last renewal of its lease (at first: when it started)."""
 
     def as_dict(self) -> dict[str, Any]:
         """For `--json`: timestamps as ISO 8601 strings."""
@@ -63,6 +75,9 @@ class RunRecord:
             "summary": self.summary,
             "output": self.output,
             "error": self.error,
+            "host": self.owner.host if self.owner else None,
+            "pid": self.owner.pid if self.owner else None,
+            "alive_at": self.alive_at.isoformat() if self.alive_at else None,
         }
 
 
@@ -79,9 +94,19 @@ def check_kind(kind: str) -> str:
 
 
 class RunStore:
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        lease_interval: float = LEASE_INTERVAL_S,
+    ) -> None:
+        """`lease_interval`: how often the runs this store starts renew their lease."""
         self._sessions = sessions
         self._clock = clock
+        self.lease_interval = lease_interval
+
+    def now(self) -> datetime:
+        return self._clock()
 
     def start(
         self,
@@ -89,10 +114,13 @@ class RunStore:
         request: Mapping[str, Any],
         output: Path | None,
         total: int | None = None,
+        owner: Owner | None = None,
     ) -> str:
-        """A new run in status `running`; returns its id, e.g. `scan-20261202-ab12cd`."""
+        """A new run in status `running` of `owner` (default: this process), its lease
+        taken now; returns its id, e.g. `scan-20261202-ab12cd`."""
         check_kind(kind)
         document = json_safe(request)
+        owner = owner or this_process()
         for _ in range(ID_ATTEMPTS):
             now = self._clock()
             run_id = f"{kind}-{now:%Y%m%d}-{secrets.token_hex(3)}"
@@ -105,6 +133,11 @@ class RunStore:
                 progress_total=total,
                 request=document,
                 output=str(output) if output is not None else None,
+                host=owner.host,
+                pid=owner.pid,
+                process_start=owner.start,
+                lease_s=self.lease_interval,
+                alive_at=now,
             )
             try:
                 with write_transaction(self._sessions) as session:
@@ -133,6 +166,37 @@ class RunStore:
         if summary is not None:
             values["summary"] = json_safe(summary)
         self._update(run_id, values)
+
+    def renew(self, run_id: str) -> bool:
+        """Renew the run's lease (`alive_at` now); False if the run's record is gone."""
+        with write_transaction(self._sessions) as session:
+            result = session.execute(
+                update(ResearchRun).where(ResearchRun.id == run_id).values(alive_at=self._clock())
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def running(self) -> list[RunRecord]:
+        """Every run in status `running`, oldest first."""
+        query = select(ResearchRun).where(ResearchRun.status == "running")
+        with read_transaction(self._sessions) as session:
+            rows = session.scalars(query.order_by(ResearchRun.created_at, ResearchRun.id))
+            return [_record(row) for row in rows]
+
+    def fail_dead(self, run: RunRecord, error: str, last_sign: datetime) -> bool:
+        """Mark `run` failed with `error`, finished at `last_sign` (its last sign of life),
+        unless it changed since it was read (finished, or its lease renewed meanwhile)."""
+        same_lease = (
+            ResearchRun.alive_at == run.alive_at
+            if run.alive_at is not None
+            else ResearchRun.alive_at.is_(None)
+        )
+        with write_transaction(self._sessions) as session:
+            result = session.execute(
+                update(ResearchRun)
+                .where(ResearchRun.id == run.id, ResearchRun.status == "running", same_lease)
+                .values(status="failed", finished_at=last_sign, error=error)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     def set_summary(self, run_id: str, summary: Mapping[str, Any]) -> None:
         """Replace a run's summary, e.g. to add what `tradd scan --execute` did with it."""
@@ -180,4 +244,9 @@ def _record(row: ResearchRun) -> RunRecord:
         summary=dict(row.summary) if row.summary is not None else None,
         output=row.output,
         error=row.error,
+        owner=Owner(row.host, row.pid, row.process_start)
+        if row.host is not None and row.pid is not None
+        else None,
+        lease_s=row.lease_s,
+        alive_at=row.alive_at,
     )

@@ -9,6 +9,10 @@ URL's password, tokens: every secret value in the settings) and then re-raised.
 
 Bookkeeping never breaks the research: a progress or finish write that fails (the
 database went away) is logged and the command carries on.
+
+While the run goes on a `LeaseKeeper` renews its lease, so that a process killed without a
+chance to write its end (SIGKILL, power loss) leaves a run that readers mark failed; and
+before the run starts, the runs that died so are reaped (`tradd.research.runs.lease`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from tradd.config.loader import redact_url
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED, TraddError
+from tradd.research.runs.lease import LeaseKeeper, reap_dead_runs
 from tradd.research.runs.store import RunStore
 
 PROGRESS_INTERVAL_S = 0.5
@@ -147,13 +152,20 @@ def tracked_run(
                     from tradd.research.runs.open import open_run_store
 
                     opened = stack.enter_context(open_run_store(settings))
-                return opened, opened.start(kind, request, output, total)
+                _reap(opened, settings)
+                run_id = opened.start(kind, request, output, total)
             except (TraddError, SQLAlchemyError) as exc:
                 if required:
                     raise
                 log.warning("research run not recorded", kind=kind,
                             error=error_text(exc, secret_values(settings)))  # fmt: skip
                 return UnrecordedStore(), UNRECORDED
+            secrets = secret_values(settings)
+            keeper = LeaseKeeper(opened, run_id, opened.lease_interval,
+                                 describe=lambda exc: error_text(exc, secrets))  # fmt: skip
+            stack.callback(keeper.stop)
+            keeper.start()
+            return opened, run_id
 
         if required:
             handle = RunHandle(*start_run(), monotonic, interval)
@@ -208,6 +220,15 @@ def _end(handle: RunHandle, status: str, error: str | None) -> None:
     handle.flush()
     store = handle.store
     _quietly(lambda: store.finish(handle.id, status, handle.summary, error), handle.id, status)
+
+
+def _reap(store: RunStore, settings: Settings) -> None:
+    """Reap the dead runs before a new one starts; failing to is no reason not to start."""
+    try:
+        reap_dead_runs(store)
+    except (TraddError, SQLAlchemyError) as exc:
+        log.warning("could not reap dead research runs",
+                    error=error_text(exc, secret_values(settings)))  # fmt: skip
 
 
 def _quietly(write: Callable[[], None], run_id: str, what: str) -> None:
