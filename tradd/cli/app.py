@@ -39,12 +39,14 @@ def build_app(daemon_only: bool = False) -> typer.Typer:
         research_cmd,
         scan_cmd,
         simgw_cmd,
+        users_cmd,
         walkforward_cmd,
     )
 
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(simgw_cmd.app, name="simgw")
+    app.add_typer(users_cmd.app, name="users")
     research_cmd.register(app)
     walkforward_cmd.register(app)
     compare_cmd.register(app)

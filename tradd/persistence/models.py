@@ -329,4 +329,5 @@ class AlertDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-from tradd.persistence import models_runs  # noqa: E402, F401  (registers research_runs)
+# Registers research_runs, users and api_tokens in Base.metadata.
+from tradd.persistence import models_runs, models_users  # noqa: E402, F401
