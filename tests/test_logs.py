@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,21 +53,6 @@ def test_lines_that_differ_in_any_field_are_all_kept() -> None:
 def test_a_zero_window_keeps_everything() -> None:
     limiter = RepeatLimiter(0.0, Clock())
     assert all(run(limiter, event="same") for _ in range(3))
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level, config = list(root.handlers), root.level, structlog.get_config()
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    structlog.configure(**config)
-    structlog.contextvars.clear_contextvars()
 
 
 def test_a_storm_of_one_line_is_one_line_in_the_file(
