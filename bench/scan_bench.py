@@ -4,7 +4,8 @@ Only four real daily series ship with tradd (GOOG, ORCL, NVDA, YHOO), so the 20 
 those four under five names each (`GOOG`, `GOOG2` .. `GOOG5`) in a temporary data
 directory: 60 backtests of the default period (the last 365 days of data), the same work as
 20 distinct tickers. `tradd scan` runs as a fresh process (start-up included) with
-`--workers 2`; the bench checks scan.json has all 60 rows and no failure.
+`--workers 2` and `--no-cache`; the bench checks scan.json has all 60 rows and no failure.
+A last round without `--no-cache` times the same scan with every backtest from the cache.
 
     .venv/bin/python -m bench.scan_bench [--workers N] [--repeat N] [--tiny]
 
@@ -44,11 +45,16 @@ def make_data_dir(target: Path, copies: int = COPIES) -> list[str]:
     return symbols
 
 
-def scan_once(data_dir: Path, output: Path, symbols: list[str], workers: int) -> float:
+def scan_once(
+    data_dir: Path, output: Path, symbols: list[str], workers: int, cache: bool = False
+) -> float:
+    """One `tradd scan`; `cache` False (`--no-cache`): every backtest runs, as the rounds
+    share a database and would otherwise all but the first come from the cache."""
     tradd = str(Path(sys.executable).with_name("tradd"))
     cmd = [tradd, "scan", "--config", "etc/tradd.toml", "--data-dir", str(data_dir),
            "--symbols", ",".join(symbols), "--strategies", "all",
-           "--workers", str(workers), "--output", str(output)]  # fmt: skip
+           "--workers", str(workers), "--output", str(output),
+           *([] if cache else ["--no-cache"])]  # fmt: skip
     env = {**os.environ, "TRADD_DATABASE__URL": f"sqlite:///{output.parent / 'runs.db'}"}
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -79,6 +85,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             output = Path(tmp) / f"scan{round_}"
             times.append(scan_once(data_dir, output, symbols, args.workers))
             shape = check(output, symbols)
+        warm = scan_once(data_dir, Path(tmp) / "warm", symbols, args.workers, cache=True)
+        check(Path(tmp) / "warm", symbols)
     return {
         "symbols": len(symbols),
         "strategies": shape["strategies"],
@@ -89,6 +97,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": [round(t, 2) for t in times],
         "best_wall_seconds": round(min(times), 2),
         "backtests_per_second": round(shape["rows"] / min(times), 1),
+        "warm_wall_seconds": round(warm, 2),
+        "warm_note": "every backtest from the cache (the same scan once more, without --no-cache)",
     }
 
 

@@ -1,5 +1,7 @@
 """`tradd scan`: every strategy on every symbol, the best one per symbol, optionally put to
 work through the daemon. Registers `tradd runs` too (tradd.cli.runs_cmd): every scan is a run.
+Backtests whose inputs are unchanged come from the backtest cache (`--no-cache`: none do;
+see tradd.research.scan.cached).
 
 Exit codes of `tradd scan`: 0 every backtest ran (and, with --execute, nothing failed);
 1 some backtests failed (recorded as failed rows; the rest is reported), some entries
@@ -118,6 +120,14 @@ def scan(
     max_age_days: MaxAgeOption = None,
     allow_stale: AllowStaleOption = False,
     any_setup: AnySetupOption = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Backtest everything again, even what the backtest cache holds (the "
+            "results are still stored for later scans).",
+        ),
+    ] = False,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -147,7 +157,8 @@ def scan(
             raise UsageError("--from-run: only with --execute (it sends a stored scan's picks)")
         _refuse_scan_options(strategies=strategies, start=start, end=end, cash=cash,
                              workers=workers, bar=bar, data_dir=data_dir,
-                             max_position_pct=max_position_pct)  # fmt: skip
+                             max_position_pct=max_position_pct,
+                             no_cache=no_cache or None)  # fmt: skip
         _execute_stored(settings, from_run, symbol_list, output, entry_pct, socket, config,
                         gate)  # fmt: skip
         return
@@ -159,7 +170,7 @@ def scan(
     if execute:
         gate.check_fresh(plan.period.end)  # too old: exit 2 before scanning
     link = _daemon(socket, config) if execute else None  # unreachable: exit 3 before scanning
-    result, run_id = _scan(settings, request, plan, data_dir, execute, entry_pct)
+    result, run_id = _scan(settings, request, plan, data_dir, execute, entry_pct, no_cache)
     failed = bool(result.failed)
     if link is not None:
         from tradd.research.scan.candidates import candidates_from_summary
@@ -283,18 +294,29 @@ def _scan(
     data_dir: Path | None,
     execute: bool,
     entry_pct: float | None,
+    no_cache: bool = False,
 ) -> tuple[ScanResult, str]:
     from tradd.cli.common import report_console
     from tradd.research.runs import tracked_run
+    from tradd.research.scan.cached import open_scan_cache
     from tradd.research.scan.job import request_document
-    from tradd.research.scan.render import print_failures, print_scan, run_with_progress
+    from tradd.research.scan.render import (
+        cache_line,
+        print_failures,
+        print_scan,
+        run_with_progress,
+    )
     from tradd.research.scan.runner import write_outputs
 
     document = request_document(request, plan, data_dir, execute, entry_pct)
+    document["cache"] = not no_cache
     log().info("scan started", symbols=plan.symbols, strategies=len(plan.strategies),
                period=plan.period.as_dict(), output=str(request.output))  # fmt: skip
-    with tracked_run(settings, "scan", document, request.output, total=plan.total) as run:
-        result = run_with_progress(plan, request.workers, run)
+    with (
+        tracked_run(settings, "scan", document, request.output, total=plan.total) as run,
+        open_scan_cache(settings, read=not no_cache) as cache,
+    ):
+        result = run_with_progress(plan, request.workers, run, cache)
         json_path, csv_path = write_outputs(result, run.id, request.output)
         run.complete(result.summary())
     console = report_console()
@@ -305,8 +327,10 @@ def _scan(
             console.print(f"note: {plan.period.note}", markup=False)
     print_scan(console, result)
     print_failures(console, result)
-    log().info("scan finished", run_id=run.id, **result.summary()["counts"])
+    log().info("scan finished", run_id=run.id, cache_hits=result.cache_hits,
+               **result.summary()["counts"])  # fmt: skip
     counts = result.summary()["counts"]
+    console.print(cache_line(result, cache), markup=False)
     console.print(f"run {run.id}: {counts['complete']} backtests, {counts['failed']} failed; "
                   f"wrote {json_path} and {csv_path}", markup=False)  # fmt: skip
     return result, run.id

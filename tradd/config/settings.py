@@ -119,11 +119,15 @@ class OptimizeSettings(Section):
 
 
 class RunsSettings(Section):
-    """Research runs (`tradd runs`): how a run shows it is still alive."""
+    """Research runs (`tradd runs`): how a run shows it is still alive, and how long the
+    results of its backtests are kept for reuse."""
 
     lease_interval: float = Field(10.0, ge=0.1, le=3600)
     """Seconds between two renewals of a running run's lease; a run whose lease is three
     intervals old (and whose process cannot be checked on this host) is marked failed."""
+    cache_days: int = Field(30, ge=0, le=3650)
+    """Days a cached backtest result is kept after its last use (`tradd.research.cache`);
+    0 turns the cache off (nothing read, nothing stored)."""
 
 
 class Settings(BaseSettings):

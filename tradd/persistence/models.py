@@ -329,5 +329,5 @@ class AlertDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-# Registers research_runs, users and api_tokens in Base.metadata.
-from tradd.persistence import models_runs, models_users  # noqa: E402, F401
+# Registers research_runs, users, api_tokens and backtest_cache in Base.metadata.
+from tradd.persistence import models_cache, models_runs, models_users  # noqa: E402, F401

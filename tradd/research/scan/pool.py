@@ -11,7 +11,7 @@ workers); either way it is re-raised here: nothing half-done is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from functools import partial
 
 from tradd.errors import TraddError
@@ -24,18 +24,21 @@ from tradd.research.scan.rows import ScanRow, backtest_row
 from tradd.research.setup import load_with_history
 
 
-def symbol_rows(plan: ScanPlan, symbol: str) -> Iterator[ScanRow]:
-    """Each strategy on one symbol, in the plan's strategy order."""
+def symbol_rows(
+    plan: ScanPlan, symbol: str, only: Collection[str] | None = None
+) -> Iterator[ScanRow]:
+    """Each strategy (of `only`, default all) on one symbol, in the plan's strategy order."""
     period = plan.period
+    strategies = [(p, s) for p, s in plan.strategies if only is None or p in only]
     try:
         bars = _history(plan, symbol)
     except TraddError as exc:
-        for path, _ in plan.strategies:
+        for path, _ in strategies:
             yield ScanRow(symbol, path, error=str(exc))
         return
     basis = basis_for(plan.bar, calendars_for([symbol], plan.definitions))
     costs = costs_for([symbol], plan.broker.rates, plan.definitions)
-    for path, strategy in plan.strategies:
+    for path, strategy in strategies:
         yield backtest_row(
             symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis,
             period.start, costs,
@@ -49,8 +52,10 @@ def _history(plan: ScanPlan, symbol: str) -> Bars:
     return load_with_history(plan.store, symbol, plan.bar, period.start, period.end)[0]
 
 
-def _symbol_unit(plan: ScanPlan, symbol: str, reporter: Reporter) -> None:
-    for row in symbol_rows(plan, symbol):
+def _symbol_unit(
+    plan: ScanPlan, todo: Mapping[str, tuple[str, ...]], symbol: str, reporter: Reporter
+) -> None:
+    for row in symbol_rows(plan, symbol, todo[symbol]):
         reporter.note(row)
         if reporter.stopping():
             return
@@ -61,14 +66,22 @@ def run_pool(
     workers: int,
     on_row: Callable[[ScanRow], None],
     on_notice: Callable[[str], None] = lambda _: None,
+    todo: Mapping[str, tuple[str, ...]] | None = None,
 ) -> None:
-    """Every (symbol, strategy) of the plan, each row passed to `on_row` as it arrives;
+    """Every (symbol, strategy) of the plan (or of `todo`: symbol -> the strategy paths to
+    run, e.g. those not in the backtest cache), each row passed to `on_row` as it arrives;
     KeyboardInterrupt if Ctrl-C stopped it."""
-    count = max(1, min(workers, len(plan.symbols)))
+    if todo is None:
+        todo = {symbol: tuple(path for path, _ in plan.strategies) for symbol in plan.symbols}
+    symbols = tuple(s for s in plan.symbols if todo.get(s))
+    if not symbols:
+        return
+    count = max(1, min(workers, len(symbols)))
     pool: ForkPool[str, None] = ForkPool(
-        lambda _slot: partial(_symbol_unit, plan), count, noun="backtests", notice=on_notice
-    )
-    sent: dict[str, set[str]] = {symbol: set() for symbol in plan.symbols}
+        lambda _slot: partial(_symbol_unit, plan, todo), count, noun="backtests",
+        notice=on_notice,
+    )  # fmt: skip
+    sent: dict[str, set[str]] = {symbol: set() for symbol in symbols}
 
     def sink(event: Event[None]) -> None:
         if isinstance(event, Note):
@@ -76,11 +89,11 @@ def run_pool(
             sent[row.symbol].add(row.strategy)
             on_row(row)
         elif not isinstance(event, Done) and event.cause is not Cause.ABORTED:
-            symbol = plan.symbols[event.index]
-            for path, _ in plan.strategies:
+            symbol = symbols[event.index]
+            for path in todo[symbol]:
                 if path not in sent[symbol]:
                     sent[symbol].add(path)
                     on_row(ScanRow(symbol, path, error=event.reason))
 
-    if pool.run(plan.symbols, sink) is not Ending.FINISHED:
+    if pool.run(symbols, sink) is not Ending.FINISHED:
         raise KeyboardInterrupt

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tradd.research.progress import ProgressBar
 from tradd.research.runs import RunHandle
+from tradd.research.scan.cached import ScanCache
 from tradd.research.scan.execute import ExecutionRow, short
 from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.runner import ScanResult, run_scan
@@ -22,7 +23,9 @@ def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def run_with_progress(plan: ScanPlan, workers: int | None, run: RunHandle) -> ScanResult:
+def run_with_progress(
+    plan: ScanPlan, workers: int | None, run: RunHandle, cache: ScanCache | None = None
+) -> ScanResult:
     """The scan with a progress bar on stderr; each backtest is also the run's progress."""
     with ProgressBar("scanning", run) as bar:
         return run_scan(
@@ -31,7 +34,16 @@ def run_with_progress(plan: ScanPlan, workers: int | None, run: RunHandle) -> Sc
             lambda row: bar.describe(f"scanning ({row.symbol})"),
             progress=bar.update,
             notice=bar.notice,
+            cache=cache,
         )
+
+
+def cache_line(result: ScanResult, cache: ScanCache) -> str:
+    """How much of the scan came from the backtest cache."""
+    line = f"{result.cache_hits} of {len(result.rows)} backtests from the cache"
+    if not cache.cache.enabled:
+        return f"{line} (the cache is off: [runs] cache_days is 0, or the database failed)"
+    return line if cache.read else f"{line} (--no-cache: not read; results stored)"
 
 
 def print_scan(console: Console, result: ScanResult) -> None:

@@ -27,6 +27,7 @@ from tradd.strategy_loader import full_params, invalid_reason
 ROW_KEYS = (
     "symbol", "strategy", "total_return", "sharpe", "max_drawdown", "win_rate",
     "total_trades", "composite_score", "rank", "error", "warmup_bars", "warmup_enough",
+    "cached",
 )  # fmt: skip
 SCORED = ("total_return", "sharpe", "max_drawdown", "win_rate", "total_trades")
 
@@ -49,6 +50,8 @@ class ScanRow:
     """Bars fed before the scan's start (the least of any symbol's); see research.warmup."""
     warmup_enough: bool | None = None
     """False: the data starts too late for the strategy's indicators to be warm at the start."""
+    cached: bool = False
+    """True: taken from the backtest cache (`tradd.research.scan.cached`), not run again."""
 
     @property
     def failed(self) -> bool:

@@ -1,7 +1,8 @@
 """`tradd scan`: every strategy on every symbol, scored, ranked per symbol, written to DIR.
 
-Outputs: `scan.json` ({run_id, period, settings, rows, best}, one row per symbol and
-strategy in the order given, each with every key of `ROW_KEYS`) and `scan.csv` (the rows).
+Outputs: `scan.json` ({run_id, period, settings, cache_hits, rows, best}, one row per
+symbol and strategy in the order given, each with every key of `ROW_KEYS`) and `scan.csv`
+(the rows). `cache_hits` counts the rows taken from the backtest cache (`cached` true).
 `settings` is the run's record (`research.run_settings`) at the scan's own position size;
 each symbol is backtested alone, so each has its own return basis (`bases`); the top-level
 basis, calendar and periods a year are null when the symbols' differ.
@@ -22,6 +23,7 @@ from tradd.marketdata.store import DataStore
 from tradd.research.basis import basis_for, calendars_for
 from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.run_settings import settings_for
+from tradd.research.scan.cached import ScanCache
 from tradd.research.scan.discover import resolve_strategies
 from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
 from tradd.research.scan.pool import run_pool
@@ -35,6 +37,8 @@ class ScanResult:
     """Ranked, in symbol order then strategy order."""
     bar: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    cache_hits: int = 0
+    """Rows taken from the backtest cache (`cached` true), not run again."""
 
     @property
     def best(self) -> dict[str, ScanRow | None]:
@@ -49,6 +53,7 @@ class ScanResult:
             "run_id": run_id,
             "period": self.period.as_dict(),
             "settings": self.settings,
+            "cache_hits": self.cache_hits,
             "rows": [r.as_dict() for r in self.rows],
             "best": {s: (r.strategy if r else None) for s, r in self.best.items()},
         }
@@ -61,6 +66,7 @@ class ScanResult:
             "period": self.period.as_dict(),
             "bar": self.bar,
             "best": {s: (_best(r) if r else None) for s, r in self.best.items()},
+            "cache_hits": self.cache_hits,
             "counts": {
                 "rows": len(self.rows),
                 "complete": len(self.rows) - len(self.failed),
@@ -100,22 +106,31 @@ def run_scan(
     *,
     progress: Callable[[Progress], None] = _ignore,
     notice: Callable[[str], None] = _ignore,
+    cache: ScanCache | None = None,
 ) -> ScanResult:
     """Backtest the plan in `workers` processes (default: all cores); `progress` counts
-    the backtests."""
+    the backtests. With a `cache`, the rows it holds are taken from it (before any worker
+    starts) and each row that ran and succeeded is stored in it as it arrives."""
     settings = scan_settings(plan)  # first: a bad calendar in contracts.toml costs no backtest
     found: dict[tuple[str, str], ScanRow] = {}
     counter = ProgressCounter(progress)
     counter.start(plan.total)
+    lookup = cache.look_up(plan) if cache is not None else None
 
     def arrived(row: ScanRow) -> None:
         found[(row.symbol, row.strategy)] = row
         counter.advance()
         on_row(row)
+        if cache is not None and lookup is not None and not row.cached:
+            cache.keep(lookup, [row])
 
-    run_pool(plan, workers or os.cpu_count() or 1, arrived, notice)
+    for row in lookup.hits if lookup else ():
+        arrived(row)
+    todo = lookup.todo if lookup else None
+    run_pool(plan, workers or os.cpu_count() or 1, arrived, notice, todo)
     ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
-    return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings)
+    hits = len(lookup.hits) if lookup else 0
+    return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings, hits)
 
 
 def scan_settings(plan: ScanPlan) -> dict[str, Any]:
