@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,15 +41,6 @@ class Waits(Strategy):
             gate.read()
 """
 DEADLINE_S = 120.0
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[RunStore]:
-    engine, sessions = open_database(database_url)
-    try:
-        yield RunStore(sessions, lambda: datetime.now(UTC))
-    finally:
-        engine.dispose()
 
 
 def listed(run_cli: RunCli, database_url: str, run_id: str) -> dict:  # type: ignore[type-arg]

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tradd.persistence.db import open_database
 from tradd.research.runs import RunStore
 
 from ..conftest import run_main
 
 Tradd = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[RunStore]:
-    engine, sessions = open_database(database_url)
-    try:
-        yield RunStore(sessions, lambda: datetime.now(UTC))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
