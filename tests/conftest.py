@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.database",
     "tests.fixtures.simulator",
+    "tests.fixtures.web",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -41,6 +41,7 @@ def build_app(daemon_only: bool = False) -> typer.Typer:
         simgw_cmd,
         users_cmd,
         walkforward_cmd,
+        web_cmd,
     )
 
     app.add_typer(config_cmd.app, name="config")
@@ -52,6 +53,7 @@ def build_app(daemon_only: bool = False) -> typer.Typer:
     compare_cmd.register(app)
     scan_cmd.register(app)
     emergency_cmd.register(app)
+    web_cmd.register(app)
     return app
 
 

@@ -60,6 +60,11 @@ AnySetupOption = Annotated[bool, typer.Option(
 )]  # fmt: skip
 
 
+RunIdOption = Annotated[str | None, typer.Option(
+    "--run-id", hidden=True, help="Record the run under this id (the web console's job id).",
+)]  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add `scan` and the `runs` sub-app to the tree."""
     app.command("scan")(scan)
@@ -131,6 +136,7 @@ def scan(
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
+    run_id: RunIdOption = None,
 ) -> None:
     """Backtest every strategy on every symbol, rank them by composite score per symbol;
     with --execute, enter the best one of each symbol through the running daemon.
@@ -158,7 +164,7 @@ def scan(
         _refuse_scan_options(strategies=strategies, start=start, end=end, cash=cash,
                              workers=workers, bar=bar, data_dir=data_dir,
                              max_position_pct=max_position_pct,
-                             no_cache=no_cache or None)  # fmt: skip
+                             no_cache=no_cache or None, run_id=run_id)  # fmt: skip
         _execute_stored(settings, from_run, symbol_list, output, entry_pct, socket, config,
                         gate)  # fmt: skip
         return
@@ -166,11 +172,13 @@ def scan(
         raise UsageError("--output: give a directory for the results")
     request = _request(settings, symbol_list, strategies, start, end, cash, max_pct, bar,
                        output, workers)  # fmt: skip
+    chosen_id = _run_id(run_id)
     plan = _plan(settings, request, data_dir)
     if execute:
         gate.check_fresh(plan.period.end)  # too old: exit 2 before scanning
     link = _daemon(socket, config) if execute else None  # unreachable: exit 3 before scanning
-    result, run_id = _scan(settings, request, plan, data_dir, execute, entry_pct, no_cache)
+    result, run_id = _scan(settings, request, plan, data_dir, execute, entry_pct, no_cache,
+                           chosen_id)  # fmt: skip
     failed = bool(result.failed)
     if link is not None:
         from tradd.research.scan.candidates import candidates_from_summary
@@ -180,6 +188,15 @@ def scan(
         failed = _execute(settings, picks, link, run_id, policy, output, scanned=True) or failed
     if failed:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _run_id(run_id: str | None) -> str | None:
+    from tradd.research.runs.store import check_run_id
+
+    try:
+        return None if run_id is None else check_run_id("scan", run_id)
+    except ValueError as exc:
+        raise UsageError(f"--run-id: {exc}") from None
 
 
 def _percent(option: str, value: float | None) -> float | None:
@@ -295,6 +312,7 @@ def _scan(
     execute: bool,
     entry_pct: float | None,
     no_cache: bool = False,
+    run_id: str | None = None,
 ) -> tuple[ScanResult, str]:
     from tradd.cli.common import report_console
     from tradd.research.runs import tracked_run
@@ -313,7 +331,9 @@ def _scan(
     log().info("scan started", symbols=plan.symbols, strategies=len(plan.strategies),
                period=plan.period.as_dict(), output=str(request.output))  # fmt: skip
     with (
-        tracked_run(settings, "scan", document, request.output, total=plan.total) as run,
+        tracked_run(
+            settings, "scan", document, request.output, total=plan.total, run_id=run_id
+        ) as run,
         open_scan_cache(settings, read=not no_cache) as cache,
     ):
         result = run_with_progress(plan, request.workers, run, cache)

@@ -130,6 +130,35 @@ class RunsSettings(Section):
     0 turns the cache off (nothing read, nothing stored)."""
 
 
+class WebSettings(Section):
+    """The web console (`tradd web`): where it listens, its jobs and its sessions."""
+
+    host: str = "127.0.0.1"
+    """Loopback unless `--allow-remote` (which then also needs TLS: `tls_cert` and
+    `tls_key`, or `tls_proxy = true` stating that a TLS proxy is in front)."""
+    port: int = Field(8080, ge=1, le=65535)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_proxy: bool = False
+    max_running_jobs: int = Field(2, ge=1, le=64)
+    """Research jobs running at once; the rest wait in the queue."""
+    max_jobs_per_user: int = Field(4, ge=1, le=1000)
+    """Queued and running jobs one user may have; one more is refused (429)."""
+    retention_days: int = Field(30, ge=1, le=3650)
+    """Finished jobs are deleted (record and output) this many days after they ended."""
+    housekeeping_interval: float = Field(60.0, ge=0.05, le=86400)
+    """Seconds between two rounds of housekeeping (retention, dead runs, the cache)."""
+    dispatch_interval: float = Field(0.5, ge=0.01, le=60)
+    """Seconds between two looks at the queue and the running jobs' processes."""
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    login_attempts: int = Field(5, ge=1, le=1000)
+    """Failed logins per user name and address within `login_window` before refusing."""
+    login_window: float = Field(300.0, gt=0, le=86400)
+    max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024)
+    job_workers: int | None = Field(None, ge=1)
+    """Backtest processes per job (default: [optimize] workers, else all cores)."""
+
+
 class Settings(BaseSettings):
     """The whole configuration. Built by `tradd.config.loader.load_settings`, which merges
     (strongest first) the `TRADD_*` environment, the `.env` file and the TOML file."""
@@ -156,6 +185,7 @@ class Settings(BaseSettings):
     control: ControlSettings = ControlSettings()
     metrics: MetricsSettings = MetricsSettings()
     alerts: AlertSettings = AlertSettings()
+    web: WebSettings = WebSettings()
     strategies: tuple[StrategySettings, ...] = ()
 
     @model_validator(mode="after")

@@ -34,7 +34,8 @@ def test_the_runs_revision_downgrades_and_upgrades_cleanly(database: OpenedDatab
     migrate_to(engine, "0002_alerts", down=True)
     assert state(engine) == (
         "0002_alerts",
-        tables - {"research_runs", "users", "api_tokens", "backtest_cache"},
+        tables
+        - {"research_runs", "users", "api_tokens", "backtest_cache", "web_jobs", "audit_log"},
     )
     migrate_to(engine, "head")
     assert state(engine) == (HEAD, tables)

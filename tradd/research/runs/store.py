@@ -15,6 +15,7 @@ died is told from one still going.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ RUN_KINDS = ("scan", "optimize", "walkforward")
 FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
 ID_ATTEMPTS = 5
 """New ids tried before giving up: 16M per kind and day, so a clash is already rare."""
+RUN_ID = re.compile(r"[a-z]+-\d{8}-[0-9a-f]{6,32}")
 LEASE_INTERVAL_S = 10.0
 """Seconds between two renewals of a run's lease (`[runs] lease_interval`)."""
 
@@ -87,6 +89,18 @@ def json_safe(value: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def new_run_id(kind: str, now: datetime) -> str:
+    """`<kind>-<yyyymmdd>-<6 hex>`: 16M per kind and day, so a clash is already rare."""
+    return f"{check_kind(kind)}-{now:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def check_run_id(kind: str, run_id: str) -> str:
+    """`run_id` if it is one `new_run_id(kind, ...)` could make, else ValueError."""
+    if RUN_ID.fullmatch(run_id) is None or not run_id.startswith(f"{check_kind(kind)}-"):
+        raise ValueError(f"{run_id!r} is not a {kind} run id like {kind}-20261207-ab12cd")
+    return run_id
+
+
 def check_kind(kind: str) -> str:
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown run kind {kind!r}: use one of {', '.join(RUN_KINDS)}")
@@ -115,17 +129,21 @@ class RunStore:
         output: Path | None,
         total: int | None = None,
         owner: Owner | None = None,
+        run_id: str | None = None,
     ) -> str:
         """A new run in status `running` of `owner` (default: this process), its lease
-        taken now; returns its id, e.g. `scan-20261202-ab12cd`."""
+        taken now; returns its id, e.g. `scan-20261202-ab12cd`.
+
+        `run_id`: the id chosen beforehand (the web console names the run of a job it
+        starts: `new_run_id`); one already taken is an error, never a second try."""
         check_kind(kind)
         document = json_safe(request)
         owner = owner or this_process()
-        for _ in range(ID_ATTEMPTS):
+        for _ in range(1 if run_id is not None else ID_ATTEMPTS):
             now = self._clock()
-            run_id = f"{kind}-{now:%Y%m%d}-{secrets.token_hex(3)}"
+            chosen = run_id or new_run_id(kind, now)
             row = ResearchRun(
-                id=run_id,
+                id=chosen,
                 kind=kind,
                 status="running",
                 created_at=now,
@@ -144,7 +162,9 @@ class RunStore:
                     session.add(row)
             except IntegrityError:
                 continue
-            return run_id
+            return chosen
+        if run_id is not None:
+            raise ValueError(f"run id {run_id!r} is taken")
         raise RuntimeError(f"could not find a free run id in {ID_ATTEMPTS} attempts")
 
     def progress(self, run_id: str, done: int, total: int | None = None) -> None:

@@ -131,6 +131,7 @@ def tracked_run(
     monotonic: Callable[[], float] = time.monotonic,
     interval: float = PROGRESS_INTERVAL_S,
     required: bool = True,
+    run_id: str | None = None,
 ) -> Iterator[RunHandle]:
     """A run in the database of `settings` (the daemon's) for the duration of the block.
 
@@ -141,7 +142,8 @@ def tracked_run(
     argument, missing data) records nothing and never touches the database, and a database
     that cannot be reached does not stop the research: the block runs unrecorded
     (`handle.recorded` is False) and a warning says why. A scan requires its run:
-    `--execute` keys its orders on the id.
+    `--execute` keys its orders on the id. `run_id`: the id to record the run under (the
+    web console's job id), instead of a new one.
     """
     with ExitStack() as stack:
 
@@ -153,7 +155,7 @@ def tracked_run(
 
                     opened = stack.enter_context(open_run_store(settings))
                 _reap(opened, settings)
-                run_id = opened.start(kind, request, output, total)
+                new_id = opened.start(kind, request, output, total, run_id=run_id)
             except (TraddError, SQLAlchemyError) as exc:
                 if required:
                     raise
@@ -161,11 +163,11 @@ def tracked_run(
                             error=error_text(exc, secret_values(settings)))  # fmt: skip
                 return UnrecordedStore(), UNRECORDED
             secrets = secret_values(settings)
-            keeper = LeaseKeeper(opened, run_id, opened.lease_interval,
+            keeper = LeaseKeeper(opened, new_id, opened.lease_interval,
                                  describe=lambda exc: error_text(exc, secrets))  # fmt: skip
             stack.callback(keeper.stop)
             keeper.start()
-            return opened, run_id
+            return opened, new_id
 
         if required:
             handle = RunHandle(*start_run(), monotonic, interval)

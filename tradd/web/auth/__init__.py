@@ -1,0 +1,1 @@
+"""Who is asking: browser sessions (cookie + CSRF token), API tokens (Bearer), roles."""

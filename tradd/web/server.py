@@ -1,0 +1,87 @@
+"""Serve the console: check where it may listen, start the job runner, run uvicorn.
+
+Loopback only unless `--allow-remote`; remote also needs TLS, either a certificate and
+key here ([web] tls_cert, tls_key) or the statement that a TLS proxy is in front
+([web] tls_proxy = true). Session cookies are `Secure` whenever TLS is in play.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from tradd.config.settings import Settings
+from tradd.errors import ConfigError, UsageError
+from tradd.web.app import create_app
+from tradd.web.context import open_context
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+    tls: bool
+    """Certificate and key served here."""
+    secure_cookies: bool
+
+
+def listen_rule(settings: Settings, port: int | None, allow_remote: bool) -> Listen:
+    """Where to listen; UsageError/ConfigError naming the option when it is not allowed."""
+    web = settings.web
+    chosen = web.port if port is None else port
+    if not 0 < chosen < 65536:
+        raise UsageError(f"--port {chosen}: must be 1..65535")
+    if (web.tls_cert is None) != (web.tls_key is None):
+        raise ConfigError("[web] tls_cert and tls_key: give both or neither")
+    for name, path in (("tls_cert", web.tls_cert), ("tls_key", web.tls_key)):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"[web] {name} {path}: no such file")
+    tls = web.tls_cert is not None
+    if not _loopback(web.host):
+        if not allow_remote:
+            raise UsageError(f"[web] host {web.host} is not loopback: the console listens on "
+                             "127.0.0.1 unless started with --allow-remote")  # fmt: skip
+        if not tls and not web.tls_proxy:
+            raise ConfigError(
+                f"--allow-remote on {web.host} needs TLS: set [web] tls_cert and tls_key, "
+                "or tls_proxy = true when a TLS proxy is in front"
+            )
+    return Listen(web.host, chosen, tls, secure_cookies=tls or web.tls_proxy)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    settings: Settings,
+    config: Path | None,
+    listen: Listen,
+    announce: Callable[[str], None],
+) -> None:
+    """Run until SIGINT/SIGTERM. `announce` prints the banner (URL, first admin password)."""
+    with open_context(settings, config, secure_cookies=listen.secure_cookies) as ctx:
+        password = ctx.users.ensure_admin()
+        scheme = "https" if listen.tls else "http"
+        announce(f"tradd console on {scheme}://{listen.host}:{listen.port}/")
+        if password is not None:
+            announce("first start: created user admin with password "
+                     f"{password.get_secret_value()} (shown once; change it with "
+                     "`tradd users passwd admin`)")  # fmt: skip
+        ctx.runner.start()
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(ctx), host=listen.host, port=listen.port, log_config=None,
+            access_log=False, server_header=False, proxy_headers=False,
+            ssl_certfile=settings.web.tls_cert if listen.tls else None,
+            ssl_keyfile=settings.web.tls_key if listen.tls else None,
+        ))  # fmt: skip
+        server.run()
