@@ -44,6 +44,7 @@ def create_app(ctx: WebContext) -> Any:
     app.state.ctx = ctx
     for module in (auth, optimizer, jobs, live, pages):
         app.include_router(module.router)
+    pages.mount_static(app)
     _handlers(app)
     web = ctx.settings.web
     return Hardened(app, web.max_body_bytes, hsts=ctx.secure_cookies)
