@@ -18,9 +18,9 @@ import structlog
 pytest_plugins = [
     "tests.fixtures.alert_servers",
     "tests.fixtures.browser",
-    "tests.fixtures.daemon",
     "tests.fixtures.database",
     "tests.fixtures.simulator",
+    "tests.fixtures.daemon",
     "tests.fixtures.web",
 ]
 
