@@ -154,10 +154,14 @@ class JobRunner:
                 continue
             del self._children[job_id]
             log.info("job process ended", job_id=job_id, exit_code=code)
-            if self._runs.get(job_id) is None:
-                output = self._jobs.get(job_id)
-                tail = _log_tail(Path(output.output) / JOB_LOG) if output else ""
-                self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
+            job = self._jobs.get(job_id)
+            if job is None or self._runs.get(job_id) is not None:
+                continue  # deleted, or its run tells how it ended
+            if job.cancel_requested:
+                self._jobs.mark_cancelled(job_id, started=True)
+                continue
+            tail = _log_tail(Path(job.output) / JOB_LOG)
+            self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
 
     def _fail_lost(self) -> None:
         """Started jobs with no run whose process is gone (the console restarted meanwhile)."""

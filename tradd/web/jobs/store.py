@@ -100,9 +100,11 @@ class JobStore:
         return self._move(job_id, ("queued", "started"), state="failed",
                           finished_at=self._clock(), error=error)  # fmt: skip
 
-    def mark_cancelled(self, job_id: str) -> bool:
-        """A queued job, cancelled before it started."""
-        return self._move(job_id, ("queued",), state="cancelled", finished_at=self._clock())
+    def mark_cancelled(self, job_id: str, started: bool = False) -> bool:
+        """A queued job cancelled before it started (`started`: or one interrupted before
+        its run was recorded)."""
+        states = ("queued", "started") if started else ("queued",)
+        return self._move(job_id, states, state="cancelled", finished_at=self._clock())
 
     def request_cancel(self, job_id: str) -> None:
         with write_transaction(self._sessions) as session:
