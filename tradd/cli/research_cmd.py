@@ -54,6 +54,19 @@ WarmupOption = Annotated[
         "auto (default: as many as the strategy needs) or a number; 0 = none.",
     ),
 ]
+RunIdOption = Annotated[str | None, typer.Option(
+    "--run-id", hidden=True, help="Record the run under this id (the web console's job id).",
+)]  # fmt: skip
+
+
+def checked_run_id(kind: str, run_id: str | None) -> str | None:
+    """`--run-id`, if given, checked before any work: one `new_run_id(kind)` could make."""
+    from tradd.research.runs.store import check_run_id
+
+    try:
+        return None if run_id is None else check_run_id(kind, run_id)
+    except ValueError as exc:
+        raise UsageError(f"--run-id: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -201,11 +214,13 @@ def optimize(
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
+    run_id: RunIdOption = None,
 ) -> None:
     """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable."""
     from tradd.research.optimize.runner import OptimizeRequest
     from tradd.research.scoring import OBJECTIVES
 
+    chosen_id = checked_run_id("optimize", run_id)
     settings = settings_for(config)
     if method not in ("grid", "bayesian"):
         raise UsageError(f"--method {method!r}: use grid or bayesian")
@@ -239,7 +254,10 @@ def optimize(
     )
     from tradd.research.runs.tracked import tracked_run
 
-    with tracked_run(settings, "optimize", _run_request(request), output, required=False) as run:
+    document = _run_request(request)
+    with tracked_run(
+        settings, "optimize", document, output, required=False, run_id=chosen_id
+    ) as run:
         summary = _optimize_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(summary, output))
         _report_optimization(summary, output)
@@ -290,20 +308,27 @@ def _report_optimization(summary: Summary, output: Path) -> None:
 def _optimize_with_progress(
     request: Any, settings: Settings, data_dir: Path | None, run: RunHandle
 ) -> Summary:
-    """The optimization under a progress bar that also shows the best value so far."""
+    """The optimization under a progress bar that also shows the best value so far, and the
+    best parameter sets so far in `leaderboard.json` (for the web console's watchers)."""
+    from tradd.research.leaderboard import LiveLeaderboard
     from tradd.research.optimize.runner import OptimizeProgress, run_optimization
     from tradd.research.progress import ProgressBar
 
     best: list[float] = []
+    board = LiveLeaderboard(request.output, "optimize", request.objective)
     with ProgressBar("optimizing", run) as bar:
 
         def outcome(trial: Any) -> None:
+            board.trial(trial.number, trial.state, trial.params, trial.value)
             if trial.value is not None and (not best or trial.value > best[0]):
                 best[:] = [trial.value]
                 bar.describe(f"optimizing (best {request.objective} {best[0]:.3f})")
 
         callbacks = OptimizeProgress(bar.update, outcome, bar.notice)
-        return run_optimization(request, data_store(settings, data_dir), callbacks)
+        try:
+            return run_optimization(request, data_store(settings, data_dir), callbacks)
+        finally:
+            board.flush()
 
 
 def _print_summary(summary: Summary, output: Path) -> None:

@@ -20,11 +20,13 @@ from tradd.cli.research_cmd import (
     ObjectiveOption,
     ParamOption,
     ParamsFileOption,
+    RunIdOption,
     StartOption,
     StrategyOption,
     SymbolsOption,
     WorkersOption,
     _inputs,
+    checked_run_id,
 )
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED
@@ -67,10 +69,12 @@ def walkforward(
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
+    run_id: RunIdOption = None,
 ) -> None:
     """Walk-forward analysis: per window, optimize in sample, trade the best out of sample."""
     from tradd.research.walkforward.runner import WalkForwardRequest
 
+    chosen_id = checked_run_id("walkforward", run_id)
     settings = settings_for(config)
     request = WalkForwardRequest(
         inputs=_inputs(settings, strategy, symbols, start, end, bar, cash),
@@ -96,7 +100,10 @@ def walkforward(
     )
     from tradd.research.runs.tracked import tracked_run
 
-    with tracked_run(settings, "walkforward", _run_request(request), output, required=False) as run:
+    document = _run_request(request)
+    with tracked_run(
+        settings, "walkforward", document, output, required=False, run_id=chosen_id
+    ) as run:
         result = _walkforward_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(result))
         log().info(
@@ -139,15 +146,22 @@ def _run_summary(result: WalkForwardResult) -> dict[str, Any]:
 def _walkforward_with_progress(
     request: WalkForwardRequest, settings: Settings, data_dir: Path | None, run: RunHandle
 ) -> WalkForwardResult:
-    """The walk-forward under a progress bar of IS trials that counts finished windows."""
+    """The walk-forward under a progress bar of IS trials that counts finished windows; the
+    finished windows also go to `leaderboard.json` (for the web console's watchers)."""
+    from tradd.research.leaderboard import LiveLeaderboard
     from tradd.research.progress import ProgressBar
+    from tradd.research.walkforward.report import window_entry
     from tradd.research.walkforward.runner import WalkForwardProgress, run_walkforward
 
     finished: list[int] = []
+    board = LiveLeaderboard(request.output, "walkforward", request.objective)
     with ProgressBar("walk-forward: IS trials", run) as bar:
 
         def window_done(result: Any) -> None:
             finished.append(result.window.index)
+            entry = window_entry(result)
+            board.window({k: v for k, v in entry.items()
+                          if not isinstance(v, dict) or k == "best_params"})  # fmt: skip
             log().info(
                 "walkforward window finished",
                 window=result.window.index,
@@ -158,7 +172,10 @@ def _walkforward_with_progress(
             bar.describe(f"walk-forward: IS trials ({len(finished)} windows done)")
 
         callbacks = WalkForwardProgress(bar.update, window_done, bar.notice)
-        return run_walkforward(request, data_store(settings, data_dir), callbacks)
+        try:
+            return run_walkforward(request, data_store(settings, data_dir), callbacks)
+        finally:
+            board.flush()
 
 
 def _print_result(result: WalkForwardResult) -> None:

@@ -26,6 +26,8 @@ def job_argv(
     argv = [sys.executable, "-m", "tradd", kind.value, "--run-id", job_id, "--output", str(output)]
     if kind is JobKind.SCAN:
         argv += _scan_options(request)
+    elif kind in (JobKind.OPTIMIZE, JobKind.WALKFORWARD):
+        argv += _research_options(kind, request)
     else:
         raise ValueError(f"no command for {kind.value} jobs yet")
     if workers is not None:
@@ -46,3 +48,43 @@ def _scan_options(request: Mapping[str, Any]) -> list[str]:
     options += ["--cash", repr(float(request["initial_capital"]))]
     options += ["--max-position-pct", repr(float(request["max_position_pct"]))]
     return options
+
+
+def _research_options(kind: JobKind, request: Mapping[str, Any]) -> list[str]:
+    """`tradd optimize` / `tradd walkforward` options from an optimize or walk-forward body
+    (`tradd.web.research_records`)."""
+    options = ["--strategy", str(request["strategy"]), "--symbols", ",".join(request["symbols"])]
+    for name, flag in (("start_date", "--start"), ("end_date", "--end"),
+                       ("objective", "--objective"), ("seed", "--seed")):  # fmt: skip
+        if request.get(name) is not None:
+            options += [flag, str(request[name])]
+    if request.get("initial_capital") is not None:
+        options += ["--cash", repr(float(request["initial_capital"]))]
+    options += ["--method", str(request["method"]), "--trials", str(int(request["trials"]))]
+    if kind is JobKind.WALKFORWARD:
+        options += ["--is-months", str(int(request["is_months"])),
+                    "--oos-months", str(int(request["oos_months"])),
+                    "--mode", str(request["mode"])]  # fmt: skip
+    for argument in param_arguments(request["params"]):
+        options += ["--param", argument]
+    return options
+
+
+def param_arguments(params: Mapping[str, Any]) -> list[str]:
+    """`NAME=SPEC` per parameter, as `--param` takes them: a params-file value (a string in
+    the range syntax, a number, or an array of choices) written as the command line's."""
+    return [f"{name}={_spec_text(spec)}" for name, spec in params.items()]
+
+
+def _spec_text(spec: Any) -> str:
+    if isinstance(spec, list):
+        return ",".join(_value_text(v) for v in spec)
+    return _value_text(spec)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).strip()
