@@ -56,7 +56,7 @@ def _handlers(app: FastAPI) -> None:
         errors = [_error(e) for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return JSONResponse({"detail": detail, "errors": errors},
-                            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)  # fmt: skip
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

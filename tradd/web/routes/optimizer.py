@@ -46,7 +46,7 @@ def analyze(body: AnalyzeRequest, user: Trader, ctx: Context) -> JobAccepted:
     _check_strategies(body.strategies)
     missing = _without_data(ctx, body.symbols)
     if missing:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"symbols: no {ctx.settings.data.default_bar} data for "
                             f"{', '.join(missing)} (tradd data import)")  # fmt: skip
     job = service.submit(ctx, user, JobKind.SCAN, body.model_dump(mode="json"))
@@ -118,7 +118,7 @@ def delete_job(job_id: str, user: Trader, ctx: Context) -> Deleted:
 
 def _check_dates(body: AnalyzeRequest) -> None:
     if body.start_date and body.end_date and body.start_date >= body.end_date:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"start_date {body.start_date} must be before end_date "
                             f"{body.end_date}")  # fmt: skip
 
@@ -132,7 +132,7 @@ def _check_strategies(strategies: list[str] | None) -> None:
     except UsageError as exc:
         message = str(exc).replace("--strategies: ", "")
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"strategies: {message}"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"strategies: {message}"
         ) from None
 
 
@@ -151,7 +151,7 @@ def _execute(
     known = set((summary.get("best") or {}).keys())
     unknown = [s for s in body.symbols or [] if s.upper() not in known]
     if unknown:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"symbols: not in job {body.job_id}: {', '.join(unknown)}")  # fmt: skip
     symbols = [s.upper() for s in body.symbols] if body.symbols else None
     try:

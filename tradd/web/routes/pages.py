@@ -24,6 +24,12 @@ def home() -> RedirectResponse:
     return RedirectResponse("/optimizer", status_code=303)
 
 
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for it on every page: answer it, or each page logs a 404 error."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 def _page(name: str) -> None:
     def serve() -> FileResponse:
         return FileResponse(STATIC / f"{name}.html", media_type="text/html")
