@@ -10,7 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(str(files("tradd.web") / "static"))
@@ -22,6 +22,13 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 @router.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse("/optimizer", status_code=303)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (204): a browser asks for one on every page, and a 404 would be an error
+    in its console."""
+    return Response(status_code=204)
 
 
 def _page(name: str) -> None:
