@@ -58,6 +58,7 @@ def test_a_second_scan_takes_every_backtest_from_the_cache_with_identical_rows(
     assert code == 0, err
     assert second["cache_hits"] == 4 and "4 of 4 backtests from the cache" in stdout
     assert all(r["cached"] for r in second["rows"]) and not any(r["cached"] for r in first["rows"])
+    assert all(r["equity"]["dates"] for r in first["rows"])  # a cached row keeps its curve
     assert fresh(second["rows"]) == fresh(first["rows"])
     assert second["best"] == first["best"]
     code, shown, err = tradd("runs", "show", second["run_id"], "--json")

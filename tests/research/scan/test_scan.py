@@ -15,7 +15,7 @@ from tradd.research.broker import BrokerConfig
 from tradd.research.engine import BacktestEngine
 from tradd.research.metrics import compute_metrics
 from tradd.research.scan.plan import ScanRequest
-from tradd.research.scan.rows import ROW_KEYS
+from tradd.research.scan.rows import JSON_ROW_KEYS, ROW_KEYS
 from tradd.research.scan.runner import build_plan, run_scan, write_outputs
 from tradd.research.scoring import composite_score
 from tradd.strategy_loader import load_strategy, param_defaults
@@ -48,14 +48,14 @@ def test_every_symbol_and_strategy_is_a_row_and_a_missing_symbol_fails_alone(
     assert [(r["symbol"], r["strategy"]) for r in rows] == [
         (s, p) for s in ("GOOG", "ORCL", "NOPE") for p in STRATEGIES
     ]
-    assert all(tuple(r) == ROW_KEYS for r in rows)
+    assert all(tuple(r) == JSON_ROW_KEYS for r in rows)  # ROW_KEYS and the equity curve
     for row in rows[:4]:
         assert row["error"] is None and row["rank"] in (1, 2)
         expected = composite_score(row["total_return"], row["sharpe"], row["max_drawdown"],
                                    row["win_rate"], row["total_trades"])  # fmt: skip
         assert row["composite_score"] == expected
     for row in rows[4:]:
-        assert row["rank"] is None and row["composite_score"] is None
+        assert row["rank"] is None and row["composite_score"] is None and row["equity"] is None
         assert "no 1d data for NOPE" in row["error"]
     for symbol in ("GOOG", "ORCL"):
         mine = [r for r in rows if r["symbol"] == symbol]
@@ -101,6 +101,10 @@ def test_a_row_has_the_numbers_of_a_plain_backtest_with_default_params(
     )  # fmt: skip
     assert row.rank == 1
     assert (row.warmup_bars, row.warmup_enough) == (29, True)  # SMA(30): 29 bars before
+    curve = row.equity  # the daily equity the metrics were measured on, in cents
+    assert curve is not None and len(curve.dates) == len(engine.clock) - first
+    assert curve.dates[0] == "2012-01-03" and curve.dates[-1] == "2012-12-31"
+    assert list(curve.values) == [round(v, 2) for v in result.equity[first:]]
 
 
 def test_default_period_scans_the_last_365_days_of_data(tmp_path: Path, data_dir: Path) -> None:

@@ -23,7 +23,8 @@ Only successful rows are stored. A failed row is not: a worker killed by the sys
 database or file glitch is not a property of the inputs, and telling those apart from
 deterministic failures (no data, a strategy that raises) is not worth a wrong answer;
 failed backtests are also the cheap ones. A row from the cache equals the row a fresh
-run would give, apart from `cached` (its rank is computed again among the scan's rows).
+run would give, apart from `cached` (its rank is computed again among the scan's rows):
+its daily equity curve is stored with its metrics, so a cached row can be drawn too.
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ from tradd.research.cache import BacktestCache, Fingerprints, Uncacheable, cache
 from tradd.research.cache import open_backtest_cache as open_cache
 from tradd.research.run_settings import settings_for
 from tradd.research.scan.plan import ScanPlan
-from tradd.research.scan.rows import ScanRow
+from tradd.research.scan.rows import EquityCurve, ScanRow
 from tradd.strategy_loader import full_params
 
 KIND = "scan"
 RESULT_FIELDS = ("total_return", "sharpe", "max_drawdown", "win_rate", "total_trades",
-                 "composite_score", "warmup_bars", "warmup_enough")  # fmt: skip
+                 "composite_score", "warmup_bars", "warmup_enough", "equity")  # fmt: skip
 Unit = tuple[str, str]
 """(symbol, strategy path)."""
 
@@ -85,7 +86,11 @@ def result_of(row: ScanRow) -> dict[str, Any] | None:
     """What the cache keeps of a row (None: a failed row, not kept)."""
     if row.failed:
         return None
-    return {name: getattr(row, name) for name in RESULT_FIELDS}
+    result = {name: getattr(row, name) for name in RESULT_FIELDS}
+    curve = row.equity
+    result["equity"] = None if curve is None else {"dates": list(curve.dates),
+                                                   "values": list(curve.values)}  # fmt: skip
+    return result
 
 
 def row_from(symbol: str, path: str, result: dict[str, Any]) -> ScanRow | None:
@@ -100,12 +105,31 @@ def row_from(symbol: str, path: str, result: dict[str, Any]) -> ScanRow | None:
         return None
     if not isinstance(enough, (bool, type(None))):
         return None
+    try:
+        curve = _curve(result["equity"])
+    except ValueError:
+        return None
     return ScanRow(
         symbol, path, total_return=float(result["total_return"]), sharpe=float(result["sharpe"]),
         max_drawdown=float(result["max_drawdown"]), win_rate=float(result["win_rate"]),
         total_trades=trades, composite_score=float(result["composite_score"]),
-        warmup_bars=bars, warmup_enough=enough, cached=True,
+        warmup_bars=bars, warmup_enough=enough, cached=True, equity=curve,
     )  # fmt: skip
+
+
+def _curve(stored: Any) -> EquityCurve | None:
+    """The stored curve (None if the row had none); ValueError if it is not one."""
+    if stored is None:
+        return None
+    if not isinstance(stored, dict) or set(stored) != {"dates", "values"}:
+        raise ValueError("not a curve")
+    dates, values = stored["dates"], stored["values"]
+    if not isinstance(dates, list) or not isinstance(values, list) or len(dates) != len(values):
+        raise ValueError("not a curve")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not numbers or not all(isinstance(d, str) for d in dates):
+        raise ValueError("not a curve")
+    return EquityCurve(tuple(dates), tuple(float(v) for v in values))
 
 
 @dataclass(frozen=True)

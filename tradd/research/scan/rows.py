@@ -14,8 +14,10 @@ from datetime import date
 from typing import Any
 
 import backtrader as bt
+import numpy as np
+import numpy.typing as npt
 
-from tradd.marketdata.bars import Bars
+from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, failure_text
@@ -29,7 +31,33 @@ ROW_KEYS = (
     "total_trades", "composite_score", "rank", "error", "warmup_bars", "warmup_enough",
     "cached",
 )  # fmt: skip
+"""The columns of scan.csv and the first keys of each scan.json row (which adds `equity`)."""
+JSON_ROW_KEYS = (*ROW_KEYS, "equity")
 SCORED = ("total_return", "sharpe", "max_drawdown", "win_rate", "total_trades")
+
+
+@dataclass(frozen=True)
+class EquityCurve:
+    """A backtest's account value at the close of each measured day (the last bar's value
+    for intraday bars), in cents: what the console draws for a scan row. Kept per row
+    (and in the backtest cache) so a chart never needs the backtest run again; a year of
+    days is about 5 kB in scan.json."""
+
+    dates: tuple[str, ...]
+    """ISO days, ascending."""
+    values: tuple[float, ...]
+
+
+def daily_curve(clock: TimeArray, equity: npt.NDArray[np.float64]) -> EquityCurve | None:
+    """The curve of a measured run (None when it has no bar or a value that is not
+    finite: scan.json is strict JSON)."""
+    if len(clock) == 0 or len(clock) != len(equity) or not np.isfinite(equity).all():
+        return None
+    days = clock.astype("datetime64[D]")
+    last = np.flatnonzero(np.append(days[1:] != days[:-1], True))
+    return EquityCurve(
+        tuple(str(d) for d in days[last]), tuple(round(float(v), 2) for v in equity[last])
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,8 @@ class ScanRow:
     """False: the data starts too late for the strategy's indicators to be warm at the start."""
     cached: bool = False
     """True: taken from the backtest cache (`tradd.research.scan.cached`), not run again."""
+    equity: EquityCurve | None = None
+    """The measured daily equity curve (successful rows); in scan.json, not in scan.csv."""
 
     @property
     def failed(self) -> bool:
@@ -119,7 +149,8 @@ def backtest_row(
     except Exception as exc:  # one strategy's bug must not end the scan
         return ScanRow(symbol, path, error=failure_text(exc))
     row = row_from_metrics(symbol, path, metrics.as_dict())
-    return replace(row, warmup_bars=fed.info.used, warmup_enough=fed.info.enough)
+    curve = None if row.failed else daily_curve(clock, equity)
+    return replace(row, warmup_bars=fed.info.used, warmup_enough=fed.info.enough, equity=curve)
 
 
 def rank_rows(rows: Iterable[ScanRow]) -> list[ScanRow]:

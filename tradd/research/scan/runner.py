@@ -1,8 +1,10 @@
 """`tradd scan`: every strategy on every symbol, scored, ranked per symbol, written to DIR.
 
 Outputs: `scan.json` ({run_id, period, settings, cache_hits, rows, best}, one row per
-symbol and strategy in the order given, each with every key of `ROW_KEYS`) and `scan.csv`
-(the rows). `cache_hits` counts the rows taken from the backtest cache (`cached` true).
+symbol and strategy in the order given, each with every key of `JSON_ROW_KEYS`: those of
+`ROW_KEYS` and the daily `equity` curve, {dates, values} or null) and `scan.csv` (the rows,
+the columns of `ROW_KEYS`: no curve). `cache_hits` counts the rows taken from the backtest
+cache (`cached` true).
 `settings` is the run's record (`research.run_settings`) at the scan's own position size;
 each symbol is backtested alone, so each has its own return basis (`bases`); the top-level
 basis, calendar and periods a year are null when the symbols' differ.
@@ -154,7 +156,7 @@ def write_outputs(result: ScanResult, run_id: str, output: Path) -> tuple[Path, 
     document = result.document(run_id)
     json_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
     with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(ROW_KEYS))
+        writer = csv.DictWriter(handle, fieldnames=list(ROW_KEYS), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(document["rows"])
     return json_path, csv_path
