@@ -1,3 +1,2 @@
-"""tradctl runs against a real daemon: reuse the supervisor's fixtures."""
-
-from tests.supervisor.conftest import sqlite_url, start_daemon  # noqa: F401  (fixtures)
+"""tradctl runs against a real daemon: the daemon fixtures (`start_daemon`, `sqlite_url`)
+are tests.fixtures.daemon's, a plugin of tests/conftest.py."""

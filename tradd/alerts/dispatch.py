@@ -58,6 +58,10 @@ def backoff(failures: int, initial: float, cap: float) -> float:
 
 
 def channel_settings(settings: AlertSettings, name: str) -> ChannelBase:
+    """The settings of channel `name`; a lane of another sender on the same channel
+    (`web:email`: the web console's, tradd.web.notifications) has that channel's. The
+    outbox keeps each lane's deliveries apart, so two processes never send one twice."""
+    name = name.rpartition(":")[2]
     known: dict[str, ChannelBase] = {
         "email": settings.email,
         "sms": settings.sms,

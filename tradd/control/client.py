@@ -23,6 +23,11 @@ class Unreachable(Exception):
     """No daemon answered on the socket (not running, wrong path, timed out)."""
 
 
+class NoAnswer(Unreachable):
+    """The request may have reached the daemon, but no answer came (timed out, or the
+    connection closed first): unlike a refused connection, it may have acted."""
+
+
 def find_socket(explicit: Path | None, config: Path | None, environ: Mapping[str, str]) -> Path:
     """--socket, else $TRADD_CONTROL__SOCKET, else the config's [control].socket, else the
     systemd default if it exists, else <state_dir>/run/control.sock."""
@@ -67,11 +72,11 @@ def call(path: Path, cmd: str, args: dict[str, Any] | None, timeout: float) -> d
     except ConnectionRefusedError:
         raise Unreachable(f"nothing listens on {path}: is tradd running?") from None
     except TimeoutError:
-        raise Unreachable(f"no answer from {path} within {timeout:g}s") from None
+        raise NoAnswer(f"no answer from {path} within {timeout:g}s") from None
     except OSError as exc:
         raise Unreachable(f"{path}: {exc}") from None
     if not data:
-        raise Unreachable(f"{path}: the daemon closed the connection without answering")
+        raise NoAnswer(f"{path}: the daemon closed the connection without answering")
     try:
         reply = json.loads(data)
     except ValueError:

@@ -143,9 +143,23 @@ class Restart(StrategyCommand):
 
 
 class Forwarded(StrategyCommand):
-    """Pause and resume are the worker's own decisions (its risk gate); pass them on."""
+    """Pause and resume are the worker's own decisions (its risk gate); pass them on,
+    with who asked (`requested_by`, "tradctl" unless said: the console sends
+    `web:<user>`), and raise an event naming them (so an alert does)."""
 
     command: ClassVar[WorkerCommand]
+    kind: ClassVar[EventKind]
+    done: ClassVar[str]
+    arguments = frozenset({"strategy", "requested_by"})
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().validate(args)
+        by = out.setdefault("requested_by", "tradctl")
+        if not isinstance(by, str) or not by or len(by) > 64 or not by.isprintable():
+            raise ProtocolError(ErrorCode.BAD_ARGUMENT,
+                                f"{self.name}: requested_by must be 1 to 64 printable "
+                                f"characters, got {by!r}")  # fmt: skip
+        return out
 
     async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
         worker = self.worker(daemon, args["strategy"])
@@ -153,21 +167,26 @@ class Forwarded(StrategyCommand):
             raise ProtocolError(
                 ErrorCode.UNAVAILABLE, f"{worker.name} is {worker.state}, not RUNNING"
             )
+        by = args["requested_by"]
+        request = WorkerRequest(self.command, {"requested_by": by})
         try:
-            result = await worker_request(worker.channel, WorkerRequest(self.command), 10.0)
+            result = await worker_request(worker.channel, request, 10.0)
         except WorkerRefused as exc:
             raise ProtocolError(ErrorCode(exc.code), f"{worker.name}: {exc}") from None
         except WorkerUnreachable as exc:
             raise ProtocolError(ErrorCode.TIMEOUT, f"{worker.name}: {exc}") from None
+        daemon.events.emit(self.kind, "warning" if self.kind is EventKind.PAUSED else "info",
+                           f"{worker.name} {self.done} by {by}", strategy=worker.name,
+                           requested_by=by, trading_state=result.get("trading_state"))  # fmt: skip
         return {"strategy": worker.name, **result}
 
 
 class Pause(Forwarded):
-    name, command = "pause", WorkerCommand.PAUSE
+    name, command, kind, done = "pause", WorkerCommand.PAUSE, EventKind.PAUSED, "paused"
 
 
 class Resume(Forwarded):
-    name, command = "resume", WorkerCommand.RESUME
+    name, command, kind, done = "resume", WorkerCommand.RESUME, EventKind.RESUMED, "resumed"
 
 
 class Flatten(Command):

@@ -44,6 +44,17 @@ class EventKind(StrEnum):
     WORKER_FATAL = "worker_fatal"
     WORKER_SPAWN_FAILED = "worker_spawn_failed"
     RELOAD_REJECTED = "reload_rejected"
+    PAUSED = "paused"
+    """An operator paused a strategy (exits only), naming who (`requested_by`)."""
+    RESUMED = "resumed"
+    # the web console's (tradd.web.notifications), sent through the same channels
+    ANALYSIS_COMPLETE = "analysis_complete"
+    ANALYSIS_FAILED = "analysis_failed"
+    ENTRY_EXECUTED = "entry_executed"
+    """An execute from the console entered (its user and job named); the worker's own
+    `operator_entry` says the same from the daemon's side."""
+    ENTRY_BLOCKED = "entry_blocked"
+    """An execute from the console refused by the daemon's risk or trading gate (the rules)."""
     # alerts' own: a halt's cause as its kind, the P&L watch, the summary, a test
     STRATEGY_ERROR = "strategy_error"
     """A halt caused by an exception in the strategy (see `HaltCause`)."""

@@ -21,6 +21,7 @@ from tradd.web.daemon import DaemonLink
 from tradd.web.jobs.command import job_argv
 from tradd.web.jobs.runner import JobRunner, RunnerLimits
 from tradd.web.jobs.store import JobRecord, JobStore
+from tradd.web.notifications import Notifier
 from tradd.web.records import JobKind
 
 
@@ -43,6 +44,7 @@ class WebContext:
     clock: Callable[[], datetime]
     jobs_dir: Path
     secure_cookies: bool
+    notifier: Notifier
 
 
 @contextmanager
@@ -66,10 +68,18 @@ def open_context(
         return job_argv(JobKind(job.kind), job.id, job.request, Path(job.output), config_path,
                         web.job_workers)  # fmt: skip
 
+    notifier = Notifier(settings.alerts, sessions, clock, monotonic)
+
+    def ended(job_id: str) -> None:
+        job = jobs.get(job_id)
+        if job is not None:
+            notifier.job_ended(job, runs.get(job_id) if job.state == "started" else None)
+
     limits = RunnerLimits(web.max_running_jobs, timedelta(days=web.retention_days),
                           web.dispatch_interval, web.housekeeping_interval)  # fmt: skip
     runner = JobRunner(jobs, runs, limits, launch, lambda: expire_cache(settings, clock),
-                       clock, monotonic)  # fmt: skip
+                       clock, monotonic, on_end=ended)  # fmt: skip
+    notifier.start()
     try:
         yield WebContext(
             settings=settings, config_path=config_path, users=UserStore(sessions, clock),
@@ -77,8 +87,9 @@ def open_context(
             sessions=SessionStore(timedelta(hours=web.session_hours), clock),
             limiter=LoginLimiter(web.login_attempts, web.login_window, monotonic),
             daemon=DaemonLink(socket), clock=clock, jobs_dir=jobs_dir,
-            secure_cookies=secure_cookies,
+            secure_cookies=secure_cookies, notifier=notifier,
         )  # fmt: skip
     finally:
         runner.stop()
+        notifier.stop()
         engine.dispose()

@@ -104,9 +104,9 @@ class Operator:
             if gate.state is TradingState.HALTED:
                 message = f"halted ({gate.reason}): resume it first"
                 raise CommandError(WorkerErrorCode.CONFLICT, message)
-            gate.set_state(TradingState.REDUCING, "paused by operator: exits only")
+            gate.set_state(TradingState.REDUCING, f"paused by {_by(command)}: exits only")
         elif name is WorkerCommand.RESUME:
-            gate.set_state(TradingState.ACTIVE, "resumed by operator")
+            gate.set_state(TradingState.ACTIVE, f"resumed by {_by(command)}")
         elif name is WorkerCommand.FLATTEN:
             self.start_flatten(str(command.args.get("requested_by", "operator")), command)
             return None
@@ -198,3 +198,9 @@ class Operator:
                 log.warning("stopping with orders still working", orders=working)
             engine.snapshot()
             self._request_stop()
+
+
+def _by(command: Command) -> str:
+    """Who asked for a pause or resume (the daemon passes `requested_by` on)."""
+    by = command.args.get("requested_by")
+    return by if isinstance(by, str) and by and len(by) <= 64 else "operator"

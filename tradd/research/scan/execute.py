@@ -63,6 +63,9 @@ class Policy:
     """The sum of this execution's entries, as % of the equity."""
     any_setup: bool = False
     """Send to a daemon strategy running other params or bars than the scan tested."""
+    requested_by: str | None = None
+    """Who the entries name in the daemon's events and alerts (the console: `web:<user>
+    (job <id>)`); None: `tradd scan <run_id>`."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ def execute(
                for d in decided if isinstance(d, _Entry)}  # fmt: skip
     if sending:
         planned(sending)
-    return [d if isinstance(d, ExecutionRow) else _send(call, d, run_id) for d in decided]
+    by = policy.requested_by or f"tradd scan {run_id}"
+    return [d if isinstance(d, ExecutionRow) else _send(call, d, run_id, by) for d in decided]
 
 
 def _decide(
@@ -286,12 +290,12 @@ def _already_in(snapshot: Mapping[str, Any], name: str, symbol: str) -> str:
     return ""
 
 
-def _send(call: DaemonCall, entry: _Entry, run_id: str) -> ExecutionRow:
+def _send(call: DaemonCall, entry: _Entry, run_id: str, requested_by: str) -> ExecutionRow:
     symbol, path = entry.candidate.symbol, entry.candidate.strategy
     ref = client_ref(run_id, symbol, entry.attempt)
     args = {
         "strategy": entry.daemon_strategy, "symbol": symbol, "side": "BUY",
-        "value": entry.value, "requested_by": f"tradd scan {run_id}", "client_ref": ref,
+        "value": entry.value, "requested_by": requested_by, "client_ref": ref,
     }  # fmt: skip
     base = ExecutionRow(symbol, path, "failed", daemon_strategy=entry.daemon_strategy,
                         requested_value=entry.value, client_ref=ref, attempt=entry.attempt,

@@ -57,8 +57,12 @@ class JobRunner:
         expire_cache: Callable[[], int],
         clock: Callable[[], datetime],
         monotonic: Callable[[], float],
+        on_end: Callable[[str], None] = lambda job_id: None,
     ) -> None:
+        """`on_end(job_id)`: a job this runner started has ended (its process exited, or
+        it was marked failed): the console's notifications."""
         self._jobs, self._runs, self._limits = jobs, runs, limits
+        self._on_end = on_end
         self._launch, self._expire_cache = launch, expire_cache
         self._clock, self._monotonic = clock, monotonic
         self._children: dict[str, subprocess.Popen[bytes]] = {}
@@ -155,13 +159,15 @@ class JobRunner:
             del self._children[job_id]
             log.info("job process ended", job_id=job_id, exit_code=code)
             job = self._jobs.get(job_id)
-            if job is None or self._runs.get(job_id) is not None:
-                continue  # deleted, or its run tells how it ended
-            if job.cancel_requested:
-                self._jobs.mark_cancelled(job_id, started=True)
-                continue
-            tail = _log_tail(Path(job.output) / JOB_LOG)
-            self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
+            if job is None:
+                continue  # deleted
+            if self._runs.get(job_id) is None:  # else its run tells how it ended
+                if job.cancel_requested:
+                    self._jobs.mark_cancelled(job_id, started=True)
+                else:
+                    tail = _log_tail(Path(job.output) / JOB_LOG)
+                    self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
+            self._ended(job_id)
 
     def _fail_lost(self) -> None:
         """Started jobs with no run whose process is gone (the console restarted meanwhile)."""
@@ -172,6 +178,7 @@ class JobRunner:
                 tail = _log_tail(Path(job.output) / JOB_LOG)
                 self._jobs.mark_failed(job.id, tail or "the job's process ended before its run "
                                        "was recorded")  # fmt: skip
+                self._ended(job.id)
 
     def _dispatch(self) -> None:
         free = self._limits.max_running - len(self.running_ids())
@@ -193,11 +200,18 @@ class JobRunner:
                 )
         except (OSError, ValueError) as exc:
             self._jobs.mark_failed(job.id, f"could not start the job: {exc}")
+            self._ended(job.id)
             return
         if not self._jobs.mark_started(job.id, self.host, child.pid):
             os.killpg(child.pid, signal.SIGINT)  # cancelled between the read and the start
         self._children[job.id] = child
         log.info("job started", job_id=job.id, kind=job.kind, owner=job.owner, pid=child.pid)
+
+    def _ended(self, job_id: str) -> None:
+        try:
+            self._on_end(job_id)
+        except Exception as exc:  # a notification must never stop the runner
+            log.warning("job end hook failed", job_id=job_id, error=repr(exc))
 
     def _alive(self, job: JobRecord) -> bool:
         if job.id in self._children:

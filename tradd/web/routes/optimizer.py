@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from tradd.web.auth.deps import Context, Trader, Viewer
 from tradd.web.daemon import NOT_RUNNING
 from tradd.web.jobs import service
 from tradd.web.jobs.views import scan_results
+from tradd.web.notifications import requested_by
 from tradd.web.records import (
     AnalyzeRequest,
     Deleted,
@@ -84,13 +86,15 @@ def execute(body: ExecuteRequest, user: Trader, ctx: Context) -> ExecuteReply:
     request_doc: dict[str, Any] = {"request": body.model_dump(mode="json")}
     try:
         reply = _execute(ctx, body, found.run.summary or {}, found.run.request,
-                         Path(found.run.output or ctx.jobs_dir / body.job_id))  # fmt: skip
+                         Path(found.run.output or ctx.jobs_dir / body.job_id),
+                         requested_by(user.name, body.job_id))  # fmt: skip
     except HTTPException as exc:
         ctx.audit.record(user.name, "execute", request_doc, {"error": exc.detail}, ok=False)
         raise
     failed = any(r.outcome is ExecutionOutcome.FAILED for r in reply.results)
     ctx.audit.record(user.name, "execute", request_doc, reply.model_dump(mode="json"),
                      ok=not failed)  # fmt: skip
+    ctx.notifier.executed(user.name, reply)
     log.info("analysis executed", job_id=body.job_id, user=user.name,
              outcomes={r.symbol: r.outcome.value for r in reply.results})  # fmt: skip
     return reply
@@ -146,7 +150,7 @@ def _without_data(ctx: Context, symbols: list[str]) -> list[str]:
 
 def _execute(
     ctx: Context, body: ExecuteRequest, summary: dict[str, Any], request: dict[str, Any],
-    output: Path,
+    output: Path, by: str,
 ) -> ExecuteReply:  # fmt: skip
     known = set((summary.get("best") or {}).keys())
     unknown = [s for s in body.symbols or [] if s.upper() not in known]
@@ -164,7 +168,8 @@ def _execute(
     pct = float(body.position_pct or request.get("max_position_pct") or DEFAULT_POSITION_PCT)
     try:
         rows, _ = execute_and_record(ctx.settings, stored.candidates, ctx.daemon.scan_call,
-                                     body.job_id, gate.policy(pct), output)  # fmt: skip
+                                     body.job_id, replace(gate.policy(pct), requested_by=by),
+                                     output)  # fmt: skip
     except DaemonUnreachable:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, NOT_RUNNING) from None
     except DaemonFailed as exc:

@@ -1,0 +1,33 @@
+"""`GET /api/v1/audit`: the console's trading actions, newest first (admin only).
+
+Every execute, pause, resume and flatten asked through the console is recorded by
+`tradd.web.audit.AuditLog` (who, when, the request, the result, ok), refusals and a
+daemon that was down included.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from tradd.web.auth.deps import Admin, Context
+from tradd.web.live_records import AuditItem, AuditPage
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("", responses={401: {}, 403: {}})
+def audit(
+    user: Admin,
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+) -> AuditPage:
+    """The latest `limit` entries (of one `action`: execute, pause, resume, flatten)."""
+    entries = ctx.audit.recent(limit if action is None else 1000)
+    if action is not None:
+        entries = [e for e in entries if e.action == action][:limit]
+    return AuditPage(entries=[AuditItem(id=e.id, at=e.at, user=e.user, action=e.action,
+                                        request=e.request, result=e.result, ok=e.ok)
+                              for e in entries])  # fmt: skip
