@@ -17,7 +17,6 @@ from tradd.errors import UsageError
 from tradd.simgw.admin import AdminServer, admin_request, default_admin_socket
 from tradd.simgw.config import LOOPBACK, SimConfig
 from tradd.simgw.faults import CATALOGUE
-from tradd.simgw.gateway import SimGateway
 
 app = typer.Typer(
     help="IB Gateway simulator: the TWS API on loopback, replaying market data.",
@@ -82,6 +81,10 @@ def serve(
 
 
 async def _serve(config: SimConfig) -> None:
+    # Here, not at the top: the gateway pulls in pandas and the replay machinery, which
+    # every other `tradd` command (they all build this command tree) would pay for.
+    from tradd.simgw.gateway import SimGateway
+
     gateway = SimGateway(config)
     await gateway.start()
     admin = AdminServer(gateway, config.admin_socket or default_admin_socket(gateway.port))
