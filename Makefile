@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The main job on the embedded default: the supervisor with the shipped strategies
 # (etc/tradd.toml) trading the embedded IB simulator on the sample data, one simulated
-# minute per second. Watch with `.venv/bin/tradctl status` and
-# http://127.0.0.1:9464/metrics; Ctrl-C stops everything cleanly.
+# minute per second, and the web console beside it on http://127.0.0.1:8080/ (on a fresh
+# state it prints the admin's generated password once). Watch with `.venv/bin/tradctl
+# status` and http://127.0.0.1:9464/metrics; Ctrl-C stops everything cleanly.
 run: $(STAMP)
-	$(BIN)/tradd run --config etc/tradd.toml --simulate --speed 60
+	$(BIN)/tradd run --config etc/tradd.toml --simulate --speed 60 --web
 
 # The research demo: a grid optimization of the SMA cross strategy on GOOG daily bars.
 optimize-demo: $(STAMP)
