@@ -120,3 +120,16 @@ def test_the_console_dying_leaves_the_daemon_running(run: Run) -> None:
     run.proc.send_signal(signal.SIGINT)
     assert run.proc.wait(60) == 0, run.text()
     assert "web console had exited (-9)" in run.text()
+
+
+def test_tradd_web_does_not_import_the_research_stack() -> None:
+    """The console's memory budget (<= 150 MB): `tradd web` builds only its own command,
+    as `tradd run` does; its jobs, which need pandas and matplotlib, are other processes."""
+    probe = ("import sys; from tradd.cli.app import build_app; build_app(web_only=True); "
+             "import tradd.web.server; "
+             "print(sorted(m for m in ('pandas', 'matplotlib', 'scipy', 'optuna') "
+             "if m in sys.modules))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
