@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan sim clean rehearse rehearse-ci soak
+.PHONY: run optimize-demo test lint typecheck unit bench bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan bench-web sim clean rehearse rehearse-ci soak
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tradd needs Python >= 3.11")'
@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The main job on the embedded default: the supervisor with the shipped strategies
 # (etc/tradd.toml) trading the embedded IB simulator on the sample data, one simulated
-# minute per second. Watch with `.venv/bin/tradctl status` and
-# http://127.0.0.1:9464/metrics; Ctrl-C stops everything cleanly.
+# minute per second, and the web console beside it on http://127.0.0.1:8080/ (on a fresh
+# state it prints the admin's generated password once). Watch with `.venv/bin/tradctl
+# status` and http://127.0.0.1:9464/metrics; Ctrl-C stops everything cleanly.
 run: $(STAMP)
-	$(BIN)/tradd run --config etc/tradd.toml --simulate --speed 60
+	$(BIN)/tradd run --config etc/tradd.toml --simulate --speed 60 --web
 
 # The research demo: a grid optimization of the SMA cross strategy on GOOG daily bars.
 optimize-demo: $(STAMP)
@@ -43,7 +44,7 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan
+bench: bench-optimize bench-simgw bench-worker bench-daemon bench-alerts bench-walkforward bench-scan bench-web
 
 bench-optimize: $(STAMP)
 	$(BIN)/python bench/optimize_bench.py
@@ -65,6 +66,11 @@ bench-walkforward: $(STAMP)
 
 bench-scan: $(STAMP)
 	$(BIN)/python -m bench.scan_bench
+
+# The web console against its targets: status polling (50 clients), each page's first
+# render in headless Chromium, an analysis through the API vs the CLI, the console's RSS.
+bench-web: $(STAMP)
+	$(BIN)/python -m bench.web_bench
 
 # The rehearsal: `tradd run` (real workers) against `tradd simgw` for DAYS simulated sessions
 # (a weekend and a holiday among them) with faults on a schedule seeded by SEED, checking the

@@ -27,7 +27,7 @@ set -u
 name=${0##*/}
 printf '%s\n' "$name $*" >>"$FAKE_DIR/calls"
 # The scripts' own variables must not reach tradd: its loader rejects unknown TRADD_* keys.
-for var in TRADD_BIN TRADD_MODE TRADD_UNIT TRADD_PIDFILE TRADD_POLL_INTERVAL; do
+for var in TRADD_BIN TRADD_MODE TRADD_UNIT TRADD_WEB_UNIT TRADD_PIDFILE TRADD_POLL_INTERVAL; do
     if [[ -n "${!var+set}" && $name != systemctl ]]; then
         echo "fake $name: $var leaked into the environment" >&2
         exit 99

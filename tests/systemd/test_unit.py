@@ -1,4 +1,5 @@
-"""systemd/tradd.service: systemd itself accepts it, and it says what the daemon relies on."""
+"""systemd/tradd.service and tradd-web.service: systemd itself accepts them, and they say
+what the daemon and the console rely on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ import pytest
 from tests.conftest import CONFIG, ROOT
 
 UNIT = ROOT / "systemd" / "tradd.service"
+WEB_UNIT = ROOT / "systemd" / "tradd-web.service"
+EXEC_STARTS = {
+    UNIT: "/opt/tradd/.venv/bin/tradd run --config /etc/tradd/tradd.toml",
+    WEB_UNIT: "/opt/tradd/.venv/bin/tradd web --config /etc/tradd/tradd.toml",
+}
 VENV_TRADD = ROOT / ".venv" / "bin" / "tradd"
 MAX_EXPOSURE = 5.0
 
@@ -42,16 +48,17 @@ def _directives(text: str) -> dict[str, dict[str, list[str]]]:
     return sections
 
 
-@pytest.fixture
-def installable_unit(tmp_path: Path) -> Path:
-    """The unit with ExecStart pointing at binaries and files that exist on this machine
+@pytest.fixture(params=[UNIT, WEB_UNIT], ids=lambda unit: unit.name)
+def installable_unit(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Each unit with ExecStart pointing at binaries and files that exist on this machine
     (verify checks that the executable exists)."""
+    unit: Path = request.param
     tradd = VENV_TRADD if VENV_TRADD.exists() else Path(shutil.which("tradd") or VENV_TRADD)
-    text = UNIT.read_text()
-    assert "/opt/tradd/.venv/bin/tradd run --config /etc/tradd/tradd.toml" in text
+    text = unit.read_text()
+    assert EXEC_STARTS[unit] in text
     text = text.replace("/opt/tradd/.venv/bin/tradd", str(tradd.absolute()))
     text = text.replace("--config /etc/tradd/tradd.toml", f"--config {CONFIG}")
-    target = tmp_path / "tradd.service"
+    target = tmp_path / unit.name
     target.write_text(text)
     return target
 
@@ -89,7 +96,7 @@ def test_security_exposure_is_low(
     assert found, done.stdout + done.stderr
     exposure = float(found.group(1))
     with capsys.disabled():
-        print(f"\ntradd.service exposure: {exposure}")
+        print(f"\n{installable_unit.name} exposure: {exposure}")
     assert exposure < MAX_EXPOSURE, done.stdout
 
 
@@ -158,3 +165,50 @@ def test_sysusers_entry_creates_the_unit_user(tmp_path: Path) -> None:
     assert "Creating group 'tradd'" in output
     assert "Creating user 'tradd'" in output
     assert not list((tmp_path / "etc").iterdir())  # a dry run writes nothing
+
+
+HARDENING = (
+    "NoNewPrivileges", "CapabilityBoundingSet", "AmbientCapabilities", "RestrictSUIDSGID",
+    "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "PrivateMounts",
+    "ProtectProc", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+    "ProtectControlGroups", "ProtectClock", "ProtectHostname", "LockPersonality",
+    "RestrictRealtime", "RestrictNamespaces", "RemoveIPC", "MemoryDenyWriteExecute",
+    "RestrictAddressFamilies", "SystemCallFilter", "SystemCallErrorNumber",
+    "SystemCallArchitectures", "User", "Group", "UMask", "EnvironmentFile",
+)  # fmt: skip
+
+
+def test_web_unit_is_hardened_like_the_daemon_and_independent_of_it() -> None:
+    daemon, web = _directives(UNIT.read_text()), _directives(WEB_UNIT.read_text())
+    service, unit = web["Service"], web["Unit"]
+    assert service["ExecStart"] == [EXEC_STARTS[WEB_UNIT]]
+    for key in HARDENING:
+        assert service.get(key) == daemon["Service"][key], key
+    # after the daemon and pulling it in, but never bound to it: the console's crash or
+    # restart does not reach the daemon
+    assert "tradd.service" in " ".join(unit["After"]).split()
+    assert "tradd.service" in " ".join(unit["Wants"]).split()
+    for binding in ("Requires", "Requisite", "BindsTo", "PartOf", "Conflicts", "PropagatesStopTo"):
+        assert binding not in unit, f"{binding}= would tie the console to the daemon"
+    # /run/tradd is the daemon's: a unit removes its RuntimeDirectory when it stops
+    assert "RuntimeDirectory" not in service
+    # jobs are processes of their own that outlive a console restart
+    assert service["KillMode"] == ["process"]
+    assert service["Restart"] == ["on-failure"]
+    assert {"2", "78"} <= set(service["RestartPreventExitStatus"][-1].split())
+    assert service["StateDirectory"] == daemon["Service"]["StateDirectory"]
+    assert service["LogsDirectory"] == daemon["Service"]["LogsDirectory"]
+
+
+def test_web_unit_environment_reaches_the_console_settings() -> None:
+    """Same state and logs as the daemon, and the daemon's systemd control socket."""
+    from tradd.config.loader import load_settings
+    from tradd.control.client import SYSTEMD_SOCKET, find_socket
+
+    env_lines = _directives(WEB_UNIT.read_text())["Service"]["Environment"]
+    environ = dict(item.split("=", 1) for line in env_lines for item in line.split())
+    environ = {k: v for k, v in environ.items() if k.startswith("TRADD_")}
+    settings = load_settings(CONFIG, environ=environ, dotenv_path=None)
+    assert settings.state_dir == Path("/var/lib/tradd")
+    assert settings.log.dir == Path("/var/log/tradd")
+    assert find_socket(None, CONFIG, environ) == SYSTEMD_SOCKET

@@ -17,9 +17,11 @@ from tradd.errors import EXIT_INTERRUPTED, ConfigError, TraddError
 HELP = "Trading daemon for Backtrader strategies on Interactive Brokers, and research tools."
 
 
-def build_app(daemon_only: bool = False) -> typer.Typer:
+def build_app(daemon_only: bool = False, web_only: bool = False) -> typer.Typer:
     """The command tree. `tradd run` gets only itself: the supervisor then never imports
-    the research stack (Backtrader, pandas, matplotlib), which keeps it small."""
+    the research stack (Backtrader, pandas, matplotlib), which keeps it small. So does
+    `tradd web`: the console stays within its memory budget (docs/web.md), and its
+    jobs, which need that stack, are processes of their own."""
     app = typer.Typer(
         name="tradd",
         help=HELP,
@@ -27,6 +29,12 @@ def build_app(daemon_only: bool = False) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    if web_only:
+        from tradd.cli import web_cmd
+
+        web_cmd.register(app)
+        app.callback()(lambda: None)  # a group, so `web` stays a subcommand
+        return app
     run_cmd.register(app)
     if daemon_only:
         app.callback()(lambda: None)  # a group, so `run` stays a subcommand
@@ -61,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     args = join_list_arguments(list(sys.argv[1:] if argv is None else argv))
     try:
         # Standalone: typer reports usage errors itself (exit 2) and honours typer.Exit.
-        build_app(daemon_only=args[:1] == ["run"])(args=args, prog_name="tradd")
+        build_app(daemon_only=args[:1] == ["run"], web_only=args[:1] == ["web"])(
+            args=args, prog_name="tradd"
+        )
     except ConfigError as exc:
         print(f"tradd: {exc}", file=sys.stderr)
         for problem in exc.problems:

@@ -5,6 +5,8 @@ tradd run --daemon --pidfile state/tradd.pid      detach; refuses while the PID 
                                                   is locked by a running instance
 tradd run --simulate --speed 60                   with the embedded IB simulator on
                                                   broker.port (rehearsals, `make run`)
+tradd run --simulate --web                        and the web console beside it, a child
+                                                  process stopped with it (`make run`)
 """
 
 from __future__ import annotations
@@ -44,8 +46,16 @@ def run(
     speed: Annotated[
         float, typer.Option(help="With --simulate: simulated seconds per real second.")
     ] = 60.0,
-) -> None:
+    web: Annotated[
+        bool, typer.Option("--web", help="Start the web console (tradd web) beside it, "
+                           "stopped with it. Foreground only: under systemd use "
+                           "tradd-web.service."),
+    ] = False,
+) -> None:  # fmt: skip
     """Run every configured strategy in its own worker process until SIGTERM/Ctrl-C."""
+    if web and daemon:
+        raise UsageError("--web: only in the foreground; a detached daemon's console is "
+                         "`tradd web` on its own (or tradd-web.service)")  # fmt: skip
     environ = dict(os.environ)
     if simulate:
         environ.update(SIM_ENV)
@@ -64,7 +74,7 @@ def run(
         return
     with _locked(pidfile):
         preflight()
-        _serve(settings, path, environ, simulate, speed, console=None)
+        _serve(settings, path, environ, simulate, speed, console=None, web=web)
 
 
 def check_strategies_as_workers_will(path: Path, environ: dict[str, str]) -> None:
@@ -118,7 +128,9 @@ def _serve(
     simulate: bool,
     speed: float,
     console: bool | None,
+    web: bool = False,
 ) -> None:
+    from tradd.cli.web_child import console_beside
     from tradd.daemon.main import run_daemon
     from tradd.supervisor.daemon import SupervisorOptions
 
@@ -126,7 +138,7 @@ def _serve(
     # twilio logs every request's URL and headers at INFO; tradd logs each alert itself
     logging.getLogger("twilio").setLevel(logging.WARNING)
     options = SupervisorOptions(environ=environ)
-    with _simulator(settings, simulate, speed):
+    with _simulator(settings, simulate, speed), console_beside(settings, path, environ, web):
         code = run_daemon(settings, path, options)
     if code:
         raise typer.Exit(code)

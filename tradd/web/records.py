@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-_]{0,23}$"
+SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,19}$"
+"""The data directory's rule for a symbol (tradd/marketdata/bars.py `normalize_symbol`),
+case-insensitive: anything else could never have data, and must be a 422, not a 500."""
 MAX_SYMBOLS = 100
 MAX_STRATEGIES = 50
 

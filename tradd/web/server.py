@@ -77,6 +77,9 @@ def serve(
             announce("first start: created user admin with password "
                      f"{password.get_secret_value()} (shown once; change it with "
                      "`tradd users passwd admin`)")  # fmt: skip
+        else:
+            announce("log in with a tradd user (`tradd users list`; a forgotten password: "
+                     "`tradd users passwd NAME`)")  # fmt: skip
         ctx.runner.start()
         server = uvicorn.Server(uvicorn.Config(
             create_app(ctx), host=listen.host, port=listen.port, log_config=None,
