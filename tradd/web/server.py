@@ -8,6 +8,7 @@ key here ([web] tls_cert, tls_key) or the statement that a TLS proxy is in front
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from tradd.config.settings import Settings
-from tradd.errors import ConfigError, UsageError
+from tradd.errors import ConfigError, TemporaryError, UsageError
 from tradd.web.app import create_app
 from tradd.web.context import open_context
 
@@ -72,19 +73,39 @@ def serve(
     with open_context(settings, config, secure_cookies=listen.secure_cookies) as ctx:
         password = ctx.users.ensure_admin()
         scheme = "https" if listen.tls else "http"
-        announce(f"tradd console on {scheme}://{listen.host}:{listen.port}/")
-        if password is not None:
-            announce("first start: created user admin with password "
-                     f"{password.get_secret_value()} (shown once; change it with "
-                     "`tradd users passwd admin`)")  # fmt: skip
-        else:
-            announce("log in with a tradd user (`tradd users list`; a forgotten password: "
-                     "`tradd users passwd NAME`)")  # fmt: skip
+
+        def ready() -> None:  # once listening: a script reading the banner may connect at once
+            announce(f"tradd console on {scheme}://{listen.host}:{listen.port}/")
+            if password is not None:
+                announce("first start: created user admin with password "
+                         f"{password.get_secret_value()} (shown once; change it with "
+                         "`tradd users passwd admin`)")  # fmt: skip
+            else:
+                announce("log in with a tradd user (`tradd users list`; a forgotten password: "
+                         "`tradd users passwd NAME`)")  # fmt: skip
+
         ctx.runner.start()
-        server = uvicorn.Server(uvicorn.Config(
+        server = _Server(uvicorn.Config(
             create_app(ctx), host=listen.host, port=listen.port, log_config=None,
             access_log=False, server_header=False, proxy_headers=False,
             ssl_certfile=settings.web.tls_cert if listen.tls else None,
             ssl_keyfile=settings.web.tls_key if listen.tls else None,
-        ))  # fmt: skip
+        ), ready)  # fmt: skip
         server.run()
+        if not server.started:
+            raise TemporaryError(f"the console could not listen on {listen.host}:{listen.port} "
+                                 "(in use? see the log)")  # fmt: skip
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling `ready` once its socket listens (not before: uvicorn runs
+    the application's startup before it binds)."""
+
+    def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._ready()

@@ -109,6 +109,8 @@ class JobRunner:
             run = self._runs.get(job.id)
             if (run is None and self._alive(job)) or (run is not None and run.status == "running"):
                 ids.add(job.id)
+            elif run is not None:
+                self._jobs.mark_ended(job.id)  # its run tells the rest; stop watching it
         return ids
 
     def cancel(self, job: JobRecord) -> bool:
@@ -161,12 +163,17 @@ class JobRunner:
             job = self._jobs.get(job_id)
             if job is None:
                 continue  # deleted
-            if self._runs.get(job_id) is None:  # else its run tells how it ended
+            run = self._runs.get(job_id)
+            if run is None:
                 if job.cancel_requested:
                     self._jobs.mark_cancelled(job_id, started=True)
                 else:
                     tail = _log_tail(Path(job.output) / JOB_LOG)
                     self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
+            else:  # its run tells how it ended; one still `running` died with its process
+                if run.status == "running":
+                    reap_dead_runs(self._runs)
+                self._jobs.mark_ended(job_id)
             self._ended(job_id)
 
     def _fail_lost(self) -> None:
@@ -227,23 +234,9 @@ class JobRunner:
         return True
 
     def _expire_old(self) -> None:
-        cutoff = self._clock() - self._limits.retention
-        for job_id in self._jobs.all_ids():
-            job = self._jobs.get(job_id)
-            if job is None:
-                continue
-            ended = self._ended_at(job)
-            if ended is not None and ended < cutoff:
-                self.delete(job)
-                log.info("finished job deleted after the retention period", job_id=job_id)
-
-    def _ended_at(self, job: JobRecord) -> datetime | None:
-        if job.state in ("failed", "cancelled"):
-            return job.finished_at or job.created_at
-        if job.state != "started":
-            return None
-        run = self._runs.get(job.id)
-        return run.finished_at if run is not None and run.status != "running" else None
+        for job in self._jobs.ended_before(self._clock() - self._limits.retention):
+            self.delete(job)
+            log.info("finished job deleted after the retention period", job_id=job.id)
 
     def delete(self, job: JobRecord) -> None:
         """The job's record, its run and its files."""

@@ -64,7 +64,28 @@ class JobStore:
         return self._where(WebJobRow.state == "queued", oldest_first=True)
 
     def started(self) -> list[JobRecord]:
-        return self._where(WebJobRow.state == "started", oldest_first=True)
+        """Started jobs not yet seen to end (`mark_ended`): what the runner watches, so
+        its rounds cost the jobs under way, not the whole history."""
+        return self._where(
+            (WebJobRow.state == "started") & WebJobRow.finished_at.is_(None), oldest_first=True
+        )
+
+    def mark_ended(self, job_id: str) -> bool:
+        """A started job whose run (or process) has ended: out of the runner's watch."""
+        with write_transaction(self._sessions) as session:
+            result = session.execute(
+                update(WebJobRow)
+                .where(WebJobRow.id == job_id, WebJobRow.finished_at.is_(None))
+                .values(finished_at=self._clock())
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def ended_before(self, cutoff: datetime) -> list[JobRecord]:
+        """Jobs that ended (failed, cancelled, or started and seen to end) before `cutoff`."""
+        return self._where(
+            WebJobRow.finished_at.is_not(None) & (WebJobRow.finished_at < cutoff),
+            oldest_first=True,
+        )
 
     def active_count(self, owner: str) -> int:
         """Queued and started jobs of `owner` whose run has not ended (the caller checks the

@@ -50,7 +50,7 @@ def logout(request: Request, response: Response, ctx: Context,
 
 
 @router.get("/me")
-def me(request: Request, ctx: Context, user: Annotated[User, Depends(caller)]) -> Me:
+async def me(request: Request, ctx: Context, user: Annotated[User, Depends(caller)]) -> Me:
     """The caller, and (for a browser session) the CSRF token its page must send."""
     session = ctx.sessions.get(request.cookies.get(COOKIE))
     return Me(name=user.name, role=user.role.value, csrf_token=session.csrf if session else None)
