@@ -8,14 +8,17 @@ key here ([web] tls_cert, tls_key) or the statement that a TLS proxy is in front
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
 from tradd.config.settings import Settings
-from tradd.errors import ConfigError, UsageError
+from tradd.errors import ConfigError, TemporaryError, UsageError
 from tradd.web.app import create_app
 from tradd.web.context import open_context
 
@@ -69,7 +72,8 @@ def serve(
     announce: Callable[[str], None],
 ) -> None:
     """Run until SIGINT/SIGTERM. `announce` prints the banner (URL, first admin password)."""
-    with open_context(settings, config, secure_cookies=listen.secure_cookies) as ctx:
+    sock = bind(listen)
+    with sock, open_context(settings, config, secure_cookies=listen.secure_cookies) as ctx:
         password = ctx.users.ensure_admin()
         scheme = "https" if listen.tls else "http"
         announce(f"tradd console on {scheme}://{listen.host}:{listen.port}/")
@@ -84,4 +88,40 @@ def serve(
             ssl_certfile=settings.web.tls_cert if listen.tls else None,
             ssl_keyfile=settings.web.tls_key if listen.tls else None,
         ))  # fmt: skip
-        server.run()
+        with _signals_end_cleanly():
+            server.run(sockets=[sock])
+
+
+def bind(listen: Listen) -> socket.socket:
+    """The listening socket, bound before anything is announced: a port in use or a host
+    that does not resolve is one line on the terminal and an exit code, not a log entry
+    after a banner that promised a URL."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((listen.host, listen.port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ConfigError(f"[web] host {listen.host}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise TemporaryError(
+            f"cannot listen on {listen.host}:{listen.port}: {reason} (another console? --port)"
+        ) from None
+    return sock
+
+
+@contextmanager
+def _signals_end_cleanly() -> Iterator[None]:
+    """uvicorn handles SIGINT and SIGTERM itself (a graceful shutdown), then raises the
+    signal again under the handler it found, which would end `tradd web` with -15 or a
+    KeyboardInterrupt (130) after a clean stop. Found ignored, it returns: exit 0."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import structlog
 
-from tradd.research.runs.lease import reap_dead_runs
+from tradd.research.runs.lease import last_sign_of_life, reap_dead_runs
 from tradd.research.runs.store import RunStore
 from tradd.web.jobs.store import JobRecord, JobStore
 
@@ -154,10 +154,16 @@ class JobRunner:
                 continue
             del self._children[job_id]
             log.info("job process ended", job_id=job_id, exit_code=code)
-            if self._runs.get(job_id) is None:
+            run = self._runs.get(job_id)
+            if run is None:
                 output = self._jobs.get(job_id)
                 tail = _log_tail(Path(output.output) / JOB_LOG) if output else ""
                 self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
+            elif run.status == "running":  # killed (SIGKILL, out of memory) mid-run
+                reason = (f"the job's process (pid {child.pid}) {_ending(code)} without "
+                          "finishing its run")  # fmt: skip
+                if self._runs.fail_dead(run, reason, last_sign_of_life(run)):
+                    log.warning("job's run marked failed", job_id=job_id, reason=reason)
 
     def _fail_lost(self) -> None:
         """Started jobs with no run whose process is gone (the console restarted meanwhile)."""
@@ -232,6 +238,16 @@ class JobRunner:
         self._jobs.delete(job.id)
         self._runs.delete(job.id)
         shutil.rmtree(job.output, ignore_errors=True)
+
+
+def _ending(code: int) -> str:
+    """How a process ended, from its return code: "was killed by SIGKILL", "exited with 3"."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with {code}"
 
 
 def _log_tail(path: Path) -> str:
