@@ -1,8 +1,8 @@
 """`tradd web`: the web console, a process of its own beside the daemon (docs/web.md).
 
-Exit codes: 0 stopped cleanly (SIGINT/SIGTERM), 2 usage (a bad --port, a non-loopback
-host without --allow-remote), 78 configuration (remote without TLS, a missing
-certificate file).
+Exit codes: 0 stopped cleanly (SIGINT/SIGTERM), 1 the port in use, 2 usage (a bad
+--port, a non-loopback host without --allow-remote), 78 configuration (a bad [web] value,
+remote without TLS, a missing certificate file, a host that does not resolve).
 """
 
 from __future__ import annotations

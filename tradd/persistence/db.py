@@ -20,7 +20,7 @@ from alembic.config import Config
 from alembic.util.exc import CommandError
 from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
@@ -38,6 +38,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 outbox and a migration at start-up share one SQLite file on a busy host."""
 SQLITE_WAL_LIMIT = 16 * 1024 * 1024
 """Bytes a WAL file is cut back to once checkpointed (it never shrinks otherwise)."""
+SQLITE_UNUSABLE = frozenset({10, 11, 14, 26})
+"""SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_NOTADB (primary codes): errors
+after which a connection is replaced, not reused."""
 PG_CONNECT_TIMEOUT_S = 10
 PG_MIGRATION_LOCK = 0x7472_6164_6400
 """pg_advisory_xact_lock key held while migrating ("tradd" in hex)."""
@@ -123,6 +126,15 @@ def _sqlite_engine(url: URL, echo: bool, manual_checkpoints: bool) -> Engine:
                 cursor.execute("PRAGMA wal_autocheckpoint = 0")
         finally:
             cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A connection that met a damaged, vanished or unreadable file keeps failing after
+        # the file is back ("file is not a database" forever): drop it as a lost one, so
+        # the next checkout opens a fresh connection and the process recovers.
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in SQLITE_UNUSABLE:
+            context.is_disconnect = True
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tradd.errors import TemporaryError
 from tradd.web.context import WebContext
 from tradd.web.daemon import DaemonDown
 from tradd.web.records import Problem
@@ -27,6 +28,7 @@ from tradd.web.security import Hardened
 
 OPENAPI = "/api/v1/openapi.json"
 log = structlog.get_logger("tradd.web")
+DATABASE_DOWN = "database unavailable: nothing done; try again"
 HIDDEN_INPUTS = frozenset({"password"})
 """Fields whose value an error never repeats."""
 
@@ -71,8 +73,16 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable", path=request.url.path, error=str(exc).split("\n")[0])
-        return JSONResponse({"detail": "database unavailable: nothing done; try again"},
-                            status_code=503)  # fmt: skip
+        return JSONResponse({"detail": DATABASE_DOWN}, status_code=503)
+
+    @app.exception_handler(TemporaryError)
+    async def temporary(request: Request, exc: TemporaryError) -> JSONResponse:
+        """The stores' transactions turn a database out of reach into TemporaryError
+        ("database unavailable: <the driver's words>"): the caller gets no server names."""
+        log.warning("temporarily unavailable", path=request.url.path, error=str(exc))
+        database = str(exc).startswith("database unavailable")
+        return JSONResponse({"detail": DATABASE_DOWN if database else "temporarily "
+                             "unavailable: nothing done; try again"}, status_code=503)  # fmt: skip
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -86,9 +96,15 @@ def _error(error: Any) -> dict[str, Any]:
     location = [str(p) for p in error.get("loc", ())]
     if location and location[0] in ("body", "query", "path"):
         location = location[1:]
+    kind = error.get("type")
+    if kind == "json_invalid":  # its location is a character position, not a field
+        reason = (error.get("ctx") or {}).get("error") or "invalid"
+        where = f" at character {location[0]}" if location else ""
+        return {"field": "body", "message": f"malformed JSON: {reason}{where}"}
     field = ".".join(location) or "body"
     out: dict[str, Any] = {"field": field, "message": str(error.get("msg", "invalid"))}
-    if not HIDDEN_INPUTS & set(location) and "input" in error and location:
+    shown = "input" in error and location and kind != "missing"  # a missing field's input
+    if shown and not HIDDEN_INPUTS & set(location):  # is the object around it: not its value
         value = error["input"]
         text = repr(value)
         out["message"] += f" (got {text if len(text) <= 80 else text[:77] + '...'})"

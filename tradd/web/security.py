@@ -11,6 +11,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -32,12 +34,23 @@ HEADERS = [
 API_NO_STORE = (b"cache-control", b"no-store")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised by `receive` once a body (chunked, or longer than it said) passes the limit.
+    An HTTPException, because FastAPI re-raises those when reading a body fails (anything
+    else becomes its 400 "There was an error parsing the body"): the app answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return f"request body over {limit} bytes ([web] max_body_bytes)"
 
 
 class Hardened:
     def __init__(self, app: ASGIApp, max_body: int, hsts: bool) -> None:
+        self.inner = app
+        """The wrapped application (its routes, for the tests that enumerate them)."""
         self._app, self._max_body = app, max_body
         self._headers = HEADERS + ([(b"strict-transport-security", b"max-age=31536000")]
                                    if hsts else [])  # fmt: skip
@@ -68,7 +81,7 @@ class Hardened:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self._max_body:
-                raise BodyTooLarge
+                raise BodyTooLarge(self._max_body)
             return message
 
         try:
@@ -78,9 +91,7 @@ class Hardened:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body over {self._max_body} bytes ([web] max_body_bytes)"}
-        ).encode()
+        body = json.dumps({"detail": too_large(self._max_body)}).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -8,8 +8,10 @@ key here ([web] tls_cert, tls_key) or the statement that a TLS proxy is in front
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +72,8 @@ def serve(
     announce: Callable[[str], None],
 ) -> None:
     """Run until SIGINT/SIGTERM. `announce` prints the banner (URL, first admin password)."""
-    with open_context(settings, config, secure_cookies=listen.secure_cookies) as ctx:
+    sock = bind(listen)
+    with sock, open_context(settings, config, secure_cookies=listen.secure_cookies) as ctx:
         password = ctx.users.ensure_admin()
         scheme = "https" if listen.tls else "http"
 
@@ -91,15 +94,13 @@ def serve(
             ssl_certfile=settings.web.tls_cert if listen.tls else None,
             ssl_keyfile=settings.web.tls_key if listen.tls else None,
         ), ready)  # fmt: skip
-        server.run()
-        if not server.started:
-            raise TemporaryError(f"the console could not listen on {listen.host}:{listen.port} "
-                                 "(in use? see the log)")  # fmt: skip
+        with _signals_end_cleanly():
+            server.run(sockets=[sock])
 
 
 class _Server(uvicorn.Server):
     """uvicorn's server, telling `ready` once its socket listens (not before: uvicorn runs
-    the application's startup before it binds)."""
+    the application's startup before it listens)."""
 
     def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
         super().__init__(config)
@@ -109,3 +110,38 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             self._ready()
+
+
+def bind(listen: Listen) -> socket.socket:
+    """The listening socket, bound before anything is announced: a port in use or a host
+    that does not resolve is one line on the terminal and an exit code, not a log entry
+    after a banner that promised a URL."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((listen.host, listen.port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ConfigError(f"[web] host {listen.host}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise TemporaryError(
+            f"cannot listen on {listen.host}:{listen.port}: {reason} (another console? --port)"
+        ) from None
+    return sock
+
+
+@contextmanager
+def _signals_end_cleanly() -> Iterator[None]:
+    """uvicorn handles SIGINT and SIGTERM itself (a graceful shutdown), then raises the
+    signal again under the handler it found, which would end `tradd web` with -15 or a
+    KeyboardInterrupt (130) after a clean stop. Found ignored, it returns: exit 0."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import structlog
 
-from tradd.research.runs.lease import reap_dead_runs
+from tradd.research.runs.lease import last_sign_of_life, reap_dead_runs
 from tradd.research.runs.store import RunStore
 from tradd.web.jobs.store import JobRecord, JobStore
 
@@ -171,8 +171,11 @@ class JobRunner:
                     tail = _log_tail(Path(job.output) / JOB_LOG)
                     self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
             else:  # its run tells how it ended; one still `running` died with its process
-                if run.status == "running":
-                    reap_dead_runs(self._runs)
+                if run.status == "running":  # killed (SIGKILL, out of memory) mid-run
+                    reason = (f"the job's process (pid {child.pid}) {_ending(code)} without "
+                              "finishing its run")  # fmt: skip
+                    if self._runs.fail_dead(run, reason, last_sign_of_life(run)):
+                        log.warning("job's run marked failed", job_id=job_id, reason=reason)
                 self._jobs.mark_ended(job_id)
             self._ended(job_id)
 
@@ -243,6 +246,16 @@ class JobRunner:
         self._jobs.delete(job.id)
         self._runs.delete(job.id)
         shutil.rmtree(job.output, ignore_errors=True)
+
+
+def _ending(code: int) -> str:
+    """How a process ended, from its return code: "was killed by SIGKILL", "exited with 3"."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with {code}"
 
 
 def _log_tail(path: Path) -> str:

@@ -8,6 +8,7 @@ an admin everyone's and the runs started from the command line. Anything else an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ from tradd.web.context import WebContext
 from tradd.web.jobs.store import JobRecord
 from tradd.web.jobs.views import job_status
 from tradd.web.records import HistoryPage, JobKind, JobStatus
+
+JOB_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""What a job (run) id may look like; anything else is an unknown job."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,15 @@ def active_jobs(ctx: WebContext, owner: str) -> int:
 
 def find(ctx: WebContext, user: User, job_id: str) -> Visible:
     """The job (and its run) if the caller may see it; else 404."""
-    job = ctx.jobs.get(job_id) if len(job_id) <= 64 else None
+    # Never sent to the database: a NUL byte is an error to PostgreSQL, not a miss.
+    if JOB_ID.fullmatch(job_id) is None:
+        raise not_found(job_id)
+    job = ctx.jobs.get(job_id)
     if job is not None:
         if job.owner != user.name and not user.can(Role.ADMIN):
             raise not_found(job_id)
         return Visible(job, ctx.runs.get(job.id) if job.state == "started" else None)
-    run = ctx.runs.get(job_id) if user.can(Role.ADMIN) and len(job_id) <= 64 else None
+    run = ctx.runs.get(job_id) if user.can(Role.ADMIN) else None
     if run is None:
         raise not_found(job_id)
     return Visible(None, run)
