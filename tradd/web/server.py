@@ -84,7 +84,7 @@ def serve(
                          f"{password.get_secret_value()} (shown once; change it with "
                          "`tradd users passwd admin`)")  # fmt: skip
             else:
-                announce("log in with a tradd user (`tradd users list`; a forgotten password: "
+                announce("log in with a tradd user (`tradd users list`; forgotten it? "
                          "`tradd users passwd NAME`)")  # fmt: skip
 
         ctx.runner.start()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradd.persistence.models_runs import ResearchRun
 from tradd.persistence.models_web import WebJobRow
 from tradd.persistence.transactions import read_transaction, write_transaction
 from tradd.research.runs.store import json_safe
@@ -81,11 +82,23 @@ class JobStore:
             return bool(getattr(result, "rowcount", 0))
 
     def ended_before(self, cutoff: datetime) -> list[JobRecord]:
-        """Jobs that ended (failed, cancelled, or started and seen to end) before `cutoff`."""
-        return self._where(
-            WebJobRow.finished_at.is_not(None) & (WebJobRow.finished_at < cutoff),
-            oldest_first=True,
+        """Jobs that ended before `cutoff`: by their run's end when they have a run (the
+        runner may notice an end late), else by their own (failed or cancelled unstarted,
+        or a process that ended before recording its run)."""
+        run_ended = (ResearchRun.status != "running") & (ResearchRun.finished_at < cutoff)
+        own_ended = (
+            ResearchRun.id.is_(None)
+            & WebJobRow.finished_at.is_not(None)
+            & (WebJobRow.finished_at < cutoff)
         )
+        query = (
+            select(WebJobRow)
+            .outerjoin(ResearchRun, ResearchRun.id == WebJobRow.id)
+            .where(WebJobRow.state != "queued", run_ended | own_ended)
+            .order_by(WebJobRow.created_at)
+        )
+        with read_transaction(self._sessions) as session:
+            return [_record(r) for r in session.scalars(query)]
 
     def active_count(self, owner: str) -> int:
         """Queued and started jobs of `owner` whose run has not ended (the caller checks the
