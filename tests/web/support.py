@@ -139,19 +139,8 @@ def database_down(url: str) -> Iterator[None]:
     is destroyed (what a damaged or replaced file looks like to the connections open)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database or "")
-        with closing(sqlite3.connect(path)) as connection:  # the WAL into the file
-            eventually(lambda: connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                       == 0, 10, "a checkpoint")  # fmt: skip
-        with path.open("r+b") as handle:
-            header = handle.read(16)
-            handle.seek(0)
-            handle.write(b"\0" * 16)
-        try:
+        with _sqlite_header_destroyed(Path(parsed.database or "")):
             yield
-        finally:
-            with path.open("r+b") as handle:
-                handle.write(header)
         return
     name = parsed.database
     server = create_engine(parsed.set(drivername="postgresql+psycopg", database="postgres"),
@@ -168,3 +157,26 @@ def database_down(url: str) -> Iterator[None]:
                 connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
     finally:
         server.dispose()
+
+
+@contextmanager
+def _sqlite_header_destroyed(path: Path) -> Iterator[None]:
+    """The file's header zeroed while inside. Every connection open must see it at its next
+    read: the WAL is emptied into the file first (so page 1 is read from the file), and a
+    commit after the damage (of a page other than page 1) tells them all to drop their
+    caches."""
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=15)) as writer:
+        eventually(lambda: writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0,
+                   10, "a checkpoint")  # fmt: skip
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE users SET disabled = disabled")
+        with path.open("r+b") as handle:
+            header = handle.read(16)
+            handle.seek(0)
+            handle.write(b"\0" * 16)
+        writer.execute("COMMIT")
+    try:
+        yield
+    finally:
+        with path.open("r+b") as handle:
+            handle.write(header)
