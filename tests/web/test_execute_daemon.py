@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.daemon import daemon_document
 from tests.fixtures.simulator import eventually, strategy_entry
-from tests.web.test_optimizer_api import finished
+from tests.web.support import finished
 from tests.worker.conftest import sim_ledger
 
 PROFIT = "tests.research.scan.strategies.TakesAProfit"

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 
 from tests.fixtures.web import Console
-from tests.web.test_optimizer_api import finished
+from tests.web.support import finished
 from tradd.web.app import OPENAPI
 from tradd.web.auth.sessions import COOKIE, CSRF_HEADER
 

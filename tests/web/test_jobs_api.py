@@ -9,23 +9,14 @@ import json
 import tomllib
 from typing import Any
 
-from tests.fixtures.simulator import eventually
 from tests.fixtures.web import Console
+from tests.web.support import finished
 
 OPTIMIZE = {"strategy": "strategies.sma_cross.SmaCross", "symbols": ["GOOG"],
             "start_date": "2011-01-03", "end_date": "2011-12-30",
             "params": {"fast": "5:15:5", "slow": [20, 40]}}  # fmt: skip
 WALKFORWARD = {**OPTIMIZE, "start_date": "2010-01-04", "is_months": 6, "oos_months": 6,
                "params": {"fast": [5, 15], "slow": "20:40:20"}}  # fmt: skip
-
-
-def finished(client: Any, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        body: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
-        return body if body["status"] not in ("queued", "running") else None
-
-    result: dict[str, Any] = eventually(done, timeout, f"job {job_id} to finish")
-    return result
 
 
 def test_an_optimize_job_answers_results_heatmap_and_downloads(console: Console) -> None:

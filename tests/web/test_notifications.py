@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.simulator import eventually
-from tests.web.test_optimizer_api import finished
+from tests.web.support import finished
 from tradd.alerts.outbox import Outbox
 from tradd.persistence.db import open_database
 from tradd.web.jobs import service

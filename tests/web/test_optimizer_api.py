@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.fixtures.simulator import eventually
 from tests.fixtures.web import Console
+from tests.web.support import finished
 
 ANALYSIS = {"symbols": ["GOOG", "ORCL", "NVDA"], "start_date": "2011-01-03",
             "end_date": "2011-12-30",
             "strategies": ["strategies.sma_cross.SmaCross", "strategies.rsi.RsiReversion"]}  # fmt: skip
-
-
-def finished(client: Any, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        body: dict[str, Any] = client.get(f"/api/v1/optimizer/status/{job_id}").json()
-        return body if body["status"] not in ("queued", "running") else None
-
-    result: dict[str, Any] = eventually(done, timeout, f"job {job_id} to finish")
-    return result
 
 
 def test_an_analysis_runs_as_a_job_and_answers_ranked_results(console: Console) -> None:

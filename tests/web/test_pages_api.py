@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from tests.fixtures.web import Console
-from tests.web.test_optimizer_api import ANALYSIS, finished
+from tests.web.support import finished
+from tests.web.test_optimizer_api import ANALYSIS
 
 SMA = "strategies.sma_cross.SmaCross"
 RSI = "strategies.rsi.RsiReversion"

@@ -19,6 +19,15 @@ MAX_SYMBOLS = 100
 MAX_STRATEGIES = 50
 
 
+def unique_symbols(value: list[str]) -> list[str]:
+    """The symbols upper-cased; ValueError naming any given twice (a request's validator)."""
+    upper = [s.upper() for s in value]
+    repeated = sorted({s for s in upper if upper.count(s) > 1})
+    if repeated:
+        raise ValueError(f"repeated: {', '.join(repeated)}")
+    return upper
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,11 +73,7 @@ class AnalyzeRequest(Body):
     @field_validator("symbols")
     @classmethod
     def _unique_symbols(cls, value: list[str]) -> list[str]:
-        upper = [s.upper() for s in value]
-        repeated = sorted({s for s in upper if upper.count(s) > 1})
-        if repeated:
-            raise ValueError(f"repeated: {', '.join(repeated)}")
-        return upper
+        return unique_symbols(value)
 
 
 class JobAccepted(Body):

@@ -15,7 +15,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from tradd.web.records import Body, JobKind, JobStatusName, StrategyName, Symbol
+from tradd.web.records import (
+    Body,
+    JobKind,
+    JobStatusName,
+    StrategyName,
+    Symbol,
+    unique_symbols,
+)
 
 MAX_RESEARCH_SYMBOLS = 20
 MAX_PARAMS = 20
@@ -57,11 +64,7 @@ class ResearchJobRequest(Body):
     @field_validator("symbols")
     @classmethod
     def _unique_symbols(cls, value: list[str]) -> list[str]:
-        upper = [s.upper() for s in value]
-        repeated = sorted({s for s in upper if upper.count(s) > 1})
-        if repeated:
-            raise ValueError(f"repeated: {', '.join(repeated)}")
-        return upper
+        return unique_symbols(value)
 
     @field_validator("params")
     @classmethod
