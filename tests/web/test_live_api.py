@@ -5,12 +5,16 @@ and alerts and in the audit, the roles, and a daemon that is down (503, nothing 
 from __future__ import annotations
 
 import signal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from tests.fixtures.daemon import daemon_document
 from tests.fixtures.simulator import eventually, strategy_entry
 from tests.fixtures.web import Console
+from tradd.persistence.db import open_database
+from tradd.persistence.models_web import AuditRow
+from tradd.persistence.transactions import write_transaction
 
 NOT_RUNNING = "daemon not running: nothing sent"
 
@@ -42,6 +46,29 @@ def test_with_the_daemon_down_every_live_call_is_503_and_audited(console: Consol
     assert rows[0]["request"] == {"all": True, "requested_by": "web:admin"}
     assert rows[3]["request"] == {"strategy": "s1", "requested_by": "web:alice"}
     assert rows[3]["result"]["error"].startswith(NOT_RUNNING)
+
+
+def test_the_audit_filters_by_action_in_the_database_however_old_the_entry(
+    console: Console,
+) -> None:
+    console.ctx.audit.record("admin", "flatten", {"all": True}, {"ok": True}, ok=True)
+    at = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+    engine, sessions = open_database(console.settings.database_url())
+    try:  # more pauses after it than the most a page shows (1000)
+        with write_transaction(sessions) as session:
+            session.add_all(AuditRow(at=at + timedelta(seconds=i), user="alice", action="pause",
+                                     request={"strategy": "s1"}, result={}, ok=True)
+                            for i in range(1001))  # fmt: skip
+    finally:
+        engine.dispose()
+    admin = console.client("admin")
+    (flatten,) = admin.get("/api/v1/audit?action=flatten&limit=5").json()["entries"]
+    assert (flatten["user"], flatten["request"], flatten["ok"]) == ("admin", {"all": True}, True)
+    pauses = admin.get("/api/v1/audit?action=pause&limit=3").json()["entries"]
+    assert [p["at"][:19] for p in pauses] == ["2026-01-05T15:16:40", "2026-01-05T15:16:39",
+                                              "2026-01-05T15:16:38"]  # fmt: skip
+    assert len(admin.get("/api/v1/audit?limit=1000").json()["entries"]) == 1000
+    assert admin.get("/api/v1/audit?action=resume").json()["entries"] == []
 
 
 def test_roles_and_bad_input_are_refused_before_anything_is_sent(console: Console) -> None:

@@ -1,10 +1,13 @@
 """The audit of the console's trading actions: every execute, pause, resume and flatten,
-with who asked, when, the request and the result, in the daemon's database."""
+with who asked, when, the request and the result, in the daemon's database.
+
+An entry is read back as the API's own record (`AuditItem`, what `GET /api/v1/audit`
+answers), so there is one typed shape of it, not a second one to keep in step.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,17 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradd.persistence.models_web import AuditRow
 from tradd.persistence.transactions import read_transaction, write_transaction
 from tradd.research.runs.store import json_safe
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    user: str
-    action: str
-    request: dict[str, Any]
-    result: dict[str, Any]
-    ok: bool
+from tradd.web.live_records import AuditItem
 
 
 class AuditLog:
@@ -39,7 +32,7 @@ class AuditLog:
         request: Mapping[str, Any],
         result: Mapping[str, Any],
         ok: bool,
-    ) -> AuditEntry:
+    ) -> AuditItem:
         row = AuditRow(at=self._clock(), user=user, action=action,
                        request=json_safe(request), result=json_safe(result), ok=ok)  # fmt: skip
         with write_transaction(self._sessions) as session:
@@ -47,12 +40,18 @@ class AuditLog:
             session.flush()
             return _entry(row)
 
-    def recent(self, limit: int = 100) -> list[AuditEntry]:
-        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(max(1, limit))
+    def recent(self, limit: int = 100, action: str | None = None) -> list[AuditItem]:
+        """The newest `limit` entries, of one `action` when given: filtered by the database,
+        so an old entry of that action is found however many others came after it."""
+        query = select(AuditRow)
+        if action is not None:
+            query = query.where(AuditRow.action == action)
+        query = query.order_by(AuditRow.id.desc()).limit(max(1, limit))
         with read_transaction(self._sessions) as session:
             return [_entry(r) for r in session.scalars(query)]
 
 
-def _entry(row: AuditRow) -> AuditEntry:
-    return AuditEntry(row.id, row.at, row.user, row.action, dict(row.request),
-                      dict(row.result), bool(row.ok))  # fmt: skip
+def _entry(row: AuditRow) -> AuditItem:
+    return AuditItem(id=row.id, at=row.at, user=row.user, action=row.action,
+                     request=dict(row.request), result=dict(row.result),
+                     ok=bool(row.ok))  # fmt: skip

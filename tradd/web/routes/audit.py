@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tradd.web.auth.deps import Admin, Context
-from tradd.web.live_records import AuditItem, AuditPage
+from tradd.web.live_records import AuditPage
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -25,9 +25,4 @@ def audit(
     action: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
 ) -> AuditPage:
     """The latest `limit` entries (of one `action`: execute, pause, resume, flatten)."""
-    entries = ctx.audit.recent(limit if action is None else 1000)
-    if action is not None:
-        entries = [e for e in entries if e.action == action][:limit]
-    return AuditPage(entries=[AuditItem(id=e.id, at=e.at, user=e.user, action=e.action,
-                                        request=e.request, result=e.result, ok=e.ok)
-                              for e in entries])  # fmt: skip
+    return AuditPage(entries=ctx.audit.recent(limit, action))
