@@ -17,6 +17,7 @@ from tradd.cli.common import (
 )
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED, UsageError
 
@@ -54,19 +55,6 @@ WarmupOption = Annotated[
         "auto (default: as many as the strategy needs) or a number; 0 = none.",
     ),
 ]
-RunIdOption = Annotated[str | None, typer.Option(
-    "--run-id", hidden=True, help="Record the run under this id (the web console's job id).",
-)]  # fmt: skip
-
-
-def checked_run_id(kind: str, run_id: str | None) -> str | None:
-    """`--run-id`, if given, checked before any work: one `new_run_id(kind)` could make."""
-    from tradd.research.runs.store import check_run_id
-
-    try:
-        return None if run_id is None else check_run_id(kind, run_id)
-    except ValueError as exc:
-        raise UsageError(f"--run-id: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from tradd.cli.common import data_store, log, parse_date, settings_for, split_li
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import WorkersOption
+from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.cli.runs_cmd import runs_app
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, UsageError
@@ -57,11 +58,6 @@ AllowStaleOption = Annotated[bool, typer.Option(
 AnySetupOption = Annotated[bool, typer.Option(
     "--any-setup", help="--execute: also enter through a daemon strategy running other "
     "params or another bar size than the scan tested (the row notes the difference).",
-)]  # fmt: skip
-
-
-RunIdOption = Annotated[str | None, typer.Option(
-    "--run-id", hidden=True, help="Record the run under this id (the web console's job id).",
 )]  # fmt: skip
 
 
@@ -172,7 +168,7 @@ def scan(
         raise UsageError("--output: give a directory for the results")
     request = _request(settings, symbol_list, strategies, start, end, cash, max_pct, bar,
                        output, workers)  # fmt: skip
-    chosen_id = _run_id(run_id)
+    chosen_id = checked_run_id("scan", run_id)
     plan = _plan(settings, request, data_dir)
     if execute:
         gate.check_fresh(plan.period.end)  # too old: exit 2 before scanning
@@ -188,15 +184,6 @@ def scan(
         failed = _execute(settings, picks, link, run_id, policy, output, scanned=True) or failed
     if failed:
         raise typer.Exit(EXIT_FAILURE)
-
-
-def _run_id(run_id: str | None) -> str | None:
-    from tradd.research.runs.store import check_run_id
-
-    try:
-        return None if run_id is None else check_run_id("scan", run_id)
-    except ValueError as exc:
-        raise UsageError(f"--run-id: {exc}") from None
 
 
 def _percent(option: str, value: float | None) -> float | None:

@@ -20,14 +20,13 @@ from tradd.cli.research_cmd import (
     ObjectiveOption,
     ParamOption,
     ParamsFileOption,
-    RunIdOption,
     StartOption,
     StrategyOption,
     SymbolsOption,
     WorkersOption,
     _inputs,
-    checked_run_id,
 )
+from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED
 
