@@ -55,6 +55,20 @@ def test_the_count_rides_on_the_next_alert_and_keys_are_separate() -> None:
     assert router.flush() == []  # already carried
 
 
+def test_every_flatten_is_alerted_even_within_the_window() -> None:
+    router = AlertRouter(settings(dedup_window=300), Clock())  # the clock stands still
+
+    def flatten(by: str) -> AlertEvent:  # the daemon's: no strategy, no rule (flatten|-|)
+        return AlertEvent("flatten", "warning", f"flatten --all requested by {by}: confirmed "
+                          "flat", AT, data={"requested_by": by})  # fmt: skip
+
+    sent = [router.route(flatten("web:admin")), router.route(flatten("web:admin"))]
+    assert [a.subject if a else None for a in sent] == [
+        "flatten: flatten --all requested by web:admin: confirmed flat"] * 2  # fmt: skip
+    assert all(a is not None and a.suppressed == 0 for a in sent)
+    assert router.flush(force=True) == []  # nothing was counted instead of sent
+
+
 def test_routes_by_severity_then_by_kind_and_only_to_enabled_channels() -> None:
     router = AlertRouter(settings(events={"daily_summary": ["email"], "reconnected": []}), Clock())
     assert router.channels("crash_loop", "critical") == ("email", "webhook")  # sms disabled

@@ -6,6 +6,10 @@ Routing: the event kind's own route (`[alerts.events]`) if it has one, else its 
 counted instead of sent; the count rides on the next alert with that key, and `flush`
 sends it on its own once the window has passed with nothing else to carry it. So a storm
 of 1,000 identical events is one alert, then one "999 more" alert.
+
+A flatten is never deduplicated (`NEVER_DEDUPLICATED`): it is the kill switch, each one an
+operator's request (with who asked and whether it left the account flat), so an operator's
+second flatten within the window is alerted like the first, never folded into a count.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from dataclasses import dataclass
 
 from tradd.alerts.model import Alert, AlertEvent
 from tradd.config.alerts import AlertSettings
+from tradd.records.events import EventKind
+
+NEVER_DEDUPLICATED = frozenset({EventKind.FLATTEN})
+"""Kinds alerted every time: each event is a request of its own, never a storm."""
 
 
 @dataclass
@@ -39,6 +47,8 @@ class AlertRouter:
 
     def route(self, event: AlertEvent) -> Alert | None:
         """The alert to store and send now, or None when it is a suppressed repeat."""
+        if event.kind in NEVER_DEDUPLICATED:
+            return render(event, 0)
         now = self._monotonic()
         seen = self._seen.get(event.dedup_key)
         window = self.settings.dedup_window
