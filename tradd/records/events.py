@@ -36,6 +36,8 @@ class EventKind(StrEnum):
     RESYNC_FAILED = "resync_failed"
     FLATTEN = "flatten"
     OPERATOR_ENTRY = "operator_entry"
+    """An operator's entry sent (`tradctl enter`, `tradd scan --execute`, the console's
+    execute), naming who asked: the one alert of an entry executed."""
     # the supervisor's
     CRASH_LOOP = "crash_loop"
     WORKER_CRASHED = "worker_crashed"
@@ -50,9 +52,6 @@ class EventKind(StrEnum):
     # the web console's (tradd.web.notifications), sent through the same channels
     ANALYSIS_COMPLETE = "analysis_complete"
     ANALYSIS_FAILED = "analysis_failed"
-    ENTRY_EXECUTED = "entry_executed"
-    """An execute from the console entered (its user and job named); the worker's own
-    `operator_entry` says the same from the daemon's side."""
     ENTRY_BLOCKED = "entry_blocked"
     """An execute from the console refused by the daemon's risk or trading gate (the rules)."""
     # alerts' own: a halt's cause as its kind, the P&L watch, the summary, a test

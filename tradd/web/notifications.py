@@ -1,5 +1,12 @@
 """The console's notifications through the alert system: an analysis complete or failed, an
-entry executed or blocked by risk.
+entry blocked by risk.
+
+An entry executed is alerted once, by the daemon: the worker raises `operator_entry` as it
+sends the order, naming who asked (`web:<user> (job <id>)`, `requested_by`). That alert
+is raised where the order is placed, whatever becomes of the console after, and for
+`tradctl enter` and `tradd scan --execute` alike; a second one from the console would only
+say the same thing twice. A blocked entry places nothing, so the worker raises no
+`operator_entry`: the console's `entry_blocked` is the one naming the user and the rules.
 
 They go out exactly as the daemon's alerts do, from the same `[alerts]` settings: routed
 by the daemon's router (`[alerts.events]` per kind, else `[alerts.routes]` per severity,
@@ -175,16 +182,17 @@ class Notifier:
             return None
         return self.notify(event)
 
-    def executed(self, user: str, reply: ExecuteReply) -> list[Alert]:
-        """One notification per symbol entered or blocked by the daemon's gates."""
+    def blocked(self, user: str, reply: ExecuteReply) -> list[Alert]:
+        """One notification per symbol the daemon's gates refused (an entered one is the
+        worker's `operator_entry` alert)."""
         who = requested_by(user, reply.job_id)
         sent = []
         for row in reply.results:
-            event = _entry_event(row, who, reply.job_id, self._clock())
-            if event is not None:
-                alert = self.notify(event)
-                if alert is not None:
-                    sent.append(alert)
+            if row.outcome is not ExecutionOutcome.BLOCKED:
+                continue
+            alert = self.notify(_blocked_event(row, who, reply.job_id, self._clock()))
+            if alert is not None:
+                sent.append(alert)
         return sent
 
 
@@ -197,22 +205,14 @@ def _best(summary: Mapping[str, Any] | None) -> str:
     return ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
 
 
-def _entry_event(row: SymbolExecution, who: str, job_id: str, at: datetime) -> AlertEvent | None:
+def _blocked_event(row: SymbolExecution, who: str, job_id: str, at: datetime) -> AlertEvent:
+    rules = _rules(row.rules)
+    text = f"entry by {who} on {row.symbol} blocked by risk: {rules or row.reason}"
     data: dict[str, Any] = {"requested_by": who, "job_id": job_id, "symbol": row.symbol,
-                            "order_ref": row.order_ref, "shares": row.shares,
-                            "price": row.price, "value": row.value}  # fmt: skip
-    if row.outcome is ExecutionOutcome.EXECUTED:
-        text = (f"entry by {who}: BUY {_num(row.shares)} {row.symbol} at ~{_num(row.price)} "
-                f"(value {_num(row.value)}, order {row.order_ref})")  # fmt: skip
-        return AlertEvent(EventKind.ENTRY_EXECUTED, "info", text, at, row.daemon_strategy,
-                          data, key=f"{job_id}:{row.symbol}")  # fmt: skip
-    if row.outcome is ExecutionOutcome.BLOCKED:
-        rules = _rules(row.rules)
-        text = f"entry by {who} on {row.symbol} blocked by risk: {rules or row.reason}"
-        data |= {"reason": row.reason, "rules": rules}
-        return AlertEvent(EventKind.ENTRY_BLOCKED, "warning", text, at, row.daemon_strategy,
-                          data, key=f"{job_id}:{row.symbol}")  # fmt: skip
-    return None
+                            "shares": row.shares, "price": row.price, "reason": row.reason,
+                            "rules": rules}  # fmt: skip
+    return AlertEvent(EventKind.ENTRY_BLOCKED, "warning", text, at, row.daemon_strategy, data,
+                      key=f"{job_id}:{row.symbol}")  # fmt: skip
 
 
 def _rules(rules: Sequence[Any]) -> str:
@@ -221,7 +221,3 @@ def _rules(rules: Sequence[Any]) -> str:
         figures = f" (value {r.value}, limit {r.limit})" if r.limit is not None else ""
         parts.append(f"{r.rule}{figures}")
     return "; ".join(parts)
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -95,7 +95,7 @@ def execute(body: ExecuteRequest, user: Trader, ctx: Context) -> ExecuteReply:
     failed = any(r.outcome is ExecutionOutcome.FAILED for r in reply.results)
     ctx.audit.record(user.name, "execute", request_doc, reply.model_dump(mode="json"),
                      ok=not failed)  # fmt: skip
-    ctx.notifier.executed(user.name, reply)
+    ctx.notifier.blocked(user.name, reply)  # entered: the worker's operator_entry
     log.info("analysis executed", job_id=body.job_id, user=user.name,
              outcomes={r.symbol: r.outcome.value for r in reply.results})  # fmt: skip
     return reply
