@@ -25,8 +25,8 @@ Options:
   --timeout SECONDS  how long to wait for health (default: 60)
   --mode MODE        auto (default, \$TRADD_MODE), systemd or daemon. auto uses systemd when
                      it is PID 1 and \`systemctl cat tradd.service\` succeeds
-  --web              also start the web console (docs/web.md); stop it without systemd
-                     with \`kill \$(cat state/tradd-web.pid)\`
+  --web              also start the web console (docs/web.md); stop_live_trading.sh
+                     stops it (before the daemon)
   -h, --help         this text
 
 Environment: TRADD_BIN (directory of tradd and tradctl; default: this repository's

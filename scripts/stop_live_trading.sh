@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# stop_live_trading.sh -- stop tradd gracefully (bounded), SIGKILL as the last resort.
+# stop_live_trading.sh -- stop tradd (and its web console) gracefully (bounded), SIGKILL as
+# the last resort.
 set -euo pipefail
 
 usage() {
     cat <<EOF
 Usage: ${0##*/} [--pidfile PATH] [--timeout SECONDS] [--mode MODE] [--config PATH]
 
-Stop the tradd daemon. The supervisor stops every worker gracefully (working orders are
-cancelled; positions are kept unless a strategy says flatten_on_stop). To close
-positions first, use emergency_stop.sh --stop.
+Stop the web console, if running, then the tradd daemon. The supervisor stops every
+worker gracefully (working orders are cancelled; positions are kept unless a strategy
+says flatten_on_stop). To close positions first, use emergency_stop.sh --stop. The
+console's research jobs run in processes of their own and go on.
 
-  under systemd     \`systemctl stop tradd.service\` (systemd waits TimeoutStopSec=, then
+  under systemd     \`systemctl stop tradd-web.service\` when it is active, then
+                    \`systemctl stop tradd.service\` (systemd waits TimeoutStopSec=, then
                     kills); reports whether it stopped cleanly
-  without systemd   SIGTERM to the PID in the PID file, wait up to --timeout seconds,
-                    then SIGKILL to it and its workers
+  without systemd   the console started by \`start_live_trading.sh --web\` (the PID in
+                    tradd-web.pid beside the daemon's PID file): SIGTERM, wait up to
+                    --timeout seconds (SIGKILL after), report; then the daemon: SIGTERM
+                    to the PID in the PID file, wait up to --timeout seconds, then
+                    SIGKILL to it and its workers
 
 A PID file whose lock nobody holds is stale (the daemon already exited): nothing is
-signalled, so a recycled PID is never killed.
+signalled, so a recycled PID is never killed. Likewise the console's PID is signalled
+only while that process is still \`tradd web\` (its command line says so).
 
 Options:
   --pidfile PATH     PID file (default: \$TRADD_PIDFILE, else state/tradd.pid in this
@@ -27,10 +34,11 @@ Options:
   --config PATH      accepted for symmetry with the other scripts; not needed to stop
   -h, --help         this text
 
-Environment: TRADD_UNIT (default tradd.service).
+Environment: TRADD_UNIT (default tradd.service), TRADD_WEB_UNIT (default
+tradd-web.service).
 
-Exit status: 0 stopped cleanly or was not running; 1 it had to be killed, or it did not
-stop; 2 usage.
+Exit status: 0 stopped cleanly or was not running; 1 the daemon or the console had to be
+killed, or did not stop; 2 usage.
 EOF
 }
 
@@ -40,6 +48,7 @@ prog=${0##*/}
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(dirname "$script_dir")
 unit=${TRADD_UNIT:-tradd.service}
+web_unit=${TRADD_WEB_UNIT:-tradd-web.service}
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$script_dir/lib/common.sh"
 
@@ -67,7 +76,21 @@ done
 [[ "$mode" =~ ^(auto|systemd|daemon)$ ]] || usage_error "--mode must be auto, systemd or daemon"
 
 # Our own settings are consumed; tradd rejects TRADD_* variables it does not know.
-unset TRADD_BIN TRADD_MODE TRADD_UNIT TRADD_PIDFILE TRADD_POLL_INTERVAL
+unset TRADD_BIN TRADD_MODE TRADD_UNIT TRADD_WEB_UNIT TRADD_PIDFILE TRADD_POLL_INTERVAL
+web_rc=0 # 1 once the console had to be killed or did not stop
+
+stop_web_systemd() {
+    systemctl is-active --quiet "$web_unit" 2>/dev/null || return 0
+    say "stopping $web_unit (systemd)"
+    local rc=0
+    systemctl stop "$web_unit" || rc=$?
+    if ((rc == 0)); then
+        say "web console stopped"
+    else
+        warn "systemctl stop $web_unit failed (exit $rc): see 'systemctl status $web_unit'"
+        web_rc=1
+    fi
+}
 
 stop_systemd() {
     say "stopping $unit (systemd)"
@@ -119,6 +142,44 @@ kill_hard() { # SIGKILL the supervisor and its direct children (the workers)
     done
 }
 
+is_console() { # is_console PID: its command line is `... tradd web ...` (not a recycled PID)
+    local i
+    local -a argv=()
+    mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null || return 1
+    for ((i = 0; i + 1 < ${#argv[@]}; i++)); do
+        [[ "${argv[i]##*/}" == tradd && "${argv[i + 1]}" == web ]] && return 0
+    done
+    return 1
+}
+
+stop_web() { # the console start_live_trading.sh --web started detached (its PID file)
+    local web_pidfile pid
+    web_pidfile="$(dirname "$pidfile")/tradd-web.pid"
+    [[ -e "$web_pidfile" ]] || return 0
+    pid=$(tr -dc 0-9 <"$web_pidfile")
+    if [[ -z "$pid" ]] || ! pid_alive "$pid" || ! is_console "$pid"; then
+        say "web console not running (stale PID file $web_pidfile removed; nothing signalled)"
+        rm -f "$web_pidfile"
+        return 0
+    fi
+    say "sending SIGTERM to the web console (pid $pid); waiting up to ${timeout}s"
+    kill -TERM "$pid" 2>/dev/null || true
+    if wait_gone "$pid" "$timeout"; then
+        rm -f "$web_pidfile"
+        say "web console stopped (pid $pid)"
+        return 0
+    fi
+    warn "web console (pid $pid) still running after ${timeout}s: sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    web_rc=1
+    if wait_gone "$pid" 10; then
+        rm -f "$web_pidfile"
+        warn "web console (pid $pid) had to be killed (its research jobs go on)"
+    else
+        warn "web console (pid $pid) survived SIGKILL"
+    fi
+}
+
 stop_daemon() {
     local pid
     if [[ ! -e "$pidfile" ]]; then
@@ -147,8 +208,13 @@ stop_daemon() {
     die 1 "tradd (pid $pid) had to be killed: workers may not have cancelled their orders. Check positions and orders (emergency_stop.sh)"
 }
 
+# The console first: it is the daemon's client, and a trader's click meanwhile would only
+# meet a daemon going away.
 if use_systemd; then
+    stop_web_systemd
     stop_systemd
 else
+    stop_web
     stop_daemon
 fi
+exit "$web_rc"
