@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import RunCli
+from tests.research.conftest import Tradd
 from tradd.research.leaderboard import LEADERBOARD_FILE, LiveLeaderboard, read_leaderboard
 
 
@@ -55,3 +56,14 @@ def test_a_bad_run_id_is_refused_before_any_work(run_cli: RunCli, tmp_path: Path
         assert result.code == 2, result.stderr
         assert "--run-id: 'scan-20260101-abcdef' is not a" in result.stderr
         assert not (tmp_path / command).exists()
+
+
+def test_a_compare_run_id_must_be_a_compare_ones(tradd: Tradd, tmp_path: Path) -> None:
+    """`tradd compare --run-id` (in this process: refused before any work, no fork)."""
+    out = tmp_path / "cmp" / "comparison.html"
+    code, _, err = tradd("compare", "--strategies", "strategies.sma_cross.SmaCross",
+                         "strategies.rsi.RsiReversion", "--symbols", "GOOG", "--output",
+                         str(out), "--run-id", "optimize-20260101-abcdef")  # fmt: skip
+    assert code == 2, err
+    assert "--run-id: 'optimize-20260101-abcdef' is not a compare run id" in err
+    assert not out.parent.exists() and not (tmp_path / "state").exists()

@@ -357,9 +357,28 @@ def test_the_console_in_a_browser(
         page.get(path)
     assert page.errors(403) == []
 
-    # Back as alice: delete the job from the jobs page, after a confirmation.
+    # Back as alice: a comparison from the research page, its table, chart and tests.
     page.logout()
     page.login("alice")
+    page.get("/research")
+    page.until(lambda d: len(page.all("#compare-table tbody tr")) == 2)
+    page.find("#kind").send_keys("Compare")
+    assert not page.find("#ranges").is_displayed()
+    page.type("#symbols", "GOOG")
+    page.set_value("#start_date", "2011-01-03")
+    page.set_value("#end_date", "2011-12-30")
+    page.find("#compare-table tbody input").send_keys("nonsense")
+    page.find("#submit").click()
+    assert page.message() == "strategy 1: nonsense is not name=value"  # nothing sent
+    page.find("#compare-table tbody input").clear()
+    page.find("#submit").click()
+    page.shown("#compare-card")
+    assert len(page.all("#compare-results tbody tr")) == 2 and page.all("#compare-equity canvas")
+    assert len(page.all("#compare-tests tbody tr")) == 1  # one pair, with its reading
+    assert page.text("#job-status").startswith("completed")
+    assert page.errors() == []
+
+    # Delete the scan job from the jobs page, after a confirmation.
     page.get("/jobs")
     page.shown(f"#jobs tr[data-job='{job_id}'] button.delete").click()
     page.confirm("Delete this job?", job_id)

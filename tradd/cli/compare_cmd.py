@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,16 +14,21 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import (
     CashOption,
     EndOption,
+    RunIdOption,
     StartOption,
     SymbolsOption,
     WarmupOption,
     _inputs,
+    checked_run_id,
 )
+from tradd.config.settings import Settings
 from tradd.errors import UsageError
 
 if TYPE_CHECKING:
     from tradd.research.compare.analysis import Comparison
     from tradd.research.compare.report import ReportFiles
+    from tradd.research.compare.runner import CompareRequest
+    from tradd.research.runs.tracked import RunHandle
 
 StrategiesOption = Annotated[
     list[str],
@@ -69,13 +74,15 @@ def compare(
     fmt: Annotated[
         str, typer.Option("--format", help="html, pdf (needs Chromium) or both.")
     ] = "html",
+    run_id: RunIdOption = None,
 ) -> None:
     """Run strategies on the same data: rank by Sharpe, test the differences, write a report."""
     from tradd.research.compare.browser import find_browser
     from tradd.research.compare.report import check_output, write_report
-    from tradd.research.compare.run import run_comparison
     from tradd.research.compare.runner import MIN_STRATEGIES, CompareRequest
+    from tradd.research.runs.tracked import tracked_run
 
+    chosen_id = checked_run_id("compare", run_id)
     check_output(output, fmt)
     paths = split_list("--strategies", strategies)
     if len(paths) < MIN_STRATEGIES:
@@ -92,16 +99,80 @@ def compare(
         workers,
     )
     log().info("comparison started", strategies=paths, symbols=request.inputs.symbols)
-    notice = lambda text: typer.echo(text, err=True)  # noqa: E731
-    comparison = run_comparison(request, data_store(settings, data_dir), notice)
-    files = write_report(comparison, output, fmt, browser)
-    log().info(
-        "comparison finished",
-        ranking=[r.contender.label for r in comparison.runs],
-        html=str(files.html),
-        pdf=str(files.pdf) if files.pdf else None,
-    )
-    _print(comparison, files, fmt)
+    document = _run_request(request, warmup)
+    with tracked_run(
+        settings, "compare", document, output, required=False, run_id=chosen_id
+    ) as run:
+        comparison = _compare_with_progress(request, settings, data_dir, output, run)
+        files = write_report(comparison, output, fmt, browser)
+        run.complete(_run_summary(comparison, files))
+        log().info(
+            "comparison finished",
+            ranking=[r.contender.label for r in comparison.runs],
+            html=str(files.html),
+            pdf=str(files.pdf) if files.pdf else None,
+        )
+        _print(comparison, files, fmt)
+        typer.echo(run.describe())
+
+
+def _run_request(request: CompareRequest, warmup: str | None) -> dict[str, Any]:
+    """What the persisted run shows as its request."""
+    inputs = request.inputs
+    return {
+        "strategies": list(request.strategies),
+        "symbols": list(inputs.symbols),
+        "start": str(inputs.start) if inputs.start else None,
+        "end": str(inputs.end) if inputs.end else None,
+        "bar": inputs.bar,
+        "cash": inputs.broker.cash,
+        "warmup": warmup,
+        "params_from": [str(p) for p in request.params_files],
+    }
+
+
+def _run_summary(comparison: Comparison, files: ReportFiles) -> dict[str, Any]:
+    best = comparison.runs[0]
+    return {
+        "ranking": [r.contender.label for r in comparison.runs],
+        "best": best.contender.label,
+        "best_sharpe": best.metrics.sharpe,
+        "period": f"{comparison.start}..{comparison.end}",
+        "result": str(files.json),
+        "html": str(files.html),
+    }
+
+
+def _compare_with_progress(
+    request: CompareRequest,
+    settings: Settings,
+    data_dir: Path | None,
+    output: Path,
+    run: RunHandle,
+) -> Comparison:
+    """The comparison under a progress bar of finished backtests (one per strategy); each
+    finished strategy also goes to `<report>.leaderboard.json`, ranked by Sharpe (for the
+    web console's watchers). The run starts once the strategies loaded: a mistake found
+    before (a bad params file, missing data) records nothing."""
+    from tradd.research.compare.run import run_comparison
+    from tradd.research.compare.runner import CompareProgress
+    from tradd.research.leaderboard import LiveLeaderboard
+    from tradd.research.progress import ProgressBar, ProgressCounter
+
+    board = LiveLeaderboard(output.parent, "compare", "sharpe",
+                            name=f"{output.stem}.leaderboard.json")  # fmt: skip
+    with ProgressBar("comparing: backtests", run) as bar:
+        counter = ProgressCounter(bar.update)
+
+        def finished(index: int, contender: Any, metrics: Any) -> None:
+            board.trial(index, "complete", {"strategy": contender.label}, metrics.sharpe)
+            counter.advance()
+
+        callbacks = CompareProgress(counter.start, finished)
+        try:
+            return run_comparison(request, data_store(settings, data_dir), bar.notice, callbacks)
+        finally:
+            board.flush()
 
 
 def _print(comparison: Comparison, files: ReportFiles, fmt: str) -> None:

@@ -1,4 +1,4 @@
-"""`leaderboard.json`: the best so far of a running optimization or walk-forward.
+"""`leaderboard.json`: the best so far of a running optimization, walk-forward or comparison.
 
 Whoever watches a long search (the web console's live leaderboard, a curious `cat`) wants
 the best parameter sets found so far, not only a percentage. The command that runs the
@@ -14,7 +14,10 @@ Shape: `{"kind", "objective", "updated_at", "counts" (trials complete,
 skipped, failed; windows finished), "top": [{"rank",
 "trial", "params", "objective"}], "windows": [...]}`; `top` holds the best `TOP_N`
 distinct parameter sets (a Bayesian repeat of a set counts once), `windows` the finished
-walk-forward windows (empty for an optimization).
+walk-forward windows (empty for an optimization). A comparison's is `<report>.leaderboard.json`
+beside its report (`comparison.leaderboard.json`: a results directory may hold an
+optimization's too), one "trial" per strategy whose backtest ended, its `params`
+`{"strategy": label}`, ranked by Sharpe.
 """
 
 from __future__ import annotations
@@ -51,8 +54,10 @@ class LiveLeaderboard:
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         interval: float = WRITE_INTERVAL_S,
+        name: str = LEADERBOARD_FILE,
     ) -> None:
-        self.path = output / LEADERBOARD_FILE
+        """`name`: the file in `output` (a comparison's is named after its report)."""
+        self.path = output / name
         self._kind, self._objective = kind, objective
         self._monotonic, self._clock, self._interval = monotonic, clock, interval
         self._best: dict[str, dict[str, Any]] = {}
@@ -116,10 +121,11 @@ class LiveLeaderboard:
                         error=str(exc))  # fmt: skip
 
 
-def read_leaderboard(output: Path) -> dict[str, Any] | None:
-    """The last `leaderboard.json` written in `output`; None if there is none (yet)."""
+def read_leaderboard(output: Path, name: str = LEADERBOARD_FILE) -> dict[str, Any] | None:
+    """The last `leaderboard.json` (or `name`) written in `output`; None if there is none
+    (yet)."""
     try:
-        loaded = json.loads((output / LEADERBOARD_FILE).read_text())
+        loaded = json.loads((output / name).read_text())
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else None

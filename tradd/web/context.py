@@ -18,7 +18,7 @@ from tradd.users.store import UserStore
 from tradd.web.audit import AuditLog
 from tradd.web.auth.sessions import LoginLimiter, SessionStore
 from tradd.web.daemon import DaemonLink
-from tradd.web.jobs.command import job_argv
+from tradd.web.jobs.command import job_argv, job_files
 from tradd.web.jobs.runner import JobRunner, RunnerLimits
 from tradd.web.jobs.store import JobRecord, JobStore
 from tradd.web.notifications import Notifier
@@ -65,6 +65,7 @@ def open_context(
     socket = find_socket(None, config_path, environment())
 
     def launch(job: JobRecord) -> list[str]:
+        job_files(JobKind(job.kind), job.request, Path(job.output))
         return job_argv(JobKind(job.kind), job.id, job.request, Path(job.output), config_path,
                         web.job_workers)  # fmt: skip
 

@@ -44,6 +44,7 @@ class JobKind(StrEnum):
     SCAN = "scan"
     OPTIMIZE = "optimize"
     WALKFORWARD = "walkforward"
+    COMPARE = "compare"
 
 
 Symbol = Annotated[str, Field(pattern=SYMBOL_PATTERN, description="A ticker, e.g. AAPL")]

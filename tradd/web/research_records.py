@@ -1,5 +1,5 @@
-"""The bodies of `/api/v1/jobs`: optimize and walk-forward jobs, their status stream and
-their results. Typed records, like `tradd.web.records`, from which the OpenAPI is made.
+"""The bodies of `/api/v1/jobs`: optimize, walk-forward and compare jobs, their status
+stream and their results. Typed records, like `tradd.web.records`, from which the OpenAPI is made.
 
 A request mirrors the options of `tradd optimize` / `tradd walkforward`, and its `params`
 are the ranges of a params file (`[params]` in TOML): per parameter a string in the
@@ -98,6 +98,67 @@ class WalkForwardJobRequest(ResearchJobRequest):
     mode: Literal["rolling", "anchored"] = "rolling"
 
 
+MAX_COMPARE_STRATEGIES = 20
+CompareParams = dict[ParamName, ParamValue]
+
+
+class CompareJobRequest(Body):
+    """`POST /api/v1/jobs/compare`: as `tradd compare`: several strategies on the same
+    bars, ranked by Sharpe, every pair tested; the HTML report (no PDF: that needs
+    Chromium where the console runs)."""
+
+    strategies: list[StrategyName] = Field(min_length=2, max_length=MAX_COMPARE_STRATEGIES)
+    """Dotted paths, at least two; one may repeat (compared with other parameters)."""
+    symbols: list[Symbol] = Field(min_length=1, max_length=MAX_RESEARCH_SYMBOLS)
+    start_date: date | None = None
+    """Default: the data's first day."""
+    end_date: date | None = None
+    """Default: the data's last day."""
+    params: list[CompareParams | None] = Field(
+        default_factory=list, max_length=MAX_COMPARE_STRATEGIES
+    )
+    """Fixed parameters per strategy, in order (`--params-from`, as a params file's
+    `[params]` table); fewer entries than strategies, or null: the rest use defaults."""
+    initial_capital: float | None = Field(None, gt=0, le=1e12)
+    """Default: the config's `[backtest] cash`."""
+    warmup: int | None = Field(None, ge=0, le=100_000)
+    """Bars before `start_date` fed to warm the indicators up; default: as many as each
+    strategy needs (`--warmup auto`)."""
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique_symbols(cls, value: list[str]) -> list[str]:
+        return unique_symbols(value)
+
+
+class CompareRow(Body):
+    """One strategy of a comparison, best Sharpe first: the CLI report's table row."""
+
+    rank: int
+    label: str
+    strategy: str
+    params: dict[str, Any]
+    params_from: str | None = None
+    metrics: dict[str, Any]
+
+
+class ComparisonView(Body):
+    """What `tradd compare` reported (`comparison.json`), and each strategy's equity."""
+
+    ranked_by: str
+    days: int | None
+    initial_cash: float | None
+    strategies: list[CompareRow]
+    tests: list[dict[str, Any]]
+    """Per pair: `first`, `second`, the paired t-test and Sharpe difference test (p
+    values, significant at `alpha`) and `reading`, what they mean in plain words."""
+    alpha: float | None = None
+    equity: dict[str, list[Any]] | None = None
+    """`time` (epoch seconds of each period's close) and one list per strategy label: the
+    equity at each close (the initial cash compounded by the period returns the command
+    wrote in `comparison.returns.csv`, the returns its Sharpe uses)."""
+
+
 class StrategyParam(Body):
     name: str
     default: Any
@@ -176,6 +237,8 @@ class ResearchResults(Body):
     """Walk-forward: the stitched OOS equity, `time` (epoch seconds) and `equity`."""
     summary: dict[str, Any] | None = None
     overfitting: Overfitting | None = None
+    comparison: ComparisonView | None = None
+    """Compare jobs: the ranked strategies, the pair tests and the equity curves."""
     downloads: list[str] = Field(default_factory=list)
     """The names `GET /api/v1/jobs/{job_id}/download/{name}` serves for this job."""
     note: str | None = None

@@ -48,7 +48,8 @@ class Ran:
 
 def _tradd(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TRADD_")}
-    clean.update({"COLUMNS": "200", "TRADD_LOG__DIR": str(tmp / "logs"), **(env or {})})
+    clean.update({"COLUMNS": "200", "TRADD_LOG__DIR": str(tmp / "logs"),
+                  "TRADD_STATE_DIR": str(tmp / "state"), **(env or {})})  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "tradd", *args], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     return Ran(done.returncode, done.stdout, done.stderr)

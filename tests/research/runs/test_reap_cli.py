@@ -1,9 +1,9 @@
 """A research run whose process was killed is failed with the reason, through the real CLI.
 
-`tradd scan` runs a strategy that blocks on a FIFO nobody writes, so the run stays under
-way for as long as the test wants; the test waits for its row (polling the store against
-a deadline), sees `tradd runs list` leave the live run alone, SIGKILLs the command and
-sees the same listing mark it failed. SQLite and PostgreSQL.
+`tradd scan` (and `tradd compare`) runs a strategy that blocks on a FIFO nobody writes, so
+the run stays under way for as long as the test wants; the test waits for its row (polling
+the store against a deadline), sees `tradd runs list` leave the live run alone, SIGKILLs
+the command and sees the same listing mark it failed. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SAMPLE_DATA, RunCli
+from tests.fixtures.database import BACKENDS
 from tradd.persistence.db import open_database
 from tradd.research.runs import RunRecord, RunStore
 from tradd.research.runs.process import Owner
@@ -57,7 +58,7 @@ def shown(run_cli: RunCli, database_url: str, run_id: str) -> dict:  # type: ign
 
 
 def running_run(store: RunStore, process: subprocess.Popen[bytes], logs: Path) -> RunRecord:
-    """The scan's run once its row says running (polled against a deadline)."""
+    """The command's run once its row says running (polled against a deadline)."""
     deadline = time.monotonic() + DEADLINE_S
     while True:
         runs = [r for r in store.list() if r.status == "running"]
@@ -68,9 +69,25 @@ def running_run(store: RunStore, process: subprocess.Popen[bytes], logs: Path) -
         time.sleep(0.05)
 
 
+KILLED = {
+    "scan": ["scan", "--strategies", "gate_strategy.Waits", "--output", "scan"],
+    "compare": ["compare", "--strategies", "gate_strategy.Waits,gate_strategy.Waits",
+                "--output", "cmp/comparison.html"],
+}  # fmt: skip
+"""A command whose backtests block on the gate: its run stays under way."""
+SQLITE, POSTGRES = BACKENDS
+KINDS = [
+    pytest.param("sqlite", "scan", id="sqlite-scan"),
+    pytest.param("postgresql", "scan", marks=POSTGRES.marks, id="postgresql-scan"),
+    pytest.param("sqlite", "compare", id="sqlite-compare"),
+]
+"""A comparison's run is recorded as a scan's is (`tracked_run`): one database is enough."""
+
+
 @pytest.mark.slow
-def test_a_killed_scan_is_failed_with_the_reason_and_a_live_one_is_left_running(
-    run_cli: RunCli, store: RunStore, database_url: str, tmp_path: Path
+@pytest.mark.parametrize(("database_url", "kind"), KINDS, indirect=["database_url"])
+def test_a_killed_run_is_failed_with_the_reason_and_a_live_one_is_left_running(
+    run_cli: RunCli, store: RunStore, database_url: str, tmp_path: Path, kind: str
 ) -> None:
     gate = tmp_path / "gate"
     os.mkfifo(gate)
@@ -79,15 +96,20 @@ def test_a_killed_scan_is_failed_with_the_reason_and_a_live_one_is_left_running(
     env.update({"TRADD_DATABASE__URL": database_url, "TRADD_LOG__DIR": str(tmp_path / "logs"),
                 "TRADD_STATE_DIR": str(tmp_path / "state"), "RUNS_TEST_GATE": str(gate),
                 "PYTHONPATH": str(ROOT)})  # fmt: skip
-    args = ["scan", "--symbols", "GOOG", "--strategies", "gate_strategy.Waits", "--start",
+    command, *options, output = KILLED[kind]
+    args = [command, *options, str(tmp_path / output), "--symbols", "GOOG", "--start",
             "2012-01-01", "--end", "2012-06-30", "--workers", "1", "--data-dir",
-            str(SAMPLE_DATA), "--output", str(tmp_path / "scan")]  # fmt: skip
+            str(SAMPLE_DATA)]  # fmt: skip
     with (tmp_path / "stdout").open("wb") as out, (tmp_path / "stderr").open("wb") as err:
         process = subprocess.Popen([sys.executable, "-m", "tradd", *args], cwd=tmp_path,
                                    env=env, stdout=out, stderr=err, start_new_session=True)  # fmt: skip
     try:
         run = running_run(store, process, tmp_path)
-        assert run.owner is not None and (run.owner.host, run.owner.pid) == (HERE, process.pid)
+        assert (
+            run.kind == kind
+            and run.owner is not None
+            and (run.owner.host, run.owner.pid) == (HERE, process.pid)
+        )
         alive = listed(run_cli, database_url, run.id)
         assert (alive["status"], alive["pid"], alive["host"]) == ("running", process.pid, HERE)
         process.send_signal(signal.SIGKILL)  # the command only; its pool worker stays blocked

@@ -46,7 +46,7 @@ def test_list_shows_the_runs_newest_first_and_filters(store: RunStore, tradd: Tr
     code, out, _ = tradd("runs", "list", "--limit", "1", "--json")
     assert [r["id"] for r in json.loads(out)] == [optimize]
     code, _, err = tradd("runs", "list", "--kind", "nope")
-    assert code == 2 and "--kind 'nope': use one of scan, optimize, walkforward" in err
+    assert code == 2 and "--kind 'nope': use one of scan, optimize, walkforward, compare" in err
 
 
 def test_show_gives_request_progress_summary_output_and_error(

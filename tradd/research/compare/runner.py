@@ -60,6 +60,16 @@ class Contender:
 
 
 @dataclass(frozen=True)
+class CompareProgress:
+    """What a comparison tells whoever shows it: `start(total)` once every strategy is
+    loaded (the backtests to run), `finished(index, contender, metrics)` as each ends
+    (in the parent process, in the order they end)."""
+
+    start: Callable[[int], None] = lambda _total: None
+    finished: Callable[[int, Contender, Metrics], None] = lambda _i, _c, _m: None
+
+
+@dataclass(frozen=True)
 class StrategyRun:
     contender: Contender
     metrics: Metrics
@@ -153,10 +163,13 @@ def run_all(
     inputs: ResearchInputs,
     workers: int | None = None,
     notice: Callable[[str], None] = lambda _: None,
+    progress: CompareProgress | None = None,
 ) -> list[StrategyRun]:
     """Every contender's run, in the contenders' order; any failure stops the comparison
     at once (the other workers are killed). KeyboardInterrupt if Ctrl-C stopped it."""
     jobs = prepared.contenders
+    told = progress or CompareProgress()
+    told.start(len(jobs))
     limit = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     pool: ForkPool[int, _Done | _Failed] = ForkPool(
         lambda _slot: partial(_run_or_fail, prepared, inputs),
@@ -172,6 +185,7 @@ def run_all(
             result = event.result
             if isinstance(result, _Done):
                 done[event.index] = result
+                told.finished(event.index, jobs[event.index], result.metrics)
             else:
                 failed.append(result)
         elif isinstance(event, Failed) and event.cause is not Cause.ABORTED:

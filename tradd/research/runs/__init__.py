@@ -1,4 +1,4 @@
-"""Research runs: every scan, optimization and walk-forward as a persisted job.
+"""Research runs: every scan, optimization, walk-forward and comparison as a persisted job.
 
 `RunStore` is the table (`research_runs`, in the daemon's database); `tracked_run` wraps a
 command so that it is one run with a status, throttled progress, a summary and a lease;

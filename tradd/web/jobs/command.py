@@ -2,6 +2,10 @@
 
 A job is the CLI in a process of its own (`python -m tradd scan ...`), so the console and
 the command line share one code path, one research pool, one run record.
+
+A compare job's parameters go to `tradd compare` as it takes them, files
+(`--params-from`): `job_files` names and writes them in the job's directory before the
+process starts.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from typing import Any
 
 from tradd.web.records import JobKind
 
+COMPARE_REPORT = "comparison.html"
+"""A compare job's report in its directory; the JSON, CSV and charts go beside it."""
+
 
 def job_argv(
     kind: JobKind,
@@ -23,8 +30,11 @@ def job_argv(
     workers: int | None,
 ) -> list[str]:
     """The argv of the job's process. `request` is the validated API body as JSON."""
-    argv = [sys.executable, "-m", "tradd", kind.value, "--run-id", job_id, "--output", str(output)]
-    if kind is JobKind.SCAN:
+    target = output / COMPARE_REPORT if kind is JobKind.COMPARE else output
+    argv = [sys.executable, "-m", "tradd", kind.value, "--run-id", job_id, "--output", str(target)]
+    if kind is JobKind.COMPARE:
+        argv += _compare_options(request, output)
+    elif kind is JobKind.SCAN:
         argv += _scan_options(request)
     elif kind in (JobKind.OPTIMIZE, JobKind.WALKFORWARD):
         argv += _research_options(kind, request)
@@ -68,6 +78,43 @@ def _research_options(kind: JobKind, request: Mapping[str, Any]) -> list[str]:
     for argument in param_arguments(request["params"]):
         options += ["--param", argument]
     return options
+
+
+def _compare_options(request: Mapping[str, Any], output: Path) -> list[str]:
+    """`tradd compare` options from a compare body (`CompareJobRequest`)."""
+    options = ["--strategies", ",".join(request["strategies"]),
+               "--symbols", ",".join(request["symbols"])]  # fmt: skip
+    for name, flag in (("start_date", "--start"), ("end_date", "--end"),
+                       ("warmup", "--warmup")):  # fmt: skip
+        if request.get(name) is not None:
+            options += [flag, str(request[name])]
+    if request.get("initial_capital") is not None:
+        options += ["--cash", repr(float(request["initial_capital"]))]
+    for name in compare_params_files(request):
+        options += ["--params-from", str(output / name)]
+    return options
+
+
+def compare_params_files(request: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """`params-N.toml` -> its content, one per strategy up to the last one given
+    parameters (`--params-from` goes in order: an empty table keeps the defaults)."""
+    given = list(request.get("params") or [])
+    while given and not given[-1]:
+        given.pop()
+    strategies = request["strategies"]
+    return {f"params-{i + 1}.toml": {"strategy": strategies[i], "params": dict(p or {})}
+            for i, p in enumerate(given)}  # fmt: skip
+
+
+def job_files(kind: JobKind, request: Mapping[str, Any], output: Path) -> None:
+    """Write what the job's command reads besides its options (a compare job's params
+    files) into its directory, which exists."""
+    if kind is not JobKind.COMPARE:
+        return
+    import tomli_w
+
+    for name, document in compare_params_files(request).items():
+        (output / name).write_text(tomli_w.dumps(document))
 
 
 def param_arguments(params: Mapping[str, Any]) -> list[str]:

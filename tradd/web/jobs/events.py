@@ -7,7 +7,8 @@ status endpoint would, but on the server: no request per look, and the browser's
 - `progress`: the job's status (`JobStatus`: status, done/total, percent, ETA), when it
   changed, and at least every `refresh` seconds while it runs (the ETA moves);
 - `leaderboard`: the best so far (`Leaderboard`), whenever the running command rewrote
-  its `leaderboard.json` (optimize and walk-forward jobs; a scan has none);
+  its `leaderboard.json` (optimize and walk-forward jobs; a compare job's strategies
+  finished so far, by Sharpe; a scan has none);
 - `end`: the final status, once the job completed, failed or was cancelled; the stream
   then closes. A job deleted meanwhile ends the stream with `end` and its `detail`.
 
@@ -29,8 +30,8 @@ from fastapi import HTTPException, Request
 from tradd.users.records import User
 from tradd.web.context import WebContext
 from tradd.web.jobs import service
-from tradd.web.jobs.research_views import leaderboard_of
-from tradd.web.records import JobStatus, JobStatusName
+from tradd.web.jobs.research_views import leaderboard_file, leaderboard_of
+from tradd.web.records import JobKind, JobStatus, JobStatusName
 
 ENDED = frozenset({JobStatusName.COMPLETED, JobStatusName.FAILED, JobStatusName.CANCELLED})
 RETRY_MS = 3000
@@ -84,10 +85,11 @@ async def job_events(
             yield frame("end", {"job_id": job_id, "detail": seen.gone}, number)
             return
         state = seen.status
-        board = _board_stamp(seen.output)
+        board = _board_stamp(state.kind, seen.output)
         if board is not None and board != last_board:
             last_board = board
-            leaders = await anyio.to_thread.run_sync(leaderboard_of, job_id, seen.output)
+            leaders = await anyio.to_thread.run_sync(leaderboard_of, job_id, state.kind,
+                                                     seen.output)  # fmt: skip
             if leaders is not None:
                 number += 1
                 last_sent_at = now
@@ -109,11 +111,11 @@ async def job_events(
         await anyio.sleep(timing.interval)
 
 
-def _board_stamp(output: Path | None) -> float | None:
+def _board_stamp(kind: JobKind, output: Path | None) -> float | None:
     """The leaderboard file's modification time (ns), to send it only when rewritten."""
     if output is None:
         return None
     try:
-        return float((output / "leaderboard.json").stat().st_mtime_ns)
+        return float(leaderboard_file(kind, output).stat().st_mtime_ns)
     except OSError:
         return None

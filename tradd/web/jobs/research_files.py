@@ -1,12 +1,14 @@
-"""The downloads of an optimize or walk-forward job, from the files its command wrote.
+"""The downloads of an optimize, walk-forward or compare job, from the files its command
+wrote.
 
 - `best.toml`: the optimization's `best_params.toml` as written; for a walk-forward, the
   last window's best parameters (what it would trade next) in the same shape, so either
-  is a `params_file` for a strategy in tradd.toml.
-- `results.json`: `optimization.json` / `walkforward.json` as written.
-- `results.csv`: `results.csv` (every trial) / `walkforward.csv` (every window).
+  is a `params_file` for a strategy in tradd.toml. A comparison has none.
+- `results.json`: `optimization.json` / `walkforward.json` / `comparison.json` as written.
+- `results.csv`: `results.csv` (every trial) / `walkforward.csv` (every window) /
+  `comparison.returns.csv` (each strategy's period returns).
 - `report.html`: one self-contained page (the charts embedded) made from the results the
-  API answers; every text in it is escaped.
+  API answers, every text in it escaped; a comparison's is the command's own report.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import tomli_w
 
+from tradd.web.jobs.compare_views import compare_file
 from tradd.web.jobs.research_views import CSV_FILES, RESULT_FILES, read_document
 from tradd.web.records import JobKind
 from tradd.web.research_records import ResearchResults
@@ -47,6 +50,11 @@ class NotAvailable(LookupError):
 def download(kind: JobKind, output: Path, name: Download, results: ResearchResults) -> bytes:
     if read_document(kind, output) is None:
         raise NotAvailable(f"{name.value}: the job has written no report (yet)")
+    if kind is JobKind.COMPARE:
+        path = compare_file(output, name.value)
+        if path is None:
+            raise NotAvailable(f"{name.value}: a comparison has no best parameters")
+        return _read(path, name)
     if name is Download.JSON:
         return _read(output / RESULT_FILES[kind], name)
     if name is Download.CSV:

@@ -1,6 +1,7 @@
 """What an optimize or walk-forward job looks like to the API: its results, read from the
 files the command wrote (`optimization.json` and `results.csv`; `walkforward.json` and
-`oos_equity.csv`), and its live leaderboard (`leaderboard.json`).
+`oos_equity.csv`), and its live leaderboard (`leaderboard.json`). A compare job's are
+read by `compare_views`, and answered in the same shape.
 
 The console never recomputes a figure: it reshapes what the CLI reported, so the page, the
 downloads and `tradd runs show` always agree.
@@ -17,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from tradd.jsonsafe import finite
-from tradd.research.leaderboard import read_leaderboard
+from tradd.research.leaderboard import LEADERBOARD_FILE, read_leaderboard
+from tradd.web.jobs.compare_views import (
+    compare_downloads,
+    compare_fields,
+    compare_files,
+    read_comparison,
+)
 from tradd.web.records import JobKind, JobStatusName
 from tradd.web.research_records import (
     Heatmap,
@@ -38,6 +45,8 @@ class BadAxis(ValueError):
 
 
 def read_document(kind: JobKind, output: Path) -> dict[str, Any] | None:
+    if kind is JobKind.COMPARE:
+        return read_comparison(output)
     try:
         loaded = json.loads((output / RESULT_FILES[kind]).read_text())
     except (OSError, ValueError, KeyError):
@@ -59,7 +68,11 @@ def research_results(
         note = "no results yet" if status in (JobStatusName.QUEUED, JobStatusName.RUNNING) else (
             "the job wrote no report")  # fmt: skip
         return base.model_copy(update={"note": note})
-    if kind is JobKind.OPTIMIZE:
+    if kind is JobKind.COMPARE:
+        if axes != (None, None):
+            raise BadAxis("x, y: a comparison has no heatmap")
+        fields = compare_fields(document, output)
+    elif kind is JobKind.OPTIMIZE:
         fields = _optimize(document, output, axes)
     else:
         fields = _walkforward(document, output)
@@ -231,9 +244,17 @@ def _equity(path: Path) -> dict[str, list[Any]] | None:
     return {"time": times, "equity": equity}
 
 
-def leaderboard_of(job_id: str, output: Path | None) -> Leaderboard | None:
-    """The job's `leaderboard.json`, if its command wrote one yet."""
-    document = read_leaderboard(output) if output is not None else None
+def leaderboard_file(kind: JobKind, output: Path) -> Path:
+    """Where the job's command keeps its live leaderboard."""
+    if kind is JobKind.COMPARE:
+        return compare_files(output).leaderboard
+    return output / LEADERBOARD_FILE
+
+
+def leaderboard_of(job_id: str, kind: JobKind, output: Path | None) -> Leaderboard | None:
+    """The job's live leaderboard, if its command wrote one yet."""
+    board = leaderboard_file(kind, output) if output is not None else None
+    document = read_leaderboard(board.parent, board.name) if board is not None else None
     if document is None:
         return None
     return Leaderboard.model_validate(finite({
@@ -251,6 +272,8 @@ def available_downloads(kind: JobKind, output: Path) -> list[str]:
     document = read_document(kind, output)
     if document is None:
         return []
+    if kind is JobKind.COMPARE:
+        return compare_downloads(output)
     if (output / "best_params.toml").exists() or (
         kind is JobKind.WALKFORWARD and document.get("windows")
     ):

@@ -1,6 +1,7 @@
-"""Jobs beyond the specification: optimize and walk-forward, as `tradd optimize` and
-`tradd walkforward` in processes of their own, their status (as the optimizer's), their
-results and downloads, and their progress as Server-Sent Events with a live leaderboard.
+"""Jobs beyond the specification: optimize, walk-forward and compare, as `tradd optimize`,
+`tradd walkforward` and `tradd compare` in processes of their own, their status (as the
+optimizer's), their results and downloads, and their progress as Server-Sent Events with
+a live leaderboard.
 
 A request is checked here as far as the console can without running anything (the
 strategy loads, every parameter range parses against its defaults, the grid is not empty
@@ -11,6 +12,7 @@ than a failed job a minute later.
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,7 @@ from tradd.web.jobs.research_views import BadAxis, leaderboard_of, research_resu
 from tradd.web.records import JobAccepted, JobKind, JobStatus, JobStatusName
 from tradd.web.research_records import (
     MAX_TRIALS,
+    CompareJobRequest,
     Leaderboard,
     OptimizeJobRequest,
     ResearchJobRequest,
@@ -39,7 +42,7 @@ from tradd.web.research_records import (
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 log = structlog.get_logger("tradd.web")
-RESEARCH_KINDS = (JobKind.OPTIMIZE, JobKind.WALKFORWARD)
+RESEARCH_KINDS = (JobKind.OPTIMIZE, JobKind.WALKFORWARD, JobKind.COMPARE)
 STREAM_TIMING = StreamTiming()
 UNPROCESSABLE = 422
 
@@ -71,6 +74,17 @@ def walkforward(body: WalkForwardJobRequest, user: Trader, ctx: Context) -> JobA
     return _submit(ctx, user, JobKind.WALKFORWARD, body)
 
 
+@router.post("/compare", status_code=status.HTTP_202_ACCEPTED, responses={422: {}, 429: {}})
+def compare(body: CompareJobRequest, user: Trader, ctx: Context) -> JobAccepted:
+    """Start a comparison job (`tradd compare`): the strategies on the same bars, ranked
+    by Sharpe, every pair's difference tested; one backtest per strategy."""
+    _check_compare(ctx, body)
+    job = service.submit(ctx, user, JobKind.COMPARE, body.model_dump(mode="json"))
+    log.info("research job queued", job_id=job.id, kind="compare", user=user.name,
+             strategies=body.strategies, symbols=body.symbols)  # fmt: skip
+    return JobAccepted(job_id=job.id, status=JobStatusName.QUEUED, kind=JobKind.COMPARE)
+
+
 @router.get("/{job_id}", responses={404: {}})
 def job_status(job_id: str, user: Viewer, ctx: Context) -> JobStatus:
     """Status, done/total, percent and ETA (as `/api/v1/optimizer/status/{job_id}`)."""
@@ -86,7 +100,8 @@ def results(
     y: Annotated[str | None, Query(max_length=64, description="Heatmap row parameter")] = None,
 ) -> ResearchResults:
     """Best parameters, the leaderboard, heatmap data (of `x` and `y`, default the first two
-    varying parameters), IS-vs-OOS data and the overfitting figures with their warnings."""
+    varying parameters), IS-vs-OOS data and the overfitting figures with their warnings; a
+    comparison's ranked strategies, pair tests and equity curves (`comparison`)."""
     kind, state, output = _research_job(ctx, user, job_id)
     try:
         return research_results(job_id, kind, state.status, output, (x, y))
@@ -97,8 +112,8 @@ def results(
 @router.get("/{job_id}/leaderboard", responses={404: {}, 409: {}})
 def leaderboard(job_id: str, user: Viewer, ctx: Context) -> Leaderboard:
     """The best so far, for clients that poll rather than stream."""
-    _, _, output = _research_job(ctx, user, job_id)
-    board = leaderboard_of(job_id, output)
+    kind, _, output = _research_job(ctx, user, job_id)
+    board = leaderboard_of(job_id, kind, output)
     return board or Leaderboard(job_id=job_id, objective=None, counts={}, top=[], windows=[])
 
 
@@ -117,7 +132,7 @@ def events(job_id: str, request: Request, user: Viewer, ctx: Context) -> Streami
 @router.get("/{job_id}/download/{name}", responses={404: {}, 409: {}})
 def download_file(job_id: str, name: Download, user: Viewer, ctx: Context) -> Response:
     """`best.toml`, `results.json`, `results.csv` or `report.html`, from the files the
-    command wrote."""
+    command wrote (a comparison: its JSON, its period returns and its own report)."""
     kind, state, output = _research_job(ctx, user, job_id)
     if output is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{name.value}: job {job_id} has no output")
@@ -158,14 +173,11 @@ def _unprocessable(message: str) -> HTTPException:
 
 def _check(ctx: Context, body: ResearchJobRequest) -> None:
     """What the command would refuse at once, refused now with the field named."""
-    from tradd.marketdata.store import DataStore
     from tradd.research.params import build_space, grid_size
     from tradd.research.space import valid_grid
     from tradd.strategy_loader import load_strategy, param_defaults
 
-    if body.start_date and body.end_date and body.start_date >= body.end_date:
-        raise _unprocessable(f"start_date {body.start_date} must be before end_date "
-                             f"{body.end_date}")  # fmt: skip
+    _check_dates(body.start_date, body.end_date)
     try:
         strategy = load_strategy(body.strategy)
     except UsageError as exc:
@@ -186,11 +198,54 @@ def _check(ctx: Context, body: ResearchJobRequest) -> None:
             valid_grid(strategy, space)
         except UsageError as exc:
             raise _unprocessable(f"params: {exc}") from None
+    _check_data(ctx, body.symbols)
+
+
+def _check_dates(start: date | None, end: date | None) -> None:
+    if start and end and start >= end:
+        raise _unprocessable(f"start_date {start} must be before end_date {end}")
+
+
+def _check_data(ctx: Context, symbols: list[str]) -> None:
+    from tradd.marketdata.store import DataStore
+
     store, bar = DataStore(ctx.settings.data.dir), ctx.settings.data.default_bar
-    missing = [s for s in body.symbols if not store.path_for(s, bar).exists()]
+    missing = [s for s in symbols if not store.path_for(s, bar).exists()]
     if missing:
         raise _unprocessable(f"symbols: no {bar} data for {', '.join(missing)} "
                              "(tradd data import)")  # fmt: skip
+
+
+def _check_compare(ctx: Context, body: CompareJobRequest) -> None:
+    """What `tradd compare` would refuse before its first backtest (`prepare`), refused
+    now with the field named: a strategy that does not load, more parameter tables than
+    strategies, a parameter the strategy has not, of the wrong type or invalid."""
+    from tradd.research.compare.sources import OPTION, ParamsSource, params_for
+    from tradd.strategy_loader import full_params, invalid_reason, load_strategy
+
+    _check_dates(body.start_date, body.end_date)
+    classes = []
+    for path in body.strategies:
+        try:
+            classes.append(load_strategy(path))
+        except UsageError as exc:
+            raise _unprocessable(f"strategies: {exc}") from None
+    if len(body.params) > len(body.strategies):
+        raise _unprocessable(f"params: {len(body.params)} entries for {len(body.strategies)} "
+                             "strategies (one per strategy, in order)")  # fmt: skip
+    for i, given in enumerate(body.params):
+        if not given:
+            continue
+        where, path = f"params[{i}]", body.strategies[i]
+        try:
+            typed = params_for(ParamsSource(Path(where), "toml", None, dict(given)), path,
+                               classes[i])  # fmt: skip
+        except UsageError as exc:
+            raise _unprocessable(str(exc).replace(f"{OPTION} ", "", 1)) from None
+        reason = invalid_reason(classes[i], full_params(classes[i], typed))
+        if reason:
+            raise _unprocessable(f"{where}: invalid parameters for {path}: {reason}")
+    _check_data(ctx, body.symbols)
 
 
 def _check_windows(body: WalkForwardJobRequest) -> None:

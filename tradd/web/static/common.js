@@ -87,7 +87,7 @@ const tradd = (() => {
     const nav = document.getElementById("nav");
     if (!nav) return;
     const here = location.pathname;
-    const links = [["/optimizer", "Optimizer"], ["/research", "Optimize & walk-forward"],
+    const links = [["/optimizer", "Optimizer"], ["/research", "Research"],
                    ["/jobs", "Jobs"], ["/live", "Live"]];
     const logout = el("button", { type: "button", class: "link", id: "logout", text: "Log out",
       onclick: async () => { await api("POST", "/api/v1/auth/logout"); location.assign("/login"); } });

@@ -1,5 +1,6 @@
-// Optimize & walk-forward: the form, the live leaderboard (Server-Sent Events), the heatmap,
-// the IS-vs-OOS chart, the overfitting figures with their warnings, the downloads.
+// Optimize, walk-forward & compare: the form, the live leaderboard (Server-Sent Events), the
+// heatmap, the IS-vs-OOS chart, the overfitting figures with their warnings, a comparison's
+// ranked metrics, equity curves and pair tests, the downloads.
 // `/research?job=ID` reopens a job. Text from the server is set with textContent only.
 "use strict";
 
@@ -10,6 +11,11 @@
   let strategies = [];
   let stream = null;
   let charts = [];
+  const METRICS = [["total_return", "Return %", 2], ["cagr", "CAGR %", 2], ["sharpe", "Sharpe", 3],
+    ["sortino", "Sortino", 3], ["calmar", "Calmar", 3], ["max_drawdown", "Max DD %", 2],
+    ["win_rate", "Win rate %", 1], ["total_trades", "Trades", 0], ["exposure", "Exposure %", 1],
+    ["profit_factor", "Profit factor", 2]];  // as `tradd compare` prints them
+  const COLOURS = ["#2457d6", "#b3261e", "#137333", "#a15c00", "#7b1fa2", "#00838f", "#5d4037", "#c2185b"];
 
   async function main() {
     try {
@@ -23,6 +29,7 @@
     $("symbols").addEventListener("input", countSymbols);
     $("strategy").addEventListener("change", renderParams);
     $("research-form").addEventListener("submit", submit);
+    $("add-strategy").addEventListener("click", () => addCompareRow());
     $("heat-x").addEventListener("change", reloadHeatmap);
     $("heat-y").addEventListener("change", reloadHeatmap);
     try {
@@ -32,16 +39,48 @@
     }
     $("strategy").replaceChildren(...strategies.map((s) => el("option", { value: s.strategy, text: s.strategy })));
     renderParams();
+    for (const s of strategies.slice(0, 2)) addCompareRow(s.strategy);
     syncKind();
     const job = new URLSearchParams(location.search).get("job");
     if (job) openJob(job);
   }
 
   function syncKind() {
-    const walkforward = $("kind").value === "walkforward";
-    $("windows-fields").hidden = !walkforward;
+    const kind = $("kind").value;
+    $("windows-fields").hidden = kind !== "walkforward";
+    for (const node of document.querySelectorAll(".search-only")) node.hidden = kind === "compare";
+    for (const node of document.querySelectorAll(".compare-only")) node.hidden = kind !== "compare";
     $("trials").disabled = $("method").value !== "bayesian";
-    $("submit").textContent = walkforward ? "Start walk-forward" : "Start optimization";
+    $("submit").textContent = { walkforward: "Start walk-forward", compare: "Start comparison" }[kind] || "Start optimization";
+  }
+
+  function addCompareRow(chosen) {
+    const select = el("select", { class: "compare-strategy", "aria-label": "strategy to compare" },
+      strategies.map((s) => el("option", { value: s.strategy, text: s.strategy, selected: s.strategy === chosen })));
+    const row = el("tr", {}, el("td", {}, select),
+      el("td", {}, el("input", { class: "compare-params", "aria-label": "its parameters", placeholder: "defaults" })),
+      el("td", {}, el("button", { type: "button", text: "Remove", onclick: () => row.remove() })));
+    $("compare-table").tBodies[0].append(row);
+  }
+
+  function compareParams(text, n) {
+    const params = {};
+    for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const at = part.indexOf("=");
+      if (at < 1) throw new Error(`strategy ${n}: ${part} is not name=value`);
+      params[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    }
+    return Object.keys(params).length ? params : null;
+  }
+
+  function compareBody() {
+    const rows = Array.from($("compare-table").tBodies[0].rows);
+    const out = { strategies: rows.map((r) => r.querySelector("select").value), symbols: symbolList(),
+      params: rows.map((r, i) => compareParams(r.querySelector("input").value, i + 1)) };
+    while (out.params.length && out.params[out.params.length - 1] === null) out.params.pop();
+    for (const id of ["start_date", "end_date"]) if ($(id).value) out[id] = $(id).value;
+    for (const id of ["initial_capital", "warmup"]) if ($(id).value !== "") out[id] = Number($(id).value);
+    return out;
   }
 
   function symbolList() {
@@ -86,7 +125,7 @@
     const kind = $("kind").value;
     $("submit").disabled = true;
     try {
-      const reply = await api("POST", `/api/v1/jobs/${kind}`, body());
+      const reply = await api("POST", `/api/v1/jobs/${kind}`, kind === "compare" ? compareBody() : body());
       history.replaceState(null, "", `/research?job=${encodeURIComponent(reply.job_id)}`);
       await openJob(reply.job_id);
     } catch (error) {
@@ -98,7 +137,7 @@
 
   async function openJob(jobId) {
     if (stream) stream.close();
-    for (const id of ["board-card", "overfitting-card", "heatmap-card", "wf-card", "downloads-card"]) $(id).hidden = true;
+    for (const id of ["board-card", "compare-card", "overfitting-card", "heatmap-card", "wf-card", "downloads-card"]) $(id).hidden = true;
     let status;
     try {
       status = await api("GET", `/api/v1/jobs/${encodeURIComponent(jobId)}`);
@@ -145,7 +184,8 @@
     $("board-card").hidden = false;
     if (board.windows && board.windows.length) return showWindows(board.windows, "finished windows");
     const counts = board.counts || {};
-    $("board-note").textContent = `(best so far by ${board.objective || "objective"}; ${counts.complete || 0} trials done)`;
+    const unit = $("job").dataset.kind === "compare" ? "strategies" : "trials";
+    $("board-note").textContent = `(best so far by ${board.objective || "objective"}; ${counts.complete || 0} ${unit} done)`;
     renderLeaderTable(board.top || [], board.objective);
   }
 
@@ -198,6 +238,7 @@
       showWindows(r.windows, `${r.windows.length} windows`);
       showWalkForward(r);
     }
+    if (r.kind === "compare" && r.comparison) showComparison(r);
     showOverfitting(r.overfitting);
     showHeatmap(r);
     showDownloads(jobId, r.downloads);
@@ -273,6 +314,38 @@
       stat("walk-forward efficiency", fmt(s.walk_forward_efficiency, 2)),
       stat("stitched OOS return", fmt(s.oos_total_return, 2, "%")), stat("stitched OOS Sharpe", fmt(s.oos_sharpe, 3)),
       stat("stitched OOS max drawdown", fmt(s.oos_max_drawdown, 2, "%")));
+  }
+
+  function showComparison(r) {
+    const c = r.comparison;
+    $("compare-card").hidden = false;
+    $("compare-note").textContent = `(${r.symbols.join(", ")} ${r.start} to ${r.end}: ranked by ${c.ranked_by}; ${c.days} days)`;
+    $("compare-results").replaceChildren(
+      el("thead", {}, el("tr", {}, el("th", { text: "rank" }), el("th", { text: "strategy" }), el("th", { text: "parameters" }),
+        METRICS.map(([, label]) => el("th", { class: "num", text: label })))),
+      el("tbody", {}, c.strategies.map((s) => el("tr", { class: s.rank === 1 ? "best" : null, title: s.strategy },
+        el("td", { text: s.rank }), el("td", { text: s.label }),
+        el("td", { class: "muted", text: Object.entries(s.params).map(([k, v]) => `${k}=${v}`).join(", ") }),
+        METRICS.map(([key, , digits]) => el("td", {
+          class: "num " + (["total_return", "cagr", "sharpe"].includes(key) ? tradd.signClass(s.metrics[key]) : ""),
+          text: fmt(s.metrics[key], digits) }))))));
+    $("compare-tests").replaceChildren(
+      el("thead", {}, el("tr", {}, ["pair", "paired t-test p", "Sharpe difference p", "reading"].map((h) => el("th", { text: h })))),
+      el("tbody", {}, c.tests.map((t) => el("tr", {},
+        el("td", { text: `${t.first} vs ${t.second}` }),
+        el("td", { class: "num", text: fmt((t.paired_t_test || {}).p_value, 3) }),
+        el("td", { class: "num", text: t.sharpe_difference_test ? fmt(t.sharpe_difference_test.p_value, 3) : "–" }),
+        el("td", { text: t.reading })))));
+    for (const chart of charts) chart.destroy();
+    charts = [];
+    const e = c.equity;
+    if (!e || !e.time.length) return;
+    const labels = c.strategies.map((s) => s.label).filter((l) => e[l]);
+    charts.push(new uPlot({
+      width: Math.min(1100, $("compare-card").clientWidth - 40), height: 300,
+      series: [{}, ...labels.map((l, i) => ({ label: l, stroke: COLOURS[i % COLOURS.length] }))],
+      axes: [{}, { label: "equity", size: 80 }],
+    }, [e.time, ...labels.map((l) => e[l])], $("compare-equity")));
   }
 
   function showDownloads(jobId, names) {
