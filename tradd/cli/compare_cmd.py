@@ -14,13 +14,12 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import (
     CashOption,
     EndOption,
-    RunIdOption,
     StartOption,
     SymbolsOption,
     WarmupOption,
     _inputs,
-    checked_run_id,
 )
+from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.config.settings import Settings
 from tradd.errors import UsageError
 
