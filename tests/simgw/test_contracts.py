@@ -77,7 +77,9 @@ def sim(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackgroundGa
     data = _write_data(tmp_path)
     start = getattr(request, "param", START)
     config = sim_config(data_dir=data, symbols=("GOOG", "EURUSD", "IDXFUT"), start=start)
-    with BackgroundGateway(config) as gateway:
+    # Moving this set-up a day and more through minute bars takes seconds: a loaded machine
+    # ran past the default 10 s for one call.
+    with BackgroundGateway(config, timeout=60) as gateway:
         yield gateway
 
 
