@@ -17,6 +17,7 @@ import structlog
 
 from tradd.simgw import account_tags, encode
 from tradd.simgw.account import Position, Valuation
+from tradd.simgw.account_frames import AccountFrames
 from tradd.simgw.contracts import ContractBook, Instrument
 from tradd.simgw.market import Market
 from tradd.simgw.matching import Exchange
@@ -74,6 +75,7 @@ class Core:
         self._account_every = account_update_seconds
         self._dirty = False
         self._previous_day_equity: float | None = None  # equity at the last day roll
+        self._account_frames = AccountFrames()  # the last pushed rows, encoded
         self.on_account_change: Callable[[], None] | None = None  # P&L after fills
 
     @property
@@ -249,13 +251,13 @@ class Core:
             return
         values = self.account_values()
         for session in sessions:
-            for key, value, ccy in values:
-                session.send(encode.account_value(key, value, ccy, self.account))
+            for message in self._account_frames.updates(self.account, values):
+                session.send_frame(message)
             session.send(encode.account_time(self.now(), self.tz))
         for session in multi:
             for req_id in session.account_multi:
-                for key, value, ccy in values:
-                    session.send(encode.account_update_multi(req_id, self.account, key, value, ccy))
+                for message in self._account_frames.multi(self.account, values, req_id):
+                    session.send_frame(message)
 
     def push_account_summary(self, session: ClientSession, req_id: int) -> None:
         """The rows of one account-summary subscription (without its end marker)."""

@@ -80,6 +80,9 @@ class Tape:
         self.starts, self.ends = _windows(self.bars, instrument.definition)
         self.days = _local_days(self.starts, instrument.definition)
         self._cache: OrderedDict[int, Buckets] = OrderedDict()
+        self._start_list: list[int] = self.starts.tolist()  # plain ints: cheap to index
+        self._end_list: list[int] = self.ends.tolist()
+        self._near = 0  # the bar the last lookup found (or the one before a gap)
 
     @property
     def first_time(self) -> int:
@@ -90,9 +93,23 @@ class Tape:
         return int(self.ends[-1])
 
     def bar_index(self, t: int) -> int | None:
-        """Index of the source bar whose window holds time ``t``, or None when closed."""
-        i = int(np.searchsorted(self.starts, t, side="right")) - 1
-        if i < 0 or t >= self.ends[i]:
+        """Index of the source bar whose window holds time ``t``, or None when closed.
+
+        The replay asks for every bucket in order, several times per bucket, so the bar
+        found last (or the next one) is tried before a binary search: the index is the
+        last bar starting at or before ``t`` either way.
+        """
+        starts = self._start_list
+        i = self._near
+        n = len(starts)
+        if not (i < n and starts[i] <= t and (i + 1 == n or t < starts[i + 1])):
+            i += 1
+            if not (i < n and starts[i] <= t and (i + 1 == n or t < starts[i + 1])):
+                i = int(np.searchsorted(self.starts, t, side="right")) - 1
+                if i < 0:
+                    return None
+            self._near = i
+        if t >= self._end_list[i]:
             return None
         return i
 
