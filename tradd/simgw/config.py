@@ -31,7 +31,10 @@ class SimConfig:
     skip_closed: bool = True
     allow_remote: bool = False
     partial_fills: int = 1
-    account_update_seconds: int = 60
+    # As TWS: account values and summaries refresh every three minutes, and at once on a
+    # fill or position change (IB's reqAccountUpdates documentation). A minute was kinder
+    # than IB: a strategy that needs fresher values than that would pass here and fail live.
+    account_update_seconds: int = 180
     admin_socket: Path | None = None
 
     def problems(self) -> list[str]:
