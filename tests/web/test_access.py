@@ -1,6 +1,8 @@
 """Who may do what, through the real app: logins, sessions, CSRF, API tokens, roles,
 job visibility and the headers every answer carries. Routes are enumerated from the app
-itself, so a route added later cannot escape the CSRF, login and role checks."""
+itself, so a route added later cannot escape the CSRF, login and role checks. Tests that
+change nothing another test could see (refusals, reads, a session of their own ended)
+share one console per module (`shared_console`); the others get a fresh one."""
 
 from __future__ import annotations
 
@@ -111,15 +113,15 @@ def test_the_session_cookie_is_httponly_samesite_strict_and_secure_under_tls(
     assert token and token not in reply.headers["set-cookie"]
 
 
-def test_logout_ends_the_session_and_clears_the_cookie(console: Console) -> None:
-    alice = console.client("alice")
+def test_logout_ends_the_session_and_clears_the_cookie(shared_console: Console) -> None:
+    alice = shared_console.client("alice")
     key = alice.cookies["tradd_session"]
     assert alice.get(ME).json()["name"] == "alice"
     reply = alice.post("/api/v1/auth/logout")
     assert reply.status_code == 200, reply.text
     cookie = SimpleCookie(reply.headers["set-cookie"])["tradd_session"]
     assert cookie.value == "" and cookie["max-age"] == "0"
-    replay = console.client()  # the old cookie, sent again by hand, is dead too
+    replay = shared_console.client()  # the old cookie, sent again by hand, is dead too
     replay.cookies.set("tradd_session", key)
     assert replay.get(ME).status_code == 401
     assert alice.get(ME).status_code == 401
@@ -146,13 +148,13 @@ def test_a_password_change_or_a_disable_ends_the_sessions_already_open(console: 
 
 
 def test_every_state_changing_route_refuses_a_session_without_its_csrf_token(
-    console: Console,
+    shared_console: Console,
 ) -> None:
-    changing = [(m, p) for m, p in routes(console) if m not in SAFE]
+    changing = [(m, p) for m, p in routes(shared_console) if m not in SAFE]
     assert ("POST", "/api/v1/optimizer/analyze") in changing
     for method, path in changing:
         assert path.startswith("/api/"), f"{method} {path}: state changes belong to the API"
-    admin = console.client("admin")
+    admin = shared_console.client("admin")
     good = admin.headers.pop("X-CSRF-Token")
     checked = 0
     for method, path in changing:
@@ -179,9 +181,9 @@ def test_a_refused_csrf_request_does_nothing(console: Console) -> None:
     assert finished(alice, job_id)["status"] == "completed"
 
 
-def test_every_api_route_needs_a_login(console: Console) -> None:
-    anonymous = console.client()
-    for method, path in api_routes(console):
+def test_every_api_route_needs_a_login(shared_console: Console) -> None:
+    anonymous = shared_console.client()
+    for method, path in api_routes(shared_console):
         reply = request(anonymous, method, path)
         assert reply.status_code == 401, (method, path, reply.text)
     assert anonymous.get(OPENAPI).status_code == 200
@@ -290,13 +292,13 @@ def test_another_users_job_is_404_everywhere_and_an_admin_sees_all(
 # headers
 
 
-def test_security_headers_on_pages_api_static_files_and_errors(console: Console) -> None:
-    alice = console.client("alice")
+def test_security_headers_on_pages_api_static_files_and_errors(shared_console: Console) -> None:
+    alice = shared_console.client("alice")
     answers = {
         "page": alice.get("/login"),
         "page (optimizer)": alice.get("/optimizer"),
         "api": alice.get("/api/v1/optimizer/history"),
-        "api 401": console.client().get(ME),
+        "api 401": shared_console.client().get(ME),
         "api 404": alice.get("/api/v1/optimizer/status/scan-20990101-abcdef"),
         "api 422": alice.post("/api/v1/optimizer/analyze", json={}),
         "script": alice.get("/static/common.js"),
