@@ -6,7 +6,10 @@ share one console per module (`shared_console`); the others get a fresh one."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import sys
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -14,9 +17,11 @@ from typing import Any
 import pytest
 
 from tests.fixtures.web import PASSWORDS, ROLES, Console
+from tests.research.conftest import run_main
 from tests.web.support import (
     SAFE,
     SMALL,
+    Done,
     FakeClock,
     finished,
     request,
@@ -52,6 +57,25 @@ def api_routes(console: Console) -> list[tuple[str, str]]:
     return [(m, p) for m, p in routes(console) if (m, p) not in PUBLIC and p.startswith("/api/")]
 
 
+Cli = Callable[..., Done]
+
+
+@pytest.fixture
+def users(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """`tradd users ARGS --config <the console's config>` through the CLI's entry point in
+    this process, without the caller's TRADD_ variables; `stdin=` is what a pipe would
+    give it. What these tests check is the console's answer to what the command changed
+    in the database, not the command as a process (tests/cli/test_users_cli.py has that)."""
+    for key in [k for k in os.environ if k.startswith("TRADD_")]:
+        monkeypatch.delenv(key)
+
+    def run(console: Console, *args: str, stdin: str = "") -> Done:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        return Done(*run_main(capsys, ("users", *args, "--config", str(console.config))))
+
+    return run
+
+
 def login(client: Any, user: str, password: str | None = None) -> Any:
     return client.post(LOGIN, json={"username": user, "password": password or PASSWORDS[user]})
 
@@ -61,9 +85,10 @@ def login(client: Any, user: str, password: str | None = None) -> Any:
 
 def test_a_wrong_password_an_unknown_user_and_a_disabled_user_get_the_same_401(
     console: Console,
+    users: Cli,
 ) -> None:
     client = console.client()
-    assert tradd(console, "users", "disable", "bob").code == 0
+    assert users(console, "disable", "bob").code == 0
     answers = [login(client, "alice", "wrong-password-1"), login(client, "nobody", "x" * 12),
                login(client, "bob"), login(client, "no such name!", "x")]  # fmt: skip
     assert {r.status_code for r in answers} == {401}
@@ -127,19 +152,21 @@ def test_logout_ends_the_session_and_clears_the_cookie(shared_console: Console) 
     assert alice.get(ME).status_code == 401
 
 
-def test_a_password_change_or_a_disable_ends_the_sessions_already_open(console: Console) -> None:
+def test_a_password_change_or_a_disable_ends_the_sessions_already_open(
+    console: Console, users: Cli
+) -> None:
     alice, bob = console.client("alice"), console.client("bob")
-    changed = tradd(console, "users", "passwd", "alice", stdin="a-new-password-1\n")
+    changed = users(console, "passwd", "alice", stdin="a-new-password-1\n")
     assert changed.code == 0, changed.stderr
     refused = alice.get(ME)
     assert refused.status_code == 401 and "log in again" in refused.json()["detail"]
     assert login(console.client(), "alice").status_code == 401  # the old password
     assert login(console.client(), "alice", "a-new-password-1").status_code == 200
     token = console.token_client("bob")
-    assert tradd(console, "users", "disable", "bob").code == 0
+    assert users(console, "disable", "bob").code == 0
     assert bob.get(ME).status_code == 401
     assert token.get(ME).status_code == 401
-    assert tradd(console, "users", "enable", "bob").code == 0
+    assert users(console, "enable", "bob").code == 0
     assert bob.get(ME).status_code == 401  # that session stays closed
     assert login(console.client(), "bob").status_code == 200
 
@@ -194,8 +221,9 @@ def test_every_api_route_needs_a_login(shared_console: Console) -> None:
 
 def test_api_tokens_from_the_command_line_work_without_csrf_until_revoked(
     console: Console,
+    users: Cli,
 ) -> None:
-    issued = tradd(console, "users", "token", "alice", "--label", "script")
+    issued = users(console, "token", "alice", "--label", "script")
     assert issued.code == 0, issued.stderr
     token = issued.stdout.strip()
     assert token and token not in issued.stderr
@@ -204,9 +232,9 @@ def test_api_tokens_from_the_command_line_work_without_csrf_until_revoked(
     job_id = submit(script)  # a POST with no cookie and no CSRF token
     reply = script.delete(f"/api/v1/optimizer/jobs/{job_id}")
     assert reply.status_code == 200 and reply.json()["deleted"], reply.text
-    listed = tradd(console, "users", "tokens", "alice", "--json")
+    listed = users(console, "tokens", "alice", "--json")
     (info,) = json.loads(listed.stdout)
-    assert tradd(console, "users", "token", "alice", "--revoke", str(info["id"])).code == 0
+    assert users(console, "token", "alice", "--revoke", str(info["id"])).code == 0
     refused = script.get(ME)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "invalid or revoked API token"
