@@ -1,16 +1,19 @@
+"""`tradd backtest` through the CLI's entry point, in this process: the tests are about its
+outputs, messages and exit codes, not about a process of its own."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..conftest import RunCli
+from .conftest import Tradd
 
 STRATEGY = "strategies.sma_cross.SmaCross"
 
 
-def test_backtest_writes_result_and_chart(run_cli: RunCli, data_dir: Path, tmp_path: Path) -> None:
+def test_backtest_writes_result_and_chart(tradd: Tradd, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bt"
-    result = run_cli(
+    code, stdout, stderr = tradd(
         "backtest",
         "--strategy",
         STRATEGY,
@@ -32,7 +35,7 @@ def test_backtest_writes_result_and_chart(run_cli: RunCli, data_dir: Path, tmp_p
         "--data-dir",
         str(data_dir),
     )
-    assert result.code == 0, result.stderr
+    assert code == 0, stderr
     document = json.loads((out / "result.json").read_text())
     assert document["symbols"] == ["GOOG", "ORCL"]
     assert document["params"] == {"fast": 10, "slow": 50, "threshold": 0.0}
@@ -51,11 +54,11 @@ def test_backtest_writes_result_and_chart(run_cli: RunCli, data_dir: Path, tmp_p
         assert key in document["metrics"]
     assert document["metrics"]["total_trades"] == len(document["trades"]) > 0
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "Sharpe" in result.stdout
+    assert "Sharpe" in stdout
 
 
 def test_backtest_errors_have_clear_messages_and_exit_codes(
-    run_cli: RunCli, data_dir: Path, tmp_path: Path
+    tradd: Tradd, data_dir: Path, tmp_path: Path
 ) -> None:
     base = [
         "backtest",
@@ -79,14 +82,14 @@ def test_backtest_errors_have_clear_messages_and_exit_codes(
         (["--strategy", STRATEGY, "--start", "2020-02-30"], 2, "--start '2020-02-30': not a date"),
         (["--strategy", STRATEGY, "--bar", "1m"], 65, "no 1m data for GOOG"),
     ]
-    for extra, code, message in cases:
-        result = run_cli(*base, *extra)
-        assert result.code == code, (extra, result.stderr)
-        assert message in result.stderr, (extra, result.stderr)
-        assert "Traceback" not in result.stderr
+    for extra, expected, message in cases:
+        code, _, stderr = tradd(*base, *extra)
+        assert code == expected, (extra, stderr)
+        assert message in stderr, (extra, stderr)
+        assert "Traceback" not in stderr
 
 
-def test_missing_required_option_is_usage_error(run_cli: RunCli) -> None:
-    result = run_cli("backtest", "--symbols", "GOOG")
-    assert result.code == 2
-    assert "--strategy" in result.stderr
+def test_missing_required_option_is_usage_error(tradd: Tradd) -> None:
+    code, _, stderr = tradd("backtest", "--symbols", "GOOG")
+    assert code == 2
+    assert "--strategy" in stderr

@@ -1,10 +1,15 @@
 """Who may do what, through the real app: logins, sessions, CSRF, API tokens, roles,
 job visibility and the headers every answer carries. Routes are enumerated from the app
-itself, so a route added later cannot escape the CSRF, login and role checks."""
+itself, so a route added later cannot escape the CSRF, login and role checks. Tests that
+change nothing another test could see (refusals, reads, a session of their own ended)
+share one console per module (`shared_console`); the others get a fresh one."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import sys
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -12,9 +17,11 @@ from typing import Any
 import pytest
 
 from tests.fixtures.web import PASSWORDS, ROLES, Console
+from tests.research.conftest import run_main
 from tests.web.support import (
     SAFE,
     SMALL,
+    Done,
     FakeClock,
     finished,
     request,
@@ -50,6 +57,25 @@ def api_routes(console: Console) -> list[tuple[str, str]]:
     return [(m, p) for m, p in routes(console) if (m, p) not in PUBLIC and p.startswith("/api/")]
 
 
+Cli = Callable[..., Done]
+
+
+@pytest.fixture
+def users(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """`tradd users ARGS --config <the console's config>` through the CLI's entry point in
+    this process, without the caller's TRADD_ variables; `stdin=` is what a pipe would
+    give it. What these tests check is the console's answer to what the command changed
+    in the database, not the command as a process (tests/cli/test_users_cli.py has that)."""
+    for key in [k for k in os.environ if k.startswith("TRADD_")]:
+        monkeypatch.delenv(key)
+
+    def run(console: Console, *args: str, stdin: str = "") -> Done:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        return Done(*run_main(capsys, ("users", *args, "--config", str(console.config))))
+
+    return run
+
+
 def login(client: Any, user: str, password: str | None = None) -> Any:
     return client.post(LOGIN, json={"username": user, "password": password or PASSWORDS[user]})
 
@@ -59,9 +85,10 @@ def login(client: Any, user: str, password: str | None = None) -> Any:
 
 def test_a_wrong_password_an_unknown_user_and_a_disabled_user_get_the_same_401(
     console: Console,
+    users: Cli,
 ) -> None:
     client = console.client()
-    assert tradd(console, "users", "disable", "bob").code == 0
+    assert users(console, "disable", "bob").code == 0
     answers = [login(client, "alice", "wrong-password-1"), login(client, "nobody", "x" * 12),
                login(client, "bob"), login(client, "no such name!", "x")]  # fmt: skip
     assert {r.status_code for r in answers} == {401}
@@ -111,33 +138,35 @@ def test_the_session_cookie_is_httponly_samesite_strict_and_secure_under_tls(
     assert token and token not in reply.headers["set-cookie"]
 
 
-def test_logout_ends_the_session_and_clears_the_cookie(console: Console) -> None:
-    alice = console.client("alice")
+def test_logout_ends_the_session_and_clears_the_cookie(shared_console: Console) -> None:
+    alice = shared_console.client("alice")
     key = alice.cookies["tradd_session"]
     assert alice.get(ME).json()["name"] == "alice"
     reply = alice.post("/api/v1/auth/logout")
     assert reply.status_code == 200, reply.text
     cookie = SimpleCookie(reply.headers["set-cookie"])["tradd_session"]
     assert cookie.value == "" and cookie["max-age"] == "0"
-    replay = console.client()  # the old cookie, sent again by hand, is dead too
+    replay = shared_console.client()  # the old cookie, sent again by hand, is dead too
     replay.cookies.set("tradd_session", key)
     assert replay.get(ME).status_code == 401
     assert alice.get(ME).status_code == 401
 
 
-def test_a_password_change_or_a_disable_ends_the_sessions_already_open(console: Console) -> None:
+def test_a_password_change_or_a_disable_ends_the_sessions_already_open(
+    console: Console, users: Cli
+) -> None:
     alice, bob = console.client("alice"), console.client("bob")
-    changed = tradd(console, "users", "passwd", "alice", stdin="a-new-password-1\n")
+    changed = users(console, "passwd", "alice", stdin="a-new-password-1\n")
     assert changed.code == 0, changed.stderr
     refused = alice.get(ME)
     assert refused.status_code == 401 and "log in again" in refused.json()["detail"]
     assert login(console.client(), "alice").status_code == 401  # the old password
     assert login(console.client(), "alice", "a-new-password-1").status_code == 200
     token = console.token_client("bob")
-    assert tradd(console, "users", "disable", "bob").code == 0
+    assert users(console, "disable", "bob").code == 0
     assert bob.get(ME).status_code == 401
     assert token.get(ME).status_code == 401
-    assert tradd(console, "users", "enable", "bob").code == 0
+    assert users(console, "enable", "bob").code == 0
     assert bob.get(ME).status_code == 401  # that session stays closed
     assert login(console.client(), "bob").status_code == 200
 
@@ -146,13 +175,13 @@ def test_a_password_change_or_a_disable_ends_the_sessions_already_open(console: 
 
 
 def test_every_state_changing_route_refuses_a_session_without_its_csrf_token(
-    console: Console,
+    shared_console: Console,
 ) -> None:
-    changing = [(m, p) for m, p in routes(console) if m not in SAFE]
+    changing = [(m, p) for m, p in routes(shared_console) if m not in SAFE]
     assert ("POST", "/api/v1/optimizer/analyze") in changing
     for method, path in changing:
         assert path.startswith("/api/"), f"{method} {path}: state changes belong to the API"
-    admin = console.client("admin")
+    admin = shared_console.client("admin")
     good = admin.headers.pop("X-CSRF-Token")
     checked = 0
     for method, path in changing:
@@ -179,9 +208,9 @@ def test_a_refused_csrf_request_does_nothing(console: Console) -> None:
     assert finished(alice, job_id)["status"] == "completed"
 
 
-def test_every_api_route_needs_a_login(console: Console) -> None:
-    anonymous = console.client()
-    for method, path in api_routes(console):
+def test_every_api_route_needs_a_login(shared_console: Console) -> None:
+    anonymous = shared_console.client()
+    for method, path in api_routes(shared_console):
         reply = request(anonymous, method, path)
         assert reply.status_code == 401, (method, path, reply.text)
     assert anonymous.get(OPENAPI).status_code == 200
@@ -192,8 +221,9 @@ def test_every_api_route_needs_a_login(console: Console) -> None:
 
 def test_api_tokens_from_the_command_line_work_without_csrf_until_revoked(
     console: Console,
+    users: Cli,
 ) -> None:
-    issued = tradd(console, "users", "token", "alice", "--label", "script")
+    issued = users(console, "token", "alice", "--label", "script")
     assert issued.code == 0, issued.stderr
     token = issued.stdout.strip()
     assert token and token not in issued.stderr
@@ -202,9 +232,9 @@ def test_api_tokens_from_the_command_line_work_without_csrf_until_revoked(
     job_id = submit(script)  # a POST with no cookie and no CSRF token
     reply = script.delete(f"/api/v1/optimizer/jobs/{job_id}")
     assert reply.status_code == 200 and reply.json()["deleted"], reply.text
-    listed = tradd(console, "users", "tokens", "alice", "--json")
+    listed = users(console, "tokens", "alice", "--json")
     (info,) = json.loads(listed.stdout)
-    assert tradd(console, "users", "token", "alice", "--revoke", str(info["id"])).code == 0
+    assert users(console, "token", "alice", "--revoke", str(info["id"])).code == 0
     refused = script.get(ME)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "invalid or revoked API token"
@@ -290,13 +320,13 @@ def test_another_users_job_is_404_everywhere_and_an_admin_sees_all(
 # headers
 
 
-def test_security_headers_on_pages_api_static_files_and_errors(console: Console) -> None:
-    alice = console.client("alice")
+def test_security_headers_on_pages_api_static_files_and_errors(shared_console: Console) -> None:
+    alice = shared_console.client("alice")
     answers = {
         "page": alice.get("/login"),
         "page (optimizer)": alice.get("/optimizer"),
         "api": alice.get("/api/v1/optimizer/history"),
-        "api 401": console.client().get(ME),
+        "api 401": shared_console.client().get(ME),
         "api 404": alice.get("/api/v1/optimizer/status/scan-20990101-abcdef"),
         "api 422": alice.post("/api/v1/optimizer/analyze", json={}),
         "script": alice.get("/static/common.js"),

@@ -113,8 +113,10 @@ ANALYZE_CASES = [
 
 
 @pytest.fixture
-def alice(console: Console) -> Iterator[Any]:
-    yield console.client("alice")
+def alice(shared_console: Console) -> Iterator[Any]:
+    """alice logged in to the module's console: the tests that take her only send what is
+    refused or ask for what does not exist, so none changes what another one sees."""
+    yield shared_console.client("alice")
 
 
 def check(cases: list[tuple[Any, ...]], call: Callable[[Any], Any]) -> None:

@@ -1,6 +1,8 @@
 """`tradd web` as an operator starts it: `python -m tradd web` in a process of its own,
 talked to over a real socket. The first admin's password, where it may listen, bad
-configuration, and a clean stop that leaves the jobs running."""
+configuration, and a clean stop that leaves the jobs running. What is refused before
+anything is served (bad configuration, a port in use) runs through the same entry point
+in this process: those tests are about messages and exit codes."""
 
 from __future__ import annotations
 
@@ -22,7 +24,19 @@ import pytest
 from tests.fixtures.alert_servers import TlsCertificate
 from tests.fixtures.simulator import eventually
 from tests.fixtures.web import write_console_config
+from tests.research.conftest import Tradd, run_main
 from tests.web.support import LONG, ROOT, finished, gone, tradd, wait_status
+
+
+@pytest.fixture
+def refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Tradd:
+    """`tradd web ARGS --config CONFIG` in this process, without the caller's TRADD_
+    variables: for what is refused before anything is served (bad configuration, a port in
+    use), a check of messages and exit codes rather than of a process of its own."""
+    for key in [k for k in os.environ if k.startswith("TRADD_")]:
+        monkeypatch.delenv(key)
+    return lambda config, *args: run_main(capsys, ("web", *args, "--config", str(config)))
+
 
 PASSWORD = re.compile(r"first start: created user admin with password (\S+) \(shown once")
 
@@ -194,25 +208,30 @@ def test_with_a_certificate_it_serves_https_with_secure_cookies(
          "port-0", "port-too-big"],
 )  # fmt: skip
 def test_tradd_web_refuses_what_it_must_not_serve(
-    tmp_path: Path, web_section: dict[str, Any], args: list[str], code: int, message: str
+    refused: Tradd,
+    tmp_path: Path,
+    web_section: dict[str, Any],
+    args: list[str],
+    code: int,
+    message: str,
 ) -> None:
     config = write_console_config(tmp_path, f"sqlite:///{tmp_path / 'tradd.db'}",
                                   web=web_section)  # fmt: skip
-    done = tradd(config, "web", *args, timeout=120)
-    assert done.code == code, done.stderr
-    assert message in done.stderr, done.stderr
-    assert "password" not in done.stderr and "Traceback" not in done.stderr
+    exit_code, _, stderr = refused(config, *args)
+    assert exit_code == code, stderr
+    assert message in stderr, stderr
+    assert "password" not in stderr and "Traceback" not in stderr
 
 
-def test_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
+def test_a_port_in_use_is_one_line_and_exit_1(refused: Tradd, tmp_path: Path) -> None:
     config = write_console_config(tmp_path, f"sqlite:///{tmp_path / 'tradd.db'}")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = tradd(config, "web", "--port", str(port), timeout=120)
-    assert done.code == 1, done.stderr
-    assert done.stderr.strip() == (
+        exit_code, _, stderr = refused(config, "--port", str(port))
+    assert exit_code == 1, stderr
+    assert stderr.strip() == (
         f"tradd: error: cannot listen on 127.0.0.1:{port}: Address already in use (another "
         "console? --port)"
     )

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from tradd.research.optimize.storage import parse_storage
 
 from ...conftest import ROOT, SAMPLE_DATA, RunCli, SpawnCli
+from ..conftest import Tradd
 
 SMA = "strategies.sma_cross.SmaCross"
 COMMON = [
@@ -32,9 +33,9 @@ def read_json(path: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(path.read_text())
 
 
-def test_grid_writes_every_output(run_cli: RunCli, tmp_path: Path) -> None:
+def test_grid_writes_every_output(tradd: Tradd, tmp_path: Path) -> None:
     out = tmp_path / "grid"
-    result = run_cli(
+    code, stdout, stderr = tradd(
         "optimize",
         "--strategy",
         SMA,
@@ -48,7 +49,7 @@ def test_grid_writes_every_output(run_cli: RunCli, tmp_path: Path) -> None:
         "--output",
         str(out),
     )
-    assert result.code == 0, result.stderr
+    assert code == 0, stderr
     report = read_json(out / "optimization.json")
     for key in (
         "optimization_id",
@@ -75,10 +76,10 @@ def test_grid_writes_every_output(run_cli: RunCli, tmp_path: Path) -> None:
     best = tomllib.loads((out / "best_params.toml").read_text())
     assert best["strategy"] == SMA and best["params"] == report["best_params"]
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
-    assert "top results by sharpe" in result.stdout
+    assert "top results by sharpe" in stdout
 
 
-def test_rerun_resumes_without_repeating(run_cli: RunCli, tmp_path: Path) -> None:
+def test_rerun_resumes_without_repeating(tradd: Tradd, tmp_path: Path) -> None:
     out = tmp_path / "grid"
     args = (
         "optimize",
@@ -92,19 +93,19 @@ def test_rerun_resumes_without_repeating(run_cli: RunCli, tmp_path: Path) -> Non
         "--output",
         str(out),
     )
-    assert run_cli(*args).code == 0
+    assert tradd(*args)[0] == 0
     first = read_json(out / "optimization.json")
-    result = run_cli(*args)
-    assert result.code == 0, result.stderr
+    code, _, stderr = tradd(*args)
+    assert code == 0, stderr
     second = read_json(out / "optimization.json")
     assert second["trials_run_by_this_process"] == 0
     assert second["trials"] == first["trials"] == 4
     assert second["optimization_id"] == first["optimization_id"]
 
 
-def test_bayesian_with_plots(run_cli: RunCli, tmp_path: Path) -> None:
+def test_bayesian_with_plots(tradd: Tradd, tmp_path: Path) -> None:
     out = tmp_path / "bayes"
-    result = run_cli(
+    code, _, stderr = tradd(
         "optimize",
         "--strategy",
         SMA,
@@ -126,7 +127,7 @@ def test_bayesian_with_plots(run_cli: RunCli, tmp_path: Path) -> None:
         "--output",
         str(out),
     )
-    assert result.code == 0, result.stderr
+    assert code == 0, stderr
     report = read_json(out / "optimization.json")
     assert report["method"] == "bayesian" and report["objective"] == "composite"
     assert report["trials"] == 14
@@ -174,7 +175,8 @@ def test_failing_trials_are_recorded_and_the_run_continues(run_cli: RunCli, tmp_
     assert "1 failed" in result.stdout
 
 
-def test_bad_input_is_one_clear_line(run_cli: RunCli, tmp_path: Path) -> None:
+def test_bad_input_is_one_clear_line(tradd: Tradd, tmp_path: Path) -> None:
+    """In this process: the test is about the messages and exit codes, not the process."""
     base = [
         "optimize",
         "--strategy",
@@ -215,12 +217,12 @@ def test_bad_input_is_one_clear_line(run_cli: RunCli, tmp_path: Path) -> None:
             "no such file",
         ),
     ]
-    for extra, code, message in cases:
-        result = run_cli(*base, *extra)
-        assert result.code == code, (extra, result.stderr)
-        assert message in result.stderr, (extra, result.stderr)
-        assert "Traceback" not in result.stderr
-        assert "pw@" not in result.stderr
+    for extra, expected, message in cases:
+        code, _, stderr = tradd(*base, *extra)
+        assert code == expected, (extra, stderr)
+        assert message in stderr, (extra, stderr)
+        assert "Traceback" not in stderr
+        assert "pw@" not in stderr
 
 
 def _complete_count(journal: Path) -> int:
@@ -235,8 +237,10 @@ def _complete_count(journal: Path) -> int:
 
 
 def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(
-    run_cli: RunCli, spawn_cli: SpawnCli, tmp_path: Path
+    tradd: Tradd, spawn_cli: SpawnCli, tmp_path: Path
 ) -> None:
+    """The interrupted run is a process (Ctrl-C is a signal to one); the rerun that
+    completes it is not about the process and runs in this one."""
     out = tmp_path / "out"
     args = (
         "optimize",
@@ -267,17 +271,17 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(
     interrupted = read_json(out / "optimization.json")
     assert interrupted["interrupted"] is True
     assert 3 <= interrupted["trials"] < 48
-    done = run_cli(*args)
-    assert done.code == 0, done.stderr
+    code, _, stderr = tradd(*args)
+    assert code == 0, stderr
     final = read_json(out / "optimization.json")
     assert final["trials"] == 48
     assert final["trials_run_by_this_process"] == 48 - interrupted["trials"]
 
 
-def test_bayesian_repeats_reuse_the_earlier_result(run_cli: RunCli, tmp_path: Path) -> None:
+def test_bayesian_repeats_reuse_the_earlier_result(tradd: Tradd, tmp_path: Path) -> None:
     """Two possible combinations, six trials: the sampler must repeat, and repeats don't rerun."""
     out = tmp_path / "bayes"
-    result = run_cli(
+    code, _, stderr = tradd(
         "optimize",
         "--strategy",
         SMA,
@@ -297,7 +301,7 @@ def test_bayesian_repeats_reuse_the_earlier_result(run_cli: RunCli, tmp_path: Pa
         "--output",
         str(out),
     )
-    assert result.code == 0, result.stderr
+    assert code == 0, stderr
     storage = parse_storage(str(out / "study.journal"), out).open()
     name = optuna.get_all_study_summaries(storage)[0].study_name
     trials = optuna.load_study(study_name=name, storage=storage).get_trials(

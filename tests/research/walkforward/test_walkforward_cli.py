@@ -1,4 +1,5 @@
-"""`tradd walkforward` end to end through the CLI, on the shipped sample data."""
+"""`tradd walkforward` end to end through the CLI, on the shipped sample data: in this
+process through the CLI's entry point, but for Ctrl-C (a signal to a process of its own)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ...conftest import SAMPLE_DATA, RunCli, SpawnCli
+from ...conftest import SAMPLE_DATA, SpawnCli
+from ..conftest import Tradd
 from .keys import OVERFITTING_KEYS, SUMMARY_KEYS
 
 SMA = "strategies.sma_cross.SmaCross"
@@ -59,15 +61,15 @@ def common(out: Path, start: str = "2005-01-01", end: str = "2008-12-31") -> lis
 
 
 @pytest.mark.slow
-def test_grid_walkforward_writes_every_output(run_cli: RunCli, tmp_path: Path) -> None:
+def test_grid_walkforward_writes_every_output(tradd: Tradd, tmp_path: Path) -> None:
     out = tmp_path / "wf"
-    result = run_cli(*common(out), "--param", "fast=10,20", "--param", "slow=50,100")
-    assert result.code == 0, result.stderr
+    code, stdout, stderr = tradd(*common(out), "--param", "fast=10,20", "--param", "slow=50,100")
+    assert code == 0, stderr
     document = json.loads((out / "walkforward.json").read_text())
     assert set(document["summary"]) >= set(SUMMARY_KEYS)
     assert set(document["summary"]["parameter_stability"]) == {"fast", "slow"}
     assert set(OVERFITTING_KEYS) <= set(document["summary"]["overfitting"])
-    assert "stitched OOS PSR" in result.stdout
+    assert "stitched OOS PSR" in stdout
     windows = document["windows"]
     assert len(windows) == document["summary"]["windows"] == 6
     assert all(set(w) >= WINDOW_KEYS for w in windows)
@@ -83,17 +85,17 @@ def test_grid_walkforward_writes_every_output(run_cli: RunCli, tmp_path: Path) -
         assert len(list(csv.DictReader(fh))) == sum(w["oos_bars"] for w in windows)
     for png in ("is_vs_oos.png", "oos_equity.png"):
         assert (out / png).read_bytes()[:8] == PNG
-    assert "walk-forward windows" in result.stdout and "avg OOS Sharpe" in result.stdout
-    assert "IS trials" in result.stderr  # the progress bar
+    assert "walk-forward windows" in stdout and "avg OOS Sharpe" in stdout
+    assert "IS trials" in stderr  # the progress bar
 
 
 @pytest.mark.slow
-def test_bayesian_anchored_walkforward(run_cli: RunCli, tmp_path: Path) -> None:
+def test_bayesian_anchored_walkforward(tradd: Tradd, tmp_path: Path) -> None:
     out = tmp_path / "wf"
     args = [*common(out, end="2007-06-30"), "--mode", "anchored", "--method", "bayesian"]
     more = ["--trials", "5", "--seed", "11", "--param", "fast=5:30:5", "--param", "slow=40:120:20"]
-    result = run_cli(*args, *more)
-    assert result.code == 0, result.stderr
+    code, _, stderr = tradd(*args, *more)
+    assert code == 0, stderr
     document = json.loads((out / "walkforward.json").read_text())
     assert document["mode"] == "anchored" and document["trials_per_window"] == 5
     windows = document["windows"]
@@ -113,11 +115,11 @@ def test_bayesian_anchored_walkforward(run_cli: RunCli, tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_exit_2_naming_the_option(
-    run_cli: RunCli, tmp_path: Path, extra: list[str], needle: str
+    tradd: Tradd, tmp_path: Path, extra: list[str], needle: str
 ) -> None:
-    result = run_cli(*common(tmp_path / "wf"), "--param", "fast=10,20", *extra)
-    assert result.code == 2, result.stderr
-    assert needle in result.stderr
+    code, _, stderr = tradd(*common(tmp_path / "wf"), "--param", "fast=10,20", *extra)
+    assert code == 2, stderr
+    assert needle in stderr
     assert not (tmp_path / "wf" / "walkforward.json").exists()
 
 
