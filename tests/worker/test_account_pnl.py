@@ -39,7 +39,9 @@ def test_two_strategies_on_one_account_agree_on_the_pnl_today(
     first.advance(GOOG_OPEN - simulator.gw.sim_time + 60)  # s1 buys at the open
     run(simulator, 1800, first)  # GOOG moves: the account's equity with it
     second = start_worker(settings, simulator, "s2").ready()  # joins half an hour later
-    simulator.call(simulator.gw.advance, 60)
+    # One account-update interval (three minutes, as TWS): s2's values at its connect
+    # and s1's last periodic push differ until the next push reaches both.
+    simulator.call(simulator.gw.advance, 180)
     settled(first, second)
     a, b = status(first), status(second)
     assert a["equity"] == b["equity"] and a["daily_pnl"] is not None
