@@ -27,7 +27,7 @@ IDEALPRO forex pair, anything else a US stock on SMART::
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -148,16 +148,29 @@ class ContractSpec(BaseModel):
     def session(self, day: date, *, liquid: bool = True) -> tuple[datetime, datetime] | None:
         """The session closing on ``day`` as zone-aware datetimes (liquid or total hours);
         None on days the market does not trade. An early close cuts the close short."""
-        if not self.trades_on(day):
-            return None
+        return self.sessions([day], liquid=liquid)[0]
+
+    def sessions(
+        self, days: Iterable[date], *, liquid: bool = True
+    ) -> list[tuple[datetime, datetime] | None]:
+        """`session` of each of ``days``. The hours, days and zone are parsed once per
+        call, not per day: a simulator start asks for thousands of days."""
+        weekdays, holidays, zone = self.weekdays, self.holidays, self.zone
         opens, closes = self.liquid_span if liquid else self.trading_span
-        open_day = day - timedelta(days=1) if closes <= opens else day
-        start = datetime.combine(open_day, opens, self.zone)
-        end = datetime.combine(day, closes, self.zone)
-        early = self.early_closes.get(day)
-        if early is not None:
-            end = min(end, datetime.combine(day, _hhmm(early), self.zone))
-        return start, end
+        crosses = closes <= opens
+        out: list[tuple[datetime, datetime] | None] = []
+        for day in days:
+            if day.weekday() not in weekdays or day in holidays:
+                out.append(None)
+                continue
+            open_day = day - timedelta(days=1) if crosses else day
+            start = datetime.combine(open_day, opens, zone)
+            end = datetime.combine(day, closes, zone)
+            early = self.early_closes.get(day)
+            if early is not None:
+                end = min(end, datetime.combine(day, _hhmm(early), zone))
+            out.append((start, end))
+        return out
 
 
 def parse_span(text: str) -> tuple[time, time]:

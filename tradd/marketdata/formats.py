@@ -22,6 +22,7 @@ import numpy as np
 
 from tradd.errors import DataError
 from tradd.marketdata.bars import Bars, infer_bar
+from tradd.marketdata.fastcsv import FloatArray, TimeArray, read_columns, split_regular
 
 TRADD_HEADER = ("datetime", "open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -47,11 +48,17 @@ class ParsedFile:
     lines: list[int] = field(default_factory=list)
     """Source line of each row, so later checks can point at the file."""
     problems: list[RowProblem] = field(default_factory=list)
+    columns: tuple[TimeArray, FloatArray] | None = field(default=None, repr=False, compare=False)
+    """`times` and `rows` as arrays, when the file was read a column at a time: converting
+    tens of thousands of datetimes back to numpy would cost more than reading them."""
 
     def to_bars(self, symbol: str, bar: str | None = None) -> Bars:
         """Column arrays in file order (validation reports disorder; loading sorts)."""
-        values = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
-        time = np.array(self.times, dtype="datetime64[s]")
+        if self.columns is not None:
+            time, values = self.columns[0].copy(), self.columns[1]
+        else:
+            values = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+            time = np.array(self.times, dtype="datetime64[s]")
         return Bars(
             symbol,
             bar or infer_bar(np.sort(time), str(self.path)),
@@ -75,7 +82,16 @@ class _Layout:
 
 
 def parse_file(path: Path, *, adjust: bool = False) -> ParsedFile:
-    """Parse a bar file; row problems are collected in the result, not raised."""
+    """Parse a bar file; row problems are collected in the result, not raised.
+
+    A well-formed file is read a column at a time (`fastcsv`); any other file, and any
+    file with a problem, row by row, so what is reported is always the row parser's."""
+    fast = _parse_regular(path, adjust)
+    return fast if fast is not None else parse_file_by_rows(path, adjust=adjust)
+
+
+def parse_file_by_rows(path: Path, *, adjust: bool = False) -> ParsedFile:
+    """`parse_file` without the column-at-a-time path: the reference it must agree with."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             return parse_lines(path, fh, adjust=adjust)
@@ -99,6 +115,47 @@ def parse_lines(path: Path, lines: Iterable[str], *, adjust: bool = False) -> Pa
     for line_no, row in _numbered(reader):
         _parse_row(parsed, layout, row, line_no, adjust)
     return parsed
+
+
+def _parse_regular(path: Path, adjust: bool) -> ParsedFile | None:
+    """The file read a column at a time, or None if the row parser must read it."""
+    split = None if adjust else _read_regular(path)  # the row parser adjusts
+    layout = None if split is None else _regular_layout(path, split[0])
+    if split is None or layout is None:
+        return None
+    cols = layout.columns
+    when = cols["datetime"] if "datetime" in cols else cols["date"]
+    names = [*PRICE_COLUMNS, "volume"]
+    read = read_columns(split[1], layout.width, when, [cols.get(n) for n in names])
+    if read is None:
+        return None
+    time, values = read
+    return ParsedFile(
+        path,
+        layout.name,
+        times=time.tolist(),
+        rows=list(zip(*(values[:, k].tolist() for k in range(5)), strict=True)),
+        lines=list(range(2, len(values) + 2)),
+        columns=(time, values),
+    )
+
+
+def _read_regular(path: Path) -> tuple[str, list[str]] | None:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None  # the row parser reports it, as it always has
+    return split_regular(text)
+
+
+def _regular_layout(path: Path, header: str) -> _Layout | None:
+    """The layout of a header the row parser accepts, with the time in one column."""
+    try:
+        layout = _detect_layout(path, header.split(","))
+    except DataError:
+        return None
+    return None if "time" in layout.columns else layout
 
 
 def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:

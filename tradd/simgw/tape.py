@@ -22,7 +22,7 @@ import itertools
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -284,12 +284,6 @@ def session_days(
     return days
 
 
-def _naive(t: np.datetime64) -> datetime:
-    value = t.astype("datetime64[s]").astype(datetime)
-    assert isinstance(value, datetime)
-    return value
-
-
 def _windows(bars: Bars, spec: ContractSpec) -> tuple[IntArray, IntArray]:
     """Epoch-second [start, end) of every source bar, in the definition's time zone."""
     stamps = pd.DatetimeIndex(bars.time)
@@ -302,8 +296,8 @@ def _windows(bars: Bars, spec: ContractSpec) -> tuple[IntArray, IntArray]:
         return first.astype(np.int64), (first + BAR_SECONDS[bars.bar]).astype(np.int64)
     starts: list[int] = []
     ends: list[int] = []
-    for t in bars.time:
-        window = spec.session(_naive(t).date(), liquid=True)
+    days: list[date] = bars.time.astype("datetime64[D]").tolist()
+    for window in spec.sessions(days, liquid=True):
         assert window is not None  # trading_days_only kept only trading days
         starts.append(int(window[0].timestamp()))
         ends.append(int(window[1].timestamp()))
