@@ -110,6 +110,9 @@ class StrategySettings(Section):
     risk: dict[str, Any] = Field(default_factory=dict)
     """Overrides of `[risk]` for this strategy, merged key by key."""
     enabled: bool = True
+    auto_promote: bool = False
+    """Apply a parameter proposal that passes `[promotion]`'s gates without approval
+    (meant for paper accounts)."""
 
     @field_validator("symbols")
     @classmethod

@@ -26,6 +26,7 @@ from tradd.config.live import (
     check_unique_strategies,
 )
 from tradd.config.risk import RiskSettings
+from tradd.config.watch import DriftSettings, PromotionSettings, ScheduleSettings
 
 ENV_PREFIX = "TRADD_"
 ENV_NESTED_DELIMITER = "__"
@@ -187,6 +188,9 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     web: WebSettings = WebSettings()
     strategies: tuple[StrategySettings, ...] = ()
+    schedules: tuple[ScheduleSettings, ...] = ()
+    drift: DriftSettings = DriftSettings()
+    promotion: PromotionSettings = PromotionSettings()
 
     @model_validator(mode="after")
     def _strategies_consistent(self) -> Settings:

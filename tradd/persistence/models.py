@@ -330,4 +330,10 @@ class AlertDelivery(Base):
 
 
 # Registers research_runs, users, api_tokens and backtest_cache in Base.metadata.
-from tradd.persistence import models_cache, models_runs, models_users, models_web  # noqa: E402, F401
+from tradd.persistence import (  # noqa: E402, F401
+    models_cache,
+    models_drift,
+    models_runs,
+    models_users,
+    models_web,
+)
