@@ -117,8 +117,9 @@ def test_the_daily_summary_goes_out_at_its_time_with_the_ledgers_numbers(
     [mail] = smtp_server.messages
     assert "daily summary" in mail.subject and "2026-12-01" in mail.subject
     body = mail.body
-    assert "trades: 2" in body and "realized_pnl: 42.5" in body and "commission: 2.5" in body
+    assert "trades: 2" in body and "realized_pnl: 45.0" in body and "commission: 2.5" in body
     assert "portfolio value: 100,042.50" in body and "P&L today (account): 42.50" in body
+    assert "net_pnl: 42.5" in body and "not explained by the strategies: 0.00" in body
     assert "alpha" in body and "total" in body
 
 

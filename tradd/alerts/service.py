@@ -19,11 +19,14 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradd.alerts.dispatch import Dispatcher
+from tradd.alerts.drift import DriftWatch
 from tradd.alerts.model import Alert, AlertEvent, Channel
 from tradd.alerts.outbox import Outbox
 from tradd.alerts.router import AlertRouter
 from tradd.alerts.summary import SummarySchedule, summary_event
 from tradd.config.settings import Settings
+from tradd.errors import ConfigError
+from tradd.marketdata.contracts import load_definitions
 from tradd.records.events import EventKind
 from tradd.records.view import WorkerView
 
@@ -58,6 +61,7 @@ class AlertService:
         self._queue: asyncio.Queue[AlertEvent] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._loss_day: date | None = None
+        self.drift = DriftWatch(sessions, clock, monotonic)
 
     async def start(self) -> None:
         """Pick up where the last run left off: the day of the last summary and of the last
@@ -146,6 +150,7 @@ class AlertService:
             for alert in self.router.flush():
                 await self._store_safely(alert)
             await self._summary_if_due()
+            await self._drift_if_due()
             self._watch_daily_loss(self._clock())
         except Exception:
             log.exception("alert tick failed")
@@ -163,18 +168,31 @@ class AlertService:
         now = self._clock()
         day = self.summary.due(now)
         if day is not None:
-            views = self._views()
+            names = [s.name for s in self.settings.strategies]
             event = await asyncio.to_thread(
-                summary_event,
-                self._sessions,
-                [s.name for s in self.settings.strategies],
-                day,
-                self.summary.zone,
-                {v.name: v.snapshot for v in views},
-                now,
+                lambda: summary_event(
+                    self._sessions, names, day, self.summary.zone, now, self._multipliers()
+                )
             )
             self.summary.last_sent = day
             self.submit(event)
+
+    def _multipliers(self) -> dict[str, float]:
+        """Each traded symbol's contract multiplier (futures' realized P&L in money)."""
+        try:
+            definitions = load_definitions(self.settings.data.dir)
+        except ConfigError as exc:  # the workers refuse to start on it; the summary goes on
+            log.warning("contract definitions unreadable; multipliers of 1", error=str(exc))
+            return {}
+        symbols = {s for strategy in self.settings.strategies for s in strategy.symbols}
+        return {s: float(definitions.spec(s).multiplier) for s in sorted(symbols)}
+
+    async def _drift_if_due(self) -> None:
+        """Each new drift result beyond `[drift] alert_pct`, alerted once (see alerts.drift)."""
+        if self.drift.due():
+            threshold = self.settings.drift.alert_pct
+            for event in await asyncio.to_thread(self.drift.claim, threshold):
+                self.submit(event)
 
     def _watch_daily_loss(self, now: datetime) -> None:
         a, local_day = self.settings.alerts, now.astimezone(self.summary.zone).date()

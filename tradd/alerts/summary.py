@@ -1,17 +1,18 @@
 """The daily P&L summary: when it is due, and its numbers, from the persisted fills.
 
-Per strategy: fills today (trades), realized P&L and commissions today (IB's numbers on
-those fills), unrealized P&L of the open positions now (the worker's last snapshot). For
-the account: portfolio value (the last net liquidation recorded), P&L today (against the
-day's starting equity) and the deepest intraday drawdown of the recorded equity. "Today"
-is the calendar day in the summary's time zone; the summary goes out once per trading day
-(Monday to Friday) at `[alerts.summary] time`.
+Per strategy, its attribution of today (`tradd.persistence.attribution`, defined there
+and in docs/metrics-alerts.md): fills (trades), realized P&L (gross, against the
+strategy's own average cost), the change of its unrealized P&L, commissions and its net.
+For the account: portfolio value (the last net liquidation recorded), P&L today, the part
+of it no strategy explains (manual trades, fees, interest) and the deepest intraday
+drawdown of the recorded equity; then a drift line per strategy that has a `tradd drift`
+result (its latest). "Today" is the calendar day in the summary's time zone; the summary
+goes out once per trading day (Monday to Friday) at `[alerts.summary] time`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,18 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradd.alerts.model import AlertEvent
 from tradd.config.alerts import SummarySettings
+from tradd.persistence.attribution import Attribution, attribute
+from tradd.persistence.drift_results import DriftResult, DriftResults, as_dict
 from tradd.persistence.ledger import Ledger
 from tradd.records.events import EventKind
-from tradd.records.status import WorkerStatus
-
-
-@dataclass(frozen=True)
-class StrategyDay:
-    name: str
-    trades: int
-    realized_pnl: float
-    commission: float
-    unrealized_pnl: float | None
 
 
 class SummarySchedule:
@@ -51,19 +44,6 @@ class SummarySchedule:
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, datetime.min.time(), zone)
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
-
-
-def strategy_day(
-    ledger: Ledger, start: datetime, end: datetime, snapshot: WorkerStatus | None
-) -> StrategyDay:
-    fills = [f for f in ledger.fills(since=start) if f.executed_at < end]
-    return StrategyDay(
-        ledger.strategy,
-        len(fills),
-        sum(f.realized_pnl or 0.0 for f in fills),
-        sum(f.commission or 0.0 for f in fills),
-        snapshot.unrealized_pnl if snapshot is not None else None,
-    )
 
 
 def account_day(
@@ -92,39 +72,34 @@ def summary_event(
     strategies: Iterable[str],
     day: date,
     zone: ZoneInfo,
-    snapshots: Mapping[str, WorkerStatus | None],
     at: datetime,
+    multipliers: Mapping[str, float] | None = None,
 ) -> AlertEvent:
     start, end = day_bounds(day, zone)
-    ledgers = [Ledger(sessions, name) for name in strategies]
-    days = [strategy_day(ledger, start, end, snapshots.get(ledger.strategy)) for ledger in ledgers]
-    account = account_day(ledgers, start, end)
+    names = list(strategies)
+    found = attribute(sessions, names, start, end, multipliers=multipliers)
+    account = account_day([Ledger(sessions, name) for name in names], start, end)
+    drift = DriftResults(sessions, lambda: at).latest()
     total = {
-        "trades": sum(d.trades for d in days),
-        "realized_pnl": sum(d.realized_pnl for d in days),
-        "commission": sum(d.commission for d in days),
-        "unrealized_pnl": sum(d.unrealized_pnl or 0.0 for d in days),
+        "trades": sum(s.trades for s in found.strategies),
+        "realized_pnl": sum(s.realized_pnl for s in found.strategies),
+        "commission": sum(s.commission for s in found.strategies),
+        "unrealized_change": _sum(s.unrealized_change for s in found.strategies),
+        "net_pnl": found.account.strategies_pnl,
     }
     lines = [
-        f"{'strategy':<16} {'trades':>6} {'realized':>12} {'commission':>10} {'unrealized':>12}"
-    ]
-    for d in days:
-        lines.append(
-            f"{d.name:<16} {d.trades:>6} {d.realized_pnl:>12,.2f} {d.commission:>10,.2f} "
-            f"{_money(d.unrealized_pnl):>12}"
-        )
-    lines.append(
-        f"{'total':<16} {total['trades']:>6} {total['realized_pnl']:>12,.2f} "
-        f"{total['commission']:>10,.2f} {total['unrealized_pnl']:>12,.2f}"
-    )
-    lines += [
+        *attribution_table(found),
         "",
         f"portfolio value: {_money(account['portfolio_value'])}",
-        f"P&L today (account): {_money(account['daily_pnl'])}",
+        f"P&L today (account): {_money(found.account.pnl)}",
+        f"not explained by the strategies: {_money(found.account.unexplained)}",
         f"max intraday drawdown: {_pct(account['max_drawdown_pct'])}",
     ]
+    drift_lines = [drift_line(drift[name]) for name in names if name in drift]
+    if drift_lines:
+        lines += ["", *drift_lines]
     message = (
-        f"{day.isoformat()}: P&L {_money(account['daily_pnl'])}, "
+        f"{day.isoformat()}: P&L {_money(found.account.pnl)}, "
         f"{total['trades']} trades, realized {total['realized_pnl']:,.2f}"
     )
     data = {
@@ -132,9 +107,56 @@ def summary_event(
         "table": "\n".join(lines),
         **total,
         **account,
-        "strategies": [d.__dict__ for d in days],
+        "daily_pnl": found.account.pnl,
+        "unexplained_pnl": found.account.unexplained,
+        "strategies": [s.as_dict() for s in found.strategies],
+        "drift": [as_dict(drift[name]) for name in names if name in drift],
     }
     return AlertEvent(EventKind.DAILY_SUMMARY, "info", message, at, data=data, key=day.isoformat())
+
+
+def attribution_table(found: Attribution) -> list[str]:
+    """Per strategy: trades, realized (gross), unrealized change, commissions, net; the total."""
+    head = (
+        f"{'strategy':<16} {'trades':>6} {'realized':>12} {'unrealized':>12} "
+        f"{'commission':>10} {'net':>12}"
+    )
+    rows = [head]
+    for s in found.strategies:
+        rows.append(
+            f"{s.strategy:<16} {s.trades:>6} {s.realized_pnl:>12,.2f} "
+            f"{_money(s.unrealized_change):>12} {s.commission:>10,.2f} {_money(s.net_pnl):>12}"
+        )
+    every = found.strategies
+    rows.append(
+        f"{'total':<16} {sum(s.trades for s in every):>6} "
+        f"{sum(s.realized_pnl for s in every):>12,.2f} "
+        f"{_money(_sum(s.unrealized_change for s in every)):>12} "
+        f"{sum(s.commission for s in every):>10,.2f} {_money(found.account.strategies_pnl):>12}"
+    )
+    return rows
+
+
+def drift_line(result: DriftResult) -> str:
+    """E.g. "drift sma_goog -0.42% (-420.00; slippage -300.00, commissions -120.00)
+    2026-12-01..12-04": the causes that moved it, largest first."""
+    causes = sorted(
+        ((k, v) for k, v in result.components.items() if abs(v) >= 0.005),
+        key=lambda kv: -abs(kv[1]),
+    )
+    parts = "".join(f", {k} {v:,.2f}" for k, v in causes).lstrip(", ")
+    detail = f"{result.drift_pnl:,.2f}" + (f"; {parts}" if parts else "")
+    return f"drift {result.strategy} {result.drift_pct:+.2f}% ({detail}) {period(result)}"
+
+
+def period(result: DriftResult) -> str:
+    a, b = result.period_from, result.period_to
+    return f"{a.isoformat()}..{b.isoformat()[5:] if a.year == b.year else b.isoformat()}"
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    known = list(values)
+    return None if any(v is None for v in known) else sum(v or 0.0 for v in known)
 
 
 def _money(value: float | None) -> str:

@@ -59,6 +59,8 @@ class EventKind(StrEnum):
     """A halt caused by an exception in the strategy (see `HaltCause`)."""
     DAILY_LOSS = "daily_loss"
     DAILY_SUMMARY = "daily_summary"
+    DRIFT = "drift"
+    """A `tradd drift` result beyond `[drift] alert_pct` (tradd.alerts.drift), once each."""
     TEST = "test"
 
 
