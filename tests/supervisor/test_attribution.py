@@ -105,8 +105,10 @@ def test_attribution_and_the_drift_alert_on_one_shared_account(
             fills = [f for lg in ledgers.values() for f in lg.fills()]
             last = max(e.at for lg in ledgers.values() for e in lg.equity_history())
             newest = [e for lg in ledgers.values() for e in lg.equity_history() if e.at == last]
-            seen.update(fills=[(f.order_ref, f.commission) for f in fills],
-                        nlv=[e.net_liquidation for e in newest])
+            seen.update(
+                fills=[(f.order_ref, f.commission) for f in fills],
+                nlv=[e.net_liquidation for e in newest],
+            )
             return (flat and len(fills) == 4 and all(f.commission is not None for f in fills)
                     and newest[0].net_liquidation == pytest.approx(cash))  # fmt: skip
 
@@ -142,6 +144,7 @@ def test_attribution_and_the_drift_alert_on_one_shared_account(
         again.wait_trading("s1")
         results.add(drift("s2", 200.0))  # -0.10%: below the threshold, never alerted
         last = results.add(drift("s2", 2_000.0))  # -1.90%
+
         def drift_mails() -> list[Any]:
             return [m for m in smtp_server.messages if ": drift: " in m.subject]
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from tradd.config.settings import Settings
 from tradd.control.client import environment, find_socket
 from tradd.persistence.db import open_database
@@ -45,6 +47,8 @@ class WebContext:
     jobs_dir: Path
     secure_cookies: bool
     notifier: Notifier
+    database: sessionmaker[Session]
+    """The shared database (the ledger, drift results) for what the console reads itself."""
 
 
 @contextmanager
@@ -88,7 +92,7 @@ def open_context(
             sessions=SessionStore(timedelta(hours=web.session_hours), clock),
             limiter=LoginLimiter(web.login_attempts, web.login_window, monotonic),
             daemon=DaemonLink(socket), clock=clock, jobs_dir=jobs_dir,
-            secure_cookies=secure_cookies, notifier=notifier,
+            secure_cookies=secure_cookies, notifier=notifier, database=sessions,
         )  # fmt: skip
     finally:
         runner.stop()

@@ -5,6 +5,7 @@
 (() => {
   const { el, api, fmt, can, signClass, duration } = tradd;
   const POLL_MS = 2000;
+  const DRIFT_POLL_MS = 15000;  // attribution reads the ledger: no need to every 2 s
   const MAX_EVENTS = 50;
   let since = 0;
   let events = [];
@@ -80,6 +81,39 @@
     list.replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: "No alerts yet." })]));
   }
 
+  function causes(d) {
+    return Object.entries(d.components).filter(([, v]) => Math.abs(v) >= 0.005)
+      .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+  }
+
+  function driftRow(s) {
+    const t = s.today, d = s.drift;
+    const cells = d ? [
+      el("td", { class: `num ${signClass(d.drift_pct)}`, text: fmt(d.drift_pct) }),
+      el("td", { class: `num ${signClass(d.drift_pnl)}`, text: fmt(d.drift_pnl) }),
+      el("td", { text: causes(d) || "–", title: d.report_path || "" }),
+      el("td", { text: `${d.period_from}..${d.period_to}` }),
+    ] : [el("td", { colspan: 4, class: "muted", text: "no drift report yet" })];
+    return el("tr", { dataset: { strategy: s.name } },
+      el("td", {}, el("strong", { text: s.name })),
+      el("td", { class: "num", text: String(t.trades) }),
+      el("td", { class: `num ${signClass(t.realized_pnl)}`, text: fmt(t.realized_pnl) }),
+      el("td", { class: `num ${signClass(t.unrealized_change)}`, text: fmt(t.unrealized_change) }),
+      el("td", { class: "num", text: fmt(t.commission) }),
+      el("td", { class: `num ${signClass(t.net_pnl)}`, text: fmt(t.net_pnl) }),
+      ...cells);
+  }
+
+  function renderDrift(found) {
+    const rows = found.strategies.map(driftRow);
+    document.querySelector("#drift tbody").replaceChildren(...(rows.length ? rows
+      : [el("tr", {}, el("td", { colspan: 10, class: "muted", text: "No strategies configured." }))]));
+    const a = found.account;
+    document.getElementById("unexplained").textContent =
+      `Account P&L today ${fmt(a.pnl)} (${found.day}, ${found.timezone}); strategies ${fmt(a.strategies_pnl)}; ` +
+      `not explained by the strategies (manual trades, fees, interest) ${fmt(a.unexplained)}`;
+  }
+
   async function optional(path, render, listId) {
     try {
       render(await api("GET", path));
@@ -113,6 +147,14 @@
       }, "events"),
       optional("/api/v1/live/alerts?limit=20", (found) => renderAlerts(found.alerts), "alerts"),
     ]);
+  }
+
+  async function refreshDrift() {
+    try {
+      renderDrift(await api("GET", "/api/v1/live/drift"));
+    } catch (error) {
+      if (error.status !== 401) document.getElementById("unexplained").textContent = error.message;
+    }
   }
 
   async function act(method, path, body, done) {
@@ -154,7 +196,8 @@
       return;
     }
     document.getElementById("flatten-all").addEventListener("click", () => flatten(null));
-    await refresh();
+    await Promise.all([refresh(), refreshDrift()]);
     setInterval(refresh, POLL_MS);
+    setInterval(refreshDrift, DRIFT_POLL_MS);
   })();
 })();
