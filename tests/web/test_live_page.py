@@ -81,6 +81,8 @@ def test_the_live_page_shows_pauses_and_hides_by_role(
 
         eventually(lambda: "RUNNING" in row_text() and "connected" in row_text(), 15, "s1 shown")
         assert "ACTIVE" in row_text() and "GOOG" in row_text()
+        eventually(lambda: "not explained by the strategies" in driver.find_element(
+            By.ID, "unexplained").text, 15, "the account's attribution line")  # fmt: skip
         eventually(lambda: click("button[data-action='pause'][data-strategy='s1']"), 10, "pause")
         dialog = driver.find_element(By.ID, "confirm-dialog")
         assert "web:alice" in dialog.text
