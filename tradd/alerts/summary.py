@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradd.alerts.model import AlertEvent
 from tradd.config.alerts import SummarySettings
-from tradd.persistence.attribution import Attribution, attribute
+from tradd.persistence.attribution import attribute, table_lines
 from tradd.persistence.drift_results import DriftResult, DriftResults, as_dict
 from tradd.persistence.ledger import Ledger
 from tradd.records.events import EventKind
@@ -88,7 +88,7 @@ def summary_event(
         "net_pnl": found.account.strategies_pnl,
     }
     lines = [
-        *attribution_table(found),
+        *table_lines(found),
         "",
         f"portfolio value: {_money(account['portfolio_value'])}",
         f"P&L today (account): {_money(found.account.pnl)}",
@@ -113,28 +113,6 @@ def summary_event(
         "drift": [as_dict(drift[name]) for name in names if name in drift],
     }
     return AlertEvent(EventKind.DAILY_SUMMARY, "info", message, at, data=data, key=day.isoformat())
-
-
-def attribution_table(found: Attribution) -> list[str]:
-    """Per strategy: trades, realized (gross), unrealized change, commissions, net; the total."""
-    head = (
-        f"{'strategy':<16} {'trades':>6} {'realized':>12} {'unrealized':>12} "
-        f"{'commission':>10} {'net':>12}"
-    )
-    rows = [head]
-    for s in found.strategies:
-        rows.append(
-            f"{s.strategy:<16} {s.trades:>6} {s.realized_pnl:>12,.2f} "
-            f"{_money(s.unrealized_change):>12} {s.commission:>10,.2f} {_money(s.net_pnl):>12}"
-        )
-    every = found.strategies
-    rows.append(
-        f"{'total':<16} {sum(s.trades for s in every):>6} "
-        f"{sum(s.realized_pnl for s in every):>12,.2f} "
-        f"{_money(_sum(s.unrealized_change for s in every)):>12} "
-        f"{sum(s.commission for s in every):>10,.2f} {_money(found.account.strategies_pnl):>12}"
-    )
-    return rows
 
 
 def drift_line(result: DriftResult) -> str:

@@ -159,6 +159,38 @@ def strategy_pnl(
     return StrategyPnl(name, len(during), realized, commission, at_start, at_end)
 
 
+def table_lines(found: Attribution) -> list[str]:
+    """The attribution as a text table (the daily summary, reports): per strategy trades,
+    realized (gross), unrealized change, commissions and net; then the total."""
+    head = (
+        f"{'strategy':<16} {'trades':>6} {'realized':>12} {'unrealized':>12} "
+        f"{'commission':>10} {'net':>12}"
+    )
+    rows = [head]
+    for s in found.strategies:
+        rows.append(
+            f"{s.strategy:<16} {s.trades:>6} {s.realized_pnl:>12,.2f} "
+            f"{_money(s.unrealized_change):>12} {s.commission:>10,.2f} {_money(s.net_pnl):>12}"
+        )
+    every = found.strategies
+    rows.append(
+        f"{'total':<16} {sum(s.trades for s in every):>6} "
+        f"{sum(s.realized_pnl for s in every):>12,.2f} "
+        f"{_money(_sum(s.unrealized_change for s in every)):>12} "
+        f"{sum(s.commission for s in every):>10,.2f} {_money(found.account.strategies_pnl):>12}"
+    )
+    return rows
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    known = list(values)
+    return None if any(v is None for v in known) else sum(v or 0.0 for v in known)
+
+
 def _unrealized_at(
     session: Session,
     name: str,
