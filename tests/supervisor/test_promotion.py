@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests.conftest import SAMPLE_DATA
 from tests.fixtures.simulator import eventually, strategy_entry
+from tests.fixtures.web import open_console
 from tests.research.conftest import run_main
 from tradd.control import tradctl
 from tradd.persistence.db import open_database
@@ -116,9 +117,21 @@ def test_a_proposal_is_gated_approved_applied_rolled_back_and_auto_promoted(
     assert not failing["passed"]
     code, out, err = ctl(capsys, daemon, "approve", str(failing["id"]))
     assert code == 1 and "failed its gates" in err and "min_oos_psr" in err, err
+    # ... nor through the console, where a trader rejects it (a viewer may only look).
+    console = open_console(tmp_path / "console", sqlite_url, control={"socket": str(daemon.socket)})
+    try:
+        alice, victor = console.client("alice"), console.client("victor")
+        shown = victor.get("/api/v1/proposals?strategy=sma&state=pending")
+        assert shown.status_code == 200 and shown.json()["proposals"][0]["id"] == failing["id"]
+        assert victor.post(f"/api/v1/proposals/{failing['id']}/reject").status_code == 403
+        refused = alice.post(f"/api/v1/proposals/{failing['id']}/approve")
+        assert refused.status_code == 409 and "min_oos_psr" in refused.json()["detail"]
+        assert alice.post("/api/v1/proposals/9999/approve").status_code == 404
+        rejected = alice.post(f"/api/v1/proposals/{failing['id']}/reject")
+        assert rejected.status_code == 200 and rejected.json()["by"] == "web:alice"
+    finally:
+        console.close()
     assert daemon.strategies()["sma"]["pid"] == pids["sma"]
-    code, out, _ = ctl(capsys, daemon, "reject", str(failing["id"]))
-    assert code == 0 and "rejected" in out
 
     # Rollback: the hand-edited version is live again.
     code, out, err = ctl(capsys, daemon, "rollback", "sma")
@@ -145,8 +158,8 @@ def test_a_proposal_is_gated_approved_applied_rolled_back_and_auto_promoted(
     engine.dispose()
     me = tradctl_user()
     assert audit == [
-        (me, "promote", True), (me, "promote", False), (me, "reject", True),
-        (me, "rollback", True), ("auto", "promote", True),
+        (me, "promote", True), (me, "promote", False), ("web:alice", "promote", False),
+        ("web:alice", "reject", True), (me, "rollback", True), ("auto", "promote", True),
     ]  # fmt: skip
     kinds = [e["kind"] for e in daemon.result("events")["events"]]
     for kind in ("params_promoted", "proposal_rejected", "params_rolled_back"):
