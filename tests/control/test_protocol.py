@@ -53,6 +53,7 @@ def test_only_mutating_commands_are_serialised() -> None:
         "events",
         "alerts",
         "enter",
+        "proposals",
     }
 
 

@@ -37,14 +37,20 @@ EVERY_COMMAND = (["status"], ["health"], ["reload"], ["events", "--since", "2"],
                  ["start", "s1"], ["stop", "s1"], ["restart", "s1"], ["pause", "s1"],
                  ["resume", "s1"], ["flatten", "s1"], ["flatten", "--all"],
                  ["alerts", "test", "--channel", "sms"], ["alerts", "list"],
-                 ["enter", "s1", "GOOG", "BUY", "--quantity", "1"])  # fmt: skip
+                 ["enter", "s1", "GOOG", "BUY", "--quantity", "1"],
+                 ["proposals", "list", "--strategy", "s1"], ["proposals", "show", "3"],
+                 ["proposals", "approve", "3"], ["proposals", "reject", "3"],
+                 ["proposals", "rollback", "s1"])  # fmt: skip
+THROUGH = {"promote": "proposals"}
+"""Daemon commands tradctl reaches through another subcommand: `promote` is `tradctl
+proposals approve|reject|rollback` (a decision is serialised, a look is not)."""
 
 
 def test_every_command_takes_json_after_it_as_well_as_before(tmp_path, capsys) -> None:
     from tradd.control.commands import COMMANDS
     from tradd.control.tradctl import EXIT_UNREACHABLE, main
 
-    assert {argv[0] for argv in EVERY_COMMAND} == set(COMMANDS)
+    assert {argv[0] for argv in EVERY_COMMAND} == {THROUGH.get(c, c) for c in COMMANDS}
     missing = ["--socket", str(tmp_path / "none.sock")]
     for argv in EVERY_COMMAND:
         for line in ([*missing, *argv, "--json"], [*missing, "--json", *argv]):

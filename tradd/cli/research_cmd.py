@@ -17,6 +17,12 @@ from tradd.cli.common import (
 )
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.cli.propose import (
+    ProposeForOption,
+    optimize_found,
+    propose,
+    propose_target,
+)
 from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED, UsageError
@@ -203,6 +209,7 @@ def optimize(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     run_id: RunIdOption = None,
+    propose_for: ProposeForOption = None,
 ) -> None:
     """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable."""
     from tradd.research.optimize.runner import OptimizeRequest
@@ -217,6 +224,7 @@ def optimize(
         raise UsageError(f"--objective {chosen!r}: use one of {', '.join(OBJECTIVES)}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
+    target = propose_target(settings, propose_for, strategy)
     configured = settings.optimize.storage
     request = OptimizeRequest(
         inputs=_inputs(settings, strategy, symbols, start, end, bar, cash, warmup),
@@ -249,6 +257,8 @@ def optimize(
         summary = _optimize_with_progress(request, settings, data_dir, run)
         run.complete(_run_summary(summary, output))
         _report_optimization(summary, output)
+        if target is not None:
+            propose(settings, target, "optimize", optimize_found(summary, output), run)
         typer.echo(run.describe())
         if summary.interrupted:
             raise typer.Exit(EXIT_INTERRUPTED)

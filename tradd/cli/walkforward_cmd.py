@@ -14,6 +14,7 @@ import typer
 from tradd.cli.common import data_store, log, settings_for
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
+from tradd.cli.propose import ProposeForOption, propose, propose_target, walkforward_found
 from tradd.cli.research_cmd import (
     CashOption,
     EndOption,
@@ -69,12 +70,14 @@ def walkforward(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     run_id: RunIdOption = None,
+    propose_for: ProposeForOption = None,
 ) -> None:
     """Walk-forward analysis: per window, optimize in sample, trade the best out of sample."""
     from tradd.research.walkforward.runner import WalkForwardRequest
 
     chosen_id = checked_run_id("walkforward", run_id)
     settings = settings_for(config)
+    target = propose_target(settings, propose_for, strategy)
     request = WalkForwardRequest(
         inputs=_inputs(settings, strategy, symbols, start, end, bar, cash),
         is_months=is_months,
@@ -114,6 +117,9 @@ def walkforward(
             result=str(result.result_path),
         )
         _print_result(result)
+        if target is not None:
+            found = walkforward_found(result, request.inputs.symbols, output)
+            propose(settings, target, "walkforward", found, run)
         typer.echo(run.describe())
         if result.interrupted:
             raise typer.Exit(EXIT_INTERRUPTED)

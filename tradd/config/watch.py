@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tradd.config.base import Section
 
@@ -55,9 +55,17 @@ class DriftSettings(Section):
 
 
 class PromotionSettings(Section):
-    """The gates a parameter proposal must pass (each `None` is not checked)."""
+    """The gates a parameter proposal must pass (docs/promotion.md). TOML has no null: a
+    gate set to `false` is not checked (as `min_stability` by default)."""
 
     max_pbo: float | None = Field(0.2, ge=0, le=1)
     min_oos_psr: float | None = Field(0.95, ge=0, le=1)
     min_efficiency: float | None = Field(0.5)
-    min_stability: float | None = None
+    min_stability: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("max_pbo", "min_oos_psr", "min_efficiency", "min_stability", mode="before")
+    @classmethod
+    def _false_is_off(cls, value: object) -> object:
+        if value is True:
+            raise ValueError("a gate is a number, or false to switch it off")
+        return None if value is False else value

@@ -11,6 +11,8 @@
     tradctl events [--since N]          the supervisor's recent events
     tradctl alerts test [--channel C]   send a test alert (email, sms, webhook) and report
     tradctl alerts list [--limit N]     recent alerts and their delivery state
+    tradctl proposals list|show ID|approve ID|reject ID|rollback STRATEGY
+                                        parameter proposals (docs/promotion.md)
     tradctl enter STRATEGY SYMBOL BUY|SELL (--quantity N | --value X) [--client-ref R]
                                         a market order through the strategy's worker:
                                         risk-checked, persisted, then owned by the strategy;
@@ -38,13 +40,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tradd.control import proposals_cli
 from tradd.control.client import Unreachable, call, environment, find_socket
 from tradd.control.protocol import ErrorCode
 from tradd.control.render import RENDERERS
 from tradd.records.entry import SIDES, EntryArgs, amount_problem, text_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_DONE = 0, 1, 2, 3, 4
-LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload", "alerts"})
+LONG_COMMANDS = frozenset({"flatten", "stop", "restart", "reload", "alerts", "proposals"})
 NOT_SENT = (FileNotFoundError, ConnectionRefusedError, PermissionError)
 """Why a connection failed before a request could be sent (`Unreachable.__context__`)."""
 UNKNOWN_OUTCOME = frozenset({ErrorCode.TIMEOUT, ErrorCode.INTERNAL})
@@ -95,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     enter.add_argument("--client-ref", type=entry_text,
                        help="repeat-safe id: the same ref is placed once (default: a new "
                        "one, printed if the outcome is unknown)")  # fmt: skip
+    proposals_cli.add_parser(sub, json_too)
     flatten = sub.add_parser("flatten", parents=json_too)
     target = flatten.add_mutually_exclusive_group(required=True)
     target.add_argument("strategy", nargs="?")
@@ -142,6 +146,8 @@ def request_args(ns: argparse.Namespace) -> dict[str, Any]:
         return {"since": ns.since}
     if ns.cmd == "enter":
         return {"strategy": ns.strategy, **entry_args(ns).as_args()}
+    if ns.cmd == "proposals":
+        return proposals_cli.request(ns)
     if ns.cmd == "alerts":
         extra = {"channel": ns.channel} if ns.action == "test" and ns.channel else {}
         return {
@@ -171,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     args = request_args(ns)
     try:
         path = find_socket(ns.socket, ns.config, environ)
-        reply = call(path, ns.cmd, args, timeout)
+        cmd = proposals_cli.command(ns) if ns.cmd == "proposals" else ns.cmd
+        reply = call(path, cmd, args, timeout)
     except ValueError as exc:
         print(f"tradctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -224,7 +231,7 @@ def report(ns: argparse.Namespace, reply: dict[str, Any]) -> int:
 
 
 def human(cmd: str, result: Any) -> str:
-    render = RENDERERS.get(cmd)
+    render = proposals_cli.render if cmd == "proposals" else RENDERERS.get(cmd)
     if render is not None:
         return render(result)
     if isinstance(result, dict):

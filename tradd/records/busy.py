@@ -21,6 +21,9 @@ class BusyKind(StrEnum):
     RESUME = "resume"
     FLATTEN = "flatten"
     RELOAD = "reload"
+    PROMOTE = "promote"
+    """A proposal approved, rejected or rolled back (`tradctl proposals`), or applied by
+    the daemon's auto-promotion."""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,15 @@ class EventKind(StrEnum):
     PAUSED = "paused"
     """An operator paused a strategy (exits only), naming who (`requested_by`)."""
     RESUMED = "resumed"
+    # parameter promotion (tradd.supervisor.promotion), naming who decided (`by`)
+    PARAMS_PROMOTED = "params_promoted"
+    """A proposal's parameters written as a new version of the params file and the
+    strategy reloaded with them (approved, or `auto_promote`)."""
+    PARAMS_ROLLED_BACK = "params_rolled_back"
+    PROPOSAL_REJECTED = "proposal_rejected"
+    PROMOTION_FAILED = "promotion_failed"
+    """An approved or automatic promotion (or a rollback) whose reload was refused: the
+    previous parameters stay live."""
     # the web console's (tradd.web.notifications), sent through the same channels
     ANALYSIS_COMPLETE = "analysis_complete"
     ANALYSIS_FAILED = "analysis_failed"

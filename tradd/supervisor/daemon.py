@@ -35,7 +35,8 @@ from tradd.supervisor.configfile import ConfigSnapshots
 from tradd.supervisor.flatten import EmergencyOps, Flattener, LibraryEmergency
 from tradd.supervisor.fleet import Fleet, worker_spawn_spec
 from tradd.supervisor.notify import SystemdNotifier, without_notify_env
-from tradd.supervisor.reload import plan_reload
+from tradd.supervisor.promotion import Promoter, PromotionHost
+from tradd.supervisor.reload import params_digests, plan_reload
 from tradd.worker.events import EventLog
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from tradd.alerts.service import AlertService
 
 log = structlog.get_logger("tradd.supervisor")
+AUTO_PROMOTE_INTERVAL = 2.0
+"""Seconds between two looks for a passing proposal of an `auto_promote` strategy."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Supervisor:
         self.options = options or SupervisorOptions()
         self.definitions = load_definitions(settings.data.dir)
         """The contract definitions the workers started with (a reload compares them)."""
+        self.params = params_digests(settings)
+        """The params files' digests the workers started with (a reload compares them)."""
         self.events = EventLog("supervisor", lambda: datetime.now(UTC))
         self.notifier = SystemdNotifier(self.options.environ)
         self.snapshots = ConfigSnapshots(settings.state_dir / "run" / "config")
@@ -95,6 +100,11 @@ class Supervisor:
         """The state-changing command in progress (one at a time; others get `conflict`)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._alert_tick: asyncio.Task[Any] | None = None
+        self._promote_at = 0.0
+        self.promoter = Promoter(PromotionHost(
+            settings=lambda: self.settings, reload=self.reload, sessions=self._sessions,
+            emit=self.events.emit, clock=self.options.clock, cwd=self.options.cwd,
+        ))  # fmt: skip
         self._sessionmaker: sessionmaker[Session] | None = None
         self._engine: Any = None
         self._spawn = worker_spawn_spec(
@@ -145,6 +155,7 @@ class Supervisor:
                 self.publish()
             except Exception:
                 log.exception("supervisor turn failed; carrying on")
+            self._maybe_auto_promote()
             if self.alerts is not None and (self._alert_tick is None or self._alert_tick.done()):
                 self._alert_tick = self._spawn_task(self.alerts.tick())
             with contextlib.suppress(TimeoutError):
@@ -215,6 +226,7 @@ class Supervisor:
             checked = await check_in_child(snapshot, self.options.cwd, self._worker_env())
             checked.raise_if_invalid()  # as `tradd config check`: classes and parameters too
             definitions = load_definitions(new.data.dir)  # what the restarted workers read
+            params = params_digests(new)
         except ConfigError as exc:
             named = _named(exc, snapshot, self.config_path)
             log.error("reload rejected: invalid configuration", problems=named.problems)
@@ -222,10 +234,10 @@ class Supervisor:
                              problems=named.problems)  # fmt: skip
             self.notifier.ready(self.status_line())
             raise named from None
-        plan = plan_reload(self.settings, new, self.definitions, definitions)
+        plan = plan_reload(self.settings, new, self.definitions, definitions, self.params, params)
         log.info("reloading", **plan.as_dict())
         spawn = worker_spawn_spec(snapshot, self.options.cwd, self._worker_env())
-        self.settings, self.definitions = new, definitions
+        self.settings, self.definitions, self.params = new, definitions, params
         if self.alerts is not None:
             self.alerts.update(new)
         await self.fleet.apply(plan, new, spawn, new.supervisor.stop_timeout)
@@ -233,6 +245,26 @@ class Supervisor:
         self.publish()
         self.notifier.ready(self.status_line())
         return plan.as_dict()
+
+    # -- auto-promotion -----------------------------------------------------------------------
+    def _maybe_auto_promote(self) -> None:
+        """Every AUTO_PROMOTE_INTERVAL, with nothing else under way, apply a passing
+        proposal of a strategy with `auto_promote = true` (as a task: it reloads)."""
+        now = self.options.monotonic()
+        if self.busy is not None or self.stopping or now < self._promote_at:
+            return
+        self._promote_at = now + AUTO_PROMOTE_INTERVAL
+        if any(s.auto_promote and s.enabled for s in self.settings.strategies):
+            self.busy = Busy(BusyKind.PROMOTE, "auto_promote")
+            self._spawn_task(self._auto_promote())
+
+    async def _auto_promote(self) -> None:
+        try:
+            await self.promoter.auto_promote()
+        except Exception:
+            log.exception("auto-promotion failed")
+        finally:
+            self.busy = None
 
     # -- alerts -------------------------------------------------------------------------------
     async def _start_alerts(self) -> None:

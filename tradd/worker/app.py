@@ -151,7 +151,7 @@ class Worker:
             self._install_signals()
             self.link.start()
             self.started.set()
-            log.info("worker running", symbols=list(self.config.symbols),
+            log.info("worker running", symbols=list(self.config.symbols), params=self.params,
                      channel=str(self.channel_path), library=self.link.client.library)  # fmt: skip
             cerebro.run()
             return EXIT_OK

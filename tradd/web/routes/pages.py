@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(str(files("tradd.web") / "static"))
-PAGES = ("login", "optimizer", "jobs", "research", "live")
+PAGES = ("login", "optimizer", "jobs", "research", "live", "proposals")
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

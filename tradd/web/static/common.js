@@ -88,7 +88,7 @@ const tradd = (() => {
     if (!nav) return;
     const here = location.pathname;
     const links = [["/optimizer", "Optimizer"], ["/research", "Research"],
-                   ["/jobs", "Jobs"], ["/live", "Live"]];
+                   ["/jobs", "Jobs"], ["/live", "Live"], ["/proposals", "Proposals"]];
     const logout = el("button", { type: "button", class: "link", id: "logout", text: "Log out",
       onclick: async () => { await api("POST", "/api/v1/auth/logout"); location.assign("/login"); } });
     nav.replaceChildren(
