@@ -19,6 +19,8 @@ from tradd.ib.types import Bar
 from tradd.persistence.live_bars import LiveBar, LiveBars
 
 log = structlog.get_logger("tradd.worker.barlog")
+MAX_PENDING = 100_000
+"""Bars kept while the database is unreachable (about 20 MB); the oldest go first."""
 
 
 class BarLog:
@@ -50,7 +52,9 @@ class BarLog:
         )
 
     def flush(self) -> None:
-        """Write what is pending; on a database error keep it for the next round."""
+        """Write what is pending; on a database error keep it for the next round. Any
+        other failure drops the batch with an error logged: recording serves the drift
+        report and must never stop a worker that trades."""
         if not self._pending:
             return
         batch, self._pending = self._pending, []
@@ -58,4 +62,6 @@ class BarLog:
             self._store.add(batch)
         except TemporaryError as exc:
             log.warning("live bars not recorded yet", error=str(exc), bars=len(batch))
-            self._pending = batch + self._pending
+            self._pending = batch[-MAX_PENDING:]
+        except Exception:
+            log.exception("live bars not recorded", bars=len(batch))

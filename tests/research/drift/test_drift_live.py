@@ -8,6 +8,7 @@ rejection and an outage are injected in turn, and the report must put each on it
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from tradd.errors import EXIT_CONFIG, EXIT_DATA
 from tradd.persistence.db import open_database
 from tradd.persistence.drift_results import DriftResults
 from tradd.persistence.ledger import Ledger, utc_now
-from tradd.persistence.live_bars import LiveBars
+from tradd.persistence.live_bars import LiveBar, LiveBars, LiveSession
 from tradd.simgw.background import BackgroundGateway
 
 SLIP_TICKS = 3
@@ -162,10 +163,27 @@ def _assert_causes(doc: dict[str, Any], slipped: set[str], rejected: str) -> Non
     assert c["other"] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_bars_recorded_per_session_with_the_parameters(tmp_path: Path) -> None:
-    """The store reads back what a worker wrote (cheap: no simulator)."""
-    engine, sessions = open_database(f"sqlite:///{tmp_path / 'tradd.db'}")
-    try:
-        assert LiveBars(sessions).sessions("s1") == []
-    finally:
-        engine.dispose()
+def test_live_bars_round_trip_per_session(sessions: Any) -> None:
+    """What a worker writes reads back as it was, on SQLite and PostgreSQL: the session's
+    parameters, and the bars of exactly the sessions that read one in the period."""
+    store = LiveBars(sessions)
+    t0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+    first = store.start_session(LiveSession("s1", t0, "pkg.Mod.Cls", {"fast": 5, "x": 1.5},
+                                            ("GOOG",), 60, 5.0, {"per_share": 0.005}))  # fmt: skip
+    later = store.start_session(LiveSession("s1", t0 + timedelta(days=1), "pkg.Mod.Cls", {},
+                                            ("GOOG",), 60, 5.0, {}))  # fmt: skip
+
+    def bar(session: int, minute: int, historical: bool) -> LiveBar:
+        start = t0 + timedelta(minutes=minute)
+        return LiveBar(session, "s1", "GOOG", 60, start, 1.0, 2.0, 0.5, 1.5, 100.0, historical,
+                       start + timedelta(seconds=60, microseconds=123))  # fmt: skip
+
+    bars = [bar(first, m, m < 2) for m in range(4)] + [bar(later, 24 * 60 + 1, False)]
+    assert store.add(bars) == 5 and store.add([]) == 0
+    [session, _] = store.sessions("s1")
+    assert (session.id, session.params, session.symbols) == (first, {"fast": 5, "x": 1.5},
+                                                             ("GOOG",))  # fmt: skip
+    assert store.session_ids("s1", t0 + timedelta(minutes=2), t0 + timedelta(hours=1)) == [first]
+    assert store.session_bars([first], t0 + timedelta(days=2)) == bars[:4]
+    assert store.newest("s1") == bars[-1].start
+    assert store.sessions("other") == [] and store.newest("other") is None
