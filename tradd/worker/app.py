@@ -33,7 +33,7 @@ from tradd.ib.store import IBStore
 from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
 from tradd.persistence.ledger import Ledger, utc_now
-from tradd.persistence.live_bars import LiveBars, LiveSession
+from tradd.persistence.live_bars import LiveBars
 from tradd.records.events import HaltCause
 from tradd.records.worker_protocol import WorkerCommand
 from tradd.risk import RiskGate, TradingState
@@ -142,7 +142,8 @@ class Worker:
             checkpoints.start()
             ledger = Ledger(sessions, self.config.name, multipliers=self._multipliers())
             if self.settings.drift.record_bars:
-                self.bar_log = self._bar_log(LiveBars(sessions))
+                self.bar_log = BarLog.open(LiveBars(sessions), self.config, self.params,
+                                           self._commission(), utc_now)  # fmt: skip
             cerebro = self._assemble(ledger)
             channel = CommandChannel(
                 self.channel_path,
@@ -306,16 +307,6 @@ class Worker:
         weeks. A collection scans only what came after the freeze."""
         gc.collect()
         gc.freeze()
-
-    def _bar_log(self, store: LiveBars) -> BarLog:
-        """A session row with what this run trades with (see `tradd drift`), and the log
-        its bars go to."""
-        c = self.config
-        session = LiveSession(
-            c.name, utc_now(), c.strategy, self.params, tuple(c.symbols),
-            LIVE_BAR_SECONDS[c.bar], c.position_pct, self._commission(),
-        )  # fmt: skip
-        return BarLog(store, c.name, store.start_session(session), utc_now)
 
     def _housekeeping(self) -> None:
         """Bound what a long-running worker keeps in memory: the client library's and

@@ -9,14 +9,16 @@ at most that interval's bars: the drift report shows them as time offline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import structlog
 
+from tradd.config.live import LIVE_BAR_SECONDS, StrategySettings
 from tradd.errors import TemporaryError
 from tradd.ib.types import Bar
-from tradd.persistence.live_bars import LiveBar, LiveBars
+from tradd.persistence.live_bars import LiveBar, LiveBars, LiveSession
 
 log = structlog.get_logger("tradd.worker.barlog")
 MAX_PENDING = 100_000
@@ -30,6 +32,23 @@ class BarLog:
         self._store, self._strategy, self._session = store, strategy, session_id
         self._clock = clock
         self._pending: list[LiveBar] = []
+
+    @classmethod
+    def open(
+        cls,
+        store: LiveBars,
+        config: StrategySettings,
+        params: Mapping[str, Any],
+        commission: Mapping[str, float],
+        clock: Callable[[], datetime],
+    ) -> BarLog:
+        """Write the session row (what this run trades with: resolved parameters,
+        symbols, bar, sizing, commission) and return the log its bars go to."""
+        session = LiveSession(
+            config.name, clock(), config.strategy, params, tuple(config.symbols),
+            LIVE_BAR_SECONDS[config.bar], config.position_pct, commission,
+        )  # fmt: skip
+        return cls(store, config.name, store.start_session(session), clock)
 
     def received(self, bar: Bar, historical: bool) -> None:
         """A bar Backtrader just read (the ledger's clock stamps it: orders made on it

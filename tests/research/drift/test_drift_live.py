@@ -68,7 +68,11 @@ def test_drift_exact_without_faults_then_each_fault_on_its_cause(
     try:
         _bars(live, 20)
         live.worker.bar_log.flush()  # what housekeeping does every snapshot_interval
+        [session] = LiveBars(sessions).sessions("s1")
+        assert (session.strategy_path, session.params, session.symbols, session.bar_seconds) == (
+            "tests.research.drift.strategies.Flip", {"size": 10}, ("GOOG",), 60)  # fmt: skip
         clean = _drift(tradd, config, tmp_path / "clean")
+        assert clean["bars"] == {"live": 20, "offline": 0, "warmup": 11}
         _assert_exact(clean, ledger)
         stored = DriftResults(sessions, utc_now).latest()["s1"]
         assert stored.report_path == str((tmp_path / "clean" / "drift.html").resolve())
