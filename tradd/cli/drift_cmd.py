@@ -69,7 +69,9 @@ def drift(
 
 
 def _recorded_id(run: RunHandle) -> str | None:
-    return run.id if run.recorded else None
+    """The run's id, starting the run (lazy until then); None if it could not be recorded."""
+    run_id = run.id
+    return run_id if run.recorded else None
 
 
 def _day(option: str, value: str | None) -> date | None:

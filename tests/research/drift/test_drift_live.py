@@ -77,6 +77,9 @@ def test_drift_exact_without_faults_then_each_fault_on_its_cause(
         stored = DriftResults(sessions, utc_now).latest()["s1"]
         assert stored.report_path == str((tmp_path / "clean" / "drift.html").resolve())
         assert stored.drift_pnl == pytest.approx(0.0, abs=1e-9)
+        assert stored.run_id is not None and stored.run_id.startswith("drift-")
+        code, out, _ = tradd("runs", "list", "--kind", "drift", "--config", str(config))
+        assert code == 0 and stored.run_id in out
 
         slipped = _with_slippage(live, simulator, ledger)
         rejected = _with_rejection(live, simulator, ledger)
