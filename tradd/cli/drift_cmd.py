@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def drift(
-    strategy: Annotated[str, typer.Argument(help="A [[strategies]] name.")],
+    strategy: Annotated[str, typer.Argument(help="A live strategy's name.")],
     start: Annotated[
         str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: --to).")
     ] = None,

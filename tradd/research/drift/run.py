@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tradd.config.live import StrategySettings
 from tradd.config.settings import Settings
-from tradd.errors import ConfigError, DataError, UsageError
+from tradd.errors import ConfigError, DataError, StrategyError, TraddError, UsageError
 from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.drift_results import DriftResult, DriftResults, NewDriftResult
 from tradd.persistence.ledger import Ledger
@@ -83,7 +83,7 @@ def run_drift(
     ledger = Ledger(sessions, config.name)
     cash = _starting_equity(ledger, chosen, settings.backtest.cash)
     setup = _setup(session, cash, definitions, zones)
-    replayed = [o for o in replay(setup, chosen.replay).orders if o.bar_start >= start]
+    replayed = [o for o in _replay(setup, chosen) if o.bar_start >= start]
     since = min(b.received_at for b in chosen.in_period)
     live = live_signals(
         chosen.in_period, [o for o in ledger.orders() if o.created_at >= since],
@@ -113,6 +113,17 @@ def run_drift(
         )
     )
     return DriftOutcome(doc, html, request.output / report.JSON_FILE, result)
+
+
+def _replay(setup: ReplaySetup, chosen: SelectedBars) -> tuple[ReplayOrder, ...]:
+    """The replay's orders; the strategy failing in it is one line (exit 1), not a trace."""
+    try:
+        return replay(setup, chosen.replay).orders
+    except TraddError:
+        raise
+    except Exception as exc:
+        name = f"{setup.strategy.__module__}.{setup.strategy.__name__}"
+        raise StrategyError(f"{name} failed in the replay: {exc!r}") from exc
 
 
 def _period(store: LiveBars, request: DriftRequest, zone: ZoneInfo) -> tuple[date, date]:
