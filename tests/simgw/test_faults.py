@@ -447,6 +447,21 @@ def test_partial_fills(sim, connect: Connect, iblib) -> None:
     assert [f.execution.shares for f in whole.fills] == [10]
 
 
+def test_slip_fills_market_orders_ticks_worse_until_zero(sim, connect: Connect, iblib) -> None:
+    ib = _open_then_connect(sim, connect)
+    goog = _goog(ib, iblib)
+    touch = _fill(ib, goog, iblib.MarketOrder("BUY", 10)).fills[0].execution.price
+    sim.call(sim.gw.faults.slip, 3)
+    bought = _fill(ib, goog, iblib.MarketOrder("BUY", 10)).fills[0].execution.price
+    sold = _fill(ib, goog, iblib.MarketOrder("SELL", 10)).fills[0].execution.price
+    assert bought == pytest.approx(touch + 0.03)  # the ask (last + tick) plus three ticks
+    assert sold == pytest.approx(touch - 0.02 - 0.03)  # the bid (last - tick) less three
+    sim.call(sim.gw.faults.slip, 0)
+    assert _fill(ib, goog, iblib.MarketOrder("SELL", 10)).fills[0].execution.price == (
+        pytest.approx(touch - 0.02)
+    )
+
+
 def test_duplicate_exec_details(sim, connect: Connect, iblib) -> None:
     ib = _open_then_connect(sim, connect)
     goog = _goog(ib, iblib)

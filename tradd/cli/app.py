@@ -43,6 +43,7 @@ def build_app(daemon_only: bool = False, web_only: bool = False) -> typer.Typer:
         compare_cmd,
         config_cmd,
         data_cmd,
+        drift_cmd,
         emergency_cmd,
         research_cmd,
         scan_cmd,
@@ -59,6 +60,7 @@ def build_app(daemon_only: bool = False, web_only: bool = False) -> typer.Typer:
     research_cmd.register(app)
     walkforward_cmd.register(app)
     compare_cmd.register(app)
+    drift_cmd.register(app)
     scan_cmd.register(app)
     emergency_cmd.register(app)
     web_cmd.register(app)

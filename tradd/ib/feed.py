@@ -15,6 +15,7 @@ backtest: intraday bars are stamped with their start, daily bars with the sessio
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -122,6 +123,9 @@ class LiveFeed(QueuedFeed):
         """The newest bar Backtrader has read."""
         self.last_queued: Bar | None = None
         """The newest bar queued for Backtrader (read or not)."""
+        self.on_read: Callable[[Bar, bool], None] | None = None
+        """Told of every bar as Backtrader reads it, and whether it is history (the
+        worker's bar log for `tradd drift`); must not block."""
 
     def start(self) -> None:
         super().start()
@@ -137,6 +141,8 @@ class LiveFeed(QueuedFeed):
         lines.datetime[0] = bt.date2num(_stamp(bar, self.zone))
         lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low
         lines.close[0], lines.volume[0], lines.openinterest[0] = bar.close, bar.volume, 0.0
+        if self.on_read is not None:
+            self.on_read(bar, historical)
 
     # -- what the store calls ---------------------------------------------------------------
     def set_exchange(self, time_zone: str) -> None:

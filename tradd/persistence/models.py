@@ -333,6 +333,7 @@ class AlertDelivery(Base):
 from tradd.persistence import (  # noqa: E402, F401
     models_cache,
     models_drift,
+    models_live,
     models_proposals,
     models_runs,
     models_users,

@@ -115,7 +115,7 @@ async def apply_fault(gw: SimGateway, name: str, args: dict[str, Any]) -> Any:
     numbered: dict[str, Callable[[int], Any]] = {
         "farm": f.farm_notice, "reject": f.reject_next, "pacing": f.pacing_violations,
         "partial": f.partial_fills, "duplicate": f.duplicate_exec_details, "ignore": f.ignore,
-        "heed": f.heed,
+        "heed": f.heed, "slip": f.slip,
     }  # fmt: skip
     if name in numbered:
         if "value" not in args:

@@ -43,6 +43,7 @@ class FaultSwitches:
     partial_next: deque[int] = field(default_factory=deque)
     held_positions: set[int] = field(default_factory=set)  # conIds whose updates wait too
     duplicate_exec: int = 0
+    slip_ticks: int = 0  # market orders fill this many ticks worse than the touch
     ignore: set[int] = field(default_factory=set)  # message ids never answered
 
 
@@ -68,7 +69,8 @@ class Core:
         self.faults = FaultSwitches()
         self.sessions: dict[int, ClientSession] = {}
         self.market = Market(tapes, on_quote=self._on_quote)
-        self.exchange = Exchange(state, tapes, self, self.now, seed, tz=self.tz)
+        self.exchange = Exchange(state, tapes, self, self.now, seed, tz=self.tz,
+                                 slip_ticks=lambda: self.faults.slip_ticks)  # fmt: skip
         self.marks: dict[int, float] = {}
         self.partial_fills = partial_fills
         self._state_file = state_file

@@ -53,6 +53,7 @@ CATALOGUE = {
     "withhold": "hold fill reports until `release` (orders still fill)",
     "release": "deliver held fill reports in one burst",
     "duplicate": "send the next N execDetails twice",
+    "slip": "fill market orders N ticks worse than the bid/ask until `slip 0` (slippage)",
     "ignore": "never answer message id MSG (e.g. 20 historical, 9 contract details)",
     "heed": "answer message id MSG again",
 }
@@ -142,6 +143,14 @@ class Faults:
     def release_fills(self) -> int:
         self._core.faults.withhold_fills = False
         return self._core.release_fills()
+
+    def slip(self, ticks: int) -> None:
+        """Market (and triggered stop) orders fill `ticks` ticks worse than the touch, as
+        at IB when the quote moves or the size at the touch runs out before the order
+        arrives; 0 ends it."""
+        if ticks < 0:
+            raise ValueError(f"slip: ticks must be >= 0, got {ticks}")
+        self._core.faults.slip_ticks = ticks
 
     def duplicate_exec_details(self, count: int = 1) -> None:
         self._core.faults.duplicate_exec += count

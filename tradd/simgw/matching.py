@@ -41,8 +41,10 @@ class Exchange:
         now: Callable[[], int],
         seed: int,
         tz: str = "US/Eastern",
+        slip_ticks: Callable[[], int] = lambda: 0,
     ) -> None:
         self.state = state
+        self.slip_ticks = slip_ticks  # the `slip` fault, read at each market fill
         self.tapes = tapes
         self.reporter = reporter
         self.now = now
@@ -181,9 +183,17 @@ class Exchange:
             return
         price = immediate_fill_price(order, quote)
         if price is not None:
-            self._fill(order, price, now)
+            self._fill(order, self._slipped(order, price), now)
         if order.tif in ("IOC", "FOK") and not order.is_done:
             self._finish_cancel(order, 202, f"Order Canceled - reason:{order.tif} remainder")
+
+    def _slipped(self, order: SimOrder, price: float) -> float:
+        """The `slip` fault: a market-priced fill `slip_ticks` ticks worse than the touch."""
+        ticks = self.slip_ticks()
+        if not ticks or order.order_type not in ("MKT", "STP"):
+            return price
+        step = ticks * self.tapes[order.con_id].instrument.min_tick
+        return round(price + step if order.is_buy else price - step, 10)
 
     def _eligible(self, order: SimOrder) -> bool:
         return order.transmit and not self._parent_pending(order)

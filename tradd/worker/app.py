@@ -32,11 +32,13 @@ from tradd.ib.link import IBLink
 from tradd.ib.store import IBStore
 from tradd.marketdata.contracts import load_definitions
 from tradd.persistence.db import Checkpointer, open_database
-from tradd.persistence.ledger import Ledger
+from tradd.persistence.ledger import Ledger, utc_now
+from tradd.persistence.live_bars import LiveBars
 from tradd.records.events import HaltCause
 from tradd.records.worker_protocol import WorkerCommand
 from tradd.risk import RiskGate, TradingState
 from tradd.worker.account import AccountState, Baselines
+from tradd.worker.barlog import BarLog
 from tradd.worker.channel import Command, CommandChannel
 from tradd.worker.engine import WorkerEngine
 from tradd.worker.events import EventLog
@@ -108,6 +110,7 @@ class Worker:
         """Called after each turn of the worker's loop (tests wait on it)."""
         self.failure: BaseException | None = None
         """What `run` failed with (for the supervisor's crash alert: see exitreport)."""
+        self.bar_log: BarLog | None = None
 
     # -- control from other threads ----------------------------------------------------------
     def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
@@ -138,6 +141,9 @@ class Worker:
         try:
             checkpoints.start()
             ledger = Ledger(sessions, self.config.name, multipliers=self._multipliers())
+            if self.settings.drift.record_bars:
+                self.bar_log = BarLog.open(LiveBars(sessions), self.config, self.params,
+                                           self._commission(), utc_now)  # fmt: skip
             cerebro = self._assemble(ledger)
             channel = CommandChannel(
                 self.channel_path,
@@ -166,6 +172,8 @@ class Worker:
             log.exception("worker failed", error=repr(exc))
             return EXIT_FAILURE
         finally:
+            if self.bar_log is not None:
+                self.bar_log.flush()
             checkpoints.stop()
             if channel is not None:
                 channel.close()
@@ -245,6 +253,8 @@ class Worker:
         c = self.config
         feeds = [LiveFeed(symbol=s, bar_seconds=LIVE_BAR_SECONDS[c.bar], name=s) for s in c.symbols]
         for feed in feeds:
+            if self.bar_log is not None:
+                feed.on_read = self.bar_log.received
             cerebro.adddata(feed, name=feed.symbol)
             position = manager.book.position(feed.symbol)
             broker.register(feed, position.quantity, position.avg_price)
@@ -300,7 +310,10 @@ class Worker:
 
     def _housekeeping(self) -> None:
         """Bound what a long-running worker keeps in memory: the client library's and
-        Backtrader's order history, the order manager's caches, Backtrader's lines."""
+        Backtrader's order history, the order manager's caches, Backtrader's lines; and
+        write the bars read since the last round (off the bar->order path)."""
+        if self.bar_log is not None:
+            self.bar_log.flush()
         live = self.engine.manager.live_ib_ids() if self.engine is not None else set()
         self.link.client.post(self.link.client.forget_done, KEEP_DONE, live)
         if self.cerebro is not None:

@@ -33,7 +33,7 @@ from tradd.persistence.models_runs import RUN_STATUSES, ResearchRun
 from tradd.persistence.transactions import read_transaction, write_transaction
 from tradd.research.runs.process import Owner, this_process
 
-RUN_KINDS = ("scan", "optimize", "walkforward", "compare")
+RUN_KINDS = ("scan", "optimize", "walkforward", "compare", "drift")
 FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
 ID_ATTEMPTS = 5
 """New ids tried before giving up: 16M per kind and day, so a clash is already rare."""

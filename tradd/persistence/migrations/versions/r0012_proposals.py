@@ -1,7 +1,7 @@
 """Parameter proposals for live strategies (gated promotion).
 
 Revision ID: 0012_proposals
-Revises: 0009_drift_results
+Revises: 0011_live_bars
 Create Date: 2026-12-07
 
 Frozen like every revision: lengths are written out here, not imported from
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_proposals"
-down_revision = "0009_drift_results"
+down_revision = "0011_live_bars"
 branch_labels = None
 depends_on = None
 
