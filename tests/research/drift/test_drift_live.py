@@ -74,6 +74,11 @@ def test_drift_exact_without_faults_then_each_fault_on_its_cause(
         clean = _drift(tradd, config, tmp_path / "clean")
         assert clean["bars"] == {"live": 20, "offline": 0, "warmup": 11}
         _assert_exact(clean, ledger)
+        # the shared account's attribution over the period, in the JSON and the HTML
+        assert [s["strategy"] for s in clean["attribution"]["strategies"]] == ["s1"]
+        assert set(clean["attribution"]["account"]) >= {"pnl", "strategies_pnl", "unexplained"}
+        html = (tmp_path / "clean" / "drift.html").read_text()
+        assert "not explained by any strategy" in html
         stored = DriftResults(sessions, utc_now).latest()["s1"]
         assert stored.report_path == str((tmp_path / "clean" / "drift.html").resolve())
         assert stored.drift_pnl == pytest.approx(0.0, abs=1e-9)

@@ -125,6 +125,7 @@ def render(doc: Mapping[str, Any], chart: bytes) -> str:
         "<h2>Signals and fills</h2>",
         _fills_table(doc["fills"]),
         _offline(doc["offline"]),
+        _attribution(doc.get("attribution")),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -164,3 +165,25 @@ def _offline(periods: Sequence[Mapping[str, Any]]) -> str:
         for p in periods
     )
     return f"<h2>Offline</h2><ul>{items}</ul>"
+
+
+def _attribution(found: Mapping[str, Any] | None) -> str:
+    """The account's strategies over the period, and the P&L none of them explains."""
+    if not found:
+        return ""
+    head = ("strategy", "trades", "realized", "unrealized change", "commissions", "net")
+    out = ["<h2>The account over the period, per strategy</h2><table><tr>"]
+    out += [f"<th>{h}</th>" for h in head] + ["</tr>"]
+    for s in found["strategies"]:
+        cells = (s["trades"], s["realized_pnl"], s["unrealized_change"], s["commission"],
+                 s["net_pnl"])  # fmt: skip
+        numbers = "".join(f"<td class='num'>{_num(c)}</td>" for c in cells)
+        out.append(f"<tr><td>{escape(s['strategy'])}</td>{numbers}</tr>")
+    account = found["account"]
+    out.append("</table>")
+    out.append(
+        f"<p>Account P&amp;L {_num(account['pnl'])}; the strategies explain "
+        f"{_num(account['strategies_pnl'])}; not explained by any strategy (manual trades, "
+        f"fees, interest): {_num(account['unexplained'])}.</p>"
+    )
+    return "".join(out)

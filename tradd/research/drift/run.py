@@ -19,6 +19,7 @@ from tradd.config.live import StrategySettings
 from tradd.config.settings import Settings
 from tradd.errors import ConfigError, DataError, StrategyError, TraddError, UsageError
 from tradd.marketdata.contracts import load_definitions
+from tradd.persistence.attribution import attribute as attribute_account
 from tradd.persistence.drift_results import DriftResult, DriftResults, NewDriftResult
 from tradd.persistence.ledger import Ledger
 from tradd.persistence.live_bars import LiveBars, LiveSession
@@ -98,6 +99,7 @@ def run_drift(
     }  # fmt: skip
     header = _header(config, session, recorded, first, last, cash, chosen)
     doc = report.document(header, attribution, curves)
+    doc["attribution"] = _account_attribution(settings, sessions, definitions, start, end)
     html = report.write(request.output, doc, curves)
     result = DriftResults(sessions, clock).add(
         NewDriftResult(
@@ -113,6 +115,23 @@ def run_drift(
         )
     )
     return DriftOutcome(doc, html, request.output / report.JSON_FILE, result)
+
+
+def _account_attribution(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    definitions: Any,
+    start: datetime,
+    end: datetime,
+) -> dict[str, Any]:
+    """Every configured strategy's realized, unrealized and commissions over the period
+    on the shared account, and what none of them explains (manual trades, fees)."""
+    names = [s.name for s in settings.strategies]
+    multipliers = {
+        symbol: definitions.spec(symbol).multiplier
+        for s in settings.strategies for symbol in s.symbols
+    }  # fmt: skip
+    return attribute_account(sessions, names, start, end, multipliers=multipliers).as_dict()
 
 
 def _replay(setup: ReplaySetup, chosen: SelectedBars) -> tuple[ReplayOrder, ...]:
