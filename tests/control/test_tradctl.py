@@ -37,7 +37,8 @@ EVERY_COMMAND = (["status"], ["health"], ["reload"], ["events", "--since", "2"],
                  ["start", "s1"], ["stop", "s1"], ["restart", "s1"], ["pause", "s1"],
                  ["resume", "s1"], ["flatten", "s1"], ["flatten", "--all"],
                  ["alerts", "test", "--channel", "sms"], ["alerts", "list"],
-                 ["enter", "s1", "GOOG", "BUY", "--quantity", "1"])  # fmt: skip
+                 ["enter", "s1", "GOOG", "BUY", "--quantity", "1"],
+                 ["schedules", "list"], ["schedules", "run", "nightly"])  # fmt: skip
 
 
 def test_every_command_takes_json_after_it_as_well_as_before(tmp_path, capsys) -> None:

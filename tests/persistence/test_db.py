@@ -29,7 +29,7 @@ from tradd.persistence.ledger import Ledger
 from tradd.persistence.records import FillRecord, NewOrder, PositionRow
 from tradd.persistence.schema import NAMING_CONVENTION, Base
 
-HEAD = "0009_drift_results"
+HEAD = "0010_schedules"
 
 
 def differences(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:

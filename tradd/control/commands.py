@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tradd.control.command_base import Command
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import flatten_text
+from tradd.control.schedule_commands import SCHEDULE_COMMANDS
 from tradd.errors import ConfigError
 from tradd.records.busy import BusyKind
 from tradd.records.entry import parse_entry
@@ -27,25 +29,6 @@ if TYPE_CHECKING:
     from tradd.config.live import StrategySettings
     from tradd.supervisor.daemon import Supervisor
     from tradd.supervisor.process import WorkerProcess
-
-
-class Command:
-    name: ClassVar[str]
-    mutating: ClassVar[bool] = True
-    arguments: ClassVar[frozenset[str]] = frozenset()
-
-    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(args) - self.arguments)
-        if unknown:
-            allowed = ", ".join(sorted(self.arguments)) or "none"
-            raise ProtocolError(
-                ErrorCode.BAD_ARGUMENT,
-                f"{self.name}: unknown argument(s) {unknown} (allowed: {allowed})",
-            )
-        return dict(args)
-
-    async def execute(self, daemon: Supervisor, args: dict[str, Any]) -> Any:
-        raise NotImplementedError
 
 
 class StrategyCommand(Command):
@@ -370,6 +353,7 @@ COMMANDS: Mapping[str, Command] = MappingProxyType(
             Enter(),
             Reload(),
             Alerts(),
+            *SCHEDULE_COMMANDS,
         )
     }
 )

@@ -11,6 +11,8 @@
     tradctl events [--since N]          the supervisor's recent events
     tradctl alerts test [--channel C]   send a test alert (email, sms, webhook) and report
     tradctl alerts list [--limit N]     recent alerts and their delivery state
+    tradctl schedules list              [[schedules]]: when, last run and its job, next run
+    tradctl schedules run NAME          run a schedule now (a manual run); prints its job id
     tradctl enter STRATEGY SYMBOL BUY|SELL (--quantity N | --value X) [--client-ref R]
                                         a market order through the strategy's worker:
                                         risk-checked, persisted, then owned by the strategy;
@@ -38,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tradd.control import schedule_cli
 from tradd.control.client import Unreachable, call, environment, find_socket
 from tradd.control.protocol import ErrorCode
 from tradd.control.render import RENDERERS
@@ -75,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     alerts_test = alerts.add_parser("test", parents=json_too)
     alerts_test.add_argument("--channel", choices=("email", "sms", "webhook"))
     alerts.add_parser("list", parents=json_too).add_argument("--limit", type=int, default=20)
+    schedule_cli.add_parser(sub, json_too)
     enter = sub.add_parser(
         "enter",
         parents=json_too,
@@ -142,6 +146,8 @@ def request_args(ns: argparse.Namespace) -> dict[str, Any]:
         return {"since": ns.since}
     if ns.cmd == "enter":
         return {"strategy": ns.strategy, **entry_args(ns).as_args()}
+    if ns.cmd == "schedules":
+        return schedule_cli.request_args(ns)
     if ns.cmd == "alerts":
         extra = {"channel": ns.channel} if ns.action == "test" and ns.channel else {}
         return {
@@ -224,7 +230,7 @@ def report(ns: argparse.Namespace, reply: dict[str, Any]) -> int:
 
 
 def human(cmd: str, result: Any) -> str:
-    render = RENDERERS.get(cmd)
+    render = RENDERERS.get(cmd) or (schedule_cli.schedules_text if cmd == "schedules" else None)
     if render is not None:
         return render(result)
     if isinstance(result, dict):

@@ -334,6 +334,7 @@ from tradd.persistence import (  # noqa: E402, F401
     models_cache,
     models_drift,
     models_runs,
+    models_schedules,
     models_users,
     models_web,
 )

@@ -13,6 +13,7 @@ from tradd.config.settings import Settings
 from tradd.control.client import environment, find_socket
 from tradd.persistence.db import open_database
 from tradd.research.cache.store import expire_cache
+from tradd.research.jobs.store import JobRecord, JobStore
 from tradd.research.runs.store import RunStore
 from tradd.users.store import UserStore
 from tradd.web.audit import AuditLog
@@ -20,7 +21,6 @@ from tradd.web.auth.sessions import LoginLimiter, SessionStore
 from tradd.web.daemon import DaemonLink
 from tradd.web.jobs.command import job_argv, job_files
 from tradd.web.jobs.runner import JobRunner, RunnerLimits
-from tradd.web.jobs.store import JobRecord, JobStore
 from tradd.web.notifications import Notifier
 from tradd.web.records import JobKind
 

@@ -1,5 +1,8 @@
 """The `web_jobs` table: who asked for which research job, the queue, its process.
 
+Research-level so that both the web console (its queue and runner) and the daemon (its
+scheduled runs, `tradd.supervisor.schedules`) record jobs in the one table.
+
 Every call is one short transaction, like the runs table, so the runner thread and the
 request handlers never hold a session across each other. Records handed out are frozen.
 """
@@ -49,6 +52,30 @@ class JobStore:
         row = WebJobRow(
             id=job_id, kind=kind, owner=owner, state="queued", created_at=self._clock(),
             request=json_safe(request), output=output, cancel_requested=False,
+        )  # fmt: skip
+        with write_transaction(self._sessions) as session:
+            session.add(row)
+            session.flush()
+            return _record(row)
+
+    def add_started(
+        self,
+        job_id: str,
+        kind: str,
+        owner: str,
+        request: Mapping[str, Any],
+        output: str,
+        host: str,
+        pid: int,
+    ) -> JobRecord:
+        """A job started elsewhere (the daemon's schedules): recorded as already `started`
+        with its process, so the console's runner never dispatches it but shows it, and
+        watches it as it watches its own after a restart."""
+        now = self._clock()
+        row = WebJobRow(
+            id=job_id, kind=kind, owner=owner, state="started", created_at=now, started_at=now,
+            host=host, pid=pid, request=json_safe(request), output=output,
+            cancel_requested=False,
         )  # fmt: skip
         with write_transaction(self._sessions) as session:
             session.add(row)
