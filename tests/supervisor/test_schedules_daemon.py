@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.conftest import ROOT
 from tests.fixtures.simulator import eventually
-from tests.fixtures.web import write_console_config
+from tests.fixtures.web import Console, open_console, write_console_config
 from tradd.control.tradctl import main as tradctl_main
 
 SCAN = ["--symbols", "ORCL", "--strategies", "strategies.sma_cross.SmaCross",
@@ -82,6 +82,12 @@ def test_tradctl_schedules_list_and_run_email_the_report_across_a_restart(
 
     code, out = tradctl(daemon, capsys, "schedules", "run", "nope")
     assert code == 1
+    console = open_console(tmp_path / "console", sqlite_url, control={"socket": str(daemon.socket)},
+                           state_dir=str(tmp_path / "state"))  # fmt: skip
+    try:
+        seen_by_console(console, job_id)
+    finally:
+        console.close()
 
     # A job started just before the daemon stops is reported by the next one, once.
     code, out = tradctl(daemon, capsys, "schedules", "run", "nightly")
@@ -94,3 +100,17 @@ def test_tradctl_schedules_list_and_run_email_the_report_across_a_restart(
     listed = restarted.result("schedules", action="list")["schedules"]
     assert listed[0]["last"]["job_id"] == second and listed[0]["last"]["state"] == "complete"
     assert len(smtp_server.messages) == 2
+
+
+def seen_by_console(console: Console, job_id: str) -> None:
+    """The console lists the schedules (asking the daemon) and shows the scheduled job in
+    its owner's history, with the report among its files."""
+    listed = console.client("victor").get("/api/v1/schedules")
+    assert listed.status_code == 200, listed.text
+    [nightly, closing] = listed.json()["schedules"]
+    assert nightly["last"]["job_id"] == job_id and closing["next_due"] is None
+    history = console.client("alice").get("/api/v1/optimizer/history").json()
+    [job] = [j for j in history["jobs"] if j["job_id"] == job_id]
+    assert job["owner"] == "alice" and job["status"] == "completed"
+    page = console.client("alice").get("/jobs")
+    assert page.status_code == 200 and "schedules-table" in page.text
