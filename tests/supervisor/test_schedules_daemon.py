@@ -112,5 +112,9 @@ def seen_by_console(console: Console, job_id: str) -> None:
     history = console.client("alice").get("/api/v1/optimizer/history").json()
     [job] = [j for j in history["jobs"] if j["job_id"] == job_id]
     assert job["owner"] == "alice" and job["status"] == "completed"
+    alice = console.client("alice")
+    assert alice.get(f"/api/v1/jobs/{job_id}").json()["status"] == "completed"
+    results = alice.get(f"/api/v1/optimizer/results/{job_id}").json()["results"]
+    assert results[0]["symbol"] == "ORCL"
     page = console.client("alice").get("/jobs")
     assert page.status_code == 200 and "schedules-table" in page.text
