@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -21,6 +22,12 @@ from tradd.persistence.models_runs import ResearchRun
 from tradd.persistence.models_web import WebJobRow
 from tradd.persistence.transactions import read_transaction, write_transaction
 from tradd.research.runs.store import json_safe
+
+
+def jobs_dir(state_dir: Path) -> Path:
+    """Where jobs' files go, one directory per job id: the console's and the daemon's
+    scheduled jobs alike, so the console's downloads serve both."""
+    return (state_dir / "web" / "jobs").resolve()
 
 
 @dataclass(frozen=True)

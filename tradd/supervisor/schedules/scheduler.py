@@ -29,7 +29,7 @@ from tradd.alerts.model import AlertEvent
 from tradd.config.settings import Settings
 from tradd.config.watch import ScheduleSettings
 from tradd.persistence.schedule_fires import ScheduleFire, ScheduleFires
-from tradd.research.jobs.store import JobStore
+from tradd.research.jobs.store import JobStore, jobs_dir
 from tradd.research.runs.store import RunStore
 from tradd.supervisor.schedules import timing
 from tradd.supervisor.schedules.argv import job_argv
@@ -38,12 +38,6 @@ from tradd.supervisor.schedules.report import JobEnd, end_event
 
 log = structlog.get_logger("tradd.supervisor.schedules")
 MANUAL_ATTEMPTS = 1000
-
-
-def jobs_dir(settings: Settings) -> Path:
-    """Where the console keeps its jobs' files (`tradd.web.context`): the scheduled jobs'
-    go there too, so the console's downloads work for them."""
-    return (settings.state_dir / "web" / "jobs").resolve()
 
 
 @dataclass(frozen=True)
@@ -152,7 +146,7 @@ class Scheduler:
         fire = self.fires.claim(schedule.name, due_at, job_id, manual)
         if fire is None:
             return None  # fired already, by us before a restart or by another daemon
-        output = jobs_dir(self.settings) / job_id
+        output = jobs_dir(self.settings.state_dir) / job_id
         argv = job_argv(schedule, job_id, output, self._config)
         request = {"schedule": schedule.name, "args": list(schedule.args),
                    "due_at": due_at.isoformat(), "manual": manual,
@@ -174,7 +168,7 @@ class Scheduler:
         end = JobEnd(
             schedule=fire.schedule, kind=job.kind if job else fire.job_id.split("-", 1)[0],
             job_id=fire.job_id, owner=job.owner if job else "-",
-            output=Path(job.output) if job else jobs_dir(self.settings) / fire.job_id,
+            output=Path(job.output) if job else jobs_dir(self.settings.state_dir) / fire.job_id,
             status=ended.status, summary=ended.summary, error=ended.error,
         )  # fmt: skip
         log.info("scheduled job ended", schedule=fire.schedule, job_id=fire.job_id,
