@@ -40,7 +40,8 @@ EVERY_COMMAND = (["status"], ["health"], ["reload"], ["events", "--since", "2"],
                  ["enter", "s1", "GOOG", "BUY", "--quantity", "1"],
                  ["proposals", "list", "--strategy", "s1"], ["proposals", "show", "3"],
                  ["proposals", "approve", "3"], ["proposals", "reject", "3"],
-                 ["proposals", "rollback", "s1"])  # fmt: skip
+                 ["proposals", "rollback", "s1"],
+                 ["schedules", "list"], ["schedules", "run", "nightly"])  # fmt: skip
 THROUGH = {"promote": "proposals"}
 """Daemon commands tradctl reaches through another subcommand: `promote` is `tradctl
 proposals approve|reject|rollback` (a decision is serialised, a look is not)."""

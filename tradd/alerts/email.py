@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import os
 import ssl
 from email.message import EmailMessage
 
@@ -46,6 +47,28 @@ def body_text(alert: Alert) -> str:
         about.append(f"strategy {alert.strategy}")
     lines += ["-- ", " | ".join(about), f"at {alert.created_at.isoformat()}", ""]
     return "\n".join(lines)
+
+
+REPORT_MAX_BYTES = 10 * 1024 * 1024
+"""The largest HTML report attached (a bigger one is named in the body, not sent)."""
+
+
+def attach_report(message: EmailMessage, alert: Alert) -> None:
+    """Attach the self-contained HTML report an alert names (`data["report_html"]`: a
+    scheduled job's), read at send time from the job's directory."""
+    path = alert.data.get("report_html")
+    if not isinstance(path, str):
+        return
+    try:
+        with open(path, "rb") as report:
+            content = report.read(REPORT_MAX_BYTES + 1)
+    except OSError as exc:
+        log.warning("email_report_unreadable", alert=alert.id, path=path, error=str(exc))
+        return
+    if len(content) > REPORT_MAX_BYTES:
+        return
+    name = os.path.basename(path)
+    message.add_attachment(content, maintype="text", subtype="html", filename=name)
 
 
 class EmailChannel:
@@ -79,6 +102,7 @@ class EmailChannel:
         message["X-Tradd-Severity"] = alert.severity
         message["X-Tradd-Kind"] = alert.kind
         message.set_content(body_text(alert))
+        attach_report(message, alert)
         return message
 
     async def send(self, alert: Alert) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tradd.config.loader import redact_url, resolve_config_path
+from tradd.config.settings import Settings
 
 app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
 
@@ -17,15 +18,21 @@ ConfigOption = Annotated[
 
 
 @app.command("check")
-def check(config: ConfigOption = None) -> None:
+def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Validate the config file, environment and .env, and that the state and log
     directories are writable; list every problem (exit 78)."""
     import os
 
+    from tradd.cli.schedule_args import schedule_arg_problems
     from tradd.marketdata.contracts import load_definitions
     from tradd.supervisor.configcheck import check_config
 
-    settings = check_config(config)  # what a reload checks too, directories included
+    root = ctx.find_root().command
+
+    def args_problems(loaded: Settings) -> list[str]:
+        return schedule_arg_problems(loaded, root)
+
+    settings = check_config(config, extra=args_problems)  # what a reload checks too
     where = resolve_config_path(config, os.environ) or "built-in defaults"
     typer.echo(f"config OK: {where}")
     typer.echo(f"  data dir:  {settings.data.dir}")
@@ -39,6 +46,8 @@ def check(config: ConfigOption = None) -> None:
     typer.echo(f"  optimize storage: {storage}")
     typer.echo(f"  database:  {redact_url(settings.database_url())}")
     typer.echo(f"  IB gateway: {settings.broker.host}:{settings.broker.port}")
+    for sch in settings.schedules:
+        typer.echo(f"  schedule {sch.name}: {sch.kind} {' '.join(sch.args)}".rstrip())
     for s in settings.strategies:
         state = "" if s.enabled else " (disabled)"
         typer.echo(

@@ -26,7 +26,12 @@ from tradd.config.live import (
     check_unique_strategies,
 )
 from tradd.config.risk import RiskSettings
-from tradd.config.watch import DriftSettings, PromotionSettings, ScheduleSettings
+from tradd.config.watch import (
+    DriftSettings,
+    PromotionSettings,
+    ScheduleSettings,
+    schedule_problems,
+)
 
 ENV_PREFIX = "TRADD_"
 ENV_NESTED_DELIMITER = "__"
@@ -209,6 +214,8 @@ class Settings(BaseSettings):
             )
         for strategy in self.strategies:
             self.strategy_risk(strategy)  # an invalid override fails at load time
+        if problems := schedule_problems(self.schedules, tuple(s.name for s in self.strategies)):
+            raise ValueError("; ".join(problems))
         return self
 
     def strategy(self, name: str) -> StrategySettings:

@@ -1,6 +1,6 @@
 """Settings for research that keeps watch (issue 20): schedules, drift and promotion.
 
-`[[schedules]]` entries run research commands on a timetable (`tradd.schedules`);
+`[[schedules]]` entries run research commands on a timetable (`tradd.supervisor.schedules`);
 `[drift]` says when a live strategy's difference from its replayed backtest is an alert;
 `[promotion]` holds the gates a proposed parameter set must pass before it may replace a
 running strategy's parameters.
@@ -69,3 +69,74 @@ class PromotionSettings(Section):
         if value is True:
             raise ValueError("a gate is a number, or false to switch it off")
         return None if value is False else value
+
+
+SCHEDULER_OPTIONS = ("--run-id", "--output", "--config", "-c", "--propose-for")
+"""Options the scheduler gives a scheduled run itself: `args` may not."""
+REFUSED_OPTIONS = ("--execute", "--help", "-h")
+"""Options a scheduled run may not take: a schedule researches, it never trades."""
+CRON_FIELDS = 5
+
+
+def schedule_problems(
+    schedules: tuple[ScheduleSettings, ...], strategies: tuple[str, ...]
+) -> list[str]:
+    """Every problem with `[[schedules]]`, each naming its key path (`schedules.NAME.cron:
+    ...`): what the loader can tell without the commands (`tradd.cli.schedule_args` parses
+    `args` with the command's own parser)."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, schedule in enumerate(schedules):
+        if schedule.name in seen:
+            problems.append(f"schedules[{index}].name: a second schedule named "
+                            f"{schedule.name!r} (each needs its own)")  # fmt: skip
+        seen.add(schedule.name)
+        problems += [f"schedules.{schedule.name}.{p}" for p in _one_schedule(schedule, strategies)]
+    return problems
+
+
+def _one_schedule(schedule: ScheduleSettings, strategies: tuple[str, ...]) -> list[str]:
+    problems = _when_problems(schedule)
+    if schedule.strategy is not None and schedule.strategy not in strategies:
+        known = ", ".join(strategies) or "none configured"
+        problems.append(f"strategy: no strategy {schedule.strategy!r} (known: {known})")
+    if schedule.kind == "drift" and schedule.strategy is None:
+        problems.append("strategy: a drift schedule needs the live strategy it replays")
+    for arg in schedule.args:
+        name = arg.split("=", 1)[0]
+        if name in SCHEDULER_OPTIONS:
+            problems.append(f"args: {name} is set by the scheduler (got {list(schedule.args)})")
+        elif name in REFUSED_OPTIONS:
+            problems.append(f"args: {name} is not allowed in a scheduled run "
+                            f"(got {list(schedule.args)})")  # fmt: skip
+    return problems
+
+
+def _when_problems(schedule: ScheduleSettings) -> list[str]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    problems = []
+    if (schedule.cron is None) == (schedule.at is None):
+        problems.append("cron: give either cron or at (got "
+                        f"cron={schedule.cron!r}, at={schedule.at!r})")  # fmt: skip
+    if schedule.cron is not None and not _cron_valid(schedule.cron):
+        problems.append(f"cron: not a five-field cron expression (minute hour day month "
+                        f"weekday), got {schedule.cron!r}")  # fmt: skip
+    try:
+        ZoneInfo(schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"timezone: unknown time zone {schedule.timezone!r} (an IANA name "
+                        "such as America/New_York or UTC)")  # fmt: skip
+    if schedule.at is not None:
+        import exchange_calendars
+
+        if schedule.calendar not in exchange_calendars.get_calendar_names(include_aliases=True):
+            problems.append(f"calendar: unknown exchange calendar {schedule.calendar!r} "
+                            "(an exchange_calendars name such as XNYS or XLON)")  # fmt: skip
+    return problems
+
+
+def _cron_valid(expression: str) -> bool:
+    from croniter import croniter
+
+    return len(expression.split()) == CRON_FIELDS and bool(croniter.is_valid(expression))

@@ -1,7 +1,8 @@
-"""The base of every control command: its name, whether it changes state, its arguments.
+"""`Command`: the base of every control command (validate, then execute on the daemon).
 
-Its own module so that command modules beside `commands.py` (`proposal_commands.py`) can
-subclass it without an import cycle; `commands.py` imports them all into `COMMANDS`.
+Apart from `commands` so that command modules of their own (`proposal_commands`,
+`schedule_commands`) build on it and `commands` registers them in `COMMANDS` without an
+import cycle.
 """
 
 from __future__ import annotations

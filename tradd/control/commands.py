@@ -16,6 +16,7 @@ from tradd.control.command_base import Command
 from tradd.control.proposal_commands import PROPOSAL_COMMANDS
 from tradd.control.protocol import ErrorCode, ProtocolError
 from tradd.control.render import flatten_text
+from tradd.control.schedule_commands import SCHEDULE_COMMANDS
 from tradd.errors import ConfigError
 from tradd.records.busy import BusyKind
 from tradd.records.entry import parse_entry
@@ -354,6 +355,7 @@ COMMANDS: Mapping[str, Command] = MappingProxyType(
             Reload(),
             Alerts(),
             *PROPOSAL_COMMANDS,
+            *SCHEDULE_COMMANDS,
         )
     }
 )

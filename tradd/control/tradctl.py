@@ -13,6 +13,8 @@
     tradctl alerts list [--limit N]     recent alerts and their delivery state
     tradctl proposals list|show ID|approve ID|reject ID|rollback STRATEGY
                                         parameter proposals (docs/promotion.md)
+    tradctl schedules list              [[schedules]]: when, last run and its job, next run
+    tradctl schedules run NAME          run a schedule now (a manual run); prints its job id
     tradctl enter STRATEGY SYMBOL BUY|SELL (--quantity N | --value X) [--client-ref R]
                                         a market order through the strategy's worker:
                                         risk-checked, persisted, then owned by the strategy;
@@ -40,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tradd.control import proposals_cli
+from tradd.control import proposals_cli, schedule_cli
 from tradd.control.client import Unreachable, call, environment, find_socket
 from tradd.control.protocol import ErrorCode
 from tradd.control.render import RENDERERS
@@ -78,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
     alerts_test = alerts.add_parser("test", parents=json_too)
     alerts_test.add_argument("--channel", choices=("email", "sms", "webhook"))
     alerts.add_parser("list", parents=json_too).add_argument("--limit", type=int, default=20)
+    schedule_cli.add_parser(sub, json_too)
     enter = sub.add_parser(
         "enter",
         parents=json_too,
@@ -140,14 +143,15 @@ def entry_text(text: str) -> str:
 
 
 def request_args(ns: argparse.Namespace) -> dict[str, Any]:
+    own = {"proposals": proposals_cli.request, "schedules": schedule_cli.request_args}
+    if ns.cmd in own:
+        return own[ns.cmd](ns)
     if ns.cmd == "flatten":
         return {"all": True} if ns.all else {"strategy": ns.strategy}
     if ns.cmd == "events":
         return {"since": ns.since}
     if ns.cmd == "enter":
         return {"strategy": ns.strategy, **entry_args(ns).as_args()}
-    if ns.cmd == "proposals":
-        return proposals_cli.request(ns)
     if ns.cmd == "alerts":
         extra = {"channel": ns.channel} if ns.action == "test" and ns.channel else {}
         return {
@@ -231,7 +235,8 @@ def report(ns: argparse.Namespace, reply: dict[str, Any]) -> int:
 
 
 def human(cmd: str, result: Any) -> str:
-    render = proposals_cli.render if cmd == "proposals" else RENDERERS.get(cmd)
+    own = {"proposals": proposals_cli.render, "schedules": schedule_cli.schedules_text}
+    render = own.get(cmd) or RENDERERS.get(cmd)
     if render is not None:
         return render(result)
     if isinstance(result, dict):

@@ -336,6 +336,7 @@ from tradd.persistence import (  # noqa: E402, F401
     models_live,
     models_proposals,
     models_runs,
+    models_schedules,
     models_users,
     models_web,
 )

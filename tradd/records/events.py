@@ -62,6 +62,11 @@ class EventKind(StrEnum):
     ANALYSIS_COMPLETE = "analysis_complete"
     ANALYSIS_FAILED = "analysis_failed"
     ENTRY_BLOCKED = "entry_blocked"
+    # the daemon's scheduler (tradd.supervisor.schedules)
+    SCHEDULE_COMPLETE = "schedule_complete"
+    """A scheduled research job finished: its report (email) or one-line summary."""
+    SCHEDULE_FAILED = "schedule_failed"
+    """A scheduled research job failed, was killed or interrupted (with its log's end)."""
     """An execute from the console refused by the daemon's risk or trading gate (the rules)."""
     # alerts' own: a halt's cause as its kind, the P&L watch, the summary, a test
     STRATEGY_ERROR = "strategy_error"

@@ -3,10 +3,10 @@
 A reload that accepted what `config check` rejects restarted workers that then exited 78,
 leaving their positions with no strategy and no risk gate; so a reload runs this very
 check and changes nothing unless it passes. It runs it in a child process
-(`python -m tradd.supervisor.configcheck FILE`) with the workers' working directory and
-environment: strategy modules are imported fresh, as the workers will import them (the
-supervisor's own imports would be stale once a strategy file is edited), and user code
-never runs, or hangs, inside the supervisor.
+(`python -m tradd.cli.config_child FILE`: this check plus the schedules' args) with the
+workers' working directory and environment: strategy modules are imported fresh, as the
+workers will import them (the supervisor's own imports would be stale once a strategy
+file is edited), and user code never runs, or hangs, inside the supervisor.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,15 +31,27 @@ NOT_SETTINGS = (FAILPOINTS_ENV, SUPERVISOR_ENV)
 """Variables the supervisor gives its workers that are not settings (they drop them too)."""
 
 
-def check_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+Extra = Callable[[Settings], list[str]]
+"""A further check's problems (`tradd.cli.schedule_args`: the schedules' args, parsed by
+the commands' parsers, which live above the supervisor)."""
+CHILD_MODULE = "tradd.cli.config_child"
+"""The child's module: this check plus the schedules' args (`Extra`)."""
+
+
+def check_config(
+    path: Path | None, environ: Mapping[str, str] | None = None, extra: Extra | None = None
+) -> Settings:
     """Everything a worker needs to start: the file, environment and .env load, every
     strategy's class imports and accepts its parameters (params_file included), and the
     state and log directories take files, and the data directory's contract definitions
-    (contracts.toml) are valid."""
+    (contracts.toml) are valid; and `extra`'s problems."""
     from tradd.marketdata.contracts import load_definitions
     from tradd.supervisor.preflight import check_writable
 
     settings = load_settings(path, environ=environ)
+    problems = extra(settings) if extra is not None else []
+    if problems:
+        raise ConfigError(f"invalid schedules: {len(problems)} problem(s)", problems)
     load_definitions(settings.data.dir)  # the workers qualify their symbols from them
     check_strategies(settings)
     check_writable(settings)
@@ -89,7 +101,7 @@ async def check_in_child(
 ) -> CheckResult:
     """Run `check_config(path)` in a child process; a child that fails or hangs is a
     failed check (a reload must fail closed)."""
-    argv = (sys.executable, "-m", "tradd.supervisor.configcheck", str(path))
+    argv = (sys.executable, "-m", CHILD_MODULE, str(path))
     try:
         child = await asyncio.create_subprocess_exec(
             *argv, cwd=cwd, env=dict(env), stdin=asyncio.subprocess.DEVNULL,
@@ -114,7 +126,7 @@ async def check_in_child(
         )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, extra: Extra | None = None) -> int:
     """Check the file named by the one argument; print the verdict as one JSON line."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -122,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     environ = {k: v for k, v in os.environ.items() if k not in NOT_SETTINGS}
     try:
-        check_config(Path(args[0]), environ)
+        check_config(Path(args[0]), environ, extra)
     except ConfigError as exc:
         print(CheckResult(False, str(exc), tuple(exc.problems)).to_json())
         return EXIT_CONFIG

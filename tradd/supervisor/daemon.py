@@ -42,11 +42,15 @@ from tradd.worker.events import EventLog
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from tradd.alerts.model import AlertEvent
     from tradd.alerts.service import AlertService
+    from tradd.supervisor.schedules.scheduler import Scheduler
 
 log = structlog.get_logger("tradd.supervisor")
 AUTO_PROMOTE_INTERVAL = 2.0
 """Seconds between two looks for a passing proposal of an `auto_promote` strategy."""
+SCHEDULE_TICK_S = 1.0
+"""Seconds between two looks at the schedules (due runs, ended jobs)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class SupervisorOptions:
     """Run the alert service ([alerts]); tests of other parts switch it off."""
     metrics: bool = True
     """Serve /metrics when the configuration enables it (tests of other parts switch it off)."""
+    schedules: bool = True
+    """Run `[[schedules]]` (`tradd.supervisor.schedules`)."""
 
 
 class Supervisor:
@@ -105,6 +111,9 @@ class Supervisor:
             settings=lambda: self.settings, reload=self.reload, sessions=self._sessions,
             emit=self.events.emit, clock=self.options.clock, cwd=self.options.cwd,
         ))  # fmt: skip
+        self.scheduler: Scheduler | None = None
+        self._schedule_tick: asyncio.Task[Any] | None = None
+        self._schedule_at = float("-inf")
         self._sessionmaker: sessionmaker[Session] | None = None
         self._engine: Any = None
         self._spawn = worker_spawn_spec(
@@ -119,6 +128,7 @@ class Supervisor:
         self._install_signals()
         if self.options.alerts:
             await self._start_alerts()
+        self._start_schedules()
         log.info(
             "supervisor starting",
             strategies=[s.name for s in self.settings.strategies],
@@ -158,6 +168,7 @@ class Supervisor:
             self._maybe_auto_promote()
             if self.alerts is not None and (self._alert_tick is None or self._alert_tick.done()):
                 self._alert_tick = self._spawn_task(self.alerts.tick())
+            self._tick_schedules()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._wake.wait(), self.settings.supervisor.heartbeat_interval
@@ -240,6 +251,10 @@ class Supervisor:
         self.settings, self.definitions, self.params = new, definitions, params
         if self.alerts is not None:
             self.alerts.update(new)
+        if self.scheduler is not None:
+            self.scheduler.update(new)
+        else:
+            self._start_schedules()
         await self.fleet.apply(plan, new, spawn, new.supervisor.stop_timeout)
         self._spawn = spawn
         self.publish()
@@ -280,6 +295,40 @@ class Supervisor:
             monotonic=self.options.monotonic,
         )
         await self.alerts.start()
+
+    # -- schedules ----------------------------------------------------------------------------
+    def _start_schedules(self) -> None:
+        """The scheduler, once there are schedules (a reload may add the first)."""
+        if not self.options.schedules or not self.settings.schedules:
+            return
+        from tradd.supervisor.schedules.scheduler import Scheduler
+
+        loop = asyncio.get_running_loop()
+        self.scheduler = Scheduler(
+            self.settings, self.config_path, self._sessions(), self.options.clock,
+            lambda event: loop.call_soon_threadsafe(self._schedule_alert, event),
+            without_notify_env(self.options.environ), self.options.cwd,
+        )  # fmt: skip
+
+    def _tick_schedules(self) -> None:
+        """One scheduler round in a thread (database calls, process starts), one at a time."""
+        now = self.options.monotonic()
+        idle = self._schedule_tick is None or self._schedule_tick.done()
+        if self.scheduler is None or not idle or now - self._schedule_at < SCHEDULE_TICK_S:
+            return
+        self._schedule_at = now
+        self._schedule_tick = self._spawn_task(asyncio.to_thread(self._scheduler_round))
+
+    def _scheduler_round(self) -> None:
+        try:
+            if self.scheduler is not None:
+                self.scheduler.tick()
+        except Exception:  # a database outage must not end the schedules
+            log.exception("scheduler round failed; trying again")
+
+    def _schedule_alert(self, event: AlertEvent) -> None:
+        if self.alerts is not None:
+            self.alerts.submit(event)
 
     def _worker_event(self, strategy: str, event: Event) -> None:
         if self.alerts is not None:

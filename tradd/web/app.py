@@ -23,7 +23,18 @@ from tradd.errors import TemporaryError
 from tradd.web.context import WebContext
 from tradd.web.daemon import DaemonDown
 from tradd.web.records import Problem
-from tradd.web.routes import audit, auth, data, drift, jobs, live, optimizer, pages, proposals
+from tradd.web.routes import (
+    audit,
+    auth,
+    data,
+    drift,
+    jobs,
+    live,
+    optimizer,
+    pages,
+    proposals,
+    schedules,
+)  # fmt: skip
 from tradd.web.security import Hardened
 
 OPENAPI = "/api/v1/openapi.json"
@@ -44,7 +55,8 @@ def create_app(ctx: WebContext) -> Any:
         responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}},
     )
     app.state.ctx = ctx
-    for module in (auth, optimizer, data, jobs, live, drift, proposals, audit, pages):
+    for module in (auth, optimizer, data, jobs, live, drift, proposals, schedules, audit,
+                   pages):  # fmt: skip
         app.include_router(module.router)
     pages.mount_static(app)
     _handlers(app)

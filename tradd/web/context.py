@@ -15,6 +15,8 @@ from tradd.config.settings import Settings
 from tradd.control.client import environment, find_socket
 from tradd.persistence.db import open_database
 from tradd.research.cache.store import expire_cache
+from tradd.research.jobs.store import JobRecord, JobStore
+from tradd.research.jobs.store import jobs_dir as jobs_dir_of
 from tradd.research.runs.store import RunStore
 from tradd.users.store import UserStore
 from tradd.web.audit import AuditLog
@@ -22,7 +24,6 @@ from tradd.web.auth.sessions import LoginLimiter, SessionStore
 from tradd.web.daemon import DaemonLink
 from tradd.web.jobs.command import job_argv, job_files
 from tradd.web.jobs.runner import JobRunner, RunnerLimits
-from tradd.web.jobs.store import JobRecord, JobStore
 from tradd.web.notifications import Notifier
 from tradd.web.records import JobKind
 
@@ -64,7 +65,7 @@ def open_context(
     (not started: the server starts it) and its link to the daemon."""
     web = settings.web
     engine, sessions = open_database(settings.database_url())
-    jobs_dir = (settings.state_dir / "web" / "jobs").resolve()
+    jobs_dir = jobs_dir_of(settings.state_dir)
     jobs, runs = JobStore(sessions, clock), RunStore(sessions, clock, settings.runs.lease_interval)
     socket = find_socket(None, config_path, environment())
 

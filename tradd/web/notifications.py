@@ -41,8 +41,8 @@ from tradd.alerts.outbox import Outbox
 from tradd.alerts.router import AlertRouter
 from tradd.config.alerts import AlertSettings
 from tradd.records.events import EventKind
+from tradd.research.jobs.store import JobRecord
 from tradd.research.runs.store import RunRecord
-from tradd.web.jobs.store import JobRecord
 from tradd.web.jobs.views import job_status
 from tradd.web.records import ExecuteReply, ExecutionOutcome, JobStatusName, SymbolExecution
 

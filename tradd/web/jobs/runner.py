@@ -26,9 +26,9 @@ from pathlib import Path
 
 import structlog
 
+from tradd.research.jobs.store import JobRecord, JobStore
 from tradd.research.runs.lease import last_sign_of_life, reap_dead_runs
 from tradd.research.runs.store import RunStore
-from tradd.web.jobs.store import JobRecord, JobStore
 
 log = structlog.get_logger("tradd.web.jobs")
 LOG_TAIL_CHARS = 1500

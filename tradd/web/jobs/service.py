@@ -15,11 +15,11 @@ from typing import Any
 
 from fastapi import HTTPException, status
 
+from tradd.research.jobs.store import JobRecord
 from tradd.research.runs.store import RunRecord, new_run_id
 from tradd.users.records import User
 from tradd.users.roles import Role
 from tradd.web.context import WebContext
-from tradd.web.jobs.store import JobRecord
 from tradd.web.jobs.views import job_status
 from tradd.web.records import HistoryPage, JobKind, JobStatus
 

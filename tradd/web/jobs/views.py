@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tradd.research.jobs.store import JobRecord
 from tradd.research.runs.store import RunRecord
-from tradd.web.jobs.store import JobRecord
 from tradd.web.records import (
     JobKind,
     JobStatus,

@@ -1,7 +1,8 @@
 // The jobs page: the caller's history (an admin's: everyone's, and the command-line runs),
 // newest first and paged; open a job (scans on the optimizer page, the others on the
 // research page), cancel or delete one (DELETE, after a confirmation). Refreshed every
-// 5 s while a job is queued or running.
+// 5 s while a job is queued or running. Below, the daemon's schedules with their last run
+// (its job) and next run.
 "use strict";
 
 (() => {
@@ -85,6 +86,32 @@
     }
   }
 
+  function scheduleRow(s) {
+    const last = s.last ? el("span", {},
+      el("span", { class: "job-id", text: s.last.job_id }), " ",
+      el("span", { class: `status ${s.last.state}`, text: s.last.state }),
+      el("div", { class: "muted small", text: `${when(s.last.fired_at)}${s.last.manual ? " (manual)" : ""}` }))
+      : "–";
+    const next = s.enabled ? when(s.next_due) : "disabled";
+    return el("tr", { dataset: { schedule: s.name } },
+      el("td", { text: s.name }), el("td", { text: s.kind }), el("td", { text: s.when }),
+      el("td", { text: s.owner }), el("td", {}, last), el("td", { text: next }));
+  }
+
+  async function loadSchedules() {
+    let listing;
+    try {
+      listing = await api("GET", "/api/v1/schedules");
+    } catch (error) {
+      $("schedules-down").hidden = false;
+      $("schedules-down").textContent = `Schedules unavailable: ${error.message}`;
+      return;
+    }
+    $("schedules-down").hidden = true;
+    $("schedules").replaceChildren(...listing.schedules.map(scheduleRow));
+    $("schedules-empty").hidden = listing.schedules.length > 0;
+  }
+
   async function start() {
     try {
       await tradd.login_required();
@@ -94,7 +121,7 @@
     }
     $("prev").addEventListener("click", () => { state.page -= 1; load(); });
     $("next").addEventListener("click", () => { state.page += 1; load(); });
-    await load();
+    await Promise.all([load(), loadSchedules()]);
   }
 
   start();

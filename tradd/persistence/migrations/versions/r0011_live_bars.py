@@ -1,7 +1,7 @@
 """Live sessions and bars: what each worker ran with and what its strategy read.
 
 Revision ID: 0011_live_bars
-Revises: 0009_drift_results
+Revises: 0010_schedules
 Create Date: 2026-12-07
 
 Frozen like every revision: lengths are written out here, not imported from
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_live_bars"
-down_revision = "0009_drift_results"
+down_revision = "0010_schedules"
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,8 @@
 """The `web_jobs` table: who asked for which research job, the queue, its process.
 
+Research-level so that both the web console (its queue and runner) and the daemon (its
+scheduled runs, `tradd.supervisor.schedules`) record jobs in the one table.
+
 Every call is one short transaction, like the runs table, so the runner thread and the
 request handlers never hold a session across each other. Records handed out are frozen.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -18,6 +22,12 @@ from tradd.persistence.models_runs import ResearchRun
 from tradd.persistence.models_web import WebJobRow
 from tradd.persistence.transactions import read_transaction, write_transaction
 from tradd.research.runs.store import json_safe
+
+
+def jobs_dir(state_dir: Path) -> Path:
+    """Where jobs' files go, one directory per job id: the console's and the daemon's
+    scheduled jobs alike, so the console's downloads serve both."""
+    return (state_dir / "web" / "jobs").resolve()
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,30 @@ class JobStore:
         row = WebJobRow(
             id=job_id, kind=kind, owner=owner, state="queued", created_at=self._clock(),
             request=json_safe(request), output=output, cancel_requested=False,
+        )  # fmt: skip
+        with write_transaction(self._sessions) as session:
+            session.add(row)
+            session.flush()
+            return _record(row)
+
+    def add_started(
+        self,
+        job_id: str,
+        kind: str,
+        owner: str,
+        request: Mapping[str, Any],
+        output: str,
+        host: str,
+        pid: int,
+    ) -> JobRecord:
+        """A job started elsewhere (the daemon's schedules): recorded as already `started`
+        with its process, so the console's runner never dispatches it but shows it, and
+        watches it as it watches its own after a restart."""
+        now = self._clock()
+        row = WebJobRow(
+            id=job_id, kind=kind, owner=owner, state="started", created_at=now, started_at=now,
+            host=host, pid=pid, request=json_safe(request), output=output,
+            cancel_requested=False,
         )  # fmt: skip
         with write_transaction(self._sessions) as session:
             session.add(row)

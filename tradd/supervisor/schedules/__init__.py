@@ -1,0 +1,1 @@
+"""The daemon's scheduler: `[[schedules]]` run as research jobs, their ends reported."""
