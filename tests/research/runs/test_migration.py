@@ -36,7 +36,7 @@ def test_the_runs_revision_downgrades_and_upgrades_cleanly(database: OpenedDatab
         "0002_alerts",
         tables
         - {"research_runs", "users", "api_tokens", "backtest_cache", "web_jobs", "audit_log"}
-        - {"drift_results", "live_sessions", "live_bars"},
+        - {"drift_results", "live_sessions", "live_bars", "schedule_fires", "proposals"},
     )
     migrate_to(engine, "head")
     assert state(engine) == (HEAD, tables)
