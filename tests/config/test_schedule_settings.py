@@ -74,3 +74,36 @@ def test_an_argument_the_command_refuses_fails_the_check_and_a_reload(
     checked = asyncio.run(check_in_child(path, ROOT, environ))  # what a reload runs
     assert not checked.ok
     assert any("schedules.nightly.args: No such option: --bogus" in p for p in checked.problems)
+
+
+def test_drift_and_proposing_schedules_pass_and_a_target_that_cannot_take_a_proposal_fails(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """With `tradd drift` and `--propose-for` both there, the whole command lines the
+    scheduler will run are checked: a drift schedule's options, and a proposing
+    schedule's live strategy (the same class, a params_file)."""
+    sma = ('[[strategies]]\nname = "sma"\nstrategy = "strategies.sma_cross.SmaCross"\n'
+           'symbols = ["ORCL"]\nclient_id = 12\nparams_file = "{params}"\n')  # fmt: skip
+    (tmp_path / "sma.toml").write_text("[params]\nfast = 10\nslow = 30\n")
+    sma = sma.format(params=tmp_path / "sma.toml")
+    wf = '["--strategy", "strategies.sma_cross.SmaCross", "--symbols", "ORCL"]'
+    good = HEAD + STRATEGY + sma + "".join([
+        schedule("drift", "drift", 'at = "after_close"', args='["--from", "2026-12-01"]',
+                 extra='strategy = "live1"'),
+        schedule("wf", "walkforward", 'cron = "0 2 * * 6"', args=wf, extra='strategy = "sma"'),
+    ])  # fmt: skip
+    path = tmp_path / "tradd.toml"
+    path.write_text(good)
+    result = run_cli("config", "check", "--config", str(path))
+    assert result.code == 0, result.stderr
+    bad = HEAD + STRATEGY + "".join([
+        schedule("drift", "drift", 'at = "after_close"', args='["--from", "yesterday"]',
+                 extra='strategy = "live1"'),
+        schedule("wf", "walkforward", 'cron = "0 2 * * 6"', args=wf, extra='strategy = "live1"'),
+    ])  # fmt: skip
+    path.write_text(bad)
+    result = run_cli("config", "check", "--config", str(path))
+    assert result.code == 78, result.stderr
+    assert "schedules.drift.args:" in result.stderr and "'yesterday'" in result.stderr
+    assert "schedules.wf.strategy: --propose-for live1: strategies.live1.strategy" in result.stderr
+    assert "Traceback" not in result.stderr

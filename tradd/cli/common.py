@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +48,17 @@ def report_console() -> Console:
 
     console = Console()
     return console if console.is_terminal else Console(width=PIPED_WIDTH)
+
+
+def date_checked(option: str) -> Callable[[str | None], str | None]:
+    """An option callback: a bad date is refused while the command line is parsed, so a
+    `[[schedules]]` entry's arguments are checked by `tradd config check` as well."""
+
+    def check(text: str | None) -> str | None:
+        parse_date(option, text)
+        return text
+
+    return check
 
 
 def parse_date(option: str, text: str | None) -> date | None:

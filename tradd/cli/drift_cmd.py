@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tradd.cli.common import settings_for
+from tradd.cli.common import date_checked, settings_for
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.errors import UsageError
@@ -25,11 +25,18 @@ def register(app: typer.Typer) -> None:
 def drift(
     strategy: Annotated[str, typer.Argument(help="A live strategy's name.")],
     start: Annotated[
-        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: --to).")
+        str | None,
+        typer.Option(
+            "--from", help="First day, YYYY-MM-DD (default: --to).", callback=date_checked("--from")
+        ),
     ] = None,
     end: Annotated[
         str | None,
-        typer.Option("--to", help="Last day, YYYY-MM-DD (default: the newest recorded bar's)."),
+        typer.Option(
+            "--to",
+            help="Last day, YYYY-MM-DD (default: the newest recorded bar's).",
+            callback=date_checked("--to"),
+        ),
     ] = None,
     output: Annotated[
         Path | None,

@@ -9,6 +9,7 @@ import typer
 
 from tradd.cli.common import (
     data_store,
+    date_checked,
     log,
     parse_date,
     report_console,
@@ -36,8 +37,10 @@ StrategyOption = Annotated[
     str, typer.Option("--strategy", help="Dotted path, e.g. strategies.sma_cross.SmaCross.")
 ]
 SymbolsOption = Annotated[list[str], typer.Option("--symbols", help="Symbols (A,B or A B).")]
-StartOption = Annotated[str | None, typer.Option("--start", help="First day, YYYY-MM-DD.")]
-EndOption = Annotated[str | None, typer.Option("--end", help="Last day, YYYY-MM-DD.")]
+StartOption = Annotated[str | None, typer.Option(
+    "--start", help="First day, YYYY-MM-DD.", callback=date_checked("--start"))]  # fmt: skip
+EndOption = Annotated[str | None, typer.Option(
+    "--end", help="Last day, YYYY-MM-DD.", callback=date_checked("--end"))]  # fmt: skip
 ParamOption = Annotated[
     list[str] | None,
     typer.Option("--param", help="NAME=VALUE (optimize: START:STOP:STEP or a,b,c)."),

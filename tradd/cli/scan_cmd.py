@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tradd.cli.common import data_store, log, parse_date, settings_for, split_list
+from tradd.cli.common import (
+    data_store,
+    date_checked,
+    log,
+    parse_date,
+    settings_for,
+    split_list,
+)
 from tradd.cli.config_cmd import ConfigOption
 from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import WorkersOption
@@ -82,11 +89,20 @@ def scan(
         ),
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="First day (default: 365 days before --end).")
+        str | None,
+        typer.Option(
+            "--start",
+            help="First day (default: 365 days before --end).",
+            callback=date_checked("--start"),
+        ),
     ] = None,
     end: Annotated[
         str | None,
-        typer.Option("--end", help="Last day (default: the last bar all the symbols have)."),
+        typer.Option(
+            "--end",
+            help="Last day (default: the last bar all the symbols have).",
+            callback=date_checked("--end"),
+        ),
     ] = None,
     cash: Annotated[float | None, typer.Option("--cash", help="Starting cash.")] = None,
     max_position_pct: Annotated[
