@@ -27,6 +27,7 @@ from tradd.rehearsal.stack import Stack, pid_alive, strategies, wait_for
 SIM_UNDO: dict[str, tuple[str, dict[str, Any]]] = {
     "stall": ("unstall", {}), "lost": ("restored", {}),
     "lost_data_lost": ("restored", {"data_lost": True}), "withhold": ("release", {}),
+    "slip": ("slip", {"value": 0}),
 }  # fmt: skip
 
 
@@ -240,7 +241,7 @@ class Injector:
             self.stack.sim_fault("lost")
         elif kind in ("stall", "withhold"):
             self.stack.sim_fault(kind)
-        else:  # farm, reject, pacing, partial, duplicate, ignore: a number each
+        else:  # farm, reject, pacing, partial, duplicate, ignore, slip: a number each
             self.stack.sim_fault(kind, value=event.value)
 
     def _end_sim(self, event: Event, now: float) -> None:

@@ -18,7 +18,7 @@ DAEMON_FAULTS = (
 )  # fmt: skip
 SIM_FAULTS = (
     "drop", "drop_reset", "stall", "refuse", "lost", "lost_data_lost", "farm", "reject",
-    "pacing", "partial", "withhold", "duplicate", "ignore",
+    "pacing", "partial", "withhold", "duplicate", "ignore", "slip",
 )  # fmt: skip
 KINDS = DAEMON_FAULTS + SIM_FAULTS
 FARM_CODES = (2103, 2104, 2105, 2106, 2107, 2108, 2110, 2157, 2158)
@@ -32,6 +32,7 @@ SCOPE = {
     "flood": "none", "drop": "all", "drop_reset": "all", "stall": "all", "refuse": "all",
     "lost": "all", "lost_data_lost": "all", "farm": "none", "reject": "none", "pacing": "all",
     "partial": "none", "withhold": "none", "duplicate": "none", "ignore": "all",
+    "slip": "none",
 }  # fmt: skip
 
 
@@ -78,12 +79,12 @@ def _event(rng: random.Random, kind: str, at: float, targets: list[str]) -> Even
         value = rng.choice(FARM_CODES)
     elif kind == "reject":
         value = rng.choice(REJECT_CODES)
-    elif kind in ("pacing", "partial", "duplicate"):
+    elif kind in ("pacing", "partial", "duplicate", "slip"):
         value = rng.randint(2, 4)
     elif kind == "ignore":
         value = rng.choice(IGNORED_MESSAGES)
     if kind in ("stall", "lost", "lost_data_lost", "withhold", "ignore", "pause_resume",
-                "flatten", "flood", "refuse", "reload_invalid"):  # fmt: skip
+                "flatten", "flood", "refuse", "reload_invalid", "slip"):  # fmt: skip
         hold = round(rng.uniform(1.0, 5.0), 1)
     return Event(round(at, 1), kind, target, value, hold)
 
