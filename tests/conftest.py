@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -48,7 +49,18 @@ def restore_logging() -> Iterator[None]:
     through the command's file handler and repeat limiter instead."""
     root = logging.getLogger()
     handlers, level, config = list(root.handlers), root.level, structlog.get_config()
-    yield
+    configure = structlog.configure
+
+    def uncached(**settings: Any) -> None:
+        # A module's logger proxy cached on first use keeps the command's processors for
+        # the rest of this process: a later test's capture_logs would never see its lines.
+        configure(**{**settings, "cache_logger_on_first_use": False})
+
+    structlog.configure = uncached  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        structlog.configure = configure
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
@@ -57,7 +69,7 @@ def restore_logging() -> Iterator[None]:
         if handler not in root.handlers:
             root.addHandler(handler)
     root.setLevel(level)
-    structlog.configure(**config)
+    configure(**config)
     structlog.contextvars.clear_contextvars()
 
 
