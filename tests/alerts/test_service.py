@@ -145,3 +145,42 @@ def test_a_daily_loss_past_the_threshold_is_alerted_once_a_day(
     [mail] = smtp_server.messages
     assert mail.subject.startswith("[tradd CRITICAL] daily loss")
     assert "-2,500.00" in mail.subject and "-2,000.00" in mail.subject
+
+
+def test_a_drift_alert_the_outbox_refused_is_sent_at_the_next_look_and_then_never_again(
+    tmp_path, sessions, smtp_server
+) -> None:
+    """The result is marked alerted only once its alert is in the outbox: a database that
+    refuses the alert leaves the result for the next look, instead of losing its alert."""
+    from sqlalchemy import text
+
+    from tests.persistence.test_drift_results import result
+    from tradd.persistence.drift_results import DriftResults
+
+    clocks = Clocks(datetime(2026, 12, 1, 15, tzinfo=UTC))
+    store = DriftResults(sessions, clocks.now)
+    stored = store.add(result("alpha", -500.0, 2000.0))  # -2.5% of 100,000
+
+    def outbox(rename: str) -> None:
+        with sessions.begin() as session:
+            session.execute(text(rename))
+
+    async def scenario() -> None:
+        service = service_for(tmp_path, sessions, smtp_server, clocks, summary={"enabled": False})
+        await service.start()
+        outbox("ALTER TABLE alerts RENAME TO alerts_away")  # the outbox cannot be written
+        await service.tick()
+        assert [r.id for r in store.pending_alerts(1.0)] == [stored.id]
+        outbox("ALTER TABLE alerts_away RENAME TO alerts")
+        clocks.mono += 5
+        await service.tick()
+        await asyncio.to_thread(smtp_server.wait_for, 1, 10)
+        clocks.mono += 5
+        await service.tick()
+        await service.dispatcher.drain(10)
+        await service.stop()
+
+    run(scenario())
+    [message] = smtp_server.messages
+    assert "drift -2.50%" in message.subject and "alpha" in message.subject
+    assert store.pending_alerts(1.0) == []

@@ -25,7 +25,10 @@ def test_latest_and_claims(tmp_path):
     latest = store.latest()
     assert latest["a"].id == second.id and latest["a"].drift_pct == -0.05
     assert latest["b"].drift_pnl == -2500.0
-    claimed = store.claim_alerts(1.0)
-    assert sorted((r.strategy, r.drift_pnl) for r in claimed) == [("a", -2900.0), ("b", -2500.0)]
-    assert store.claim_alerts(1.0) == []
+    pending = store.pending_alerts(1.0)
+    assert sorted((r.strategy, r.drift_pnl) for r in pending) == [("a", -2900.0), ("b", -2500.0)]
+    assert store.pending_alerts(1.0) == pending  # until marked
+    assert [store.mark_alerted(r.id) for r in pending] == [True, True]
+    assert store.mark_alerted(pending[0].id) is False
+    assert store.pending_alerts(1.0) == []
     assert [r.id for r in store.history("a")] == [second.id, second.id - 1]

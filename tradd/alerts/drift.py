@@ -1,9 +1,11 @@
 """The drift alert: a `tradd drift` result beyond `[drift] alert_pct`, alerted once.
 
-`tradd drift` stores its figures in `drift_results`; the supervisor's alert tick claims
-those beyond the threshold (`DriftResults.claim_alerts` marks them alerted in the same
-transaction, so neither a restart nor a second daemon alerts one twice) and turns each
-into a `drift` alert naming the strategy, the drift, its largest cause and the report.
+`tradd drift` stores its figures in `drift_results`; the supervisor's alert tick turns
+each result beyond the threshold not alerted yet into a `drift` alert naming the
+strategy, the drift, its largest cause and the report, stores it in the outbox, and only
+then marks the result alerted (`DriftResults.mark_alerted`). A failed store leaves it for
+the next look; a daemon killed between the two alerts it again after a restart: at least
+once, never lost.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ CHECK_EVERY = 5.0
 
 
 class DriftWatch:
-    """Claims new results beyond the threshold at most every CHECK_EVERY seconds."""
+    """Looks for results to alert at most every CHECK_EVERY seconds."""
 
     def __init__(
         self,
@@ -38,13 +40,17 @@ class DriftWatch:
     def due(self) -> bool:
         return self._monotonic() >= self._next
 
-    def claim(self, threshold_pct: float) -> list[AlertEvent]:
-        """The alert events of the results claimed now (blocking: run it off the loop)."""
+    def pending(self, threshold_pct: float) -> list[tuple[int, AlertEvent]]:
+        """(result id, its alert event) of each result to alert (blocking: off the loop)."""
         self._next = self._monotonic() + CHECK_EVERY
         now = self._clock()
         return [
-            drift_event(r, threshold_pct, now) for r in self._results.claim_alerts(threshold_pct)
+            (r.id, drift_event(r, threshold_pct, now))
+            for r in self._results.pending_alerts(threshold_pct)
         ]
+
+    def alerted(self, result_id: int) -> bool:
+        return self._results.mark_alerted(result_id)
 
 
 def largest_cause(result: DriftResult) -> tuple[str, float] | None:

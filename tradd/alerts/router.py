@@ -10,6 +10,8 @@ of 1,000 identical events is one alert, then one "999 more" alert.
 A flatten is never deduplicated (`NEVER_DEDUPLICATED`): it is the kill switch, each one an
 operator's request (with who asked and whether it left the account flat), so an operator's
 second flatten within the window is alerted like the first, never folded into a count.
+Nor is a drift alert: each is one stored result, alerted once by the drift watch, which
+routes it again only when the outbox refused it (a retry must not count as a repeat).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tradd.alerts.model import Alert, AlertEvent
 from tradd.config.alerts import AlertSettings
 from tradd.records.events import EventKind
 
-NEVER_DEDUPLICATED = frozenset({EventKind.FLATTEN})
+NEVER_DEDUPLICATED = frozenset({EventKind.FLATTEN, EventKind.DRIFT})
 """Kinds alerted every time: each event is a request of its own, never a storm."""
 
 

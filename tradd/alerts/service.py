@@ -188,11 +188,16 @@ class AlertService:
         return {s: float(definitions.spec(s).multiplier) for s in sorted(symbols)}
 
     async def _drift_if_due(self) -> None:
-        """Each new drift result beyond `[drift] alert_pct`, alerted once (see alerts.drift)."""
+        """Each new drift result beyond `[drift] alert_pct`: stored in the outbox, then
+        marked alerted (see alerts.drift). A store that fails raises: the result waits for
+        the next look."""
         if self.drift.due():
             threshold = self.settings.drift.alert_pct
-            for event in await asyncio.to_thread(self.drift.claim, threshold):
-                self.submit(event)
+            for result_id, event in await asyncio.to_thread(self.drift.pending, threshold):
+                alert = self.router.route(event)
+                if alert is not None:
+                    await self._store(alert)
+                await asyncio.to_thread(self.drift.alerted, result_id)
 
     def _watch_daily_loss(self, now: datetime) -> None:
         a, local_day = self.settings.alerts, now.astimezone(self.summary.zone).date()

@@ -1,8 +1,9 @@
 """`DriftResults`: write and read what `tradd drift` found (the `drift_results` table).
 
 The drift command adds a result; the daemon reads the latest per strategy (daily
-summary, console) and claims the unalerted ones above the threshold, so each is alerted
-once even across a restart. Records handed out are frozen.
+summary, console) and alerts the unalerted ones above the threshold, marking each only
+once its alert is stored in the outbox: a daemon killed in between alerts it again after
+its restart rather than never. Records handed out are frozen.
 """
 
 from __future__ import annotations
@@ -96,11 +97,9 @@ class DriftResults:
             ).all()
             return [_record(row) for row in rows]
 
-    def claim_alerts(self, threshold_pct: float) -> list[DriftResult]:
-        """Results beyond `threshold_pct` not alerted yet, marked alerted in the same
-        transaction (a second daemon or a restart never alerts them again)."""
-        now = self._clock()
-        with write_transaction(self._sessions) as session:
+    def pending_alerts(self, threshold_pct: float) -> list[DriftResult]:
+        """Results beyond `threshold_pct` whose alert is not stored yet, oldest first."""
+        with read_transaction(self._sessions) as session:
             rows = session.scalars(
                 select(DriftResultRow)
                 .where(
@@ -108,22 +107,18 @@ class DriftResults:
                     func.abs(DriftResultRow.drift_pct) > threshold_pct,
                 )
                 .order_by(DriftResultRow.id)
-                .with_for_update(skip_locked=True)
             ).all()
-            claimed = 0
-            if rows:
-                done = session.execute(
-                    update(DriftResultRow)
-                    .where(
-                        DriftResultRow.id.in_([r.id for r in rows]),
-                        DriftResultRow.alerted_at.is_(None),
-                    )
-                    .values(alerted_at=now)
-                )
-                claimed = int(getattr(done, "rowcount", 0) or 0)
-            if claimed != len(rows):
-                return []  # someone else claimed them between the read and the update
             return [_record(row) for row in rows]
+
+    def mark_alerted(self, result_id: int) -> bool:
+        """The result's alert is in the outbox: never again. False if it was already."""
+        with write_transaction(self._sessions) as session:
+            done = session.execute(
+                update(DriftResultRow)
+                .where(DriftResultRow.id == result_id, DriftResultRow.alerted_at.is_(None))
+                .values(alerted_at=self._clock())
+            )
+            return int(getattr(done, "rowcount", 0) or 0) == 1
 
 
 def _record(row: DriftResultRow) -> DriftResult:
