@@ -13,8 +13,6 @@ process is gone failed before it recorded one.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 from collections.abc import Callable, Mapping
@@ -22,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from tradd.research.jobs.process import JOB_LOG, ending, log_tail, recorded_pid_alive
 from tradd.research.jobs.store import JobRecord, JobStore
 from tradd.research.runs.lease import death, last_sign_of_life
 from tradd.research.runs.process import ProcessTable
 from tradd.research.runs.store import RunRecord, RunStore
-from tradd.supervisor.schedules.report import JOB_LOG, log_tail
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class JobProcesses:
             if code is None:
                 return None
             del self._children[job_id]
-            return self._after_exit(job, run, f"the job's process {_ending(code)}")
+            return self._after_exit(job, run, f"the job's process {ending(code)}")
         return self._ended_elsewhere(job, run)
 
     def _ended_elsewhere(self, job: JobRecord | None, run: RunRecord | None) -> Ended | None:
@@ -108,21 +106,4 @@ class JobProcesses:
         return Ended("failed", error, None)
 
     def _alive(self, job: JobRecord) -> bool:
-        if job.pid is None or job.host != self.host:
-            return job.pid is not None
-        try:
-            os.kill(job.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
-def _ending(code: int) -> str:
-    if code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with {code}"
+        return recorded_pid_alive(job, self.host)

@@ -21,9 +21,8 @@ from typing import Any
 
 from tradd.alerts.model import AlertEvent
 from tradd.records.events import EventKind
+from tradd.research.jobs.process import JOB_LOG, log_tail
 
-JOB_LOG = "job.log"
-LOG_TAIL_CHARS = 1500
 SUMMARY_REPORT = "schedule-report.html"
 PICKS = 5
 
@@ -111,11 +110,3 @@ def summary_html(end: JobEnd) -> str:
             "<style>body{font-family:sans-serif;margin:2em}pre{background:#f4f4f4;"
             f"padding:1em}}</style></head><body><h1>{title}</h1><p>{line}</p>"
             f"<pre>{body}</pre></body></html>\n")  # fmt: skip
-
-
-def log_tail(path: Path) -> str:
-    try:
-        text = path.read_text(errors="replace").strip()
-    except OSError:
-        return ""
-    return text[-LOG_TAIL_CHARS:]

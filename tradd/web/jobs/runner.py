@@ -26,13 +26,12 @@ from pathlib import Path
 
 import structlog
 
+from tradd.research.jobs.process import JOB_LOG, ending, log_tail, recorded_pid_alive
 from tradd.research.jobs.store import JobRecord, JobStore
 from tradd.research.runs.lease import last_sign_of_life, reap_dead_runs
 from tradd.research.runs.store import RunStore
 
 log = structlog.get_logger("tradd.web.jobs")
-LOG_TAIL_CHARS = 1500
-JOB_LOG = "job.log"
 
 
 @dataclass(frozen=True)
@@ -168,11 +167,11 @@ class JobRunner:
                 if job.cancel_requested:
                     self._jobs.mark_cancelled(job_id, started=True)
                 else:
-                    tail = _log_tail(Path(job.output) / JOB_LOG)
+                    tail = log_tail(Path(job.output) / JOB_LOG)
                     self._jobs.mark_failed(job_id, tail or f"the job's process ended ({code})")
             else:  # its run tells how it ended; one still `running` died with its process
                 if run.status == "running":  # killed (SIGKILL, out of memory) mid-run
-                    reason = (f"the job's process (pid {child.pid}) {_ending(code)} without "
+                    reason = (f"the job's process (pid {child.pid}) {ending(code)} without "
                               "finishing its run")  # fmt: skip
                     if self._runs.fail_dead(run, reason, last_sign_of_life(run)):
                         log.warning("job's run marked failed", job_id=job_id, reason=reason)
@@ -185,7 +184,7 @@ class JobRunner:
             if job.id in self._children or self._runs.get(job.id) is not None:
                 continue
             if not self._alive(job):
-                tail = _log_tail(Path(job.output) / JOB_LOG)
+                tail = log_tail(Path(job.output) / JOB_LOG)
                 self._jobs.mark_failed(job.id, tail or "the job's process ended before its run "
                                        "was recorded")  # fmt: skip
                 self._ended(job.id)
@@ -226,15 +225,7 @@ class JobRunner:
     def _alive(self, job: JobRecord) -> bool:
         if job.id in self._children:
             return self._children[job.id].poll() is None
-        if job.pid is None or job.host != self.host:
-            return job.pid is not None  # another host's: its run's lease will tell
-        try:
-            os.kill(job.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return recorded_pid_alive(job, self.host)
 
     def _expire_old(self) -> None:
         for job in self._jobs.ended_before(self._clock() - self._limits.retention):
@@ -246,21 +237,3 @@ class JobRunner:
         self._jobs.delete(job.id)
         self._runs.delete(job.id)
         shutil.rmtree(job.output, ignore_errors=True)
-
-
-def _ending(code: int) -> str:
-    """How a process ended, from its return code: "was killed by SIGKILL", "exited with 3"."""
-    if code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with {code}"
-
-
-def _log_tail(path: Path) -> str:
-    try:
-        text = path.read_text(errors="replace").strip()
-    except OSError:
-        return ""
-    return text[-LOG_TAIL_CHARS:]
