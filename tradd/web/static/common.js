@@ -5,6 +5,7 @@
 
 const tradd = (() => {
   let me = null;
+  let leaving = false;  // logging out: no more requests (a poll would answer 401)
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -31,6 +32,7 @@ const tradd = (() => {
   }
 
   async function api(method, path, body) {
+    if (leaving && path !== "/api/v1/auth/logout") throw new ApiError(401, "logged out");
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (me && me.csrf_token && method !== "GET") headers["X-CSRF-Token"] = me.csrf_token;
@@ -90,7 +92,11 @@ const tradd = (() => {
     const links = [["/optimizer", "Optimizer"], ["/research", "Research"],
                    ["/jobs", "Jobs"], ["/live", "Live"], ["/proposals", "Proposals"]];
     const logout = el("button", { type: "button", class: "link", id: "logout", text: "Log out",
-      onclick: async () => { await api("POST", "/api/v1/auth/logout"); location.assign("/login"); } });
+      onclick: async () => {
+        leaving = true;
+        await api("POST", "/api/v1/auth/logout");
+        location.assign("/login");
+      } });
     nav.replaceChildren(
       el("span", { class: "brand", text: "tradd" }),
       ...links.map(([href, label]) => el("a", { href, class: here === href ? "active" : null, text: label })),
