@@ -206,6 +206,17 @@ def optimize(
         str | None, typer.Option("--study", help="Study name to create or join.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
+    confirm: Annotated[
+        int,
+        typer.Option(
+            "--confirm",
+            help="With a kernel: how many of the screen's best to run in Backtrader.",
+        ),
+    ] = 20,
+    no_kernel: Annotated[
+        bool,
+        typer.Option("--no-kernel", help="Every trial in Backtrader, even with a kernel."),
+    ] = False,
     cash: CashOption = None,
     warmup: WarmupOption = None,
     bar: BarOption = None,
@@ -214,7 +225,10 @@ def optimize(
     run_id: RunIdOption = None,
     propose_for: ProposeForOption = None,
 ) -> None:
-    """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable."""
+    """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable.
+
+    A strategy with a kernel is screened at array speed first; the best --confirm
+    combinations run in Backtrader, and every reported figure is Backtrader's."""
     from tradd.research.optimize.runner import OptimizeRequest
     from tradd.research.scoring import OBJECTIVES
 
@@ -227,6 +241,8 @@ def optimize(
         raise UsageError(f"--objective {chosen!r}: use one of {', '.join(OBJECTIVES)}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
+    if confirm < 1:
+        raise UsageError(f"--confirm {confirm}: must be at least 1")
     target = propose_target(settings, propose_for, strategy)
     configured = settings.optimize.storage
     request = OptimizeRequest(
@@ -241,6 +257,8 @@ def optimize(
         storage=storage or (configured.get_secret_value() if configured else None),
         study=study,
         seed=seed if seed is not None else settings.optimize.seed,
+        confirm=confirm,
+        use_kernel=not no_kernel,
     )
     log().info(
         "optimization started",
