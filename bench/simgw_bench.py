@@ -42,7 +42,7 @@ machine adds (other processes competing for the CPUs show up there).
 
     .venv/bin/python -m bench.simgw_bench [--window 5] [--latency-seconds 42] [--tiny]
 
-``--tiny`` (CI: tests/bench/test_simgw_bench.py; about 10 s): 0.5 s windows, one and two
+``--tiny`` (CI: tests/bench/test_simgw_bench.py; about 7 s): 0.5 s windows, one and two
 clients, no speed-1 run (a bucket every 5 s is too slow for CI), 1.5 s at speed 60 (the
 same code, the open bucket and a dozen more); figures that mean nothing.
 
