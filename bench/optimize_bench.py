@@ -49,8 +49,8 @@ def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[float, dict[str,
         "grid": {"fast": fast, "slow": slow, "threshold": [0.0]},
     }
     elapsed, out = _timed(
-        # As a module from the checkout: run as a script, bench/ would be sys.path[0] and
-        # bench/strategies.py would hide the strategies package.
+        # As a module from the checkout, like every bench: run as a script, bench/ would be
+        # sys.path[0], where a module could hide a top-level package (tests/bench/test_layout.py).
         [sys.executable, "-m", "bench.plain_optstrategy", json.dumps(spec)]
     )
     return elapsed, json.loads(out)
