@@ -152,6 +152,25 @@ def claim_unit(handle: StudyHandle) -> tuple[optuna.Trial, Claimed] | None:
     return trial, Claimed(trial.number, unit_key(frozen))
 
 
+def take_unit(handle: StudyHandle, key: str) -> int | None:
+    """Take the WAITING unit of `key` (atomically), or None when it is not waiting; for
+    a unit the parent can finish at once (a scan row from this machine's cache)."""
+    storage = handle.storage
+    for waiting in storage.get_all_trials(
+        handle.study_id, deepcopy=False, states=(TrialState.WAITING,)
+    ):
+        if unit_key(waiting) != key:
+            continue
+        trial_id = handle.trial_id(waiting.number)
+        try:
+            if storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
+                storage.set_trial_user_attr(trial_id, WORKER_ATTR, worker_tag())
+                return waiting.number
+        except UpdateFinishedTrialError:
+            return None
+    return None
+
+
 def finish_unit(handle: StudyHandle, trial: optuna.Trial, result: str) -> None:
     """Record the unit's result (JSON text) and end its trial COMPLETE."""
     trial.set_user_attr(RESULT_ATTR, result)

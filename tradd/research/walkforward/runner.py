@@ -23,8 +23,8 @@ from tradd.research.optimize.storage import parse_storage
 from tradd.research.params import ParamRange, grid_size
 from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.scoring import OBJECTIVES
-from tradd.research.shared.units import UnitStudy
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
+from tradd.research.shared.units import UnitStudy
 from tradd.research.space import search_space, valid_grid
 from tradd.research.walkforward.evaluate import (
     Method,
@@ -32,7 +32,7 @@ from tradd.research.walkforward.evaluate import (
     WindowResult,
     check_coverage,
 )
-from tradd.research.walkforward.pool import PoolCallbacks, run_windows
+from tradd.research.walkforward.pool import PoolCallbacks, PoolOutcome, run_windows
 from tradd.research.walkforward.report import JSON_FILE, write_outputs
 from tradd.research.walkforward.shared import KIND, SharedOutcome, run_shared_windows
 from tradd.research.walkforward.summary import WalkForwardSummary, stitch, summarize
@@ -135,15 +135,17 @@ def run_walkforward(
     )
     longest_first = request.mode == "anchored"
     shared: dict[str, Any] | None = None
+    outcome: PoolOutcome | SharedOutcome
     if storage is None:
         outcome = run_windows(plan, windows, workers, callbacks, longest_first=longest_first)
     else:
         spec = _shared_spec(request, plan, (start, end))
         study = UnitStudy(storage, request.study or default_study(spec), KIND)
-        outcome = run_shared_windows(
+        shared_outcome = run_shared_windows(
             plan, windows, workers, callbacks, study, spec, longest_first=longest_first
         )
-        shared = _shared_record(study, outcome, progress.notice)
+        shared = _shared_record(study, shared_outcome, progress.notice)
+        outcome = shared_outcome
     if outcome.errors:
         raise TraddError("walk-forward failed: " + "; ".join(outcome.errors))
     results = tuple(outcome.results[i] for i in sorted(outcome.results))

@@ -75,8 +75,9 @@ def run_shared_windows(
 def _one_window(
     plan: WindowPlan, windows: Mapping[int, Window], key: str, reporter: Reporter
 ) -> str | None:
+    window = windows[int(key)]
     try:
-        result = run_window(plan, windows[int(key)], partial(reporter.note, None), reporter.stopping)
+        result = run_window(plan, window, partial(reporter.note, None), reporter.stopping)
     except WindowStopped:
         return None
     return encode_window(result)
