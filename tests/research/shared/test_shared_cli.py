@@ -110,24 +110,33 @@ def spawn_own_group(tmp_path: Path, args: list[str]) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def kill_mid_unit(process: subprocess.Popen[str], storage: str, study: str) -> str:
-    """SIGKILL the process's group once it has finished a unit and runs another; the
-    unit it was running."""
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no unit finished and another started in 120 s"
-        try:
-            every = trials(storage, study)
-        except KeyError:  # not created yet
-            every = []
-        done = [t for t in every if t.state == TrialState.COMPLETE]
-        running = [t for t in every if t.state == TrialState.RUNNING and t.user_attrs]
-        if done and running:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+def kill_mid_unit(start: Callable[[], subprocess.Popen[str]], storage: str, study: str) -> str:
+    """SIGKILL a process's group once units are done and one is running; the unit it was
+    running. Started again if the unit finished just before the kill (a fast scan row)."""
+    for _ in range(5):
+        process = start()
+        deadline = time.monotonic() + 120
+        while process.poll() is None:
+            assert time.monotonic() < deadline, "no unit finished and another started in 120 s"
+            every = _trials_if_any(storage, study)
+            done = [t for t in every if t.state == TrialState.COMPLETE]
+            if done and [t for t in every if t.state == TrialState.RUNNING and t.user_attrs]:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+                break
+            time.sleep(0.05)
+        assert process.returncode == -signal.SIGKILL, process.communicate()
+        running = [t for t in trials(storage, study) if t.state == TrialState.RUNNING]
+        if running:
             return unit_of(running[0])
-        time.sleep(0.05)
+    raise AssertionError("never killed while a unit was running")
+
+
+def _trials_if_any(storage: str, study: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        return trials(storage, study)
+    except KeyError:  # not created yet
+        return []
 
 
 def assert_rerun_after_kill(storage: str, study: str, units: int, killed: str) -> None:
@@ -142,7 +151,7 @@ def test_walkforward_killed_process_leaves_its_window_to_the_next(
 ) -> None:
     grid = ("--param", "fast=5:30:5", "--param", "slow=40:80:10")
     args = walkforward(tmp_path / "wf", "--storage", database_url, "--study", "k", *grid)
-    killed = kill_mid_unit(spawn_own_group(tmp_path, args), database_url, "k")
+    killed = kill_mid_unit(lambda: spawn_own_group(tmp_path, args), database_url, "k")
     code, _, stderr = tradd(*args)
     assert code == 0, stderr
     assert "re-queued 1 unit(s) left unfinished by a dead process" in stderr
@@ -174,7 +183,7 @@ def test_scan_killed_process_leaves_its_row_to_the_next(
     tradd: Tradd, tmp_path: Path, database_url: str
 ) -> None:
     args = scan(tmp_path / "scan", "--storage", database_url, "--study", "k")
-    killed = kill_mid_unit(spawn_own_group(tmp_path, args), database_url, "k")
+    killed = kill_mid_unit(lambda: spawn_own_group(tmp_path, args), database_url, "k")
     code, _, stderr = tradd(*args)
     assert code == 0, stderr
     assert "re-queued 1 unit(s)" in stderr
