@@ -28,6 +28,7 @@ from tradd.cli.research_cmd import (
     _inputs,
 )
 from tradd.cli.run_id import RunIdOption, checked_run_id
+from tradd.cli.shared_study import SharedStorageOption, SharedStudyOption, shared_storage
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED
 
@@ -71,6 +72,8 @@ def walkforward(
     config: ConfigOption = None,
     run_id: RunIdOption = None,
     propose_for: ProposeForOption = None,
+    storage: SharedStorageOption = None,
+    study: SharedStudyOption = None,
 ) -> None:
     """Walk-forward analysis: per window, optimize in sample, trade the best out of sample."""
     from tradd.research.walkforward.runner import WalkForwardRequest
@@ -91,6 +94,8 @@ def walkforward(
         trials=trials,
         workers=workers or settings.optimize.workers,
         seed=seed if seed is not None else settings.optimize.seed,
+        storage=shared_storage(settings, storage, study),
+        study=study,
     )
     log().info(
         "walkforward started",
@@ -135,6 +140,7 @@ def _run_request(request: WalkForwardRequest) -> dict[str, Any]:
         "oos_months": request.oos_months,
         "mode": request.mode,
         "trials": request.trials if request.method == "bayesian" else None,
+        **({"study": request.study} if request.study else {}),
     }
 
 
@@ -145,6 +151,7 @@ def _run_summary(result: WalkForwardResult) -> dict[str, Any]:
         "windows_done": len(result.results),
         "windows_planned": len(result.windows),
         "result": str(result.result_path),
+        **({"shared": result.shared} if result.shared is not None else {}),
     }
 
 
