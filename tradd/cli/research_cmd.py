@@ -56,6 +56,23 @@ ObjectiveOption = Annotated[
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", help="Processes (default: all cores).")
 ]
+ConfirmOption = Annotated[
+    int,
+    typer.Option(
+        "--confirm", help="With a kernel: how many of the screen's best to run in Backtrader."
+    ),
+]
+NoKernelOption = Annotated[
+    bool, typer.Option("--no-kernel", help="Every trial in Backtrader, even with a kernel.")
+]
+
+
+def checked_confirm(confirm: int) -> int:
+    if confirm < 1:
+        raise UsageError(f"--confirm {confirm}: must be at least 1")
+    return confirm
+
+
 WarmupOption = Annotated[
     str | None,
     typer.Option(
@@ -206,17 +223,8 @@ def optimize(
         str | None, typer.Option("--study", help="Study name to create or join.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
-    confirm: Annotated[
-        int,
-        typer.Option(
-            "--confirm",
-            help="With a kernel: how many of the screen's best to run in Backtrader.",
-        ),
-    ] = 20,
-    no_kernel: Annotated[
-        bool,
-        typer.Option("--no-kernel", help="Every trial in Backtrader, even with a kernel."),
-    ] = False,
+    confirm: ConfirmOption = 20,
+    no_kernel: NoKernelOption = False,
     cash: CashOption = None,
     warmup: WarmupOption = None,
     bar: BarOption = None,
@@ -241,8 +249,7 @@ def optimize(
         raise UsageError(f"--objective {chosen!r}: use one of {', '.join(OBJECTIVES)}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
-    if confirm < 1:
-        raise UsageError(f"--confirm {confirm}: must be at least 1")
+    checked_confirm(confirm)
     target = propose_target(settings, propose_for, strategy)
     configured = settings.optimize.storage
     request = OptimizeRequest(

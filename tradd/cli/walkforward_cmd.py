@@ -17,7 +17,9 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.propose import ProposeForOption, propose, propose_target, walkforward_found
 from tradd.cli.research_cmd import (
     CashOption,
+    ConfirmOption,
     EndOption,
+    NoKernelOption,
     ObjectiveOption,
     ParamOption,
     ParamsFileOption,
@@ -26,6 +28,7 @@ from tradd.cli.research_cmd import (
     SymbolsOption,
     WorkersOption,
     _inputs,
+    checked_confirm,
 )
 from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.cli.shared_study import SharedStorageOption, SharedStudyOption, shared_storage
@@ -66,6 +69,8 @@ def walkforward(
     objective: ObjectiveOption = None,
     workers: WorkersOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed (+ window).")] = None,
+    confirm: ConfirmOption = 20,
+    no_kernel: NoKernelOption = False,
     cash: CashOption = None,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
@@ -96,6 +101,8 @@ def walkforward(
         seed=seed if seed is not None else settings.optimize.seed,
         storage=shared_storage(settings, storage, study),
         study=study,
+        confirm=checked_confirm(confirm),
+        use_kernel=not no_kernel,
     )
     log().info(
         "walkforward started",

@@ -58,6 +58,9 @@ class WalkForwardRequest:
     workers: int | None = None
     """Processes (None: all cores); never more than there are windows."""
     seed: int | None = None
+    confirm: int = 20
+    """With a kernel: the best trials of each window run again in Backtrader."""
+    use_kernel: bool = True
     storage: str | None = None
     """`--storage`: share the windows with other processes through this study storage
     (None: run them all here, as always)."""
@@ -126,6 +129,8 @@ def run_walkforward(
         inputs.risk_free_rate,
         loaded.basis,
         loaded.costs,
+        request.confirm,
+        request.use_kernel,
     )
     trials = ProgressCounter(progress.progress)
     trials.start(plan.trials * len(windows))
@@ -160,6 +165,8 @@ def run_walkforward(
     )
     note = trials_failed(results)
     settings["failed_trials"] = note
+    for line in kernel_lines(results):
+        progress.notice(line)
     if shared is not None:
         settings["shared"] = shared
     curve = stitch(results, cash)
@@ -296,3 +303,21 @@ def _settings(
         "settings": settings_of(loaded).as_dict(),
         "data_gaps": data_gaps,
     }
+
+
+def kernel_lines(results: tuple[WindowResult, ...]) -> list[str]:
+    """What the kernel did: screened and confirmed per window, any window it failed."""
+    screened = [r for r in results if r.counts.screened]
+    if not screened:
+        return []
+    lines = [
+        f"kernel: {sum(r.counts.screened for r in screened)} in-sample trials screened, "
+        f"{sum(r.counts.confirmed for r in screened)} confirmed in Backtrader"
+    ]
+    for r in screened:
+        if r.counts.fallback:
+            lines.append(
+                f"warning: window {r.window.index}: the kernel is not faithful on this run "
+                f"({r.counts.fallback}); its whole search ran in Backtrader"
+            )
+    return lines
