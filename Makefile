@@ -48,7 +48,7 @@ test: lint typecheck unit
 # checkout (never as a script: bench/ would come first on sys.path and could hide a package;
 # tests/bench/test_layout.py holds every target to this). BENCHES lists them in the order
 # `make bench` and `make bench-tiny` run them; a new one is a line here plus its target.
-BENCHES := optimize simgw worker daemon alerts walkforward scan web
+BENCHES := optimize kernel simgw worker daemon alerts walkforward scan web
 BENCH_TARGETS := $(addprefix bench-,$(BENCHES))
 .PHONY: bench bench-tiny $(BENCH_TARGETS)
 
@@ -62,6 +62,12 @@ bench-tiny: $(STAMP)
 
 bench-optimize: $(STAMP)
 	$(BIN)/python -m bench.optimize_bench
+
+# The two-stage search: a 10,000-combination grid screened by the kernel and its top 20
+# confirmed in Backtrader, against plain optstrategy; the 174-combination grid with and
+# without the kernel; 100 Bayesian trials; the screen's peak memory (docs/kernels.md).
+bench-kernel: $(STAMP)
+	$(BIN)/python -m bench.kernel_bench
 
 bench-simgw: $(STAMP)
 	$(BIN)/python -m bench.simgw_bench
