@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
+from strategies.kernels import SmaCrossKernel
+from strategies.sma_cross import SmaCross
 from tradd.marketdata.store import DataStore
 from tradd.research.broker import BrokerConfig
 from tradd.research.engine import BacktestEngine
 from tradd.research.kernels.engine import KernelEngine, unfit_reason
 from tradd.research.kernels.parity import mismatch
 from tradd.research.setup import ResearchInputs, load_inputs
+from tradd.strategy import Kernel
 
 from ...conftest import SAMPLE_DATA
 
@@ -113,3 +116,27 @@ def test_symbols_on_different_clocks_use_backtrader() -> None:
     engine = BacktestEngine(loaded.strategy, loaded.bars, BrokerConfig(), costs=loaded.costs)
     assert KernelEngine.for_engine(engine) is None
     assert unfit_reason(engine) == "GOOG's bars are not on the run's common clock"
+
+
+class Tweaked(SmaCross):
+    """Changes what next() does but inherits SmaCross's kernel: the kernel no longer
+    describes it, so research must not use it."""
+
+    def next(self) -> None:
+        super().next()
+
+
+class TweakedWithKernel(Tweaked):
+    @classmethod
+    def kernel(cls) -> Kernel:
+        return SmaCrossKernel()
+
+
+def test_a_subclass_changing_next_does_not_inherit_the_kernel() -> None:
+    inputs = ResearchInputs(SMA, ("GOOG",), None, None, "1d", BrokerConfig())
+    loaded = load_inputs(inputs, DataStore(SAMPLE_DATA))
+    tweaked = BacktestEngine(Tweaked, loaded.bars, BrokerConfig(), costs=loaded.costs)
+    assert KernelEngine.for_engine(tweaked) is None
+    assert unfit_reason(tweaked) == "Tweaked overrides next() but inherits its kernel"
+    declared = BacktestEngine(TweakedWithKernel, loaded.bars, BrokerConfig(), costs=loaded.costs)
+    assert unfit_reason(declared) is None  # its author vouches for the kernel

@@ -41,11 +41,27 @@ def kernel_of(strategy: type[Any]) -> Kernel | None:
     return method() if callable(method) else None
 
 
+BEHAVIOUR = ("__init__", "next", "prenext", "nextstart", "notify_order", "notify_trade", "start")
+"""A subclass overriding one of these without its own `kernel()` changes what the
+inherited kernel describes."""
+
+
+def _owner(strategy: type[Any], name: str) -> type[Any] | None:
+    return next((cls for cls in strategy.__mro__ if name in vars(cls)), None)
+
+
 def unfit_reason(engine: BacktestEngine) -> str | None:
     """Why the strategy's kernel cannot stand in for Backtrader on this engine's run."""
-    name = engine.strategy.__name__
-    if kernel_of(engine.strategy) is None:
+    strategy = engine.strategy
+    name = strategy.__name__
+    if kernel_of(strategy) is None:
         return f"{name} has no kernel"
+    kernel_owner = _owner(strategy, "kernel")
+    for method in BEHAVIOUR:
+        owner = _owner(strategy, method)
+        if owner is not None and kernel_owner is not None and owner is not kernel_owner \
+                and issubclass(owner, kernel_owner):  # fmt: skip
+            return f"{owner.__name__} overrides {method}() but inherits its kernel"
     if engine.custom_broker:
         return "the run uses a custom Backtrader broker"
     for bars in engine.bars:

@@ -76,6 +76,8 @@ def evaluate(
     except Exception as exc:  # a strategy bug fails this trial, not the optimization
         error = failure_text(exc)
         trial.set_user_attr("error", error)
+        if plan.kernel is not None:  # the kernel scored what Backtrader cannot run
+            trial.set_user_attr(KERNEL_MISMATCH_ATTR, f"Backtrader failed: {error}")
         handle.study.tell(trial, state=TrialState.FAIL)
         return TrialOutcome(worker, trial.number, "failed", params, error=error)
     value = objective_value(metrics, plan.objective)

@@ -295,11 +295,22 @@ class _Search:
         if self.kernel is None:
             return
         screened = self.counts.complete
-        confirmed, fallback = confirm_in_backtrader(
+        kernel, self.kernel = self.kernel, None
+        confirmed, fallback, raised = confirm_in_backtrader(
             self._outcomes, lambda trial: trial.value, self._trial, self.engine,  # type: ignore[arg-type]
-            self.kernel, self.plan.confirm,
+            kernel, self.plan.confirm,
         )  # fmt: skip
+        if raised:
+            confirmed = self._rerun_in_backtrader()
         self.counts = counted(self.counts, screened, confirmed, fallback)
+
+    def _rerun_in_backtrader(self) -> int:
+        """The whole search again, every parameter set it tried, in Backtrader."""
+        tried = list(self._outcomes)
+        self._outcomes, self.counts = {}, TrialCounts()
+        for key in tried:
+            self.evaluate(dict(key))
+        return len(tried)
 
     def _complete(self) -> list[tuple[dict[str, Any], _Trial]]:
         return [(dict(k), t) for k, (_, t) in self._outcomes.items() if t is not None]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from tradd.research.engine import BacktestEngine, RunResult
+from tradd.research.engine import BacktestEngine, RunResult, failure_text
 from tradd.research.kernels.engine import KernelEngine
 from tradd.research.kernels.parity import mismatch
 from tradd.strategy_loader import full_params
@@ -31,10 +31,11 @@ def confirm_in_backtrader(
     engine: BacktestEngine,
     kernel: KernelEngine,
     confirm: int,
-) -> tuple[int, str]:
+) -> tuple[int, str, bool]:
     """Replace the best `confirm` kernel trials of `outcomes` by Backtrader's (all of them
     after a difference). Returns (trials run in Backtrader, why the kernel was not
-    trusted or "")."""
+    trusted or "", whether Backtrader raised: the caller then reruns the whole search,
+    failures and all, in Backtrader)."""
     complete = [(key, out) for key, out in outcomes.items() if out[1] is not None]
     ranked = sorted(complete, key=lambda item: -value_of(item[1][1]))
     fallback = ""
@@ -43,14 +44,17 @@ def confirm_in_backtrader(
         if n >= confirm and not fallback:
             break
         params = full_params(engine.strategy, dict(key))
-        result = engine.run(params)
+        try:
+            result = engine.run(params)
+        except Exception as exc:
+            return confirmed, f"{dict(key)}: Backtrader failed: {failure_text(exc)}", True
         if not fallback:
             differs = mismatch(result, kernel.run(params))
             if differs:
                 fallback = f"{dict(key)}: {differs}"
         outcomes[key] = (state, trial_of(result))
         confirmed += 1
-    return confirmed, fallback
+    return confirmed, fallback, False
 
 
 def counted(counts: Any, screened: int, confirmed: int, fallback: str) -> Any:
