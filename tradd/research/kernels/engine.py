@@ -95,6 +95,12 @@ class KernelEngine:
 
     def run(self, params: Mapping[str, Any]) -> RunResult:
         """What `BacktestEngine.run(params)` returns (without full trade records)."""
+        equity, table = self.simulate(params)
+        trades, in_market = self._trades(table, len(equity))
+        return RunResult(dict(params), float(equity[-1]), equity, trades, in_market)
+
+    def simulate(self, params: Mapping[str, Any]) -> tuple[FloatArray, FloatArray]:
+        """(equity after every bar, the trades as rows of `simulate.TRADE_COLUMNS`)."""
         minperiod = self.kernel.minperiod(params)
         bars = self.prices.ohlc.shape[2]
         if bars < minperiod:
@@ -109,8 +115,7 @@ class KernelEngine:
             self.prices.ohlc, enter, exit_, self.costs, minperiod - 1, self.first,
             float(broker.cash), float(broker.position_pct), broker.slippage_pct / 100.0,
         )  # fmt: skip
-        trades, in_market = self._trades(table[:count], bars)
-        return RunResult(dict(params), float(equity[-1]), equity, trades, in_market)
+        return equity, table[:count]
 
     def _trades(self, table: FloatArray, bars: int) -> tuple[list[ClosedTrade], int]:
         names = [b.symbol for b in self.engine.bars]

@@ -22,12 +22,12 @@ import optuna
 from tradd.errors import TemporaryError
 from tradd.research.engine import StrategySkipped
 from tradd.research.kernels.engine import KernelEngine
-from tradd.research.metrics import period_ends, run_metrics
+from tradd.research.kernels.score import OBJECTIVE_CODES, objective
+from tradd.research.metrics import period_ends
 from tradd.research.optimize.study import suggest
 from tradd.research.optimize.trial import TrialPlan
 from tradd.research.params import ParamRange
 from tradd.research.pool import Done, Ending, Event, Failed, ForkPool, Reporter
-from tradd.research.scoring import objective_value
 from tradd.strategy_loader import full_params, invalid_reason
 
 DEFAULT_CONFIRM = 20
@@ -77,13 +77,18 @@ class ScreenResult:
 
 
 class _Scorer:
-    """A kernel run scored with the trial's own metrics code."""
+    """A kernel run scored in numba (`kernels.score`): the objective `research.metrics`
+    would compute, and the per-period Sharpe the Deflated Sharpe needs."""
 
     def __init__(self, kernel: KernelEngine, plan: TrialPlan) -> None:
         self.kernel, self.plan = kernel, plan
-        self.clock = plan.engine.clock[plan.first :]
-        self.ends = period_ends(self.clock, plan.basis)
-        self.root_year = math.sqrt(plan.basis.periods_per_year)
+        clock = plan.engine.clock[plan.first :]
+        self.ends = np.flatnonzero(period_ends(clock, plan.basis)).astype(np.int64)
+        span = (clock[-1] - clock[0]).astype("timedelta64[s]").astype(np.int64) if len(clock) else 0
+        self.years = float(span) / 86_400 / 365.25
+        year = plan.basis.periods_per_year
+        self.rates = (plan.risk_free_rate / year, float(year))
+        self.code = OBJECTIVE_CODES[plan.objective]
         self.sharpes: list[float] = []
 
     def __call__(self, params: Mapping[str, Any]) -> float | None:
@@ -91,16 +96,17 @@ class _Scorer:
         full = full_params(plan.engine.strategy, params)
         if invalid_reason(plan.engine.strategy, full):
             return None
-        result = self.kernel.run(full)
-        equity = result.equity[plan.first :]
-        metrics = run_metrics(
-            result, equity, self.clock, initial_cash=plan.initial_cash,
-            symbols=len(plan.engine.bars), risk_free_rate=plan.risk_free_rate, basis=plan.basis,
-            ends=self.ends,
+        equity, table = self.kernel.simulate(full)
+        equity = equity[plan.first :]
+        if len(equity) == 0:
+            return None
+        closed = table[table[:, 2] >= 0, 7]
+        rf, year = self.rates
+        value, per_period = objective(
+            equity, self.ends, np.ascontiguousarray(closed), plan.initial_cash, self.years,
+            rf, year, self.code,
         )  # fmt: skip
-        if len(equity):
-            self.sharpes.append(metrics.sharpe / self.root_year)
-        value = objective_value(vars(metrics), plan.objective)
+        self.sharpes.append(per_period)
         return None if math.isnan(value) else float(value)
 
 
