@@ -53,6 +53,7 @@ def test_a_screened_scan_picks_what_backtrader_picks_and_marks_the_rest(
     with (tmp_path / "k" / "scan.csv").open() as handle:
         assert [r["engine"] for r in csv.DictReader(handle)] == engines
     code, shown, _ = tradd("runs", "show", screened["run_id"], "--json")
+    assert code == 0
     summary = json.loads(shown)["summary"]
     assert {b["engine"] for b in summary["best"].values()} == {"backtrader"}
     assert summary["kernel"]["not_confirmed"] == kept

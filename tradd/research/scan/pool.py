@@ -23,7 +23,6 @@ from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.rows import ScanRow, backtest_row
 from tradd.research.setup import load_with_history
 
-
 Unit = tuple[str, str]
 """(symbol, strategy path)."""
 

@@ -141,9 +141,9 @@ def run_scan(
             counted.add(unit)
             counter.advance()
         on_row(row)
-        if cache is not None and lookup is not None and not row.cached:
-            if row.engine == "backtrader":
-                cache.keep(lookup, [row])
+        fresh = not row.cached and row.engine == "backtrader"  # a screened row is never cached
+        if cache is not None and lookup is not None and fresh:
+            cache.keep(lookup, [row])
 
     def settle(row: ScanRow) -> None:
         """A row not produced here (another process's, a screened one): kept, counted."""
