@@ -34,13 +34,21 @@ def test_a_screened_scan_picks_what_backtrader_picks_and_marks_the_rest(
 ) -> None:
     screened, stdout, stderr = scan(tradd, data_dir, tmp_path / "k", "--confirm", "2",
                                     "--no-cache")  # fmt: skip
+    # The cache holds Backtrader's rows only; a cached row counts as confirmed: the same
+    # scan again takes the confirmed rows from it and confirms nothing more.
+    again, _, _ = scan(tradd, data_dir, tmp_path / "again", "--confirm", "2")
+    assert again["cache_hits"] == 12 - (kept := screened["kernel"]["not_confirmed"])
+    assert again["kernel"]["confirmed"] == 0 and again["kernel"]["not_confirmed"] == kept
+    assert [(figures(r), r["engine"]) for r in again["rows"]] == [
+        (figures(r), r["engine"]) for r in screened["rows"]
+    ]
     plain, _, plain_err = scan(tradd, data_dir, tmp_path / "bt", "--no-kernel", "--no-cache")
     assert "kernel" not in plain and "screened" not in plain_err
     assert {r["engine"] for r in plain["rows"]} == {"backtrader"}
     assert screened["best"] == plain["best"]
     assert [figures(r) for r in screened["rows"]] == [figures(r) for r in plain["rows"]]
     engines = [r["engine"] for r in screened["rows"]]
-    kept = engines.count("kernel")
+    assert engines.count("kernel") == kept
     assert screened["kernel"] | {"seconds": 0} == {
         "screened": 12, "confirmed": 12 - kept, "not_confirmed": kept, "seconds": 0,
         "fallback": None,
@@ -64,11 +72,6 @@ def test_a_screened_scan_picks_what_backtrader_picks_and_marks_the_rest(
     assert shared["rows"] == screened["rows"] and shared["best"] == screened["best"]
     assert shared["shared"]["rows_run_here"] == 12 - kept
     assert f"study s ({journal}): {12 - kept} row(s) ran here" in shared_err
-    # The cache holds Backtrader's rows only; a cached row counts as confirmed.
-    again, _, _ = scan(tradd, data_dir, tmp_path / "again", "--confirm", "2")
-    assert again["cache_hits"] == 12  # the --no-kernel scan stored every row
-    assert again["kernel"]["screened"] == 0
-    assert {r["engine"] for r in again["rows"]} == {"backtrader"}
 
 
 def test_an_unfaithful_kernel_falls_back_to_backtrader(

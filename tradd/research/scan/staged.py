@@ -3,8 +3,9 @@
 1. Screen: every row whose strategy has a vectorized kernel that can stand in for
    Backtrader on it (`KernelEngine.for_engine`) is computed by the kernel, in this
    process's pool: its metrics, composite score and equity curve, at array speed.
-2. Confirm: Backtrader runs each symbol's best screened row (the one `--execute` would act
-   on) and the best `confirm` screened rows overall, plus every row the kernel could not
+2. Confirm: Backtrader runs each symbol's best row (the one `--execute` would act on) and
+   the best `confirm` rows overall, where screened (a row from the backtest cache is
+   Backtrader's already and counts as confirmed), plus every row the kernel could not
    screen (a strategy without a kernel, a kernel that failed); each confirmation is also
    compared with its kernel run (`tradd.research.kernels.parity`). Should a symbol's best
    then still be a screened row (a confirmation scored lower than screened), it is
@@ -127,18 +128,18 @@ def _screened_in_pool(
     return [results[i] for i in range(len(symbols))]
 
 
-def chosen(screened: Mapping[Unit, ScanRow], confirm: int) -> list[Unit]:
-    """Each symbol's best screened row and the best `confirm` overall (in `screened`'s
-    order; ties go to the earlier row, as `rank_rows` ranks)."""
-    order = {unit: n for n, unit in enumerate(screened)}
-    ranked = sorted(screened, key=lambda u: (-(screened[u].composite_score or 0.0), order[u]))
+def chosen(rows: Mapping[Unit, ScanRow], confirm: int) -> list[Unit]:
+    """Each symbol's best row and the best `confirm` overall (in `rows`' order; ties go
+    to the earlier row, as `rank_rows` ranks)."""
+    order = {unit: n for n, unit in enumerate(rows)}
+    ranked = sorted(rows, key=lambda u: (-(rows[u].composite_score or 0.0), order[u]))
     picked = set(ranked[:confirm])
     seen: set[str] = set()
     for symbol, path in ranked:
         if symbol not in seen:
             seen.add(symbol)
             picked.add((symbol, path))
-    return [u for u in screened if u in picked]
+    return [u for u in rows if u in picked]
 
 
 def run_staged(
@@ -152,8 +153,10 @@ def run_staged(
 ) -> Staged:
     """Confirm the screen (`known`: rows already Backtrader's, from the cache; `units`:
     the rows to produce, in plan order; `plan.confirm` must be set)."""
-    confirm = plan.confirm or 1
-    picked = chosen({u: r for u, r in screened.items() if u not in known}, confirm)
+    # The cache's rows take their places among the best: they are confirmed already.
+    both = {u: known.get(u) or screened[u] for u in units if u in known or u in screened}
+    ok = {u: r for u, r in both.items() if not r.failed}
+    picked = [u for u in chosen(ok, plan.confirm or 1) if u not in known]
     plain = [u for u in units if u not in screened and u not in known]
     if screened:
         notice(f"screened {len(screened)} row(s) with their strategies' kernels in "
