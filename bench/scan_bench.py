@@ -8,6 +8,11 @@ directory: 60 backtests of the default period (the last 365 days of data), the s
 A last round without `--no-cache` times the same scan with every backtest from the cache.
 
     .venv/bin/python -m bench.scan_bench [--workers N] [--repeat N] [--tiny]
+        [--no-kernel | --confirm N]
+
+By default the scan is two-stage (`tradd scan`'s default: the strategies' kernels screen,
+each symbol's best and the best `--confirm` 20 run in Backtrader); `--no-kernel` times
+every row in Backtrader. The result's `kernel` is the last round's scan.json `kernel`.
 
 `--tiny` (CI: tests/bench/test_research_benches.py): the four real symbols once, one round.
 """
@@ -47,7 +52,12 @@ def make_data_dir(target: Path, copies: int = COPIES) -> list[str]:
 
 
 def scan_once(
-    data_dir: Path, output: Path, symbols: list[str], workers: int, cache: bool = False
+    data_dir: Path,
+    output: Path,
+    symbols: list[str],
+    workers: int,
+    cache: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> float:
     """One `tradd scan`; `cache` False (`--no-cache`): every backtest runs, as the rounds
     share a database and would otherwise all but the first come from the cache."""
@@ -55,7 +65,7 @@ def scan_once(
     cmd = [tradd, "scan", "--config", "etc/tradd.toml", "--data-dir", str(data_dir),
            "--symbols", ",".join(symbols), "--strategies", "all",
            "--workers", str(workers), "--output", str(output),
-           *([] if cache else ["--no-cache"])]  # fmt: skip
+           *([] if cache else ["--no-cache"]), *extra]  # fmt: skip
     env = {**os.environ, "TRADD_DATABASE__URL": f"sqlite:///{output.parent / 'runs.db'}"}
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -73,20 +83,22 @@ def check(output: Path, symbols: list[str]) -> dict[str, Any]:
     if len(rows) != len(symbols) * strategies or failed:
         expected = len(symbols) * strategies
         sys.exit(f"expected {expected} good rows, got {len(rows)} ({len(failed)} failed)")
-    return {"rows": len(rows), "strategies": strategies, "period": document.get("period")}
+    return {"rows": len(rows), "strategies": strategies, "period": document.get("period"),
+            "kernel": document.get("kernel")}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     times = []
+    extra = ("--no-kernel",) if args.no_kernel else ("--confirm", str(args.confirm))
     with tempfile.TemporaryDirectory(prefix="tradd-scan-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
         symbols = make_data_dir(data_dir, 1 if args.tiny else COPIES)
         for round_ in range(args.repeat):
             output = Path(tmp) / f"scan{round_}"
-            times.append(scan_once(data_dir, output, symbols, args.workers))
+            times.append(scan_once(data_dir, output, symbols, args.workers, extra=extra))
             shape = check(output, symbols)
-        warm = scan_once(data_dir, Path(tmp) / "warm", symbols, args.workers, cache=True)
+        warm = scan_once(data_dir, Path(tmp) / "warm", symbols, args.workers, True, extra)
         check(Path(tmp) / "warm", symbols)
     return {
         "symbols": len(symbols),
@@ -94,6 +106,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "backtests": shape["rows"],
         "period": shape["period"],
         "workers": args.workers,
+        "kernel": shape["kernel"],
         "cpus": os.cpu_count(),
         "wall_seconds": [round(t, 2) for t in times],
         "best_wall_seconds": round(min(times), 2),
@@ -109,6 +122,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--output", type=Path)
     parser.add_argument("--tiny", action="store_true", help="4 symbols, one round (CI)")
+    engines = parser.add_mutually_exclusive_group()
+    engines.add_argument("--no-kernel", action="store_true", help="every row in Backtrader")
+    engines.add_argument("--confirm", type=int, default=20, help="rows confirmed (default 20)")
     args = parser.parse_args()
     args.output = args.output or (TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT)
     if args.tiny:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 EXIT_UNREACHABLE = 3
 DEFAULT_POSITION_PCT = 10.0
 DEFAULT_MAX_AGE_DAYS = 7  # as tradd.research.scan.gate (not imported here: it is not light)
+DEFAULT_CONFIRM = 20
 
 MinScoreOption = Annotated[float | None, typer.Option(
     "--min-score", help="--execute: enter a symbol only if its best score is at least this "
@@ -62,6 +63,13 @@ MaxAgeOption = Annotated[int | None, typer.Option(
 AllowStaleOption = Annotated[bool, typer.Option(
     "--allow-stale", help="--execute: execute an older scan anyway. For rehearsals on the "
     "simulator with old sample data; not for real money.",
+)]  # fmt: skip
+ConfirmOption = Annotated[int | None, typer.Option(
+    "--confirm", help="Rows screened by a strategy's kernel: besides each symbol's best, how "
+    f"many of the best to confirm in Backtrader (default {DEFAULT_CONFIRM}).",
+)]  # fmt: skip
+NoKernelOption = Annotated[bool, typer.Option(
+    "--no-kernel", help="Every row in Backtrader, even for strategies with a kernel.",
 )]  # fmt: skip
 AnySetupOption = Annotated[bool, typer.Option(
     "--any-setup", help="--execute: also enter through a daemon strategy running other "
@@ -146,6 +154,8 @@ def scan(
             "results are still stored for later scans).",
         ),
     ] = False,
+    confirm: ConfirmOption = None,
+    no_kernel: NoKernelOption = False,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
@@ -155,6 +165,9 @@ def scan(
 ) -> None:
     """Backtest every strategy on every symbol, rank them by composite score per symbol;
     with --execute, enter the best one of each symbol through the running daemon.
+
+    Rows of strategies with a kernel are screened at array speed; each symbol's best and
+    the best --confirm run in Backtrader (the others are marked `kernel`).
 
     Exit 1 when a backtest or an entry failed (the rest is still reported), 2 when the
     scan is too old to --execute, 3 when --execute finds no daemon (nothing is run or sent).
@@ -180,14 +193,15 @@ def scan(
                              workers=workers, bar=bar, data_dir=data_dir,
                              max_position_pct=max_position_pct,
                              no_cache=no_cache or None, run_id=run_id, storage=storage,
-                             study=study)  # fmt: skip
+                             study=study, confirm=confirm,
+                             no_kernel=no_kernel or None)  # fmt: skip
         _execute_stored(settings, from_run, symbol_list, output, entry_pct, socket, config,
                         gate)  # fmt: skip
         return
     if output is None:
         raise UsageError("--output: give a directory for the results")
     request = _request(settings, symbol_list, strategies, start, end, cash, max_pct, bar,
-                       output, workers)  # fmt: skip
+                       output, workers, _confirm(confirm, no_kernel))  # fmt: skip
     chosen_id = checked_run_id("scan", run_id)
     shared = shared_storage(settings, storage, study)
     plan = _plan(settings, request, data_dir)
@@ -211,6 +225,17 @@ def _percent(option: str, value: float | None) -> float | None:
     if value is not None and not 0 < value <= 100:
         raise UsageError(f"{option} {value:g}: must be more than 0 and at most 100")
     return value
+
+
+def _confirm(confirm: int | None, no_kernel: bool) -> int | None:
+    """How many screened rows to confirm; None: no kernel (`--no-kernel`)."""
+    if confirm is not None and confirm < 1:
+        raise UsageError(f"--confirm {confirm}: must be at least 1")
+    if no_kernel:
+        if confirm is not None:
+            raise UsageError("--confirm: not with --no-kernel (every row runs in Backtrader)")
+        return None
+    return DEFAULT_CONFIRM if confirm is None else confirm
 
 
 def _only_with_execute(**given: Any) -> None:
@@ -239,6 +264,7 @@ def _request(
     bar: str | None,
     output: Path,
     workers: int | None,
+    confirm: int | None = None,
 ) -> ScanRequest:
     from dataclasses import replace
 
@@ -265,6 +291,7 @@ def _request(
         output=output,
         risk_free_rate=settings.backtest.risk_free_rate,
         workers=workers or settings.optimize.workers,
+        confirm=confirm,
     )
 
 
@@ -329,6 +356,7 @@ def _scan(
     from tradd.research.scan.job import request_document
     from tradd.research.scan.render import (
         cache_line,
+        kernel_line,
         print_failures,
         print_scan,
         run_with_progress,
@@ -364,6 +392,8 @@ def _scan(
                **result.summary()["counts"])  # fmt: skip
     counts = result.summary()["counts"]
     console.print(cache_line(result, cache), markup=False)
+    if (screened := kernel_line(result)) is not None:
+        console.print(screened, markup=False)
     console.print(f"run {run.id}: {counts['complete']} backtests, {counts['failed']} failed; "
                   f"wrote {json_path} and {csv_path}", markup=False)  # fmt: skip
     return result, run.id

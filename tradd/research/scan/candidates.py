@@ -42,6 +42,8 @@ class Candidate:
     """The parameters the scan set ({}: the strategy's defaults)."""
     bar: str | None = None
     """The scan's bar size (None: not recorded)."""
+    engine: str = "backtrader"
+    """Whose figures (`ScanRow.engine`; older summaries lack it: Backtrader's)."""
 
 
 def _number(entry: Mapping[str, Any], key: str) -> float | None:
@@ -74,12 +76,15 @@ def candidates_from_summary(
             total_return=_number(entry, "total_return"), sharpe=_number(entry, "sharpe"),
             total_trades=None if trades is None else int(trades),
             params=MappingProxyType(dict(entry.get("params") or {})), bar=scanned_bar,
+            engine=str(entry.get("engine") or "backtrader"),
         ))  # fmt: skip
     return out
 
 
 def ineligible(candidate: Candidate, min_score: float) -> str | None:
     """Why the candidate's backtest does not justify an entry (None: it does)."""
+    if candidate.engine != "backtrader":  # a two-stage scan never makes one the best
+        return "not eligible: its figures are a kernel's screen, not confirmed in Backtrader"
     values = {
         "total_return": candidate.total_return, "sharpe": candidate.sharpe,
         "total_trades": candidate.total_trades, "composite_score": candidate.score,

@@ -57,6 +57,8 @@ def request_document(
         "cash": request.broker.cash,
         "max_position_pct": request.broker.position_pct,
         "workers": request.workers,
+        "kernel": request.confirm is not None,
+        "confirm": request.confirm,
         "data_dir": str(data_dir) if data_dir else None,
         "output": str(request.output),
         "execute": execute,

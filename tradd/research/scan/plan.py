@@ -39,6 +39,9 @@ class ScanRequest:
     output: Path
     risk_free_rate: float = 0.0
     workers: int | None = None
+    confirm: int | None = None
+    """Screen with the strategies' kernels and confirm this many best rows (and each
+    symbol's best) in Backtrader; None (`--no-kernel`): every row in Backtrader."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class ScanPlan:
     risk_free_rate: float
     definitions: ContractDefinitions = field(default_factory=lambda: ContractDefinitions({}))
     """Each symbol's calendar (its return basis) comes from these."""
+    confirm: int | None = None
+    """As `ScanRequest.confirm` (`tradd.research.scan.staged`)."""
 
     @property
     def total(self) -> int:

@@ -23,11 +23,18 @@ from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.rows import ScanRow, backtest_row
 from tradd.research.setup import load_with_history
 
+Unit = tuple[str, str]
+"""(symbol, strategy path)."""
+
 
 def symbol_rows(
-    plan: ScanPlan, symbol: str, only: Collection[str] | None = None
+    plan: ScanPlan,
+    symbol: str,
+    only: Collection[str] | None = None,
+    checked: Collection[Unit] = frozenset(),
 ) -> Iterator[ScanRow]:
-    """Each strategy (of `only`, default all) on one symbol, in the plan's strategy order."""
+    """Each strategy (of `only`, default all) on one symbol, in the plan's strategy order;
+    the rows of `checked` are also compared with their kernel's run (`kernel_mismatch`)."""
     period = plan.period
     strategies = [(p, s) for p, s in plan.strategies if only is None or p in only]
     try:
@@ -41,7 +48,7 @@ def symbol_rows(
     for path, strategy in strategies:
         yield backtest_row(
             symbol, path, strategy, bars, plan.broker, plan.risk_free_rate, basis,
-            period.start, costs,
+            period.start, costs, (symbol, path) in checked,
         )  # fmt: skip
 
 
@@ -53,9 +60,13 @@ def load_history(plan: ScanPlan, symbol: str) -> Bars:
 
 
 def _symbol_unit(
-    plan: ScanPlan, todo: Mapping[str, tuple[str, ...]], symbol: str, reporter: Reporter
+    plan: ScanPlan,
+    todo: Mapping[str, tuple[str, ...]],
+    checked: Collection[Unit],
+    symbol: str,
+    reporter: Reporter,
 ) -> None:
-    for row in symbol_rows(plan, symbol, todo[symbol]):
+    for row in symbol_rows(plan, symbol, todo[symbol], checked):
         reporter.note(row)
         if reporter.stopping():
             return
@@ -67,10 +78,11 @@ def run_pool(
     on_row: Callable[[ScanRow], None],
     on_notice: Callable[[str], None] = lambda _: None,
     todo: Mapping[str, tuple[str, ...]] | None = None,
+    checked: Collection[Unit] = frozenset(),
 ) -> None:
     """Every (symbol, strategy) of the plan (or of `todo`: symbol -> the strategy paths to
     run, e.g. those not in the backtest cache), each row passed to `on_row` as it arrives;
-    KeyboardInterrupt if Ctrl-C stopped it."""
+    KeyboardInterrupt if Ctrl-C stopped it. `checked`: confirmations of a kernel's screen."""
     if todo is None:
         todo = {symbol: tuple(path for path, _ in plan.strategies) for symbol in plan.symbols}
     symbols = tuple(s for s in plan.symbols if todo.get(s))
@@ -78,7 +90,7 @@ def run_pool(
         return
     count = max(1, min(workers, len(symbols)))
     pool: ForkPool[str, None] = ForkPool(
-        lambda _slot: partial(_symbol_unit, plan, todo), count, noun="backtests",
+        lambda _slot: partial(_symbol_unit, plan, todo, checked), count, noun="backtests",
         notice=on_notice,
     )  # fmt: skip
     sent: dict[str, set[str]] = {symbol: set() for symbol in symbols}

@@ -18,6 +18,7 @@ from tradd.research.scan.runner import ScanResult, run_scan
 from tradd.research.shared.units import UnitStudy
 
 BEST = "★ best"
+SCREENED = "kernel (not confirmed)"
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -68,6 +69,7 @@ def print_scan(console: Console, result: ScanResult) -> None:
             table.add_column(column, justify="left" if left else "right", no_wrap=left)
         for row in rows:
             note = BEST if row.rank == 1 else ("failed (below)" if row.failed else "")
+            note = SCREENED if row.engine == "kernel" else note
             table.add_row(
                 str(row.rank or "-"), short(row.strategy),
                 _number(row.composite_score, ".1f"), _number(row.total_return, ".2f"),
@@ -76,6 +78,19 @@ def print_scan(console: Console, result: ScanResult) -> None:
                 "-" if row.total_trades is None else str(row.total_trades), escape(note),
             )  # fmt: skip
         console.print(table)
+
+
+def kernel_line(result: ScanResult) -> str | None:
+    """What the kernels screened and Backtrader confirmed (None: no kernel was used)."""
+    record = result.kernel
+    if record is None or not record["screened"]:
+        return None
+    line = (f"{record['screened']} row(s) screened by their strategies' kernels, "
+            f"{record['confirmed']} confirmed in Backtrader; {record['not_confirmed']} "
+            f"shown as screened (engine kernel: not Backtrader's figures)")  # fmt: skip
+    if record["fallback"]:
+        line += f"; the kernel was not faithful ({record['fallback']}): all ran in Backtrader"
+    return line
 
 
 def print_failures(console: Console, result: ScanResult) -> None:

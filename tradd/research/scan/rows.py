@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import backtrader as bt
 import numpy as np
@@ -20,19 +20,22 @@ import numpy.typing as npt
 from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
-from tradd.research.engine import BacktestEngine, failure_text
+from tradd.research.engine import BacktestEngine, RunResult, failure_text
+from tradd.research.kernels.engine import KernelEngine, unfit_reason
+from tradd.research.kernels.parity import mismatch
 from tradd.research.metrics import US_DAILY, ReturnBasis, run_metrics
 from tradd.research.scoring import composite_score
-from tradd.research.warmup import measured, needed_bars, warm
+from tradd.research.warmup import Warmed, measured, needed_bars, warm
 from tradd.strategy_loader import full_params, invalid_reason
 
 ROW_KEYS = (
     "symbol", "strategy", "total_return", "sharpe", "max_drawdown", "win_rate",
     "total_trades", "composite_score", "rank", "error", "warmup_bars", "warmup_enough",
-    "cached",
+    "cached", "engine",
 )  # fmt: skip
 """The columns of scan.csv and the first keys of each scan.json row (which adds `equity`)."""
 JSON_ROW_KEYS = (*ROW_KEYS, "equity")
+Engine = Literal["backtrader", "kernel"]
 SCORED = ("total_return", "sharpe", "max_drawdown", "win_rate", "total_trades")
 
 
@@ -80,15 +83,23 @@ class ScanRow:
     """False: the data starts too late for the strategy's indicators to be warm at the start."""
     cached: bool = False
     """True: taken from the backtest cache (`tradd.research.scan.cached`), not run again."""
+    engine: Engine = "backtrader"
+    """Whose figures: `backtrader`, or `kernel` (screened by the strategy's vectorized
+    kernel and not confirmed in Backtrader: `tradd.research.scan.staged`)."""
     equity: EquityCurve | None = None
     """The measured daily equity curve (successful rows); in scan.json, not in scan.csv."""
+    kernel_mismatch: str | None = None
+    """A confirmation whose kernel run differs from this Backtrader run: what differs
+    (carried from the worker to the parent; not in scan.json)."""
 
     @property
     def failed(self) -> bool:
         return self.error is not None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        document = asdict(self)
+        del document["kernel_mismatch"]
+        return document
 
 
 def row_from_metrics(symbol: str, strategy: str, metrics: dict[str, float]) -> ScanRow:
@@ -117,18 +128,26 @@ def row_from_metrics(symbol: str, strategy: str, metrics: dict[str, float]) -> S
     )
 
 
-def backtest_row(
+@dataclass(frozen=True)
+class Prepared:
+    """A row's run, ready: the strategy's default parameters and the warmed-up engine."""
+
+    params: dict[str, Any]
+    engine: BacktestEngine
+    fed: Warmed
+
+
+def prepare_row(
     symbol: str,
     path: str,
     strategy: type[bt.Strategy],
     bars: Bars,
     broker: BrokerConfig,
-    risk_free_rate: float,
-    basis: ReturnBasis = US_DAILY,
     start: date | None = None,
     costs: Mapping[str, CostScheme] | None = None,
-) -> ScanRow:
-    """Run `strategy` with its default parameters on one symbol's bars.
+) -> Prepared | ScanRow:
+    """The run of `strategy` with its default parameters on one symbol's bars, or the
+    failed row saying why it cannot run.
 
     `bars` may begin before `start`: as many of those as the strategy needs warm it up,
     and the row is measured from `start` (research.warmup)."""
@@ -140,17 +159,96 @@ def backtest_row(
         needed = needed_bars(strategy, [bars], params)
         fed = warm([bars], start, needed, needed)
         engine = BacktestEngine(strategy, fed.bars, broker, costs=costs, trade_from=fed.trade_from)
-        result = engine.run(params)
-        clock, equity = measured(engine.clock, result.equity, fed.trade_from)
-        metrics = run_metrics(
-            result, equity, clock, initial_cash=broker.cash, symbols=1,
-            risk_free_rate=risk_free_rate, basis=basis,
-        )  # fmt: skip
     except Exception as exc:  # one strategy's bug must not end the scan
         return ScanRow(symbol, path, error=failure_text(exc))
+    return Prepared(params, engine, fed)
+
+
+def measured_row(
+    symbol: str,
+    path: str,
+    prepared: Prepared,
+    result: RunResult,
+    risk_free_rate: float,
+    basis: ReturnBasis = US_DAILY,
+) -> ScanRow:
+    """The row of a finished run (Backtrader's or a kernel's: the same `RunResult`)."""
+    engine, fed = prepared.engine, prepared.fed
+    clock, equity = measured(engine.clock, result.equity, fed.trade_from)
+    metrics = run_metrics(
+        result, equity, clock, initial_cash=engine.broker.cash, symbols=1,
+        risk_free_rate=risk_free_rate, basis=basis,
+    )  # fmt: skip
     row = row_from_metrics(symbol, path, metrics.as_dict())
     curve = None if row.failed else daily_curve(clock, equity)
     return replace(row, warmup_bars=fed.info.used, warmup_enough=fed.info.enough, equity=curve)
+
+
+def backtest_row(
+    symbol: str,
+    path: str,
+    strategy: type[bt.Strategy],
+    bars: Bars,
+    broker: BrokerConfig,
+    risk_free_rate: float,
+    basis: ReturnBasis = US_DAILY,
+    start: date | None = None,
+    costs: Mapping[str, CostScheme] | None = None,
+    check_kernel: bool = False,
+) -> ScanRow:
+    """Run `strategy` with its default parameters on one symbol's bars in Backtrader.
+
+    `check_kernel` (a confirmation of the kernel's screen): the strategy's kernel runs
+    too, and what differs from Backtrader's run is the row's `kernel_mismatch`."""
+    prepared = prepare_row(symbol, path, strategy, bars, broker, start, costs)
+    if isinstance(prepared, ScanRow):
+        return prepared
+    try:
+        result = prepared.engine.run(prepared.params)
+        row = measured_row(symbol, path, prepared, result, risk_free_rate, basis)
+    except Exception as exc:  # one strategy's bug must not end the scan
+        return ScanRow(symbol, path, error=failure_text(exc))
+    if check_kernel:
+        row = replace(row, kernel_mismatch=_kernel_differs(prepared, result))
+    return row
+
+
+def kernel_row(
+    symbol: str,
+    path: str,
+    strategy: type[bt.Strategy],
+    bars: Bars,
+    broker: BrokerConfig,
+    risk_free_rate: float,
+    basis: ReturnBasis = US_DAILY,
+    start: date | None = None,
+    costs: Mapping[str, CostScheme] | None = None,
+) -> ScanRow | None:
+    """The row as the strategy's kernel computes it (`engine` "kernel"), or None when the
+    kernel cannot stand in for Backtrader here (none, unfit, it failed, a failed row):
+    that row then runs in Backtrader, which reports it."""
+    prepared = prepare_row(symbol, path, strategy, bars, broker, start, costs)
+    if isinstance(prepared, ScanRow):
+        return None
+    kernel = KernelEngine.for_engine(prepared.engine)
+    if kernel is None:
+        return None
+    try:
+        result = kernel.run(prepared.params)
+        row = measured_row(symbol, path, prepared, result, risk_free_rate, basis)
+    except Exception:  # Backtrader runs it and says what is wrong
+        return None
+    return None if row.failed else replace(row, engine="kernel")
+
+
+def _kernel_differs(prepared: Prepared, result: RunResult) -> str | None:
+    kernel = KernelEngine.for_engine(prepared.engine)
+    if kernel is None:
+        return f"the kernel cannot run here: {unfit_reason(prepared.engine)}"
+    try:
+        return mismatch(result, kernel.run(prepared.params))
+    except Exception as exc:
+        return f"the kernel failed: {failure_text(exc)}"
 
 
 def rank_rows(rows: Iterable[ScanRow]) -> list[ScanRow]:

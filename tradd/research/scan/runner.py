@@ -15,8 +15,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,13 @@ from tradd.marketdata.store import DataStore
 from tradd.research.basis import basis_for, calendars_for
 from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.run_settings import settings_for
-from tradd.research.scan.cached import ScanCache
+from tradd.research.scan.cached import Lookup, ScanCache
 from tradd.research.scan.discover import resolve_strategies
 from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
-from tradd.research.scan.pool import run_pool
+from tradd.research.scan.pool import Unit, run_pool
 from tradd.research.scan.rows import ROW_KEYS, ScanRow, best_by_symbol, rank_rows
-from tradd.research.scan.shared import SharedRows, run_shared_scan
+from tradd.research.scan.shared import SharedTally, run_shared_scan
+from tradd.research.scan.staged import run_staged, screen
 from tradd.research.shared.units import UnitStudy
 
 
@@ -45,6 +46,8 @@ class ScanResult:
     """Rows taken from the backtest cache (`cached` true), not run again."""
     shared: dict[str, Any] | None = None
     """With --storage: study, storage, rows_run_here, rows_from_cache, rows_elsewhere."""
+    kernel: dict[str, Any] | None = None
+    """Screened by kernels (`scan.staged.Staged.record`); None with --no-kernel."""
 
     @property
     def best(self) -> dict[str, ScanRow | None]:
@@ -61,6 +64,7 @@ class ScanResult:
             "settings": self.settings,
             "cache_hits": self.cache_hits,
             **({"shared": self.shared} if self.shared is not None else {}),
+            **({"kernel": self.kernel} if self.kernel is not None else {}),
             "rows": [r.as_dict() for r in self.rows],
             "best": {s: (r.strategy if r else None) for s, r in self.best.items()},
         }
@@ -75,6 +79,7 @@ class ScanResult:
             "best": {s: (_best(r) if r else None) for s, r in self.best.items()},
             "cache_hits": self.cache_hits,
             **({"shared": self.shared} if self.shared is not None else {}),
+            **({"kernel": self.kernel} if self.kernel is not None else {}),
             "counts": {
                 "rows": len(self.rows),
                 "complete": len(self.rows) - len(self.failed),
@@ -89,7 +94,7 @@ def _best(row: ScanRow) -> dict[str, Any]:
     return {"strategy": row.strategy, "composite_score": row.composite_score,
             "total_return": row.total_return, "sharpe": row.sharpe,
             "max_drawdown": row.max_drawdown, "win_rate": row.win_rate,
-            "total_trades": row.total_trades, "params": {}}  # fmt: skip
+            "total_trades": row.total_trades, "params": {}, "engine": row.engine}  # fmt: skip
 
 
 def build_plan(request: ScanRequest, store: DataStore) -> ScanPlan:
@@ -99,7 +104,7 @@ def build_plan(request: ScanRequest, store: DataStore) -> ScanPlan:
     period = resolve_period(symbols, request.start, request.end, request.bar, store)
     return ScanPlan(
         symbols, strategies, period, request.bar, request.broker, store,
-        request.risk_free_rate, load_definitions(store.directory),
+        request.risk_free_rate, load_definitions(store.directory), request.confirm,
     )  # fmt: skip
 
 
@@ -118,33 +123,50 @@ def run_scan(
     study: UnitStudy | None = None,
 ) -> ScanResult:
     """Backtest the plan in `workers` processes (default: all cores); `progress` counts
-    the backtests. With a `cache`, the rows it holds are taken from it (before any worker
-    starts) and each row that ran and succeeded is stored in it as it arrives. With a
-    `study`, the rows are shared with the processes that join it (`scan.shared`)."""
+    the rows. With a `cache`, the rows it holds are taken from it (before any worker
+    starts) and each Backtrader row that ran and succeeded is stored in it as it arrives.
+    With a `study`, the rows are shared with the processes that join it (`scan.shared`).
+    With `plan.confirm`, in two stages (`scan.staged`)."""
     settings = scan_settings(plan)  # first: a bad calendar in contracts.toml costs no backtest
-    found: dict[tuple[str, str], ScanRow] = {}
+    found: dict[Unit, ScanRow] = {}
+    counted: set[Unit] = set()
     counter = ProgressCounter(progress)
     counter.start(plan.total)
     lookup = cache.look_up(plan) if cache is not None else None
 
     def arrived(row: ScanRow) -> None:
-        found[(row.symbol, row.strategy)] = row
-        counter.advance()
+        unit = (row.symbol, row.strategy)
+        found[unit] = row
+        if unit not in counted:
+            counted.add(unit)
+            counter.advance()
         on_row(row)
-        if cache is not None and lookup is not None and not row.cached:
+        fresh = not row.cached and row.engine == "backtrader"  # a screened row is never cached
+        if cache is not None and lookup is not None and fresh:
             cache.keep(lookup, [row])
 
+    def settle(row: ScanRow) -> None:
+        """A row not produced here (another process's, a screened one): kept, counted."""
+        unit = (row.symbol, row.strategy)
+        found[unit] = row
+        if unit not in counted:
+            counted.add(unit)
+            counter.advance()
+
     count = workers or os.cpu_count() or 1
+    if plan.confirm is not None:
+        return _two_stage(plan, settings, count, (arrived, settle), found, notice, lookup, study)
     if study is not None:
         cached = lookup.hits if lookup else []
         shared = run_shared_scan(plan, study, count, arrived, notice, cached)
         if shared.interrupted:
             raise KeyboardInterrupt
-        for unit, row in shared.rows.items():
-            if unit not in found:
-                found[unit] = row
-                counter.advance()
-        return _shared_result(plan, settings, found, study, shared, notice)
+        for row in shared.rows.values():
+            if (row.symbol, row.strategy) not in found:
+                settle(row)
+        tally = SharedTally()
+        tally.add(shared)
+        return _shared_result(plan, settings, found, study, tally.record(study), notice)
     for row in lookup.hits if lookup else ():
         arrived(row)
     todo = lookup.todo if lookup else None
@@ -154,12 +176,72 @@ def run_scan(
     return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings, hits)
 
 
+def _two_stage(
+    plan: ScanPlan,
+    settings: dict[str, Any],
+    workers: int,
+    sinks: tuple[Callable[[ScanRow], None], Callable[[ScanRow], None]],
+    found: dict[Unit, ScanRow],
+    notice: Callable[[str], None],
+    lookup: Lookup | None,
+    study: UnitStudy | None,
+) -> ScanResult:
+    """The scan screened by the kernels and confirmed in Backtrader (`scan.staged`).
+
+    Without a study, the cache's rows are not screened. With one, every row is: each
+    process that joins chooses the same confirmations from the same data, whatever its
+    own cache holds, and only the Backtrader rows are shared units. `sinks`: (a row
+    produced here, a row kept from elsewhere or the screen)."""
+    arrived, settle = sinks
+    units = [(s, p) for s in plan.symbols for p, _ in plan.strategies]
+    hits = lookup.hits if lookup else []
+    known = {(r.symbol, r.strategy): r for r in hits}
+    if study is None:
+        for row in hits:
+            arrived(row)
+    screened, seconds = screen(plan, [u for u in units if study or u not in known], workers)
+    tally = SharedTally()
+
+    def run_backtrader(
+        todo: Sequence[Unit], checked: frozenset[Unit], stage: str | None
+    ) -> dict[Unit, ScanRow]:
+        if study is None:
+            run_pool(plan, workers, arrived, notice, by_symbol(todo), checked)
+            return {u: found[u] for u in todo if u in found}
+        named = study if stage is None else replace(study, name=f"{study.name}-{stage}")
+        shared = run_shared_scan(plan, named, workers, arrived, notice, hits, todo, checked, stage)
+        if shared.interrupted:
+            raise KeyboardInterrupt
+        tally.add(shared)
+        return shared.rows
+
+    staged = run_staged(plan, screened, known, units, run_backtrader, notice, seconds)
+    for unit, row in staged.rows.items():
+        if unit not in found or row.engine == "kernel":
+            settle(row)
+    if study is not None:
+        result = _shared_result(plan, settings, found, study, tally.record(study), notice)
+        return replace(result, kernel=staged.record)
+    ordered = [found[u] for u in units]
+    from_cache = sum(1 for r in ordered if r.cached)
+    return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings, from_cache,
+                      kernel=staged.record)  # fmt: skip
+
+
+def by_symbol(units: Sequence[Unit]) -> dict[str, tuple[str, ...]]:
+    """Units as `run_pool`'s `todo`: symbol -> strategy paths."""
+    todo: dict[str, list[str]] = {}
+    for symbol, path in units:
+        todo.setdefault(symbol, []).append(path)
+    return {s: tuple(paths) for s, paths in todo.items()}
+
+
 def _shared_result(
     plan: ScanPlan,
     settings: dict[str, Any],
-    found: dict[tuple[str, str], ScanRow],
+    found: dict[Unit, ScanRow],
     study: UnitStudy,
-    shared: SharedRows,
+    record: dict[str, Any],
     notice: Callable[[str], None],
 ) -> ScanResult:
     """The scan from the study's rows; a row still missing (running elsewhere, no
@@ -167,15 +249,9 @@ def _shared_result(
     missing = "not finished by the process that claimed it (running elsewhere, or lost)"
     ordered = [found.get((s, p)) or ScanRow(s, p, error=missing)
                for s in plan.symbols for p, _ in plan.strategies]  # fmt: skip
-    record = {
-        "study": study.name,
-        "storage": study.storage.display,
-        "rows_run_here": shared.ran_here,
-        "rows_from_cache": shared.from_cache,
-        "rows_elsewhere": len(shared.rows) - shared.ran_here - shared.from_cache,
-    }
-    notice(f"study {study.name} ({study.storage.display}): {shared.ran_here} row(s) ran here, "
-           f"{shared.from_cache} from the cache, {record['rows_elsewhere']} elsewhere")  # fmt: skip
+    notice(f"study {study.name} ({study.storage.display}): {record['rows_run_here']} row(s) "
+           f"ran here, {record['rows_from_cache']} from the cache, "
+           f"{record['rows_elsewhere']} elsewhere")  # fmt: skip
     from_cache = sum(1 for r in ordered if r.cached)
     return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings, from_cache, record)
 

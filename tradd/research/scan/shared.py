@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from tradd.research.costs import costs_for
 from tradd.research.optimize.storage import parse_storage
 from tradd.research.pool import Reporter
 from tradd.research.scan.plan import ScanPlan
-from tradd.research.scan.pool import load_history
+from tradd.research.scan.pool import Unit, load_history
 from tradd.research.scan.rows import EquityCurve, ScanRow, backtest_row
 from tradd.research.shared.unitpool import UnitHooks, run_units
 from tradd.research.shared.units import UnitStudy, end_unit, open_units, take_unit
@@ -70,6 +70,7 @@ def scan_spec(plan: ScanPlan) -> dict[str, Any]:
         "bar": plan.bar,
         "broker": asdict(plan.broker),
         "risk_free_rate": plan.risk_free_rate,
+        **({} if plan.confirm is None else {"kernel_confirm": plan.confirm}),
     }
 
 
@@ -82,6 +83,29 @@ class SharedRows:
     interrupted: bool
 
 
+@dataclass
+class SharedTally:
+    """The rows of a scan's studies (a two-stage scan has one per stage): the run's record."""
+
+    ran_here: int = 0
+    from_cache: int = 0
+    stored: int = 0
+
+    def add(self, shared: SharedRows) -> None:
+        self.ran_here += shared.ran_here
+        self.from_cache += shared.from_cache
+        self.stored += len(shared.rows)
+
+    def record(self, study: UnitStudy) -> dict[str, Any]:
+        return {
+            "study": study.name,
+            "storage": study.storage.display,
+            "rows_run_here": self.ran_here,
+            "rows_from_cache": self.from_cache,
+            "rows_elsewhere": self.stored - self.ran_here - self.from_cache,
+        }
+
+
 def run_shared_scan(
     plan: ScanPlan,
     study: UnitStudy,
@@ -89,13 +113,25 @@ def run_shared_scan(
     arrived: Callable[[ScanRow], None],
     notice: Callable[[str], None],
     hits: Sequence[ScanRow] = (),
+    units: Sequence[Unit] | None = None,
+    checked: Collection[Unit] = frozenset(),
+    stage: str | None = None,
 ) -> SharedRows:
-    """Lay out (or join) the rows, store this machine's cache hits, run the rest here and
-    with whoever joins; `arrived` gets each row this process produced."""
-    keys = [row_key(s, p) for s in plan.symbols for p, _ in plan.strategies]
-    handle = open_units(study, scan_spec(plan), keys)
+    """Lay out (or join) the rows (`units`, default the plan's every row), store this
+    machine's cache hits, run the rest here and with whoever joins; `arrived` gets each
+    row this process produced. `checked`: confirmations of a kernel's screen (each run
+    also compared with its kernel's, `ScanRow.kernel_mismatch`); `stage`: which of a
+    two-stage scan's studies this is (`tradd.research.scan.staged`), part of its spec."""
+    if units is None:
+        units = [(s, p) for s in plan.symbols for p, _ in plan.strategies]
+    keys = [row_key(s, p) for s, p in units]
+    spec = scan_spec(plan) if stage is None else {**scan_spec(plan), "stage": stage}
+    handle = open_units(study, spec, keys)
     from_cache = 0
+    wanted = set(keys)
     for row in hits:
+        if row_key(row.symbol, row.strategy) not in wanted:
+            continue
         number = take_unit(handle, row_key(row.symbol, row.strategy))
         if number is not None:
             end_unit(handle, number, "", requeue=False, result=encode_row(row))
@@ -106,7 +142,7 @@ def run_shared_scan(
         died=lambda key, reason: encode_row(_failed_row(key, reason)),
         notice=notice,
     )
-    outcome = run_units(study, handle, _RowWork(plan), max(1, workers), hooks)
+    outcome = run_units(study, handle, _RowWork(plan, checked), max(1, workers), hooks)
     rows = {}
     for text in outcome.stored.results.values():
         row = decode_row(text)
@@ -123,8 +159,8 @@ class _RowWork:
     """Runs one row in a worker; keeps the last symbol's bars (consecutive rows are
     mostly the same symbol's: they are laid out symbol by symbol)."""
 
-    def __init__(self, plan: ScanPlan) -> None:
-        self.plan = plan
+    def __init__(self, plan: ScanPlan, checked: Collection[Unit] = frozenset()) -> None:
+        self.plan, self.checked = plan, checked
         self._symbol = ""
         self._bars: Bars | str = ""
 
@@ -144,6 +180,6 @@ class _RowWork:
         costs = costs_for([symbol], plan.broker.rates, plan.definitions)
         row = backtest_row(
             symbol, path, strategy, self._bars, plan.broker, plan.risk_free_rate, basis,
-            plan.period.start, costs,
+            plan.period.start, costs, (symbol, path) in self.checked,
         )  # fmt: skip
         return encode_row(row)
