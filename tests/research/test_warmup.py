@@ -121,6 +121,9 @@ def test_optimize_warns_of_failed_trials_and_records_them(tradd: RunCli, tmp_pat
     document = json.loads((out / "optimization.json").read_text())
     assert document["failed_trials"] == note
     assert {f["error"] for f in document["failures"]} == {first, first.replace("30", "40")}
+    # The kernel failed on them too: they agree, the screen stands (no fallback).
+    assert "not faithful" not in result.stderr
+    assert document["screen"]["failed"] == 2 and document["screen"]["fallback"] is None
 
 
 def test_walkforward_warns_of_failed_trials(tradd: RunCli, tmp_path: Path) -> None:

@@ -104,10 +104,11 @@ class KernelEngine:
         minperiod = self.kernel.minperiod(params)
         bars = self.prices.ohlc.shape[2]
         if bars < minperiod:
-            symbol = self.engine.bars[0].symbol
+            first = self.engine.bars[0]
             raise NotEnoughBars(
                 f"{describe(self.engine.strategy, params)} needs at least {minperiod} bars "
-                f"(its longest indicator warm-up); {symbol} has {bars}"
+                f"(its longest indicator warm-up); {first.symbol} has {len(first)} between "
+                f"{first.first:%Y-%m-%d} and {first.last:%Y-%m-%d}"
             )
         enter, exit_ = self.kernel.signals(self.prices, params)
         broker = self.engine.broker

@@ -125,15 +125,17 @@ def screen_grid(
     """Every valid combination through the kernel; the best `confirm` chosen."""
     began = clock()
     scored = _scored_in_pool(kernel, plan, combos, workers)
-    found, failed, sharpes = [], 0, []
+    found, failures, sharpes = [], [], []
     for params, (value, sharpe) in zip(combos, scored, strict=True):
-        if value is None:
-            failed += 1
-        else:
+        if _failed(value):
+            failures.append(params)
+        elif value is not None:
             found.append(Screened(params, value))
         if sharpe is not None:
             sharpes.append(sharpe)
-    chosen = _best(found, confirm)
+    # What the kernel could not run goes to Backtrader too: its failure is reported there.
+    chosen = _best(found, confirm) + failures
+    failed = len(failures)
     keys = {_key(c) for c in chosen}
     rest = [c for c in combos if _key(c) not in keys]
     return ScreenResult(chosen, len(combos), clock() - began, failed, sharpes, rest)
@@ -154,24 +156,28 @@ def screen_bayesian(
     sampler = optuna.samplers.TPESampler(seed=seed)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     found: list[Screened] = []
-    failed = 0
+    failures: list[dict[str, Any]] = []
     for _ in range(trials):
         trial = study.ask()
         params = suggest(trial, space)
         value = _score(scorer, params)
-        if value is None:
-            failed += 1
+        if value is None or _failed(value):
+            if _failed(value) and params not in failures:
+                failures.append(params)
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         study.tell(trial, value)
         found.append(Screened(params, value))
-    chosen = _best(found, confirm)
+    chosen = _best(found, confirm) + failures
+    failed = len(failures)
     rest: list[dict[str, Any]] = [{} for _ in range(max(trials - len(chosen), 0))]
     return ScreenResult(chosen, trials, clock() - began, failed, scorer.sharpes, rest)
 
 
+FAILED = float("nan")
+"""The score of a combination the kernel could not run (Backtrader will say why)."""
 Score = tuple[float | None, float | None]
-"""(objective value or None when the combination failed, its per-period Sharpe)."""
+"""(objective value, None when invalid or unscorable, or FAILED; its per-period Sharpe)."""
 
 
 def _score_chunk(scorer: _Scorer, chunk: list[dict[str, Any]]) -> list[Score]:
@@ -208,13 +214,19 @@ def _scored_in_pool(
     return [score for index in range(len(chunks)) for score in results[index]]
 
 
+def _failed(value: float | None) -> bool:
+    """FAILED survives pickling (a pool's chunk) as a NaN, not as the same object."""
+    return value is not None and math.isnan(value)
+
+
 def _score(scorer: _Scorer, params: dict[str, Any]) -> float | None:
+    """The objective; None (invalid, or no value); FAILED when the kernel raised."""
     try:
         return scorer(params)
     except StrategySkipped:
         return None
     except Exception:
-        return None
+        return FAILED
 
 
 def _best(found: list[Screened], confirm: int) -> list[dict[str, Any]]:

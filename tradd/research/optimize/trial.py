@@ -76,7 +76,8 @@ def evaluate(
     except Exception as exc:  # a strategy bug fails this trial, not the optimization
         error = failure_text(exc)
         trial.set_user_attr("error", error)
-        if plan.kernel is not None:  # the kernel scored what Backtrader cannot run
+        if plan.kernel is not None and _kernel_runs(plan.kernel, full):
+            # The kernel scored what Backtrader cannot run: they disagree.
             trial.set_user_attr(KERNEL_MISMATCH_ATTR, f"Backtrader failed: {error}")
         handle.study.tell(trial, state=TrialState.FAIL)
         return TrialOutcome(worker, trial.number, "failed", params, error=error)
@@ -119,3 +120,11 @@ def _skip(
     trial.set_user_attr("skipped", reason)
     handle.study.tell(trial, state=TrialState.PRUNED)
     return TrialOutcome(worker, trial.number, "skipped", params, error=reason)
+
+
+def _kernel_runs(kernel: KernelEngine, params: dict[str, Any]) -> bool:
+    try:
+        kernel.simulate(params)
+    except Exception:
+        return False
+    return True
