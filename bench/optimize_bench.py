@@ -2,7 +2,9 @@
 
 Both run as fresh processes from this one (start-up included), on the same grid
 (fast 5..50/5 x slow 20..200/10, SMA cross, shipped GOOG daily bars, all cores), and
-their final portfolio values must be identical. Prints combos/s for each and the ratio.
+their final portfolio values must be identical. Prints a table, one column per engine
+(seconds, combos/s, speed-up over optstrategy, final values differing), and the load
+average before each round (the machine may be shared).
 Then times 100 Bayesian trials on ~10 years of daily data (ORCL 2005-2014).
 
     .venv/bin/python bench/optimize_bench.py [--repeat N] [--skip-bayesian] [--tiny]
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +111,56 @@ def tradd_bayesian(output: Path, trials: int, end: str) -> float:
     )
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One column of the grid table: an engine's run of the grid."""
+
+    name: str
+    seconds: float
+    finals: dict[str, float]
+
+
+def grid_columns(tmp: Path, fast: list[int], slow: list[int]) -> list[Measured]:
+    """The grid run by each engine, plain optstrategy first (the reference). Another engine
+    (tradd with a kernel) is one more entry here and one more column in the table."""
+    plain_s, plain = plain_backtrader(fast, slow)
+    reference = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
+    tradd_s, ours = tradd_grid(tmp / "grid", fast, slow)
+    return [
+        Measured("plain optstrategy", plain_s, reference),
+        Measured("tradd, no kernel", tradd_s, ours),
+    ]
+
+
+def differing(reference: dict[str, float], other: dict[str, float]) -> int:
+    """Combinations whose final value differs from the reference's (or is missing)."""
+    missing = len(other.keys() ^ reference.keys())
+    return missing + sum(1 for k, v in reference.items() if k in other and abs(v - other[k]) > 1e-6)
+
+
+def grid_table(columns: list[Measured]) -> tuple[list[str], bool]:
+    """The grid's figures, one column per engine; and whether every engine matched the
+    reference (the first column) on every final value."""
+    reference = columns[0]
+    rows: list[tuple[str, list[str]]] = [
+        ("combinations", [str(len(c.finals)) for c in columns]),
+        ("seconds, end to end", [f"{c.seconds:.2f}" for c in columns]),
+        ("combinations/s", [f"{len(c.finals) / c.seconds:.1f}" for c in columns]),
+        ("x plain optstrategy", [f"{reference.seconds / c.seconds:.2f}x" for c in columns]),
+        ("final values differing", [str(differing(reference.finals, c.finals)) for c in columns]),
+    ]
+    width = max(len(label) for label, _ in rows)
+    cells = [max(len(c.name), *(len(r[1][i]) for r in rows)) for i, c in enumerate(columns)]
+    names = [c.name.rjust(w) for c, w in zip(columns, cells, strict=True)]
+    header = " | ".join([" " * width, *names])
+    lines = [header, "-" * len(header)]
+    for label, values in rows:
+        padded = [v.rjust(w) for v, w in zip(values, cells, strict=True)]
+        lines.append(" | ".join([label.ljust(width), *padded]))
+    same = all(differing(reference.finals, c.finals) == 0 for c in columns[1:])
+    return lines, same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
@@ -119,27 +172,14 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}; grid: {len(fast)}x{len(slow)} on GOOG daily")
     failed = False
     for round_ in range(args.repeat):
+        load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
-            plain_s, plain = plain_backtrader(fast, slow)
-            tradd_s, ours = tradd_grid(Path(tmp) / "grid", fast, slow)
-        plain_keys = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
-        mismatched = [
-            k for k in plain_keys if abs(plain_keys[k] - ours.get(k, float("nan"))) > 1e-6
-        ]
-        combos = len(plain)
-        same = not mismatched and len(ours) == combos
-        tag = f"[{round_ + 1}]"
-        print(
-            f"{tag} plain optstrategy: {combos} combos in {plain_s:.2f}s "
-            f"= {combos / plain_s:.1f} combos/s"
-        )
-        print(
-            f"{tag} tradd optimize:    {len(ours)} combos in {tradd_s:.2f}s "
-            f"= {len(ours) / tradd_s:.1f} combos/s"
-        )
-        verdict = "yes" if same else f"NO ({len(mismatched)} differ)"
+            columns = grid_columns(Path(tmp), fast, slow)
+        lines, same = grid_table(columns)
+        print(f"[{round_ + 1}] load average before the round: {load:.2f}")
+        print("\n".join(lines))
         failed = failed or not same
-        print(f"{tag} ratio: {plain_s / tradd_s:.2f}x; identical final values: {verdict}")
+        print(f"[{round_ + 1}] identical final values: {'yes' if same else 'NO'}")
     if not args.skip_bayesian:
         with tempfile.TemporaryDirectory() as tmp:
             bayes_s = tradd_bayesian(Path(tmp) / "bayes", trials, end)
