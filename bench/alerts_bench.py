@@ -2,7 +2,7 @@
 
 One run (about half a minute): the IB simulator (paused, stepped by this process) and an
 aiosmtpd server on loopback run on threads here; `tradd run` is a real process with one
-real worker running `bench.strategies.EveryBar` on GOOG with 5-second bars, whose every
+real worker running `bench.bench_strategies.EveryBar` on GOOG with 5-second bars, whose every
 order the risk gate refuses (`max_order_value` 1 USD, BLOCK): one `risk_breach` event per
 bar, each a distinct alert (`dedup_window = 0`). The path measured is the product's own:
 worker event -> the supervisor's long poll of the worker's events -> router -> outbox
@@ -10,6 +10,11 @@ worker event -> the supervisor's long poll of the worker's events -> router -> o
 server's receipt time minus the event's time stamp (the `at:` line of the body, taken by
 the worker when it raised the event; same machine, same clock). ``--alerts`` (200) bars,
 one every ``--interval`` (0.1 s). Target: p99 <= 1 s. Results: bench/results/alerts.json.
+
+    .venv/bin/python -m bench.alerts_bench [--alerts 200] [--interval 0.1] [--tiny]
+
+``--tiny`` (CI: tests/bench/test_live_benches.py; about 10 s, most of it the daemon's
+start-up): 5 alerts, results in bench/results/tiny/alerts.json; figures that mean nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from tradd.simgw.config import SimConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "alerts.json"
+TINY_OUTPUT = ROOT / "bench" / "results" / "tiny" / "alerts.json"
+TINY_ALERTS = 5
 AT_LINE = re.compile(r"^at: (\S+)\r?$", re.M)
 
 
@@ -78,7 +85,7 @@ def document(tmp: Path, port: int, smtp_port: int) -> dict[str, Any]:
     off = {"limit": "off"}
     strategy = {
         "name": "alerting",
-        "strategy": "bench.strategies.EveryBar",
+        "strategy": "bench.bench_strategies.EveryBar",
         "symbols": ["GOOG"],
         "client_id": 31,
         "bar": "5s",
@@ -180,10 +187,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--interval", type=float, default=0.1)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--workdir", help="keep configs, logs and database here (debugging)")
+    parser.add_argument("--tiny", action="store_true", help=f"{TINY_ALERTS} alerts (CI)")
     args = parser.parse_args()
-    write_results(run(args), args.output)
+    if args.tiny:
+        args.alerts = TINY_ALERTS
+    write_results(run(args), args.output or (TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: the daemon (`tradd run`) with ten strategies against the IB simulator.
 
 One run (about a minute): the simulator runs paused on a thread of this process; `tradd
-run` is a real process with ten real workers (`bench.strategies.BuyWhenFlat`, one per
+run` is a real process with ten real workers (`bench.bench_strategies.BuyWhenFlat`, one per
 IB clientId, on GOOG/ORCL/NVDA/YHOO, 1-minute bars, 30-bar warm-up, one SQLite file).
 
 1. **tradctl cold start** - wall time of `.venv/bin/tradctl --socket S status` as a new
@@ -17,7 +17,12 @@ IB clientId, on GOOG/ORCL/NVDA/YHOO, 1-minute bars, 30-bar warm-up, one SQLite f
 3. **Memory** - VmRSS of the supervisor and of each worker (``/proc/<pid>/status``) once
    all ten are trading, and again after the flattens.
 
-Results are printed and written to bench/results/daemon.json.
+    .venv/bin/python -m bench.daemon_bench [--strategies 10] [--rounds 3] [--tiny]
+
+``--tiny`` (CI: tests/bench/test_live_benches.py; about 10 s): two strategies, two
+tradctl runs, two flatten rounds (so the resume between them runs too); figures that
+mean nothing. Results are printed and written to bench/results/daemon.json (tiny runs:
+bench/results/tiny/daemon.json).
 """
 
 from __future__ import annotations
@@ -46,13 +51,15 @@ from tradd.simgw.config import SimConfig
 ROOT = Path(__file__).resolve().parents[1]
 SYMBOLS = ("GOOG", "ORCL", "NVDA", "YHOO")
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "daemon.json"
+TINY_OUTPUT = ROOT / "bench" / "results" / "tiny" / "daemon.json"
+TINY = {"strategies": 2, "status_runs": 2, "rounds": 2}
 
 
 def config_document(tmp: Path, port: int, count: int) -> dict[str, Any]:
     strategies = [
         {
             "name": f"b{i}",
-            "strategy": "bench.strategies.BuyWhenFlat",
+            "strategy": "bench.bench_strategies.BuyWhenFlat",
             "symbols": [SYMBOLS[i % 4]],
             "client_id": 21 + i,
             "bar": "1m",
@@ -233,7 +240,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             up = time.perf_counter() - started
             results: dict[str, Any] = {"strategies": args.strategies, "startup_s": round(up, 1)}
             results["memory_ready"] = memory(proc.pid, sock)
-            tradctl = [str(ROOT / ".venv" / "bin" / "tradctl"), "--socket", str(sock), "status"]
+            # The tradctl beside this interpreter: a worktree's checkout has no .venv of its own.
+            beside = str(Path(sys.executable).with_name("tradctl"))
+            tradctl = [beside, "--socket", str(sock), "status"]
             results["tradctl_status"] = timed_runs(tradctl, args.status_runs)
             results["python_floor"] = timed_runs([sys.executable, "-c", "pass"], args.status_runs)
             results["python_S_floor"] = timed_runs(
@@ -258,10 +267,13 @@ def main() -> None:
     parser.add_argument("--strategies", type=int, default=10)
     parser.add_argument("--status-runs", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--workdir", help="keep configs, logs and database here (debugging)")
+    parser.add_argument("--tiny", action="store_true", help=f"CI, a few seconds: {TINY}")
     args = parser.parse_args()
-    write_results(run(args), args.output)
+    if args.tiny:
+        vars(args).update(TINY)
+    write_results(run(args), args.output or (TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT))
 
 
 def write_results(results: dict[str, Any], output: Path) -> None:

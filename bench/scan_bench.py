@@ -32,6 +32,7 @@ DATA = ROOT / "tradd" / "sample_data"
 REAL = ("GOOG", "ORCL", "NVDA", "YHOO")
 COPIES = 5
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "scan.json"
+TINY_OUTPUT = ROOT / "bench" / "results" / "tiny" / "scan.json"
 
 
 def make_data_dir(target: Path, copies: int = COPIES) -> list[str]:
@@ -106,9 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--tiny", action="store_true", help="4 symbols, one round (CI)")
     args = parser.parse_args()
+    args.output = args.output or (TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT)
     if args.tiny:
         args.repeat = 1
     write_results(run(args), args.output)

@@ -27,6 +27,7 @@ from bench.daemon_bench import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "walkforward.json"
+TINY_OUTPUT = ROOT / "bench" / "results" / "tiny" / "walkforward.json"
 TARGET_S = 60.0
 
 
@@ -113,9 +114,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--tiny", action="store_true", help="2005-2006, 3 trials (CI)")
     args = parser.parse_args()
+    args.output = args.output or (TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT)
     trials, end = (3, "2006-12-31") if args.tiny else (args.trials, "2009-12-31")
     args.trials = trials
     runs = []

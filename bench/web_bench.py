@@ -54,6 +54,7 @@ from bench.scan_bench import COPIES, make_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "web.json"
+TINY_OUTPUT = ROOT / "bench" / "results" / "tiny" / "web.json"
 PAGES = ("login", "optimizer", "jobs", "research", "live")
 TARGETS = {"status_p99_ms": 20.0, "page_ms": 300.0, "api_over_cli": 1.2, "rss_mb": 150.0}
 PASSWORD = re.compile(r"created user admin with password (\S+)")
@@ -382,10 +383,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--tiny", action="store_true", help="small and quick (CI)")
     parser.add_argument("--no-browser", action="store_true", help="fetch pages, no Chromium")
     args = parser.parse_args()
+    args.output = args.output or (TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT)
     if args.tiny:
         args.repeat = 1
     results = run(args)

@@ -6,7 +6,7 @@ Two measurements, each with a fresh simulator, SQLite database and worker proces
 1. **Latency** - from a 5-second bar leaving the simulator to the worker's order for it
    arriving back at the simulator, over ``--signals`` (default 1,000) bars after
    ``--warmup`` (20) discarded ones. Target: p99 <= 20 ms. The worker runs
-   ``bench.strategies.EveryBar`` on GOOG with 5-second strategy bars, so every bucket
+   ``bench.bench_strategies.EveryBar`` on GOOG with 5-second strategy bars, so every bucket
    completes a bar and every bar sends one market order (buy 1, sell 1, ...). The
    simulator runs paused (speed 0) on a thread of this process and is stepped one bucket
    at a time, one step every ``--interval`` (80 ms). After each step the bench waits for
@@ -59,9 +59,13 @@ noise is measured too: how late ``threading.Event().wait(0.001)`` and ``time.sle
 wake (four thread wake-ups sit on the order path: worker client thread, worker main
 thread, client thread again, simulator).
 
-    .venv/bin/python bench/worker_bench.py [--signals 1000] [--memory-bars 300] [--trace]
+    .venv/bin/python -m bench.worker_bench [--signals 1000] [--memory-bars 300] [--trace] [--tiny]
 
-Results are printed and written to bench/results/worker.json (``--output``); configs,
+``--tiny`` (CI: tests/bench/test_live_benches.py; about 10 s): 5 signals after 2 warm-up
+ones, 2 memory bars, 0.1 s of noise per measurement; its figures mean nothing.
+
+Results are printed and written to bench/results/worker.json (``--output``; tiny runs to
+bench/results/tiny/worker.json); configs,
 databases and worker logs stay in ``--workdir`` when one is given (default: a temporary
 directory, removed).
 """
@@ -102,11 +106,13 @@ from tradd.worker.channel import request
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tradd" / "sample_data"
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "worker.json"
+TINY_OUTPUT = ROOT / "bench" / "results" / "tiny" / "worker.json"
+TINY = {"signals": 5, "warmup": 2, "memory_bars": 2, "noise_seconds": 0.1}
 DAY = date(2006, 1, 10)  # the simulator starts at 09:30 US/Eastern, the stocks' open
 SIM_SYMBOLS = ("GOOG", "ORCL", "NVDA")
 LATENCY_SYMBOLS = ("GOOG",)
 MEMORY_SYMBOLS = ("GOOG", "ORCL", "NVDA")
-STRATEGY = "bench.strategies.EveryBar"
+STRATEGY = "bench.bench_strategies.EveryBar"
 NAME = "bench"
 CLIENT_ID = 21
 SESSION_BUCKETS = int(6.5 * 3600) // BUCKET
@@ -1202,6 +1208,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the latency run")
     parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a few seconds, every step, figures that mean nothing (CI): " + str(TINY),
+    )
+    parser.add_argument(
         "--trace",
         action="store_true",
         help="diagnosis: run traced workers (time stamps, call costs, GC pauses; tracemalloc "
@@ -1233,8 +1244,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "none unless given, so traced figures do not replace the plain ones)",
     )
     args = parser.parse_args(argv)
+    if args.tiny:
+        vars(args).update(TINY)
     if args.output is None and not args.trace:
-        args.output = DEFAULT_OUTPUT
+        args.output = TINY_OUTPUT if args.tiny else DEFAULT_OUTPUT
     if args.memory_interval is None:
         args.memory_interval = 0.08 if args.trace else 0.02
     if args.warmup < 0 or args.signals < 1 or args.warmup + args.signals > SESSION_BUCKETS - 60:

@@ -7,7 +7,7 @@ from typing import Any
 
 import backtrader as bt
 
-from tradd.strategy import Strategy
+from tradd.strategy import Kernel, Strategy
 
 
 class DonchianBreakout(Strategy):
@@ -26,6 +26,12 @@ class DonchianBreakout(Strategy):
         if not 1 <= params["exit"] < params["entry"]:
             return "need 1 <= exit < entry"
         return None
+
+    @classmethod
+    def kernel(cls) -> Kernel:
+        from strategies.kernels import DonchianBreakoutKernel
+
+        return DonchianBreakoutKernel()
 
     def __init__(self) -> None:
         super().__init__()

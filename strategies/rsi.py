@@ -7,7 +7,7 @@ from typing import Any
 
 import backtrader as bt
 
-from tradd.strategy import Strategy
+from tradd.strategy import Kernel, Strategy
 
 
 class RsiReversion(Strategy):
@@ -28,6 +28,12 @@ class RsiReversion(Strategy):
         if params["period"] < 2:
             return "period must be at least 2"
         return None
+
+    @classmethod
+    def kernel(cls) -> Kernel:
+        from strategies.kernels import RsiReversionKernel
+
+        return RsiReversionKernel()
 
     def __init__(self) -> None:
         super().__init__()

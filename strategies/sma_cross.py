@@ -7,7 +7,7 @@ from typing import Any
 
 import backtrader as bt
 
-from tradd.strategy import Strategy
+from tradd.strategy import Kernel, Strategy
 
 
 class SmaCross(Strategy):
@@ -31,6 +31,12 @@ class SmaCross(Strategy):
         if params["threshold"] < 0:
             return "threshold must not be negative"
         return None
+
+    @classmethod
+    def kernel(cls) -> Kernel:
+        from strategies.kernels import SmaCrossKernel
+
+        return SmaCrossKernel()
 
     def __init__(self) -> None:
         super().__init__()

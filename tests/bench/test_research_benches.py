@@ -34,6 +34,16 @@ def test_optimize_bench_tiny_checks_parity_with_plain_backtrader(tmp_path: Path)
     assert "bayesian: 3 trials" in done.stdout
 
 
+def test_kernel_bench_tiny_checks_parity_with_plain_backtrader(tmp_path: Path) -> None:
+    out = tmp_path / "kernel"
+    done = _bench("bench.kernel_bench", "--output", str(out), tmp=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads((out / "kernel.json").read_text())
+    assert figures["big_grid"]["parity"] is True
+    assert figures["small_grid"]["parity"] is True
+    assert figures["bayesian"]["trials"] == 3
+
+
 def test_walkforward_bench_tiny_writes_its_figures(tmp_path: Path) -> None:
     out = tmp_path / "wf.json"
     done = _bench("bench.walkforward_bench", "--output", str(out), tmp=tmp_path)

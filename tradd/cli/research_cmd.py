@@ -56,6 +56,23 @@ ObjectiveOption = Annotated[
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", help="Processes (default: all cores).")
 ]
+ConfirmOption = Annotated[
+    int,
+    typer.Option(
+        "--confirm", help="With a kernel: how many of the screen's best to run in Backtrader."
+    ),
+]
+NoKernelOption = Annotated[
+    bool, typer.Option("--no-kernel", help="Every trial in Backtrader, even with a kernel.")
+]
+
+
+def checked_confirm(confirm: int) -> int:
+    if confirm < 1:
+        raise UsageError(f"--confirm {confirm}: must be at least 1")
+    return confirm
+
+
 WarmupOption = Annotated[
     str | None,
     typer.Option(
@@ -206,6 +223,8 @@ def optimize(
         str | None, typer.Option("--study", help="Study name to create or join.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.")] = None,
+    confirm: ConfirmOption = 20,
+    no_kernel: NoKernelOption = False,
     cash: CashOption = None,
     warmup: WarmupOption = None,
     bar: BarOption = None,
@@ -214,7 +233,10 @@ def optimize(
     run_id: RunIdOption = None,
     propose_for: ProposeForOption = None,
 ) -> None:
-    """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable."""
+    """Search strategy parameters (grid or Bayesian), in parallel, resumable, shareable.
+
+    A strategy with a kernel is screened at array speed first; the best --confirm
+    combinations run in Backtrader, and every reported figure is Backtrader's."""
     from tradd.research.optimize.runner import OptimizeRequest
     from tradd.research.scoring import OBJECTIVES
 
@@ -227,6 +249,7 @@ def optimize(
         raise UsageError(f"--objective {chosen!r}: use one of {', '.join(OBJECTIVES)}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
+    checked_confirm(confirm)
     target = propose_target(settings, propose_for, strategy)
     configured = settings.optimize.storage
     request = OptimizeRequest(
@@ -241,6 +264,8 @@ def optimize(
         storage=storage or (configured.get_secret_value() if configured else None),
         study=study,
         seed=seed if seed is not None else settings.optimize.seed,
+        confirm=confirm,
+        use_kernel=not no_kernel,
     )
     log().info(
         "optimization started",

@@ -32,6 +32,7 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.research_cmd import WorkersOption
 from tradd.cli.run_id import RunIdOption, checked_run_id
 from tradd.cli.runs_cmd import runs_app
+from tradd.cli.shared_study import SharedStorageOption, SharedStudyOption, shared_storage
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_FAILURE, UsageError
 
@@ -149,6 +150,8 @@ def scan(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     run_id: RunIdOption = None,
+    storage: SharedStorageOption = None,
+    study: SharedStudyOption = None,
 ) -> None:
     """Backtest every strategy on every symbol, rank them by composite score per symbol;
     with --execute, enter the best one of each symbol through the running daemon.
@@ -176,7 +179,8 @@ def scan(
         _refuse_scan_options(strategies=strategies, start=start, end=end, cash=cash,
                              workers=workers, bar=bar, data_dir=data_dir,
                              max_position_pct=max_position_pct,
-                             no_cache=no_cache or None, run_id=run_id)  # fmt: skip
+                             no_cache=no_cache or None, run_id=run_id, storage=storage,
+                             study=study)  # fmt: skip
         _execute_stored(settings, from_run, symbol_list, output, entry_pct, socket, config,
                         gate)  # fmt: skip
         return
@@ -185,12 +189,13 @@ def scan(
     request = _request(settings, symbol_list, strategies, start, end, cash, max_pct, bar,
                        output, workers)  # fmt: skip
     chosen_id = checked_run_id("scan", run_id)
+    shared = shared_storage(settings, storage, study)
     plan = _plan(settings, request, data_dir)
     if execute:
         gate.check_fresh(plan.period.end)  # too old: exit 2 before scanning
     link = _daemon(socket, config) if execute else None  # unreachable: exit 3 before scanning
     result, run_id = _scan(settings, request, plan, data_dir, execute, entry_pct, no_cache,
-                           chosen_id)  # fmt: skip
+                           chosen_id, (shared, study))  # fmt: skip
     failed = bool(result.failed)
     if link is not None:
         from tradd.research.scan.candidates import candidates_from_summary
@@ -316,6 +321,7 @@ def _scan(
     entry_pct: float | None,
     no_cache: bool = False,
     run_id: str | None = None,
+    shared: tuple[str | None, str | None] = (None, None),
 ) -> tuple[ScanResult, str]:
     from tradd.cli.common import report_console
     from tradd.research.runs import tracked_run
@@ -328,9 +334,13 @@ def _scan(
         run_with_progress,
     )
     from tradd.research.scan.runner import write_outputs
+    from tradd.research.scan.shared import scan_study
 
+    study = scan_study(shared[0], shared[1], request.output, plan)
     document = request_document(request, plan, data_dir, execute, entry_pct)
     document["cache"] = not no_cache
+    if study is not None:
+        document["study"] = study.name
     log().info("scan started", symbols=plan.symbols, strategies=len(plan.strategies),
                period=plan.period.as_dict(), output=str(request.output))  # fmt: skip
     with (
@@ -339,7 +349,7 @@ def _scan(
         ) as run,
         open_scan_cache(settings, read=not no_cache) as cache,
     ):
-        result = run_with_progress(plan, request.workers, run, cache)
+        result = run_with_progress(plan, request.workers, run, cache, study)
         json_path, csv_path = write_outputs(result, run.id, request.output)
         run.complete(result.summary())
     console = report_console()

@@ -17,7 +17,9 @@ from tradd.cli.data_cmd import BarOption, DataDirOption
 from tradd.cli.propose import ProposeForOption, propose, propose_target, walkforward_found
 from tradd.cli.research_cmd import (
     CashOption,
+    ConfirmOption,
     EndOption,
+    NoKernelOption,
     ObjectiveOption,
     ParamOption,
     ParamsFileOption,
@@ -26,8 +28,10 @@ from tradd.cli.research_cmd import (
     SymbolsOption,
     WorkersOption,
     _inputs,
+    checked_confirm,
 )
 from tradd.cli.run_id import RunIdOption, checked_run_id
+from tradd.cli.shared_study import SharedStorageOption, SharedStudyOption, shared_storage
 from tradd.config.settings import Settings
 from tradd.errors import EXIT_INTERRUPTED
 
@@ -65,12 +69,16 @@ def walkforward(
     objective: ObjectiveOption = None,
     workers: WorkersOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed (+ window).")] = None,
+    confirm: ConfirmOption = 20,
+    no_kernel: NoKernelOption = False,
     cash: CashOption = None,
     bar: BarOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     run_id: RunIdOption = None,
     propose_for: ProposeForOption = None,
+    storage: SharedStorageOption = None,
+    study: SharedStudyOption = None,
 ) -> None:
     """Walk-forward analysis: per window, optimize in sample, trade the best out of sample."""
     from tradd.research.walkforward.runner import WalkForwardRequest
@@ -91,6 +99,10 @@ def walkforward(
         trials=trials,
         workers=workers or settings.optimize.workers,
         seed=seed if seed is not None else settings.optimize.seed,
+        storage=shared_storage(settings, storage, study),
+        study=study,
+        confirm=checked_confirm(confirm),
+        use_kernel=not no_kernel,
     )
     log().info(
         "walkforward started",
@@ -135,6 +147,7 @@ def _run_request(request: WalkForwardRequest) -> dict[str, Any]:
         "oos_months": request.oos_months,
         "mode": request.mode,
         "trials": request.trials if request.method == "bayesian" else None,
+        **({"study": request.study} if request.study else {}),
     }
 
 
@@ -145,6 +158,7 @@ def _run_summary(result: WalkForwardResult) -> dict[str, Any]:
         "windows_done": len(result.results),
         "windows_planned": len(result.windows),
         "result": str(result.result_path),
+        **({"shared": result.shared} if result.shared is not None else {}),
     }
 
 

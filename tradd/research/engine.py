@@ -121,6 +121,8 @@ class BacktestEngine:
         symbols = [b.symbol for b in bars]
         self.costs = dict(costs) if costs is not None else default_costs(symbols, broker.rates)
         self._backtrader_broker = backtrader_broker
+        self.custom_broker = backtrader_broker is not None
+        self.trade_from = trade_from
         self._trade_from = None if trade_from is None else float(bt.date2num(trade_from))
         self.clock: TimeArray = _master_clock(bars)
         self._cerebro = self._prepared_cerebro()

@@ -65,7 +65,7 @@ class Metrics:
     profit_factor: float
 
     def as_dict(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
+        return {k: float(v) for k, v in vars(self).items()}
 
 
 def run_metrics(
@@ -77,9 +77,11 @@ def run_metrics(
     symbols: int,
     risk_free_rate: float,
     basis: ReturnBasis,
+    ends: npt.NDArray[np.bool_] | None = None,
 ) -> Metrics:
     """`compute_metrics` of an engine run over the part of it that is measured (`equity`
-    on `clock`, after any warm-up): its trades and time in the market come from the run."""
+    on `clock`, after any warm-up): its trades and time in the market come from the run.
+    `ends`: `period_ends(clock, basis)` when the caller runs many on one clock."""
     return compute_metrics(
         equity,
         clock,
@@ -89,6 +91,7 @@ def run_metrics(
         symbols=symbols,
         risk_free_rate=risk_free_rate,
         basis=basis,
+        ends=ends,
     )
 
 
@@ -102,12 +105,13 @@ def compute_metrics(
     symbols: int = 1,
     risk_free_rate: float = 0.0,
     basis: ReturnBasis = US_DAILY,
+    ends: npt.NDArray[np.bool_] | None = None,
 ) -> Metrics:
     if len(equity) == 0:
         return Metrics(initial_cash, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     final = float(equity[-1])
     total_return = (final / initial_cash - 1.0) * 100.0
-    periods = period_returns(equity, clock, initial_cash, basis)
+    periods = period_returns(equity, clock, initial_cash, basis, ends)
     cagr = _cagr(initial_cash, final, clock)
     max_dd = max_drawdown_pct(equity, initial_cash)
     wins = [t for t in trades if t.pnl_net > 0]
@@ -145,10 +149,12 @@ def period_returns(
     clock: npt.NDArray[np.datetime64],
     initial_cash: float,
     basis: ReturnBasis = US_DAILY,
+    ends: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Simple returns between each period's closing equity, the first against the
-    initial cash."""
-    closes = np.concatenate([[initial_cash], equity[period_ends(clock, basis)]])
+    initial cash. `ends`: `period_ends(clock, basis)`, when the caller has it already."""
+    ends = period_ends(clock, basis) if ends is None else ends
+    closes = np.concatenate([[initial_cash], equity[ends]])
     returns: npt.NDArray[np.float64] = np.diff(closes) / closes[:-1]
     return returns
 

@@ -38,6 +38,9 @@ def run_together(
             study,
             "--workers",
             "1",
+            # Every trial in Backtrader: what is shared here is the claiming of trials
+            # (a kernel's screen would leave only its best 20 to share).
+            "--no-kernel",
             "--output",
             str(tmp_path / name),
             *extra,

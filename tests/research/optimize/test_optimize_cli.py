@@ -256,6 +256,7 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes(
         "slow=50:100:10",
         "--workers",
         "2",
+        "--no-kernel",  # every trial in Backtrader: slow enough to interrupt halfway
         "--output",
         str(out),
     )
@@ -298,6 +299,7 @@ def test_bayesian_repeats_reuse_the_earlier_result(tradd: Tradd, tmp_path: Path)
         "fast=5,10",
         "--param",
         "slow=30",
+        "--no-kernel",  # the repeats are the pool's; a screen keeps distinct ones only
         "--output",
         str(out),
     )

@@ -42,7 +42,7 @@ def test_bayesian_repeats_show_once_and_piped_tables_are_whole(
         "--start", "2006-01-01", "--end", "2006-12-31", "--data-dir", str(SAMPLE_DATA),
         "--method", "bayesian", "--trials", "9", "--seed", "1", "--workers", "1",
         "--objective", "composite", "--param", "fast=5,10", "--param", "slow=30,40",
-        "--param", "threshold=0,0.01", "--output", str(out), env=PIPED,
+        "--param", "threshold=0,0.01", "--no-kernel", "--output", str(out), env=PIPED,
     )  # fmt: skip
     assert result.code == 0, result.stderr
     report = json.loads((out / "optimization.json").read_text())

@@ -101,8 +101,13 @@ def assess(
     best_trial: int | None,
     risk_free_rate: float,
     basis: ReturnBasis = US_DAILY,
+    screened: tuple[int, float] | None = None,
 ) -> OverfittingReport:
-    """DSR of `best_trial` (a trial number) and PBO over the distinct complete trials."""
+    """DSR of `best_trial` (a trial number) and PBO over the distinct complete trials.
+
+    `screened`: (combinations, variance of their per-period Sharpe ratios) of a kernel
+    screen before these trials: the DSR then deflates by the whole screen, the breadth
+    the best was chosen from, not by the few confirmed."""
     distinct = sorted(
         (
             t
@@ -117,7 +122,9 @@ def assess(
         chosen = next((t for t in trials if t.number == best_trial), None)
         if chosen is not None:  # a Bayesian repeat stands for the trial it repeats
             best_trial = int(chosen.user_attrs.get("duplicate_of", best_trial))
-    dsr = _deflated(returns, best_trial, risk_free_rate, basis, notes) if returns else None
+    dsr = (
+        _deflated(returns, best_trial, risk_free_rate, basis, notes, screened) if returns else None
+    )
     pbo = _overfitting(returns, basis.period_rate(risk_free_rate), notes) if returns else None
     return OverfittingReport(
         dsr,
@@ -159,6 +166,7 @@ def _deflated(
     rf: float,
     basis: ReturnBasis,
     notes: list[str],
+    screened: tuple[int, float] | None = None,
 ) -> DeflatedSharpe | None:
     if best is None or best not in returns:
         notes.append("no Deflated Sharpe: there is no best trial")
@@ -166,10 +174,14 @@ def _deflated(
     year = basis.periods_per_year
     per_period = [sharpe_ratio(r, rf, year) / math.sqrt(year) for r in returns.values()]
     variance = float(np.var(per_period, ddof=1)) if len(per_period) > 1 else 0.0
+    n_trials = len(returns)
+    if screened is not None and screened[0] > n_trials:
+        n_trials, variance = screened
+        notes.append(f"the Deflated Sharpe counts the {n_trials} combinations screened")
     try:
         return deflated_sharpe_ratio(
             returns[best] - basis.period_rate(rf),
-            n_trials=len(returns),
+            n_trials=n_trials,
             trial_sharpe_variance=variance,
             periods_per_year=year,
         )

@@ -71,6 +71,8 @@ class Summary:
     warmup: WarmupInfo | None = None
     data_gaps: dict[str, dict[str, object]] = field(default_factory=dict)
     """Missing sessions per symbol (`marketdata.gaps`), also warned about on the terminal."""
+    screen: dict[str, Any] | None = None
+    """The kernel's screen (`optimize.screen`): how many screened, confirmed, any fallback."""
 
     @property
     def failed_note(self) -> str | None:
@@ -239,6 +241,7 @@ def _write_json(summary: Summary, path: Path) -> None:
             if r.state == "failed"
         ],
         "overfitting": summary.overfitting.as_dict() if summary.overfitting else None,
+        "screen": summary.screen,
         "trials_run_by_this_process": summary.ran_here,
         "interrupted": summary.interrupted,
         "warmup": asdict(summary.warmup) if summary.warmup else None,

@@ -18,6 +18,7 @@ from tradd.research.engine import BacktestEngine
 from tradd.research.optimize.overfitting import assess
 from tradd.research.optimize.pool import WorkerSetup, make_sampler, run_pool
 from tradd.research.optimize.report import Summary, rows_from_trials, start_plots, write_outputs
+from tradd.research.optimize.screen import DEFAULT_CONFIRM, ScreenResult
 from tradd.research.optimize.storage import parse_storage
 from tradd.research.optimize.study import (
     StudyHandle,
@@ -27,6 +28,7 @@ from tradd.research.optimize.study import (
     recover_stale,
 )
 from tradd.research.optimize.trial import TrialOutcome, TrialPlan
+from tradd.research.optimize.two_stage import ScreenOptions, confirm_or_fall_back, screen_stage
 from tradd.research.params import ParamRange
 from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
@@ -49,6 +51,10 @@ class OptimizeRequest:
     storage: str | None = None
     study: str | None = None
     seed: int | None = None
+    confirm: int = DEFAULT_CONFIRM
+    """With a kernel: how many of the screen's best are run in Backtrader."""
+    use_kernel: bool = True
+    """False (`--no-kernel`): every trial in Backtrader, as if the strategy had no kernel."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,6 @@ def run_optimization(
         progress.notice(f"warning: {line}")
     space = search_space(loaded.strategy, request.param_args, request.params_file)
     slots, skipped = _slots(request, loaded, space)
-    spec = _spec(request, loaded, space)
     storage_spec = parse_storage(request.storage, request.output)
     # One probe per run: the space's largest periods set the warm-up of every trial.
     loaded = with_warmup(loaded, needed_for_space(loaded.strategy, loaded.bars, space))
@@ -90,15 +95,6 @@ def run_optimization(
         trade_from=loaded.measured_from,
     )
     first = measured_from(engine.clock, loaded.measured_from)
-    storage = storage_spec.open()
-    name = request.study or spec.default_name()
-    handle = open_study(storage, name, spec, slots, skipped, make_sampler(request.method, None, 0))
-    recovered = recover_stale(handle, pid_alive)
-    if recovered:
-        progress.notice(f"re-queued {recovered} trial(s) left unfinished by a dead worker")
-    waiting = sum(1 for t in handle.study.get_trials(deepcopy=False) if t.state.name == "WAITING")
-    counter = ProgressCounter(progress.progress)
-    counter.start(waiting)
     plan = TrialPlan(
         engine,
         space,
@@ -109,6 +105,21 @@ def run_optimization(
         basis=loaded.basis,
         first=first,
     )
+    options = ScreenOptions(
+        request.use_kernel, request.method, request.trials, request.confirm, request.seed,
+        request.workers or os.cpu_count() or 1,
+    )  # fmt: skip
+    plan, slots, screen = screen_stage(options, plan, space, slots, progress.notice)
+    spec = _spec(request, loaded, space, screen)
+    storage = storage_spec.open()
+    name = request.study or spec.default_name()
+    handle = open_study(storage, name, spec, slots, skipped, make_sampler(request.method, None, 0))
+    recovered = recover_stale(handle, pid_alive)
+    if recovered:
+        progress.notice(f"re-queued {recovered} trial(s) left unfinished by a dead worker")
+    waiting = sum(1 for t in handle.study.get_trials(deepcopy=False) if t.state.name == "WAITING")
+    counter = ProgressCounter(progress.progress)
+    counter.start(waiting)
     setup = WorkerSetup(plan, storage_spec, name, request.method, request.seed)
     workers = max(1, min(request.workers or os.cpu_count() or 1, max(waiting, 1)))
     ran_here: list[TrialOutcome] = []
@@ -123,6 +134,10 @@ def run_optimization(
         progress.notice(f"worker error: {error}")
     if not (result.interrupted or result.aborted):
         _wait_for_others(handle, progress.notice, clock, sleep)
+    if screen is not None and not (result.interrupted or result.aborted):
+        result = confirm_or_fall_back(setup, handle, screen, workers, on_outcome, progress.notice)
+        if not (result.interrupted or result.aborted):
+            _wait_for_others(handle, progress.notice, clock, sleep)
     trials = handle.study.get_trials(deepcopy=False)
     summary = Summary(
         optimization_id=handle.optimization_id,
@@ -142,10 +157,14 @@ def run_optimization(
         settings=settings_of(loaded, loaded.warmup).as_dict(),
         warmup=loaded.warmup,
         data_gaps=data_gaps,
+        screen=None if screen is None else screen.report,
     )
     best = summary.ranked[0].number if summary.ranked else None
     plots = start_plots(summary, request.output)  # drawn while the statistics are computed
-    summary.overfitting = assess(trials, best, request.inputs.risk_free_rate, loaded.basis)
+    summary.overfitting = assess(
+        trials, best, request.inputs.risk_free_rate, loaded.basis,
+        screened=None if screen is None or screen.fell_back else screen.breadth,
+    )  # fmt: skip
     write_outputs(summary, request.output, handle.study, plots=plots)
     return summary
 
@@ -183,7 +202,12 @@ def _slots(
     return valid_grid(loaded.strategy, space)
 
 
-def _spec(request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange]) -> StudySpec:
+def _spec(
+    request: OptimizeRequest,
+    loaded: LoadedInputs,
+    space: list[ParamRange],
+    screen: ScreenResult | None,
+) -> StudySpec:
     inputs = request.inputs
     return StudySpec(
         strategy=inputs.strategy_path,
@@ -196,4 +220,5 @@ def _spec(request: OptimizeRequest, loaded: LoadedInputs, space: list[ParamRange
         space=StudySpec.space_of(space),
         broker=tuple(sorted(vars(inputs.broker).items())),
         warmup="auto" if inputs.warmup is None else str(inputs.warmup),
+        screen="" if screen is None else f"kernel top {request.confirm}",
     )

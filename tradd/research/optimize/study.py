@@ -51,9 +51,14 @@ class StudySpec:
     broker: tuple[tuple[str, float], ...]
     warmup: str = "auto"
     """Bars before the start (`--warmup`): trials of one study share their warm-up."""
+    screen: str = ""
+    """"kernel top K": the slots are the kernel screen's best K (`optimize.screen`)."""
 
     def as_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, default=str)
+        record = asdict(self)
+        if not self.screen:
+            del record["screen"]  # a study without a screen keeps its earlier default name
+        return json.dumps(record, sort_keys=True, default=str)
 
     def default_name(self) -> str:
         digest = hashlib.sha256(self.as_json().encode()).hexdigest()[:10]

@@ -10,7 +10,9 @@ import numpy.typing as npt
 import optuna
 from optuna.trial import TrialState
 
-from tradd.research.engine import BacktestEngine, StrategySkipped, failure_text
+from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped, failure_text
+from tradd.research.kernels.engine import KernelEngine
+from tradd.research.kernels.parity import mismatch
 from tradd.research.metrics import US_DAILY, ReturnBasis, period_returns, run_metrics
 from tradd.research.optimize.overfitting import RETURNS_ATTR, encode_returns
 from tradd.research.optimize.storage import batched
@@ -20,6 +22,8 @@ from tradd.research.scoring import objective_value
 from tradd.strategy_loader import full_params, invalid_reason
 
 OutcomeState = Literal["complete", "skipped", "failed"]
+KERNEL_MISMATCH_ATTR = "kernel_mismatch"
+"""Set on a confirmation trial whose kernel run differs from Backtrader's (the why)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class TrialPlan:
     basis: ReturnBasis = US_DAILY
     first: int = 0
     """The first measured bar of `engine.clock`: the bars before it are warm-up."""
+    kernel: KernelEngine | None = None
+    """Confirming a kernel's screen: each Backtrader run is checked against the kernel."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +85,19 @@ def _evaluate(
             handle.study.tell(trial, earlier.value)
             return TrialOutcome(worker, trial.number, "complete", params, earlier.value)
     try:
-        metrics, daily = _backtest(plan, full)
+        metrics, daily, differs = _backtest(plan, full)
     except StrategySkipped as exc:
         return _skip(handle, trial, params, str(exc), worker)
     except Exception as exc:  # a strategy bug fails this trial, not the optimization
         error = failure_text(exc)
         trial.set_user_attr("error", error)
+        if plan.kernel is not None:  # the kernel scored what Backtrader cannot run
+            trial.set_user_attr(KERNEL_MISMATCH_ATTR, f"Backtrader failed: {error}")
         handle.study.tell(trial, state=TrialState.FAIL)
         return TrialOutcome(worker, trial.number, "failed", params, error=error)
     value = objective_value(metrics, plan.objective)
+    if differs is not None:
+        trial.set_user_attr(KERNEL_MISMATCH_ATTR, differs)
     trial.set_user_attr("metrics", metrics)
     trial.set_user_attr(RETURNS_ATTR, encode_returns(daily))  # for the overfitting statistics
     handle.study.tell(trial, value)
@@ -96,17 +106,26 @@ def _evaluate(
 
 def _backtest(
     plan: TrialPlan, params: dict[str, Any]
-) -> tuple[dict[str, float], npt.NDArray[np.float64]]:
-    """The trial's metrics and its daily returns (the metrics' convention)."""
+) -> tuple[dict[str, float], npt.NDArray[np.float64], str | None]:
+    """The trial's metrics, its daily returns (the metrics' convention), and how the
+    kernel's run differs from Backtrader's (None: it agrees, or there is no kernel)."""
     result = plan.engine.run(params)
+    differs = None if plan.kernel is None else _kernel_differs(plan.kernel, params, result)
     clock, equity = plan.engine.clock[plan.first :], result.equity[plan.first :]
     metrics = run_metrics(
         result, equity, clock, initial_cash=plan.initial_cash, symbols=len(plan.engine.bars),
         risk_free_rate=plan.risk_free_rate, basis=plan.basis,
     ).as_dict()  # fmt: skip
     if len(equity) == 0:
-        return metrics, np.zeros(0)
-    return metrics, period_returns(equity, clock, plan.initial_cash, plan.basis)
+        return metrics, np.zeros(0), differs
+    return metrics, period_returns(equity, clock, plan.initial_cash, plan.basis), differs
+
+
+def _kernel_differs(kernel: KernelEngine, params: dict[str, Any], result: RunResult) -> str | None:
+    try:
+        return mismatch(result, kernel.run(params))
+    except Exception as exc:
+        return f"the kernel failed: {failure_text(exc)}"
 
 
 def _skip(

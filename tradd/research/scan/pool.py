@@ -31,7 +31,7 @@ def symbol_rows(
     period = plan.period
     strategies = [(p, s) for p, s in plan.strategies if only is None or p in only]
     try:
-        bars = _history(plan, symbol)
+        bars = load_history(plan, symbol)
     except TraddError as exc:
         for path, _ in strategies:
             yield ScanRow(symbol, path, error=str(exc))
@@ -45,7 +45,7 @@ def symbol_rows(
         )  # fmt: skip
 
 
-def _history(plan: ScanPlan, symbol: str) -> Bars:
+def load_history(plan: ScanPlan, symbol: str) -> Bars:
     """The symbol's bars up to the period's end from the first on file: the warm-up comes
     from the bars before the start."""
     period = plan.period

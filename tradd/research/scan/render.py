@@ -15,6 +15,7 @@ from tradd.research.scan.cached import ScanCache
 from tradd.research.scan.execute import ExecutionRow, short
 from tradd.research.scan.plan import ScanPlan
 from tradd.research.scan.runner import ScanResult, run_scan
+from tradd.research.shared.units import UnitStudy
 
 BEST = "★ best"
 
@@ -24,7 +25,11 @@ def _number(value: float | None, spec: str) -> str:
 
 
 def run_with_progress(
-    plan: ScanPlan, workers: int | None, run: RunHandle, cache: ScanCache | None = None
+    plan: ScanPlan,
+    workers: int | None,
+    run: RunHandle,
+    cache: ScanCache | None = None,
+    study: UnitStudy | None = None,
 ) -> ScanResult:
     """The scan with a progress bar on stderr; each backtest is also the run's progress."""
     with ProgressBar("scanning", run) as bar:
@@ -35,6 +40,7 @@ def run_with_progress(
             progress=bar.update,
             notice=bar.notice,
             cache=cache,
+            study=study,
         )
 
 

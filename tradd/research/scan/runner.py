@@ -30,6 +30,8 @@ from tradd.research.scan.discover import resolve_strategies
 from tradd.research.scan.plan import Period, ScanPlan, ScanRequest, resolve_period, scan_symbols
 from tradd.research.scan.pool import run_pool
 from tradd.research.scan.rows import ROW_KEYS, ScanRow, best_by_symbol, rank_rows
+from tradd.research.scan.shared import SharedRows, run_shared_scan
+from tradd.research.shared.units import UnitStudy
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ScanResult:
     settings: dict[str, Any] = field(default_factory=dict)
     cache_hits: int = 0
     """Rows taken from the backtest cache (`cached` true), not run again."""
+    shared: dict[str, Any] | None = None
+    """With --storage: study, storage, rows_run_here, rows_from_cache, rows_elsewhere."""
 
     @property
     def best(self) -> dict[str, ScanRow | None]:
@@ -56,6 +60,7 @@ class ScanResult:
             "period": self.period.as_dict(),
             "settings": self.settings,
             "cache_hits": self.cache_hits,
+            **({"shared": self.shared} if self.shared is not None else {}),
             "rows": [r.as_dict() for r in self.rows],
             "best": {s: (r.strategy if r else None) for s, r in self.best.items()},
         }
@@ -69,6 +74,7 @@ class ScanResult:
             "bar": self.bar,
             "best": {s: (_best(r) if r else None) for s, r in self.best.items()},
             "cache_hits": self.cache_hits,
+            **({"shared": self.shared} if self.shared is not None else {}),
             "counts": {
                 "rows": len(self.rows),
                 "complete": len(self.rows) - len(self.failed),
@@ -109,10 +115,12 @@ def run_scan(
     progress: Callable[[Progress], None] = _ignore,
     notice: Callable[[str], None] = _ignore,
     cache: ScanCache | None = None,
+    study: UnitStudy | None = None,
 ) -> ScanResult:
     """Backtest the plan in `workers` processes (default: all cores); `progress` counts
     the backtests. With a `cache`, the rows it holds are taken from it (before any worker
-    starts) and each row that ran and succeeded is stored in it as it arrives."""
+    starts) and each row that ran and succeeded is stored in it as it arrives. With a
+    `study`, the rows are shared with the processes that join it (`scan.shared`)."""
     settings = scan_settings(plan)  # first: a bad calendar in contracts.toml costs no backtest
     found: dict[tuple[str, str], ScanRow] = {}
     counter = ProgressCounter(progress)
@@ -126,13 +134,50 @@ def run_scan(
         if cache is not None and lookup is not None and not row.cached:
             cache.keep(lookup, [row])
 
+    count = workers or os.cpu_count() or 1
+    if study is not None:
+        cached = lookup.hits if lookup else []
+        shared = run_shared_scan(plan, study, count, arrived, notice, cached)
+        if shared.interrupted:
+            raise KeyboardInterrupt
+        for unit, row in shared.rows.items():
+            if unit not in found:
+                found[unit] = row
+                counter.advance()
+        return _shared_result(plan, settings, found, study, shared, notice)
     for row in lookup.hits if lookup else ():
         arrived(row)
     todo = lookup.todo if lookup else None
-    run_pool(plan, workers or os.cpu_count() or 1, arrived, notice, todo)
+    run_pool(plan, count, arrived, notice, todo)
     ordered = [found[(s, path)] for s in plan.symbols for path, _ in plan.strategies]
     hits = len(lookup.hits) if lookup else 0
     return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings, hits)
+
+
+def _shared_result(
+    plan: ScanPlan,
+    settings: dict[str, Any],
+    found: dict[tuple[str, str], ScanRow],
+    study: UnitStudy,
+    shared: SharedRows,
+    notice: Callable[[str], None],
+) -> ScanResult:
+    """The scan from the study's rows; a row still missing (running elsewhere, no
+    progress for long) is a failed row that says so."""
+    missing = "not finished by the process that claimed it (running elsewhere, or lost)"
+    ordered = [found.get((s, p)) or ScanRow(s, p, error=missing)
+               for s in plan.symbols for p, _ in plan.strategies]  # fmt: skip
+    record = {
+        "study": study.name,
+        "storage": study.storage.display,
+        "rows_run_here": shared.ran_here,
+        "rows_from_cache": shared.from_cache,
+        "rows_elsewhere": len(shared.rows) - shared.ran_here - shared.from_cache,
+    }
+    notice(f"study {study.name} ({study.storage.display}): {shared.ran_here} row(s) ran here, "
+           f"{shared.from_cache} from the cache, {record['rows_elsewhere']} elsewhere")  # fmt: skip
+    from_cache = sum(1 for r in ordered if r.cached)
+    return ScanResult(plan.period, rank_rows(ordered), plan.bar, settings, from_cache, record)
 
 
 def scan_settings(plan: ScanPlan) -> dict[str, Any]:

@@ -38,11 +38,13 @@ from tradd.marketdata.bars import Bars, TimeArray
 from tradd.research.broker import BrokerConfig
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, RunResult, StrategySkipped, failure_text
+from tradd.research.kernels.engine import KernelEngine
 from tradd.research.metrics import Metrics, ReturnBasis, period_returns, run_metrics
 from tradd.research.optimize.study import suggest
 from tradd.research.params import ParamRange
 from tradd.research.scoring import objective_value
 from tradd.research.walkforward.overfit import WindowOverfitting, window_overfitting
+from tradd.research.walkforward.screening import confirm_in_backtrader, counted
 from tradd.research.walkforward.windows import Window
 from tradd.strategy_loader import full_params, invalid_reason
 
@@ -68,6 +70,9 @@ class WindowPlan:
     basis: ReturnBasis = field(default_factory=ReturnBasis)
     costs: Mapping[str, CostScheme] | None = None
     """Each symbol's commission scheme (`LoadedInputs.costs`); None: the defaults."""
+    confirm: int = 20
+    """With a kernel: the best trials of each window run again in Backtrader."""
+    use_kernel: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,12 @@ class TrialCounts:
     repeated: int = 0
     """Bayesian proposals of a parameter set already run (its result was reused)."""
     first_error: str = ""
+    screened: int = 0
+    """Trials run through the strategy's kernel (walkforward.screening)."""
+    confirmed: int = 0
+    """Of those, run again in Backtrader (the best, or all after a difference)."""
+    fallback: str = ""
+    """Why the kernel was not trusted for this window ("" when every check agreed)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +132,7 @@ def run_window(
     """Optimize in sample, then measure out of sample. Raises WindowStopped, StrategyError."""
     is_bars = window_bars(plan.bars, window.is_start, window.is_end)
     engine = BacktestEngine(plan.strategy, is_bars, plan.broker, costs=plan.costs)
-    search = _Search(plan, engine)
+    search = _Search(plan, engine, KernelEngine.for_engine(engine) if plan.use_kernel else None)
     if plan.method == "grid":
         for params in plan.grid_slots:
             _stop_if(should_stop, window)
@@ -129,6 +140,7 @@ def run_window(
             on_trial()
     else:
         _bayesian(plan, window, search, on_trial, should_stop)
+    search.confirm()
     best = search.best()
     if best is None:
         counts = search.counts
@@ -233,9 +245,12 @@ State = Literal["complete", "skipped", "failed"]
 class _Search:
     """The trials of one window: runs them, remembers each parameter set's outcome."""
 
-    def __init__(self, plan: WindowPlan, engine: BacktestEngine) -> None:
+    def __init__(
+        self, plan: WindowPlan, engine: BacktestEngine, kernel: KernelEngine | None = None
+    ) -> None:
         self.plan = plan
         self.engine = engine
+        self.kernel = kernel
         self.counts = TrialCounts()
         self._outcomes: dict[tuple[tuple[str, Any], ...], tuple[State, _Trial | None]] = {}
 
@@ -258,7 +273,7 @@ class _Search:
         if invalid_reason(strategy, full):
             return "skipped", None
         try:
-            result = self.engine.run(full)
+            result = (self.kernel or self.engine).run(full)
         except StrategySkipped:
             return "skipped", None
         except Exception as exc:  # a strategy bug fails this trial, not the walk-forward
@@ -266,11 +281,36 @@ class _Search:
                 error = f"{params}: {failure_text(exc)}"
                 self.counts = replace(self.counts, first_error=error)
             return "failed", None
+        return "complete", self._trial(result)
+
+    def _trial(self, result: RunResult) -> _Trial:
         clock = self.engine.clock
         metrics = _metrics(self.plan, result, result.equity, clock)
         value = objective_value(metrics.as_dict(), self.plan.objective)
         daily = period_returns(result.equity, clock, self.plan.broker.cash, self.plan.basis)
-        return "complete", _Trial(value, metrics, daily)
+        return _Trial(value, metrics, daily)
+
+    def confirm(self) -> None:
+        """With a kernel: its best trials (all, after a difference) again in Backtrader."""
+        if self.kernel is None:
+            return
+        screened = self.counts.complete
+        kernel, self.kernel = self.kernel, None
+        confirmed, fallback, raised = confirm_in_backtrader(
+            self._outcomes, lambda trial: trial.value, self._trial, self.engine,  # type: ignore[arg-type]
+            kernel, self.plan.confirm,
+        )  # fmt: skip
+        if raised:
+            confirmed = self._rerun_in_backtrader()
+        self.counts = counted(self.counts, screened, confirmed, fallback)
+
+    def _rerun_in_backtrader(self) -> int:
+        """The whole search again, every parameter set it tried, in Backtrader."""
+        tried = list(self._outcomes)
+        self._outcomes, self.counts = {}, TrialCounts()
+        for key in tried:
+            self.evaluate(dict(key))
+        return len(tried)
 
     def _complete(self) -> list[tuple[dict[str, Any], _Trial]]:
         return [(dict(k), t) for k, (_, t) in self._outcomes.items() if t is not None]

@@ -6,6 +6,8 @@ output; the CLI (and anything that records runs) calls only that.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,10 +19,12 @@ from tradd.errors import TraddError, UsageError
 from tradd.marketdata.gaps import research_gaps
 from tradd.marketdata.store import DataStore
 from tradd.research.engine import failed_note
+from tradd.research.optimize.storage import parse_storage
 from tradd.research.params import ParamRange, grid_size
 from tradd.research.progress import Progress, ProgressCounter
 from tradd.research.scoring import OBJECTIVES
 from tradd.research.setup import LoadedInputs, ResearchInputs, load_inputs, settings_of
+from tradd.research.shared.units import UnitStudy
 from tradd.research.space import search_space, valid_grid
 from tradd.research.walkforward.evaluate import (
     Method,
@@ -28,8 +32,9 @@ from tradd.research.walkforward.evaluate import (
     WindowResult,
     check_coverage,
 )
-from tradd.research.walkforward.pool import PoolCallbacks, run_windows
+from tradd.research.walkforward.pool import PoolCallbacks, PoolOutcome, run_windows
 from tradd.research.walkforward.report import JSON_FILE, write_outputs
+from tradd.research.walkforward.shared import KIND, SharedOutcome, run_shared_windows
 from tradd.research.walkforward.summary import WalkForwardSummary, stitch, summarize
 from tradd.research.walkforward.windows import MODES, Mode, Window, plan_windows
 
@@ -53,6 +58,14 @@ class WalkForwardRequest:
     workers: int | None = None
     """Processes (None: all cores); never more than there are windows."""
     seed: int | None = None
+    confirm: int = 20
+    """With a kernel: the best trials of each window run again in Backtrader."""
+    use_kernel: bool = True
+    storage: str | None = None
+    """`--storage`: share the windows with other processes through this study storage
+    (None: run them all here, as always)."""
+    study: str | None = None
+    """`--study`: the study's name (None: one derived from the arguments)."""
 
 
 def _ignore(*_: Any) -> None:
@@ -83,6 +96,8 @@ class WalkForwardResult:
     files: dict[str, str] = field(default_factory=dict)
     failed_note: str | None = None
     """"N of M trials failed; first: ..." over every window's IS search (None: none failed)."""
+    shared: dict[str, Any] | None = None
+    """With --storage: study, storage, windows_run_here, windows_run_elsewhere, pending."""
 
 
 def run_walkforward(
@@ -90,6 +105,7 @@ def run_walkforward(
 ) -> WalkForwardResult:
     """Optimize every window in sample, test out of sample, summarise, write the report."""
     _check_request(request)
+    storage = None if request.storage is None else parse_storage(request.storage, request.output)
     loaded = load_inputs(request.inputs, store)
     data_gaps, lines = research_gaps(loaded.bars, loaded.calendars)
     for line in lines:
@@ -113,6 +129,8 @@ def run_walkforward(
         inputs.risk_free_rate,
         loaded.basis,
         loaded.costs,
+        request.confirm,
+        request.use_kernel,
     )
     trials = ProgressCounter(progress.progress)
     trials.start(plan.trials * len(windows))
@@ -120,14 +138,26 @@ def run_walkforward(
     callbacks = PoolCallbacks(
         lambda _window: trials.advance(), progress.window_done, progress.notice
     )
-    outcome = run_windows(
-        plan, windows, workers, callbacks, longest_first=request.mode == "anchored"
-    )
+    longest_first = request.mode == "anchored"
+    shared: dict[str, Any] | None = None
+    outcome: PoolOutcome | SharedOutcome
+    if storage is None:
+        outcome = run_windows(plan, windows, workers, callbacks, longest_first=longest_first)
+    else:
+        spec = _shared_spec(request, plan, (start, end))
+        study = UnitStudy(storage, request.study or default_study(spec), KIND)
+        shared_outcome = run_shared_windows(
+            plan, windows, workers, callbacks, study, spec, longest_first=longest_first
+        )
+        shared = _shared_record(study, shared_outcome, progress.notice)
+        outcome = shared_outcome
     if outcome.errors:
         raise TraddError("walk-forward failed: " + "; ".join(outcome.errors))
     results = tuple(outcome.results[i] for i in sorted(outcome.results))
     if not results:
-        return WalkForwardResult(windows, (), None, tuple(space), None, outcome.interrupted)
+        return WalkForwardResult(
+            windows, (), None, tuple(space), None, outcome.interrupted, shared=shared
+        )
     cash = inputs.broker.cash
     summary = summarize(results, [r.name for r in space], cash, inputs.risk_free_rate, loaded.basis)
     settings = _settings(
@@ -135,6 +165,10 @@ def run_walkforward(
     )
     note = trials_failed(results)
     settings["failed_trials"] = note
+    for line in kernel_lines(results):
+        progress.notice(line)
+    if shared is not None:
+        settings["shared"] = shared
     curve = stitch(results, cash)
     files = write_outputs(request.output, settings, results, summary, curve, cash, loaded.basis)
     return WalkForwardResult(
@@ -146,7 +180,57 @@ def run_walkforward(
         outcome.interrupted,
         files,
         note,
+        shared,
     )
+
+
+def _shared_spec(
+    request: WalkForwardRequest, plan: WindowPlan, span: tuple[date, date]
+) -> dict[str, Any]:
+    """What a process joining the study must agree on: everything a window's result
+    depends on."""
+    inputs = request.inputs
+    return {
+        "strategy": inputs.strategy_path,
+        "symbols": [b.symbol for b in plan.bars],
+        "bar": inputs.bar,
+        "start": span[0].isoformat(),
+        "end": span[1].isoformat(),
+        "is_months": request.is_months,
+        "oos_months": request.oos_months,
+        "mode": request.mode,
+        "method": request.method,
+        "objective": request.objective,
+        "trials": plan.trials,
+        "seed": request.seed,
+        "param_space": {r.name: list(r.values) for r in plan.space},
+        "broker": vars(inputs.broker),
+        "risk_free_rate": inputs.risk_free_rate,
+    }
+
+
+def default_study(spec: dict[str, Any]) -> str:
+    text = json.dumps(spec, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"wf-{str(spec['strategy']).rsplit('.', 1)[-1]}-{digest}"
+
+
+def _shared_record(
+    study: UnitStudy, outcome: SharedOutcome, notice: Callable[[str], None]
+) -> dict[str, Any]:
+    record = {
+        "study": study.name,
+        "storage": study.storage.display,
+        "windows_run_here": outcome.ran_here,
+        "windows_run_elsewhere": len(outcome.results) - outcome.ran_here,
+        "pending": outcome.pending,
+    }
+    notice(
+        f"study {study.name} ({study.storage.display}): {outcome.ran_here} window(s) ran here, "
+        f"{record['windows_run_elsewhere']} elsewhere"
+        + (f", {outcome.pending} not finished" if outcome.pending else "")
+    )
+    return record
 
 
 def trials_failed(results: tuple[WindowResult, ...]) -> str | None:
@@ -219,3 +303,21 @@ def _settings(
         "settings": settings_of(loaded).as_dict(),
         "data_gaps": data_gaps,
     }
+
+
+def kernel_lines(results: tuple[WindowResult, ...]) -> list[str]:
+    """What the kernel did: screened and confirmed per window, any window it failed."""
+    screened = [r for r in results if r.counts.screened]
+    if not screened:
+        return []
+    lines = [
+        f"kernel: {sum(r.counts.screened for r in screened)} in-sample trials screened, "
+        f"{sum(r.counts.confirmed for r in screened)} confirmed in Backtrader"
+    ]
+    for r in screened:
+        if r.counts.fallback:
+            lines.append(
+                f"warning: window {r.window.index}: the kernel is not faithful on this run "
+                f"({r.counts.fallback}); its whole search ran in Backtrader"
+            )
+    return lines

@@ -6,7 +6,7 @@ With `all_symbols` it does so on every data feed of the bar (one order per symbo
 is the heaviest order traffic a bar can cause.
 
     [[strategies]]
-    strategy = "bench.strategies.EveryBar"
+    strategy = "bench.bench_strategies.EveryBar"
     params = { size = 1, all_symbols = true }
 """
 
