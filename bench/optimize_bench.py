@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,17 +36,32 @@ SLOW = list(range(20, 201, 10))
 TINY_FAST, TINY_SLOW = [5, 10], [20, 30]
 
 
-def _timed(cmd: list[str]) -> tuple[float, str]:
+@dataclass(frozen=True)
+class Timing:
+    """Wall seconds, and CPU seconds (user + system) of the command and every process it
+    waited for: the CPU figure moves less with the load of a shared machine."""
+
+    wall: float
+    cpu: float
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(cmd: list[str]) -> tuple[Timing, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cpu = _cpu_of_children()
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    elapsed = Timing(time.perf_counter() - start, _cpu_of_children() - cpu)
     if done.returncode != 0:
         sys.exit(f"command failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr[-3000:]}")
     return elapsed, done.stdout
 
 
-def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[float, dict[str, float]]:
+def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[Timing, dict[str, float]]:
     spec = {
         "csv": str(DATA / "GOOG.1d.csv"),
         "strategy": STRATEGY,
@@ -59,7 +75,7 @@ def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[float, dict[str,
     return elapsed, json.loads(out)
 
 
-def tradd_optimize(*args: str) -> float:
+def tradd_optimize(*args: str) -> Timing:
     """Seconds for one `tradd optimize` run with the shipped config and strategy."""
     tradd = str(Path(sys.executable).with_name("tradd"))
     base = [tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY]
@@ -68,8 +84,8 @@ def tradd_optimize(*args: str) -> float:
 
 def tradd_grid(
     output: Path, fast: list[int], slow: list[int], *extra: str
-) -> tuple[float, dict[str, float]]:
-    """Seconds and the final value of each combination run in Backtrader (with a kernel:
+) -> tuple[Timing, dict[str, float]]:
+    """Its timing and the final value of each combination run in Backtrader (with a kernel:
     the confirmed ones)."""
     elapsed = tradd_optimize(
         *extra,
@@ -95,7 +111,7 @@ def tradd_grid(
     return elapsed, finals
 
 
-def tradd_bayesian(output: Path, trials: int, end: str) -> float:
+def tradd_bayesian(output: Path, trials: int, end: str) -> Timing:
     return tradd_optimize(
         "--symbols",
         "ORCL",
@@ -121,7 +137,7 @@ class Measured:
     """One column of the grid table: an engine's run of the grid."""
 
     name: str
-    seconds: float
+    timing: Timing
     finals: dict[str, float]
     partial: bool = False
     """Reports only some combinations (a kernel's confirmed best): those must match."""
@@ -130,14 +146,14 @@ class Measured:
 def grid_columns(tmp: Path, fast: list[int], slow: list[int]) -> list[Measured]:
     """The grid run by each engine, plain optstrategy first (the reference). Another engine
     (tradd with a kernel) is one more entry here and one more column in the table."""
-    plain_s, plain = plain_backtrader(fast, slow)
+    plain_t, plain = plain_backtrader(fast, slow)
     reference = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
-    tradd_s, ours = tradd_grid(tmp / "grid", fast, slow, "--no-kernel")
-    kernel_s, confirmed = tradd_grid(tmp / "kernel", fast, slow)
+    tradd_t, ours = tradd_grid(tmp / "grid", fast, slow, "--no-kernel")
+    kernel_t, confirmed = tradd_grid(tmp / "kernel", fast, slow)
     return [
-        Measured("plain optstrategy", plain_s, reference),
-        Measured("tradd, no kernel", tradd_s, ours),
-        Measured("tradd, kernel", kernel_s, confirmed, partial=True),
+        Measured("plain optstrategy", plain_t, reference),
+        Measured("tradd, no kernel", tradd_t, ours),
+        Measured("tradd, kernel", kernel_t, confirmed, partial=True),
     ]
 
 
@@ -157,9 +173,14 @@ def grid_table(columns: list[Measured]) -> tuple[list[str], bool]:
     reference = columns[0]
     rows: list[tuple[str, list[str]]] = [
         ("combinations run in Backtrader", [str(len(c.finals)) for c in columns]),
-        ("seconds, end to end", [f"{c.seconds:.2f}" for c in columns]),
-        ("grid combinations/s", [f"{len(reference.finals) / c.seconds:.1f}" for c in columns]),
-        ("x plain optstrategy", [f"{reference.seconds / c.seconds:.2f}x" for c in columns]),
+        ("seconds, end to end", [f"{c.timing.wall:.2f}" for c in columns]),
+        ("grid combinations/s", [f"{len(reference.finals) / c.timing.wall:.1f}" for c in columns]),
+        ("x plain optstrategy", [f"{reference.timing.wall / c.timing.wall:.2f}x" for c in columns]),
+        ("CPU seconds (all processes)", [f"{c.timing.cpu:.2f}" for c in columns]),
+        (
+            "x plain optstrategy, CPU",
+            [f"{reference.timing.cpu / c.timing.cpu:.2f}x" for c in columns],
+        ),
         ("final values differing", [str(differing(reference.finals, c)) for c in columns]),
     ]
     width = max(len(label) for label, _ in rows)
@@ -195,7 +216,7 @@ def main() -> None:
         print(f"[{round_ + 1}] identical final values: {'yes' if same else 'NO'}")
     if not args.skip_bayesian:
         with tempfile.TemporaryDirectory() as tmp:
-            bayes_s = tradd_bayesian(Path(tmp) / "bayes", trials, end)
+            bayes_s = tradd_bayesian(Path(tmp) / "bayes", trials, end).wall
         print(f"bayesian: {trials} trials on ORCL 2005-{end[:4]} daily in {bayes_s:.2f}s")
     if failed:
         sys.exit("tradd optimize and plain optstrategy disagree")
