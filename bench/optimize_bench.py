@@ -2,7 +2,9 @@
 
 Both run as fresh processes from this one (start-up included), on the same grid
 (fast 5..50/5 x slow 20..200/10, SMA cross, shipped GOOG daily bars, all cores), and
-their final portfolio values must be identical. Prints combos/s for each and the ratio.
+their final portfolio values must be identical. Prints a table, one column per engine
+(seconds, combos/s, speed-up over optstrategy, final values differing), and the load
+average before each round (the machine may be shared).
 Then times 100 Bayesian trials on ~10 years of daily data (ORCL 2005-2014).
 
     .venv/bin/python bench/optimize_bench.py [--repeat N] [--skip-bayesian] [--tiny]
@@ -18,10 +20,12 @@ import argparse
 import csv
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,17 +36,32 @@ SLOW = list(range(20, 201, 10))
 TINY_FAST, TINY_SLOW = [5, 10], [20, 30]
 
 
-def _timed(cmd: list[str]) -> tuple[float, str]:
+@dataclass(frozen=True)
+class Timing:
+    """Wall seconds, and CPU seconds (user + system) of the command and every process it
+    waited for: the CPU figure moves less with the load of a shared machine."""
+
+    wall: float
+    cpu: float
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(cmd: list[str]) -> tuple[Timing, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cpu = _cpu_of_children()
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    elapsed = Timing(time.perf_counter() - start, _cpu_of_children() - cpu)
     if done.returncode != 0:
         sys.exit(f"command failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr[-3000:]}")
     return elapsed, done.stdout
 
 
-def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[float, dict[str, float]]:
+def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[Timing, dict[str, float]]:
     spec = {
         "csv": str(DATA / "GOOG.1d.csv"),
         "strategy": STRATEGY,
@@ -56,15 +75,20 @@ def plain_backtrader(fast: list[int], slow: list[int]) -> tuple[float, dict[str,
     return elapsed, json.loads(out)
 
 
-def tradd_optimize(*args: str) -> float:
+def tradd_optimize(*args: str) -> Timing:
     """Seconds for one `tradd optimize` run with the shipped config and strategy."""
     tradd = str(Path(sys.executable).with_name("tradd"))
     base = [tradd, "optimize", "--config", "etc/tradd.toml", "--strategy", STRATEGY]
     return _timed([*base, *args])[0]
 
 
-def tradd_grid(output: Path, fast: list[int], slow: list[int]) -> tuple[float, dict[str, float]]:
+def tradd_grid(
+    output: Path, fast: list[int], slow: list[int], *extra: str
+) -> tuple[Timing, dict[str, float]]:
+    """Its timing and the final value of each combination run in Backtrader (with a kernel:
+    the confirmed ones)."""
     elapsed = tradd_optimize(
+        *extra,
         "--symbols",
         "GOOG",
         "--method",
@@ -87,7 +111,7 @@ def tradd_grid(output: Path, fast: list[int], slow: list[int]) -> tuple[float, d
     return elapsed, finals
 
 
-def tradd_bayesian(output: Path, trials: int, end: str) -> float:
+def tradd_bayesian(output: Path, trials: int, end: str) -> Timing:
     return tradd_optimize(
         "--symbols",
         "ORCL",
@@ -108,6 +132,69 @@ def tradd_bayesian(output: Path, trials: int, end: str) -> float:
     )
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One column of the grid table: an engine's run of the grid."""
+
+    name: str
+    timing: Timing
+    finals: dict[str, float]
+    partial: bool = False
+    """Reports only some combinations (a kernel's confirmed best): those must match."""
+
+
+def grid_columns(tmp: Path, fast: list[int], slow: list[int]) -> list[Measured]:
+    """The grid run by each engine, plain optstrategy first (the reference). Another engine
+    (tradd with a kernel) is one more entry here and one more column in the table."""
+    plain_t, plain = plain_backtrader(fast, slow)
+    reference = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
+    tradd_t, ours = tradd_grid(tmp / "grid", fast, slow, "--no-kernel")
+    kernel_t, confirmed = tradd_grid(tmp / "kernel", fast, slow)
+    return [
+        Measured("plain optstrategy", plain_t, reference),
+        Measured("tradd, no kernel", tradd_t, ours),
+        Measured("tradd, kernel", kernel_t, confirmed, partial=True),
+    ]
+
+
+def differing(reference: dict[str, float], measured: Measured) -> int:
+    """Combinations whose final value differs from the reference's (or is missing, unless
+    the column reports only some)."""
+    other = measured.finals
+    extra = other.keys() - reference.keys()
+    missing = 0 if measured.partial else len(reference.keys() - other.keys())
+    wrong = sum(1 for k, v in reference.items() if k in other and abs(v - other[k]) > 1e-6)
+    return len(extra) + missing + wrong
+
+
+def grid_table(columns: list[Measured]) -> tuple[list[str], bool]:
+    """The grid's figures, one column per engine; and whether every engine matched the
+    reference (the first column) on every final value."""
+    reference = columns[0]
+    rows: list[tuple[str, list[str]]] = [
+        ("combinations run in Backtrader", [str(len(c.finals)) for c in columns]),
+        ("seconds, end to end", [f"{c.timing.wall:.2f}" for c in columns]),
+        ("grid combinations/s", [f"{len(reference.finals) / c.timing.wall:.1f}" for c in columns]),
+        ("x plain optstrategy", [f"{reference.timing.wall / c.timing.wall:.2f}x" for c in columns]),
+        ("CPU seconds (all processes)", [f"{c.timing.cpu:.2f}" for c in columns]),
+        (
+            "x plain optstrategy, CPU",
+            [f"{reference.timing.cpu / c.timing.cpu:.2f}x" for c in columns],
+        ),
+        ("final values differing", [str(differing(reference.finals, c)) for c in columns]),
+    ]
+    width = max(len(label) for label, _ in rows)
+    cells = [max(len(c.name), *(len(r[1][i]) for r in rows)) for i, c in enumerate(columns)]
+    names = [c.name.rjust(w) for c, w in zip(columns, cells, strict=True)]
+    header = " | ".join([" " * width, *names])
+    lines = [header, "-" * len(header)]
+    for label, values in rows:
+        padded = [v.rjust(w) for v, w in zip(values, cells, strict=True)]
+        lines.append(" | ".join([label.ljust(width), *padded]))
+    same = all(differing(reference.finals, c) == 0 for c in columns[1:])
+    return lines, same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
@@ -119,30 +206,17 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}; grid: {len(fast)}x{len(slow)} on GOOG daily")
     failed = False
     for round_ in range(args.repeat):
+        load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
-            plain_s, plain = plain_backtrader(fast, slow)
-            tradd_s, ours = tradd_grid(Path(tmp) / "grid", fast, slow)
-        plain_keys = {k.rsplit(",", 1)[0] + ",0.0": v for k, v in plain.items()}
-        mismatched = [
-            k for k in plain_keys if abs(plain_keys[k] - ours.get(k, float("nan"))) > 1e-6
-        ]
-        combos = len(plain)
-        same = not mismatched and len(ours) == combos
-        tag = f"[{round_ + 1}]"
-        print(
-            f"{tag} plain optstrategy: {combos} combos in {plain_s:.2f}s "
-            f"= {combos / plain_s:.1f} combos/s"
-        )
-        print(
-            f"{tag} tradd optimize:    {len(ours)} combos in {tradd_s:.2f}s "
-            f"= {len(ours) / tradd_s:.1f} combos/s"
-        )
-        verdict = "yes" if same else f"NO ({len(mismatched)} differ)"
+            columns = grid_columns(Path(tmp), fast, slow)
+        lines, same = grid_table(columns)
+        print(f"[{round_ + 1}] load average before the round: {load:.2f}")
+        print("\n".join(lines))
         failed = failed or not same
-        print(f"{tag} ratio: {plain_s / tradd_s:.2f}x; identical final values: {verdict}")
+        print(f"[{round_ + 1}] identical final values: {'yes' if same else 'NO'}")
     if not args.skip_bayesian:
         with tempfile.TemporaryDirectory() as tmp:
-            bayes_s = tradd_bayesian(Path(tmp) / "bayes", trials, end)
+            bayes_s = tradd_bayesian(Path(tmp) / "bayes", trials, end).wall
         print(f"bayesian: {trials} trials on ORCL 2005-{end[:4]} daily in {bayes_s:.2f}s")
     if failed:
         sys.exit("tradd optimize and plain optstrategy disagree")

@@ -3,9 +3,9 @@
 Workers are forked from the parent after the data is loaded and the Cerebro preloaded,
 so each inherits them for free (copy-on-write) instead of receiving a pickled Cerebro per
 combination. Each worker joins the study once (its own storage connection, its sampler
-seeded by its slot); each unit claims one trial from the shared study and evaluates it.
-The study, not the parent, hands out the trials, so other processes cooperating on the
-same study share the work; units go on until a claim finds nothing left.
+seeded by its slot); its unit claims trials from the shared study and evaluates them, one
+after the other, until a claim finds nothing left. The study, not the parent, hands out
+the trials, so other processes cooperating on the same study share the work.
 
 Ctrl-C is the pool's: the first stops after the current trials (finished trials are kept);
 the second kills the workers, and their unfinished trials are put back for the next run.
@@ -59,24 +59,34 @@ class PoolResult:
 
 
 class _ClaimOne:
-    """One worker's unit: claim a trial and evaluate it (None: no trial was left)."""
+    """One worker's unit: claim and evaluate trials until none is left or the pool stops.
+
+    Each trial is two notes to the parent, its number when claimed (a worker that dies
+    leaves it to fail) and its outcome when recorded; the unit returns how many it ran. So
+    a worker goes from one trial to the next without waiting for the parent to receive the
+    last one and hand out a unit (a round trip that grows with the machine's load)."""
 
     def __init__(self, setup: WorkerSetup, slot: int) -> None:
         self.setup, self.slot = setup, slot
         sampler = make_sampler(setup.method, setup.seed, slot)
         self.handle: StudyHandle = join_study(setup.storage.open(), setup.study_name, sampler)
 
-    def __call__(self, _unit: None, reporter: Reporter) -> TrialOutcome | None:
-        trial = claim(self.handle)
-        if trial is None:
-            return None
-        trial.set_user_attr("worker", worker_tag())
-        reporter.note(trial.number)  # a worker that dies now leaves this trial to fail
-        return evaluate(self.setup.plan, self.handle, trial, self.slot)
+    def __call__(self, _unit: None, reporter: Reporter) -> int:
+        ran = 0
+        while not reporter.stopping():
+            trial = claim(self.handle)
+            if trial is None:
+                break
+            trial.set_user_attr("worker", worker_tag())
+            reporter.note(trial.number)
+            reporter.note(evaluate(self.setup.plan, self.handle, trial, self.slot))
+            ran += 1
+        return ran
 
 
 class _Claims(Iterable[None]):
-    """As many claims as the workers take until one finds the study empty."""
+    """A unit for each worker, and one more each time a unit fails, until one ends: the
+    study had nothing left (or the pool was stopped, and hands out nothing more anyway)."""
 
     def __init__(self) -> None:
         self.exhausted = False
@@ -92,26 +102,25 @@ def run_pool(
     on_outcome: Callable[[TrialOutcome], None],
     on_notice: Callable[[str], None],
 ) -> PoolResult:
-    pool: ForkPool[None, TrialOutcome | None] = ForkPool(
+    pool: ForkPool[None, int] = ForkPool(
         partial(_ClaimOne, setup), workers, noun="trials", notice=on_notice
     )
     outcome = PoolResult()
     claims = _Claims()
     running: dict[int, int] = {}
-    """Unit index -> the trial it claimed."""
+    """Unit index -> the trial it claimed and has not recorded yet."""
     aborted: list[int] = []
 
-    def sink(event: Event[TrialOutcome | None]) -> None:
+    def sink(event: Event[int]) -> None:
         if isinstance(event, Note):
-            running[event.index] = event.payload
+            if isinstance(event.payload, TrialOutcome):
+                running.pop(event.index, None)
+                on_outcome(event.payload)
+            else:
+                running[event.index] = event.payload
             return
         number = running.pop(event.index, None)
-        if isinstance(event, Done):
-            if event.result is None:
-                claims.exhausted = True
-            else:
-                on_outcome(event.result)
-        elif event.cause is Cause.NOT_RUN:
+        if isinstance(event, Done) or event.cause is Cause.NOT_RUN:
             claims.exhausted = True
         elif event.cause is Cause.ABORTED:
             aborted.extend([] if number is None else [number])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -139,13 +140,45 @@ def rows_from_trials(trials: list[FrozenTrial]) -> list[TrialRow]:
     return rows
 
 
-def write_outputs(summary: Summary, output: Path, study: optuna.Study) -> dict[str, str]:
+class PlotsStarted:
+    """The report's plots, drawn by a forked process while the parent does something else
+    (`start_plots`); `wait` gives their files.
+
+    Drawing the grid's heatmap costs a second or more (matplotlib's import, then 170-odd
+    labelled cells), as much as the overfitting statistics computed meanwhile."""
+
+    def __init__(self, summary: Summary, output: Path) -> None:
+        self._summary, self._output = summary, output
+        output.mkdir(parents=True, exist_ok=True)
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_write_plots, args=(summary, output), daemon=True, name="tradd-plots"
+        )
+        self._process.start()
+
+    def wait(self) -> dict[str, str]:
+        """The plots' files; drawn here after all when the process failed (so a plotting
+        error shows as it would without the process)."""
+        self._process.join()
+        if self._process.exitcode != 0:
+            return _write_plots(self._summary, self._output)
+        return _plot_files(self._summary)
+
+
+def start_plots(summary: Summary, output: Path) -> PlotsStarted:
+    """Start drawing the plots now (their rows are final; `summary.overfitting` is not
+    needed); `write_outputs(..., plots=...)` collects them."""
+    return PlotsStarted(summary, output)
+
+
+def write_outputs(
+    summary: Summary, output: Path, study: optuna.Study, *, plots: PlotsStarted | None = None
+) -> dict[str, str]:
     output.mkdir(parents=True, exist_ok=True)
     files = {"json": "optimization.json", "csv": _write_csv(summary, output / "results.csv")}
     best = summary.ranked[0] if summary.ranked else None
     if best is not None:
         files["best_params"] = _write_best_toml(summary, best, output / "best_params.toml")
-    files.update(_write_plots(summary, output))
+    files.update(plots.wait() if plots is not None else _write_plots(summary, output))
     if summary.method == "bayesian":
         write_importance(study, output, files)
     summary.files = files
@@ -261,12 +294,21 @@ def _write_best_toml(summary: Summary, best: TrialRow, path: Path) -> str:
     return path.name
 
 
-def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
-    files: dict[str, str] = {}
+def _plot_files(summary: Summary) -> dict[str, str]:
+    """Which plots `_write_plots` draws for this summary."""
     varying = [r for r in summary.space if len(r.values) > 1]
+    if summary.method == "grid" and len(varying) == 2 and summary.ranked:
+        return {"heatmap": "heatmap.png"}
+    if summary.method == "bayesian" and summary.ranked:
+        return {"history": "optimization_history.png"}
+    return {}
+
+
+def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
+    files = _plot_files(summary)
     ranked = summary.ranked
-    if summary.method == "grid" and len(varying) == 2 and ranked:
-        x, y = varying
+    if "heatmap" in files:
+        x, y = [r for r in summary.space if len(r.values) > 1]
         cells: dict[tuple[Any, Any], float] = {}
         for row in ranked[::-1]:  # best last, so it wins when other params vary too
             cells[(row.params[x.name], row.params[y.name])] = row.value or 0.0
@@ -279,13 +321,11 @@ def _write_plots(summary: Summary, output: Path) -> dict[str, str]:
             list(y.values),
             summary.objective,
         )
-        files["heatmap"] = "heatmap.png"
-    if summary.method == "bayesian" and ranked:
+    if "history" in files:
         done = sorted(ranked, key=lambda r: r.number)
         history_png(
             output / "optimization_history.png", [r.value or 0.0 for r in done], summary.objective
         )
-        files["history"] = "optimization_history.png"
     return files
 
 

@@ -17,7 +17,7 @@ from tradd.marketdata.store import DataStore
 from tradd.research.engine import BacktestEngine
 from tradd.research.optimize.overfitting import assess
 from tradd.research.optimize.pool import WorkerSetup, make_sampler, run_pool
-from tradd.research.optimize.report import Summary, rows_from_trials, write_outputs
+from tradd.research.optimize.report import Summary, rows_from_trials, start_plots, write_outputs
 from tradd.research.optimize.screen import DEFAULT_CONFIRM, ScreenResult
 from tradd.research.optimize.storage import parse_storage
 from tradd.research.optimize.study import (
@@ -160,11 +160,12 @@ def run_optimization(
         screen=None if screen is None else screen.report,
     )
     best = summary.ranked[0].number if summary.ranked else None
+    plots = start_plots(summary, request.output)  # drawn while the statistics are computed
     summary.overfitting = assess(
         trials, best, request.inputs.risk_free_rate, loaded.basis,
         screened=None if screen is None or screen.fell_back else screen.breadth,
     )  # fmt: skip
-    write_outputs(summary, request.output, handle.study)
+    write_outputs(summary, request.output, handle.study, plots=plots)
     return summary
 
 

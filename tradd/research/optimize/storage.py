@@ -7,10 +7,11 @@ each cooperating `tradd optimize`) opens its own, as Optuna requires.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, get_storage
@@ -39,7 +40,7 @@ class StorageSpec:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         if self.kind == "journal":
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
-            return JournalStorage(JournalFileBackend(self.target))
+            return JournalFile(self.target)
         return self._open_rdb(sleep)
 
     def _open_rdb(self, sleep: Callable[[float], None]) -> BaseStorage:
@@ -79,3 +80,65 @@ def parse_storage(url: str | None, output: Path) -> StorageSpec:
         f"--storage {redact_url(text)!r}: not a storage URL; use postgresql://USER@HOST/DB, "
         f"sqlite:///PATH.db, or a journal file (PATH.journal or journal:PATH)"
     )
+
+
+class _HoldingBackend(JournalFileBackend):
+    """A journal file that can hold its appends and write them as one (`hold`)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._held: list[dict[str, Any]] | None = None
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        if self._held is not None:
+            self._held.extend(logs)
+            return
+        super().append_logs(logs)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self._held is not None:  # nested: the outer one writes
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                super().append_logs(held)
+
+
+class JournalFile(JournalStorage):
+    """Optuna's journal storage whose writes can be batched (`batched`).
+
+    Each write to a journal file takes its lock and an fsync (about 1.5 ms): a trial's
+    params, metrics, returns and outcome are seven writes, more than a tenth of a
+    2,000-bar backtest. Batched, they are one append: the same lines in the same order,
+    so every reader (this process included) replays the same history."""
+
+    def __init__(self, path: str) -> None:
+        self._file = _HoldingBackend(path)
+        super().__init__(self._file)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._file.hold():
+            yield
+        with self._thread_lock:  # our own writes are visible (or their error raised) now
+            self._sync_with_backend()
+
+
+@contextmanager
+def batched(storage: BaseStorage, *, enabled: bool = True) -> Iterator[None]:
+    """The writes made inside reach `storage` together at the end, as one append.
+
+    Until then nobody sees them, this process included: only for writes that nothing
+    reads before the block ends (a trial's results; the slots of a study not yet ready).
+    A process killed inside loses them all, as it would lose a trial it was running.
+    A no-op for SQL storages (each write is its own transaction there)."""
+    if enabled and isinstance(storage, JournalFile):
+        with storage.hold():
+            yield
+    else:
+        yield

@@ -25,6 +25,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from tradd.errors import TemporaryError, UsageError
+from tradd.research.optimize.storage import batched
 from tradd.research.params import ParamRange
 
 SPEC_ATTR = "tradd_spec"
@@ -110,8 +111,14 @@ def open_study(
     study.set_user_attr(ID_ATTR, optimization_id)
     study.set_user_attr(PLANNED_ATTR, len(slots))
     study.set_user_attr(SKIPPED_ATTR, skipped)
-    for params in slots:
+    # The slots after the first in one journal append rather than an append (and an
+    # fsync) each; the first alone, as Optuna's journal needs one trial created by this
+    # process on file before it can create more unseen.
+    for params in slots[:1]:
         study.enqueue_trial(params)
+    with batched(storage):
+        for params in slots[1:]:
+            study.enqueue_trial(params)
     study.set_user_attr(READY_ATTR, True)
     return StudyHandle(study, storage, storage.get_study_id_from_name(name), optimization_id)
 

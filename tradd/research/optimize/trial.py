@@ -15,6 +15,7 @@ from tradd.research.kernels.engine import KernelEngine
 from tradd.research.kernels.parity import mismatch
 from tradd.research.metrics import US_DAILY, ReturnBasis, period_returns, run_metrics
 from tradd.research.optimize.overfitting import RETURNS_ATTR, encode_returns
+from tradd.research.optimize.storage import batched
 from tradd.research.optimize.study import StudyHandle, completed_duplicate, suggest
 from tradd.research.params import ParamRange
 from tradd.research.scoring import objective_value
@@ -56,7 +57,21 @@ class TrialOutcome:
 def evaluate(
     plan: TrialPlan, handle: StudyHandle, trial: optuna.Trial, worker: int = 0
 ) -> TrialOutcome:
-    params = suggest(trial, plan.space)
+    """Run the trial and record its outcome (its params, metrics, returns, state).
+
+    The records reach the storage together when the trial ends (`batched`: one journal
+    append, not one per record). A grid trial's params are among them: its slot carries
+    them and nothing reads them before the trial ends. A Bayesian trial writes its params
+    as they are drawn: the other workers' samplers read running trials (constant liar)."""
+    with batched(handle.storage, enabled=not plan.dedupe):
+        params = suggest(trial, plan.space)
+        with batched(handle.storage):
+            return _evaluate(plan, handle, trial, params, worker)
+
+
+def _evaluate(
+    plan: TrialPlan, handle: StudyHandle, trial: optuna.Trial, params: dict[str, Any], worker: int
+) -> TrialOutcome:
     strategy = plan.engine.strategy
     full = full_params(strategy, params)
     reason = invalid_reason(strategy, full)
