@@ -17,7 +17,7 @@ import numpy as np
 
 from tradd.research.costs import CostScheme
 from tradd.research.engine import BacktestEngine, ClosedTrade, NotEnoughBars, RunResult, describe
-from tradd.research.kernels.simulate import KIND_OF_VALUE, KIND_PER_UNIT, FloatArray, simulate
+from tradd.research.kernels.codes import KIND_OF_VALUE, KIND_PER_UNIT, FloatArray
 from tradd.research.warmup import measured_from
 from tradd.strategy import Kernel, Prices
 
@@ -110,6 +110,8 @@ class KernelEngine:
                 f"(its longest indicator warm-up); {first.symbol} has {len(first)} between "
                 f"{first.first:%Y-%m-%d} and {first.last:%Y-%m-%d}"
             )
+        from tradd.research.kernels.simulate import simulate  # numba: only when used
+
         enter, exit_ = self.kernel.signals(self.prices, params)
         broker = self.engine.broker
         equity, table, count = simulate(

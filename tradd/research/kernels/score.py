@@ -14,9 +14,7 @@ import math
 import numba
 import numpy as np
 
-from tradd.research.kernels.simulate import FloatArray, IntArray
-
-OBJECTIVE_CODES = {"sharpe": 0, "returns": 1, "calmar": 2, "composite": 3}
+from tradd.research.kernels.codes import FloatArray, IntArray
 
 
 @numba.njit(cache=True)  # type: ignore[untyped-decorator]

@@ -23,16 +23,8 @@ import math
 
 import numba
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-
-KIND_PER_UNIT = 0
-"""Stock and futures schemes: a rate per share or contract, a minimum, a cap in percent."""
-KIND_OF_VALUE = 1
-"""Forex and crypto schemes: a fraction of the trade value, a minimum (capped for crypto)."""
+from tradd.research.kernels.codes import KIND_PER_UNIT, BoolArray, FloatArray, IntArray
 
 
 @numba.njit(cache=True)  # type: ignore[untyped-decorator]

@@ -21,8 +21,8 @@ import optuna
 
 from tradd.errors import TemporaryError
 from tradd.research.engine import StrategySkipped
+from tradd.research.kernels.codes import OBJECTIVE_CODES
 from tradd.research.kernels.engine import KernelEngine
-from tradd.research.kernels.score import OBJECTIVE_CODES, objective
 from tradd.research.metrics import period_ends
 from tradd.research.optimize.study import suggest
 from tradd.research.optimize.trial import TrialPlan
@@ -101,6 +101,8 @@ class _Scorer:
         if len(equity) == 0:
             return None
         closed = table[table[:, 2] >= 0, 7]
+        from tradd.research.kernels.score import objective  # numba: only when screening
+
         rf, year = self.rates
         value, per_period = objective(
             equity, self.ends, np.ascontiguousarray(closed), plan.initial_cash, self.years,
