@@ -62,3 +62,17 @@ def test_chart_files_are_pngs(tmp_path: Path) -> None:
     heatmap_png(tmp_path / "h.png", "a", "b", {(1, 2): 1.0}, [1], [2], "sharpe")
     for name in ("e.png", "h.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_large_grid_heatmap_stays_a_readable_size() -> None:
+    """A 100 x 100 grid drew a 6000 x 4000 pixel image with 10,000 labels (12 s, 1 GB)."""
+    xs, ys = list(range(100)), list(range(100, 200))
+    cells = {(x, y): float(x - y) for x in xs for y in ys}
+    fig = heatmap_figure("fast", "slow", cells, xs, ys, "sharpe")
+    width, height = fig.get_size_inches()
+    assert width <= 16 and height <= 12
+    ax = fig.axes[0]
+    assert not ax.texts  # values are not written in 10,000 cells
+    assert 0 < len(ax.get_xticks()) <= 25 and 0 < len(ax.get_yticks()) <= 25
+    assert [p.get_label() for p in ax.patches] == ["best -1"]
+    plt.close(fig)

@@ -140,10 +140,15 @@ def heatmap_figure(
     grid = np.full((len(y_values), len(x_values)), np.nan)
     for (x, y), value in cells.items():
         grid[y_values.index(y), x_values.index(x)] = value
-    fig, ax = plt.subplots(figsize=(max(6, len(x_values) * 0.6), max(4, len(y_values) * 0.4)))
+    # Bounded: a 100 x 100 grid at 0.6 inch a column was a 6000 x 4000 pixel image that
+    # took 12 s and 1 GB to draw.
+    width = min(max(6.0, len(x_values) * 0.6), MAX_HEATMAP_INCHES[0])
+    height = min(max(4.0, len(y_values) * 0.4), MAX_HEATMAP_INCHES[1])
+    fig, ax = plt.subplots(figsize=(width, height))
     image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(len(x_values)), [str(v) for v in x_values], rotation=90)
-    ax.set_yticks(range(len(y_values)), [str(v) for v in y_values])
+    x_ticks, y_ticks = _tick_positions(len(x_values)), _tick_positions(len(y_values))
+    ax.set_xticks(x_ticks, [str(x_values[i]) for i in x_ticks], rotation=90)
+    ax.set_yticks(y_ticks, [str(y_values[i]) for i in y_ticks])
     ax.set_xlabel(x_name)
     ax.set_ylabel(y_name)
     ax.set_title(f"{objective} by {x_name} and {y_name}")
@@ -153,9 +158,20 @@ def heatmap_figure(
     return fig
 
 
+MAX_HEATMAP_INCHES = (16.0, 12.0)
+MAX_LABELLED_CELLS = 400
+"""Beyond this many cells the values are not written in them (unreadable, and slow)."""
+
+
+def _tick_positions(count: int, most: int = 25) -> list[int]:
+    """Every value's tick, or every k-th one so at most `most` are labelled."""
+    step = max(1, -(-count // most))
+    return list(range(0, count, step))
+
+
 def _write_cells(ax: Any, grid: npt.NDArray[np.float64]) -> None:
     """Each value in its cell (3 significant digits, dark on the bright end of the
-    colour map), the best one outlined in red."""
+    colour map) when the grid is small enough to read them, the best one outlined in red."""
     from matplotlib.patches import Rectangle
 
     if np.isnan(grid).all():
@@ -163,7 +179,7 @@ def _write_cells(ax: Any, grid: npt.NDArray[np.float64]) -> None:
     low, high = float(np.nanmin(grid)), float(np.nanmax(grid))
     size = 8 if grid.size <= 100 else 6
     for (row, column), value in np.ndenumerate(grid):
-        if np.isnan(value):
+        if np.isnan(value) or grid.size > MAX_LABELLED_CELLS:
             continue
         bright = high > low and (value - low) / (high - low) > 0.6
         colour = "black" if bright else "white"
