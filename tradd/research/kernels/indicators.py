@@ -23,29 +23,34 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @numba.njit(cache=True)  # type: ignore[untyped-decorator]
+def _add(partials: FloatArray, count: int, x: float) -> tuple[FloatArray, int]:
+    """Shewchuk's step: add `x` to the exact sum held as non-overlapping partials."""
+    kept = 0
+    for j in range(count):
+        y = partials[j]
+        if abs(x) < abs(y):
+            x, y = y, x
+        hi = x + y
+        lo = y - (hi - x)
+        if lo != 0.0:
+            partials[kept] = lo
+            kept += 1
+        x = hi
+    if x != 0.0:
+        if kept == partials.shape[0]:
+            partials = np.concatenate((partials, np.empty(64, dtype=np.float64)))
+        partials[kept] = x
+        kept += 1
+    return partials, kept
+
+
+@numba.njit(cache=True)  # type: ignore[untyped-decorator]
 def exact_sum(values: FloatArray, first: int, stop: int) -> float:
     """`math.fsum(values[first:stop])`: Shewchuk's partials and CPython's final rounding."""
     partials = np.empty(64, dtype=np.float64)
     count = 0
     for k in range(first, stop):
-        x = values[k]
-        kept = 0
-        for j in range(count):
-            y = partials[j]
-            if abs(x) < abs(y):
-                x, y = y, x
-            hi = x + y
-            lo = y - (hi - x)
-            if lo != 0.0:
-                partials[kept] = lo
-                kept += 1
-            x = hi
-        count = kept
-        if x != 0.0:
-            if count == partials.shape[0]:
-                partials = np.concatenate((partials, np.empty(64, dtype=np.float64)))
-            partials[count] = x
-            count += 1
+        partials, count = _add(partials, count, values[k])
     return float(_round_partials(partials, count))
 
 
@@ -76,10 +81,20 @@ def _round_partials(partials: FloatArray, count: int) -> float:
 
 @numba.njit(cache=True)  # type: ignore[untyped-decorator]
 def sma(values: FloatArray, period: int) -> FloatArray:
-    """Backtrader's SMA: the first value on bar `period - 1`."""
+    """Backtrader's SMA: the first value on bar `period - 1`.
+
+    The window's exact sum slides: each bar adds its value and the value leaving the
+    window is added negated, both exactly (the partials hold the exact sum of the
+    window), and the correctly rounded sum is what `math.fsum(window)` returns."""
     out = np.full(values.shape[0], np.nan)
-    for i in range(period - 1, values.shape[0]):
-        out[i] = exact_sum(values, i - period + 1, i + 1) / period
+    partials = np.empty(64, dtype=np.float64)
+    count = 0
+    for i in range(values.shape[0]):
+        partials, count = _add(partials, count, values[i])
+        if i >= period:
+            partials, count = _add(partials, count, -values[i - period])
+        if i >= period - 1:
+            out[i] = _round_partials(partials, count) / period
     return out
 
 
