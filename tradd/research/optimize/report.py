@@ -147,11 +147,11 @@ class PlotsStarted:
     Drawing the grid's heatmap costs a second or more (matplotlib's import, then 170-odd
     labelled cells), as much as the overfitting statistics computed meanwhile."""
 
-    def __init__(self, summary: Summary, output: Path) -> None:
-        self._summary, self._output = summary, output
+    def __init__(self, summary: Summary, output: Path, study: optuna.Study | None = None) -> None:
+        self._summary, self._output, self._study = summary, output, study
         output.mkdir(parents=True, exist_ok=True)
         self._process = multiprocessing.get_context("fork").Process(
-            target=_write_plots, args=(summary, output), daemon=True, name="tradd-plots"
+            target=_draw_all, args=(summary, output, study), daemon=True, name="tradd-plots"
         )
         self._process.start()
 
@@ -160,14 +160,29 @@ class PlotsStarted:
         error shows as it would without the process)."""
         self._process.join()
         if self._process.exitcode != 0:
-            return _write_plots(self._summary, self._output)
-        return _plot_files(self._summary)
+            return _draw_all(self._summary, self._output, self._study)
+        files = _plot_files(self._summary)
+        if (self._output / IMPORTANCE_FILE).exists():
+            files["importance"] = IMPORTANCE_FILE
+        return files
 
 
-def start_plots(summary: Summary, output: Path) -> PlotsStarted:
+IMPORTANCE_FILE = "param_importance.png"
+
+
+def _draw_all(summary: Summary, output: Path, study: optuna.Study | None) -> dict[str, str]:
+    """The plots, and for a Bayesian search the parameter importance (fANOVA: a second
+    with matplotlib's import, so it is drawn beside the statistics too)."""
+    files = _write_plots(summary, output)
+    if study is not None and summary.method == "bayesian":
+        write_importance(study, output, files)
+    return files
+
+
+def start_plots(summary: Summary, output: Path, study: optuna.Study | None = None) -> PlotsStarted:
     """Start drawing the plots now (their rows are final; `summary.overfitting` is not
     needed); `write_outputs(..., plots=...)` collects them."""
-    return PlotsStarted(summary, output)
+    return PlotsStarted(summary, output, study)
 
 
 def write_outputs(
@@ -178,9 +193,7 @@ def write_outputs(
     best = summary.ranked[0] if summary.ranked else None
     if best is not None:
         files["best_params"] = _write_best_toml(summary, best, output / "best_params.toml")
-    files.update(plots.wait() if plots is not None else _write_plots(summary, output))
-    if summary.method == "bayesian":
-        write_importance(study, output, files)
+    files.update(plots.wait() if plots is not None else _draw_all(summary, output, study))
     summary.files = files
     _write_json(summary, output / "optimization.json")  # last: it lists every file above
     return files
@@ -338,5 +351,5 @@ def write_importance(study: optuna.Study, output: Path, files: dict[str, str]) -
     if len(complete) < 2 or not varying:
         return
     importances = optuna.importance.get_param_importances(study, params=sorted(varying))
-    importance_png(output / "param_importance.png", importances)
-    files["importance"] = "param_importance.png"
+    importance_png(output / IMPORTANCE_FILE, importances)
+    files["importance"] = IMPORTANCE_FILE

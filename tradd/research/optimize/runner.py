@@ -160,7 +160,9 @@ def run_optimization(
         screen=None if screen is None else screen.report,
     )
     best = summary.ranked[0].number if summary.ranked else None
-    plots = start_plots(summary, request.output)  # drawn while the statistics are computed
+    plots = start_plots(
+        summary, request.output, handle.study
+    )  # drawn while the statistics are computed
     summary.overfitting = assess(
         trials, best, request.inputs.risk_free_rate, loaded.basis,
         screened=None if screen is None or screen.fell_back else screen.breadth,
