@@ -109,7 +109,7 @@ def test_optimize_warns_of_failed_trials_and_records_them(tradd: RunCli, tmp_pat
     result = tradd(
         "optimize", "--strategy", SMA, "--symbols", "GOOG", "--param", "fast=5",
         "--param", "slow=10,15,20,30,40", "--data-dir", str(short_data(tmp_path)),
-        "--output", str(out), "--workers", "1",
+        "--output", str(out), "--workers", "1", "--confirm", "3",
     )  # fmt: skip
     assert result.code == 0, result.stderr
     first = (

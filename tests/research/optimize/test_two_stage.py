@@ -102,3 +102,10 @@ def test_confirm_must_be_positive(tradd: Tradd, tmp_path: Path) -> None:
                             "--confirm", "0")  # fmt: skip
     assert code == 2
     assert "--confirm 0: must be at least 1" in stderr
+
+
+def test_no_screen_when_backtrader_would_run_everything(tradd: Tradd, tmp_path: Path) -> None:
+    """15 combinations and --confirm 20 (the default): all of them run in Backtrader."""
+    report, stderr = optimize(tradd, tmp_path / "all", "strategies.sma_cross.SmaCross", *GRID)
+    assert "screened" not in stderr
+    assert report["screen"] is None and report["trials"] == 15

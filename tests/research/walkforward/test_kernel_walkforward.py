@@ -40,7 +40,11 @@ def test_screened_windows_equal_backtrader_windows(tradd: Tradd, tmp_path: Path)
 
 def test_an_unfaithful_kernel_is_caught_per_window(tradd: Tradd, tmp_path: Path) -> None:
     report, stderr = walkforward(
-        tradd, tmp_path / "late", "tests.research.optimize.test_two_stage.LateSmaCross"
+        tradd,
+        tmp_path / "late",
+        "tests.research.optimize.test_two_stage.LateSmaCross",
+        "--confirm",
+        "3",
     )
     assert "the kernel is not faithful on this run" in stderr
     for window in report["windows"]:

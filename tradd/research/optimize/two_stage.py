@@ -42,8 +42,9 @@ def screen_stage(
     notice: Callable[[str], None],
 ) -> tuple[TrialPlan, list[dict[str, Any]], ScreenResult | None]:
     """(the plan, the slots to lay out, the screen): unchanged when no kernel is used."""
-    if not request.use_kernel:
-        return plan, slots, None
+    candidates = len(slots) if request.method == "grid" else request.trials
+    if not request.use_kernel or candidates <= request.confirm:
+        return plan, slots, None  # Backtrader would run every one of them anyway
     kernel = KernelEngine.for_engine(plan.engine)
     if kernel is None:
         if kernel_of(plan.engine.strategy) is not None:

@@ -132,7 +132,9 @@ def run_window(
     """Optimize in sample, then measure out of sample. Raises WindowStopped, StrategyError."""
     is_bars = window_bars(plan.bars, window.is_start, window.is_end)
     engine = BacktestEngine(plan.strategy, is_bars, plan.broker, costs=plan.costs)
-    search = _Search(plan, engine, KernelEngine.for_engine(engine) if plan.use_kernel else None)
+    # No more trials than confirmations: Backtrader would run every one of them anyway.
+    screens = plan.use_kernel and plan.trials > plan.confirm
+    search = _Search(plan, engine, KernelEngine.for_engine(engine) if screens else None)
     if plan.method == "grid":
         for params in plan.grid_slots:
             _stop_if(should_stop, window)
