@@ -50,12 +50,14 @@ class Sizes:
     small_slow: range
     trials: int
     end: str
+    confirm: str = "20"
+    """Tiny: fewer than its candidates, so the tiny run screens too."""
 
 
 START = "2005-01-01"
 FULL = Sizes(range(5, 105), range(110, 210), 10, range(5, 51, 5), range(20, 201, 10), 100,
              "2014-12-31")  # fmt: skip
-TINY = Sizes(range(5, 7), range(20, 22), 2, range(5, 7), range(20, 22), 3, "2006-12-31")
+TINY = Sizes(range(5, 7), range(20, 22), 2, range(5, 7), range(20, 22), 3, "2006-12-31", "2")
 
 
 def _env() -> dict[str, str]:
@@ -140,7 +142,8 @@ def big_grid(sizes: Sizes, tmp: Path, figures: dict[str, object]) -> bool:
     combos = len(sizes.fast) * len(sizes.slow)
     period = ["--symbols", "ORCL", "--start", START, "--end", sizes.end, "--warmup", "0"]
     grid = [*grid_arg("fast", sizes.fast), *grid_arg("slow", sizes.slow)]
-    seconds, peak, ours = optimize(tmp / "big", *period, "--method", "grid", *grid)
+    seconds, peak, ours = optimize(tmp / "big", *period, "--method", "grid", *grid,
+                                   "--confirm", sizes.confirm)  # fmt: skip
     sample_fast = list(sizes.fast)[:: sizes.sample_step]
     sample_slow = list(sizes.slow)[:: sizes.sample_step]
     sample_s, _ = plain("ORCL", sample_fast, sample_slow, START, sizes.end)
@@ -149,8 +152,9 @@ def big_grid(sizes: Sizes, tmp: Path, figures: dict[str, object]) -> bool:
     _, check = plain("ORCL", sorted({f for f, _ in ours}), sorted({s for _, s in ours}),
                      START, sizes.end)  # fmt: skip
     same = agree(ours, check)
-    print(f"{combos}-combination grid, ORCL 2005-2014: tradd optimize (kernel screen + top "
-          f"{len(ours)} in Backtrader) {seconds:.2f}s, peak PSS {peak:.0f} MB")  # fmt: skip
+    print(f"{combos}-combination grid, ORCL {START[:4]}-{sizes.end[:4]}: tradd optimize "
+          f"(kernel screen + top {len(ours)} in Backtrader) {seconds:.2f}s, "
+          f"peak PSS {peak:.0f} MB")  # fmt: skip
     print(f"  plain optstrategy: {len(sample_fast) * len(sample_slow)}-combination sample "
           f"{sample_s:.2f}s -> {combos} estimated {estimate:.0f}s; "
           f"ratio {estimate / seconds:.0f}x")  # fmt: skip
@@ -167,7 +171,7 @@ def small_grid(sizes: Sizes, tmp: Path, figures: dict[str, object]) -> bool:
     args = ["--symbols", "GOOG", "--method", "grid", *grid_arg("fast", sizes.small_fast),
             *grid_arg("slow", sizes.small_slow)]  # fmt: skip
     plain_s, theirs = plain("GOOG", list(sizes.small_fast), list(sizes.small_slow))
-    kernel_s, _, with_kernel = optimize(tmp / "k", *args)
+    kernel_s, _, with_kernel = optimize(tmp / "k", *args, "--confirm", sizes.confirm)
     bt_s, _, without = optimize(tmp / "bt", *args, "--no-kernel")
     same = agree(with_kernel, theirs) and agree(without, theirs)
     best = max(without.values()) == max(with_kernel.values()) if with_kernel else False
@@ -185,7 +189,7 @@ def small_grid(sizes: Sizes, tmp: Path, figures: dict[str, object]) -> bool:
 def bayesian(sizes: Sizes, tmp: Path, figures: dict[str, object]) -> None:
     """The default confirmation (20), and 5: most of the time is Backtrader's."""
     runs = {}
-    for confirm in (20, 5):
+    for confirm in (20, 5) if sizes.confirm == "20" else (2, 1):
         seconds, _, confirmed = optimize(
             tmp / f"tpe{confirm}", "--symbols", "ORCL", "--start", START, "--end", sizes.end,
             "--method", "bayesian", "--trials", str(sizes.trials), "--seed", "7",
