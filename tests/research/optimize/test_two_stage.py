@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from strategies.kernels import SmaCrossKernel
-from strategies.sma_cross import SmaCross
-from tradd.strategy import BoolArray, Kernel, Prices
 
 from ...conftest import SAMPLE_DATA
 from ..conftest import Tradd
 
+LATE = "tests.research.kernels.unfaithful.LateSmaCross"
 GRID = ["--method", "grid", "--param", "fast=5:20:5", "--param", "slow=20:50:10"]
 """4 x 4 = 16 combinations; fast=20, slow=20 is invalid: 15 run."""
 
@@ -35,21 +31,6 @@ def results(out: Path) -> dict[tuple[int, int], float]:
         return {
             (int(r["fast"]), int(r["slow"])): float(r["final_value"]) for r in csv.DictReader(f)
         }
-
-
-class LateKernel(SmaCrossKernel):
-    """Wrong on purpose: decides one bar after the strategy does."""
-
-    def signals(self, prices: Prices, params: Mapping[str, Any]) -> tuple[BoolArray, BoolArray]:
-        enter, exit_ = super().signals(prices, params)
-        enter[:, 1:], exit_[:, 1:] = enter[:, :-1].copy(), exit_[:, :-1].copy()
-        return enter, exit_
-
-
-class LateSmaCross(SmaCross):
-    @classmethod
-    def kernel(cls) -> Kernel:
-        return LateKernel()
 
 
 def test_screen_confirms_the_best_in_backtrader(tradd: Tradd, tmp_path: Path) -> None:
@@ -77,7 +58,7 @@ def test_screen_confirms_the_best_in_backtrader(tradd: Tradd, tmp_path: Path) ->
 
 
 def test_an_unfaithful_kernel_falls_back_to_backtrader(tradd: Tradd, tmp_path: Path) -> None:
-    report, stderr = optimize(tradd, tmp_path / "late", f"{__name__}.LateSmaCross",
+    report, stderr = optimize(tradd, tmp_path / "late", LATE,
                               *GRID, "--confirm", "2")  # fmt: skip
     assert "the kernel is not faithful on this run" in stderr
     assert "falling back to Backtrader for the whole search" in stderr

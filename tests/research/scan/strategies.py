@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
-from strategies.kernels import SmaCrossKernel
-from strategies.sma_cross import SmaCross
-from tradd.strategy import BoolArray, Kernel, Prices, Strategy
+from tradd.strategy import Strategy
 
 
 class KillsItsProcess(Strategy):
@@ -41,20 +37,3 @@ class TakesAProfit(Strategy):
             self.position and len(self) <= self.p.hold and self.data.close[0] > self.position.price
         ):
             self.close()
-
-
-class LateKernel(SmaCrossKernel):
-    """Wrong on purpose: decides one bar after `SmaCross.next()` does."""
-
-    def signals(self, prices: Prices, params: Mapping[str, Any]) -> tuple[BoolArray, BoolArray]:
-        enter, exit_ = super().signals(prices, params)
-        enter[:, 1:], exit_[:, 1:] = enter[:, :-1].copy(), exit_[:, :-1].copy()
-        return enter, exit_
-
-
-class LateSmaCross(SmaCross):
-    """`SmaCross` with an unfaithful kernel: a two-stage scan must catch it and fall back."""
-
-    @classmethod
-    def kernel(cls) -> Kernel:
-        return LateKernel()

@@ -12,7 +12,7 @@ from .conftest import Tradd
 
 SYMBOLS = "GOOG,ORCL,NVDA,YHOO"
 PERIOD = ("--start", "2012-01-01", "--end", "2012-12-31")
-LATE = "tests.research.scan.strategies.LateSmaCross"
+LATE = "tests.research.kernels.unfaithful.LateSmaCross"
 RSI = "strategies.rsi.RsiReversion"
 
 

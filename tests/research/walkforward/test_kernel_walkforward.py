@@ -42,7 +42,7 @@ def test_an_unfaithful_kernel_is_caught_per_window(tradd: Tradd, tmp_path: Path)
     report, stderr = walkforward(
         tradd,
         tmp_path / "late",
-        "tests.research.optimize.test_two_stage.LateSmaCross",
+        "tests.research.kernels.unfaithful.LateSmaCross",
         "--confirm",
         "3",
     )

@@ -143,13 +143,8 @@ def highest_before(values: FloatArray, period: int) -> FloatArray:
     return out
 
 
-@numba.njit(cache=True)  # type: ignore[untyped-decorator]
 def lowest_before(values: FloatArray, period: int) -> FloatArray:
-    """Backtrader's `Lowest(data(-1), period)`, like `highest_before`."""
-    out = np.full(values.shape[0], np.nan)
-    for i in range(period, values.shape[0]):
-        best = values[i - period]
-        for k in range(i - period + 1, i):
-            best = min(best, values[k])
-        out[i] = best
-    return out
+    """Backtrader's `Lowest(data(-1), period)`: the highest of the negated values, negated
+    (negation is exact, so the minimum is the same float)."""
+    lowest: FloatArray = -highest_before(-values, period)
+    return lowest

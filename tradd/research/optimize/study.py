@@ -103,7 +103,7 @@ def open_study(
         )
     except DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
-        _wait_until_ready(study, name, sleep, clock)
+        wait_until_ready(study, name, sleep, clock)
         _check_same_spec(study, name, spec)
         return join_study(storage, name, sampler)
     optimization_id = uuid.uuid4().hex
@@ -132,15 +132,20 @@ def join_study(
     return StudyHandle(study, storage, study_id, str(study.user_attrs.get(ID_ATTR, "")))
 
 
-def _wait_until_ready(
-    study: optuna.Study, name: str, sleep: Callable[[float], None], clock: Callable[[], float]
+def wait_until_ready(
+    study: optuna.Study,
+    name: str,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    what: str = "trials",
 ) -> None:
+    """A joining process waits (bounded) for the creator to lay out the `what`."""
     deadline = clock() + READY_TIMEOUT_S
     delay = 0.05
     while not study.user_attrs.get(READY_ATTR):
         if clock() > deadline:
             raise TemporaryError(
-                f"study {name!r} exists but its creator has not finished laying out trials "
+                f"study {name!r} exists but its creator has not finished laying out {what} "
                 f"after {READY_TIMEOUT_S:.0f}s; was it interrupted? use another --study"
             )
         sleep(delay)

@@ -27,16 +27,16 @@ import optuna
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from tradd.errors import TemporaryError, UsageError
+from tradd.errors import UsageError
 from tradd.research.optimize.storage import StorageSpec
 from tradd.research.optimize.study import (
     ID_ATTR,
     READY_ATTR,
-    READY_TIMEOUT_S,
     StudyHandle,
     claim,
     join_study,
     mark_interrupted,
+    wait_until_ready,
     worker_tag,
 )
 
@@ -83,7 +83,7 @@ def open_units(
         )
     except DuplicatedStudyError:
         handle = join_study(storage, study.name, _sampler())
-        _wait_until_ready(handle.study, study.name, sleep, clock)
+        wait_until_ready(handle.study, study.name, sleep, clock, "its units")
         _check_same(handle.study, study, spec)
         return handle
     created.set_user_attr(KIND_ATTR, study.kind)
@@ -93,21 +93,6 @@ def open_units(
         created.enqueue_trial({UNIT_PARAM: key})
     created.set_user_attr(READY_ATTR, True)
     return join_study(storage, study.name, _sampler())
-
-
-def _wait_until_ready(
-    study: optuna.Study, name: str, sleep: Callable[[float], None], clock: Callable[[], float]
-) -> None:
-    deadline = clock() + READY_TIMEOUT_S
-    delay = 0.05
-    while not study.user_attrs.get(READY_ATTR):
-        if clock() > deadline:
-            raise TemporaryError(
-                f"study {name!r} exists but its creator has not finished laying out its units "
-                f"after {READY_TIMEOUT_S:.0f}s; was it interrupted? use another --study"
-            )
-        sleep(delay)
-        delay = min(delay * 2, 1.0)
 
 
 def _check_same(existing: optuna.Study, study: UnitStudy, spec: Mapping[str, Any]) -> None:

@@ -191,8 +191,23 @@ def _shared_spec(
     depends on."""
     inputs = request.inputs
     return {
+        **_what_was_run(request, [b.symbol for b in plan.bars], span),
+        "trials": plan.trials,
+        "seed": request.seed,
+        "param_space": {r.name: list(r.values) for r in plan.space},
+        "broker": vars(inputs.broker),
+        "risk_free_rate": inputs.risk_free_rate,
+    }
+
+
+def _what_was_run(
+    request: WalkForwardRequest, symbols: list[str], span: tuple[date, date]
+) -> dict[str, Any]:
+    """The run's identity, shared by the report's header and the shared study's spec."""
+    inputs = request.inputs
+    return {
         "strategy": inputs.strategy_path,
-        "symbols": [b.symbol for b in plan.bars],
+        "symbols": symbols,
         "bar": inputs.bar,
         "start": span[0].isoformat(),
         "end": span[1].isoformat(),
@@ -201,11 +216,6 @@ def _shared_spec(
         "mode": request.mode,
         "method": request.method,
         "objective": request.objective,
-        "trials": plan.trials,
-        "seed": request.seed,
-        "param_space": {r.name: list(r.values) for r in plan.space},
-        "broker": vars(inputs.broker),
-        "risk_free_rate": inputs.risk_free_rate,
     }
 
 
@@ -281,16 +291,7 @@ def _settings(
     """The JSON's header: what was run, so a report can be read (and re-run) on its own."""
     inputs = request.inputs
     return {
-        "strategy": inputs.strategy_path,
-        "symbols": [b.symbol for b in loaded.bars],
-        "bar": inputs.bar,
-        "start": span[0].isoformat(),
-        "end": span[1].isoformat(),
-        "is_months": request.is_months,
-        "oos_months": request.oos_months,
-        "mode": request.mode,
-        "method": request.method,
-        "objective": request.objective,
+        **_what_was_run(request, [b.symbol for b in loaded.bars], span),
         "trials_per_window": trials,
         "skipped_invalid_combinations": grid_size(space) - trials
         if request.method == "grid"
